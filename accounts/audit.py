@@ -1,0 +1,88 @@
+"""The audit trail: every service records one event in its own transaction."""
+
+from dataclasses import dataclass
+from typing import Any
+
+from django.db import models
+from django.http import HttpRequest
+
+from accounts.models import AuditEvent, Organization, User
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who is acting: a signed-in user, an Admin API key, or a command run by staff."""
+
+    user: User | None
+    label: str
+    ip_address: str | None = None
+
+    @classmethod
+    def from_request(cls, request: HttpRequest) -> "Actor":
+        user = request.user if request.user.is_authenticated else None
+        return cls(
+            user=user,
+            label=user.email if user else "anonymous",
+            ip_address=request.META.get("REMOTE_ADDR") or None,
+        )
+
+    @classmethod
+    def for_user(cls, user: User) -> "Actor":
+        return cls(user=user, label=user.email)
+
+    @classmethod
+    def system(cls, label: str) -> "Actor":
+        return cls(user=None, label=label)
+
+
+# Every action the trail knows, with the label the audit log shows.
+ACTIONS: dict[str, str] = {
+    "organization.create": "Organization created",
+    "organization.rename": "Organization renamed",
+    "member.role_change": "Member role changed",
+    "member.remove": "Member removed",
+    "invite.create": "Invite sent",
+    "invite.revoke": "Invite revoked",
+    "invite.accept": "Invite accepted",
+}
+
+
+def register_actions(actions: dict[str, str]) -> None:
+    """Apps add their actions at import time of their services module."""
+    ACTIONS.update(actions)
+
+
+def snapshot(instance: models.Model, fields: list[str]) -> dict[str, Any]:
+    """The named fields of `instance` as JSON-ready values, for an event's before/after."""
+    values: dict[str, Any] = {}
+    for field in fields:
+        value = getattr(instance, field)
+        values[field] = (
+            value if isinstance(value, (str, int, float, bool, type(None))) else str(value)
+        )
+    return values
+
+
+def record(
+    *,
+    actor: Actor,
+    organization: Organization,
+    action: str,
+    target_type: str,
+    target_id: str,
+    before: dict[str, Any] | None = None,
+    after: dict[str, Any] | None = None,
+) -> AuditEvent:
+    if action not in ACTIONS:
+        raise ValueError(f"Unknown audit action {action!r}.")
+    return AuditEvent.objects.create(
+        organization=organization,
+        actor=actor.user,
+        actor_label=actor.label,
+        action=action,
+        target_type=target_type,
+        target_id=target_id,
+        before=before,
+        after=after,
+        ip_address=actor.ip_address,
+    )

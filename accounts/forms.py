@@ -1,0 +1,58 @@
+from django import forms
+from django.contrib.auth import password_validation
+from django.contrib.auth.forms import AuthenticationForm
+
+from accounts.models import NAME_MAX_LENGTH
+from accounts.roles import OrgRole
+
+
+class SignInForm(AuthenticationForm):
+    username = forms.EmailField(
+        label="E-mail", widget=forms.EmailInput(attrs={"autofocus": True, "autocomplete": "email"})
+    )
+
+
+class OrganizationForm(forms.Form):
+    name = forms.CharField(max_length=NAME_MAX_LENGTH)
+
+
+class InviteForm(forms.Form):
+    email = forms.EmailField(
+        label="E-mail", widget=forms.EmailInput(attrs={"autofocus": True, "autocomplete": "off"})
+    )
+    role = forms.ChoiceField(choices=OrgRole.choices, initial=OrgRole.USER)
+
+
+class MemberRoleForm(forms.Form):
+    role = forms.ChoiceField(choices=OrgRole.choices)
+
+
+class NewAccountForm(forms.Form):
+    """Accepting an invite as someone without an account yet."""
+
+    name = forms.CharField(
+        max_length=NAME_MAX_LENGTH, widget=forms.TextInput(attrs={"autofocus": True})
+    )
+    password = forms.CharField(
+        widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
+        help_text="At least 8 characters, not entirely numeric, not a common password.",
+    )
+
+    def __init__(self, *args, email: str, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.email = email
+
+    def clean_password(self) -> str:
+        password = self.cleaned_data["password"]
+        password_validation.validate_password(password)
+        return password
+
+
+class AuditFilterForm(forms.Form):
+    action = forms.ChoiceField(required=False)
+    actor = forms.ChoiceField(required=False)
+
+    def __init__(self, *args, actions: dict[str, str], actors: list[tuple[str, str]], **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["action"].choices = [("", "All actions"), *sorted(actions.items())]
+        self.fields["actor"].choices = [("", "Everyone"), *actors]

@@ -1,0 +1,20 @@
+from django.core.management.base import BaseCommand
+from django.db import transaction
+
+from accounts import demo
+
+
+class Command(BaseCommand):
+    help = "Load the demo organization “Acme Corp” and its people (safe to run again)."
+
+    def handle(self, *args, **options) -> None:
+        with transaction.atomic():
+            created = demo.seed()
+        self.stdout.write(
+            self.style.SUCCESS("Loaded the demo organization.")
+            if created
+            else "The demo organization is already loaded."
+        )
+        self.stdout.write(f"Sign in at http://127.0.0.1:8000 with password “{demo.PASSWORD}” as:")
+        for email, role in demo.PEOPLE:
+            self.stdout.write(f"  {email:<24} {role}")

@@ -1,0 +1,302 @@
+"""Writes about organizations, their members and invites. One transaction each; every
+write records an audit event in that transaction."""
+
+from datetime import timedelta
+
+from django.conf import settings
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.mail import send_mail
+from django.core.validators import validate_email
+from django.db import IntegrityError, transaction
+from django.template.loader import render_to_string
+from django.urls import reverse
+from django.utils import timezone
+
+from accounts import audit
+from accounts.audit import Actor
+from accounts.models import (
+    INVITE_LIFETIME_DAYS,
+    NAME_MAX_LENGTH,
+    Invite,
+    InviteStatus,
+    Organization,
+    OrganizationMember,
+    User,
+)
+from accounts.roles import OrgRole
+from console.secrets import hash_secret, new_token
+
+
+def _clean_name(name: str, *, field: str = "name", label: str = "Name") -> str:
+    name = (name or "").strip()
+    if not name:
+        raise ValidationError({field: f"{label} cannot be empty."})
+    if len(name) > NAME_MAX_LENGTH:
+        raise ValidationError(
+            {field: f"{label} can be at most {NAME_MAX_LENGTH} characters (it has {len(name)})."}
+        )
+    return name
+
+
+def _clean_email(email: str, *, field: str = "email") -> str:
+    email = (email or "").strip().lower()
+    if not email:
+        raise ValidationError({field: "Enter an e-mail address."})
+    try:
+        validate_email(email)
+    except ValidationError:
+        raise ValidationError({field: f"“{email[:100]}” is not a valid e-mail address."}) from None
+    return email
+
+
+def _clean_role(role: str, *, field: str = "role") -> OrgRole:
+    if role not in OrgRole.values:
+        raise ValidationError({field: "Choose one of the roles: User, Developer, Billing, Admin."})
+    return OrgRole(role)
+
+
+@transaction.atomic
+def organization_create(
+    *,
+    actor: Actor,
+    name: str,
+    admin_email: str,
+    admin_password: str | None = None,
+    admin_name: str = "",
+) -> Organization:
+    """Create an organization with its first admin (new or existing user).
+
+    The Default workspace is created in the same transaction.
+    """
+    from workspaces import services as workspace_services
+
+    name = _clean_name(name)
+    admin_email = _clean_email(admin_email, field="admin_email")
+    if Organization.objects.filter(name__iexact=name).exists():
+        raise ValidationError({"name": f"An organization named “{name}” already exists."})
+    organization = Organization.objects.create(name=name)
+    user = User.objects.filter(email=admin_email).first()
+    if user is None:
+        user = User.objects.create_user(admin_email, admin_password, name=admin_name.strip())
+    OrganizationMember.objects.create(organization=organization, user=user, role=OrgRole.ADMIN)
+    workspace_services.workspace_create_default(organization=organization, created_by=user)
+    audit.record(
+        actor=actor,
+        organization=organization,
+        action="organization.create",
+        target_type="organization",
+        target_id=str(organization.id),
+        after={"name": name, "admin": admin_email},
+    )
+    return organization
+
+
+@transaction.atomic
+def organization_rename(*, actor: Actor, organization: Organization, name: str) -> Organization:
+    name = _clean_name(name)
+    if Organization.objects.filter(name__iexact=name).exclude(pk=organization.pk).exists():
+        raise ValidationError({"name": f"An organization named “{name}” already exists."})
+    before = organization.name
+    organization.name = name
+    organization.save(update_fields=["name"])
+    audit.record(
+        actor=actor,
+        organization=organization,
+        action="organization.rename",
+        target_type="organization",
+        target_id=str(organization.id),
+        before={"name": before},
+        after={"name": name},
+    )
+    return organization
+
+
+def _lock_admins(organization: Organization) -> int:
+    """Lock the organization's admin rows and count them, so two concurrent demotions
+    cannot both see a second admin and leave none."""
+    return len(
+        OrganizationMember.objects.select_for_update()
+        .filter(organization=organization, role=OrgRole.ADMIN)
+        .values_list("pk", flat=True)
+    )
+
+
+@transaction.atomic
+def member_change_role(
+    *, actor: Actor, member: OrganizationMember, role: str
+) -> OrganizationMember:
+    role = _clean_role(role)
+    if actor.user is not None and member.user_id == actor.user.pk:
+        raise ValidationError({"role": "You cannot change your own role."})
+    if member.role == role:
+        return member
+    if member.role == OrgRole.ADMIN and _lock_admins(member.organization) <= 1:
+        raise ValidationError(
+            {"role": "This is the organization's last admin. Make another member admin first."}
+        )
+    before = member.role
+    member.role = role
+    member.save(update_fields=["role"])
+    audit.record(
+        actor=actor,
+        organization=member.organization,
+        action="member.role_change",
+        target_type="user",
+        target_id=member.user.public_id,
+        before={"role": before},
+        after={"role": role},
+    )
+    return member
+
+
+@transaction.atomic
+def member_remove(*, actor: Actor, member: OrganizationMember) -> None:
+    if actor.user is not None and member.user_id == actor.user.pk:
+        raise ValidationError("You cannot remove yourself from the organization.")
+    if member.role == OrgRole.ADMIN and _lock_admins(member.organization) <= 1:
+        raise ValidationError("The organization's last admin cannot be removed.")
+    from workspaces import services as workspace_services
+
+    workspace_services.memberships_remove_for_user(
+        organization=member.organization, user=member.user
+    )
+    audit.record(
+        actor=actor,
+        organization=member.organization,
+        action="member.remove",
+        target_type="user",
+        target_id=member.user.public_id,
+        before={"email": member.user.email, "role": member.role},
+    )
+    member.delete()
+
+
+def invite_url(token: str) -> str:
+    return settings.SITE_URL + reverse("accounts:invite_accept", args=[token])
+
+
+def _send_invite_email(invite: Invite, token: str) -> None:
+    context = {"invite": invite, "url": invite_url(token), "organization": invite.organization}
+    send_mail(
+        subject=f"You are invited to join {invite.organization.name} on Console",
+        message=render_to_string("accounts/email/invite.txt", context),
+        from_email=None,
+        recipient_list=[invite.email],
+    )
+
+
+@transaction.atomic
+def invite_create(
+    *, actor: Actor, organization: Organization, email: str, role: str
+) -> tuple[Invite, str]:
+    """Invite `email` with `role`. Returns the invite and the one-time link token.
+
+    The e-mail goes out once the transaction commits, so a rolled-back invite sends nothing.
+    """
+    email = _clean_email(email)
+    role = _clean_role(role)
+    # Lock the organization row so two simultaneous invites to one address cannot both pass.
+    Organization.objects.select_for_update().filter(pk=organization.pk).first()
+    if OrganizationMember.objects.filter(organization=organization, user__email=email).exists():
+        raise ValidationError({"email": f"{email} is already a member of this organization."})
+    if Invite.objects.filter(organization=organization, email=email).pending().exists():
+        raise ValidationError({"email": f"{email} already has a pending invite."})
+    token = new_token()
+    now = timezone.now()
+    invite = Invite.objects.create(
+        organization=organization,
+        email=email,
+        role=role,
+        token_hash=hash_secret(token),
+        invited_by=actor.user,
+        created_at=now,
+        expires_at=now + timedelta(days=INVITE_LIFETIME_DAYS),
+    )
+    audit.record(
+        actor=actor,
+        organization=organization,
+        action="invite.create",
+        target_type="invite",
+        target_id=invite.public_id,
+        after={"email": email, "role": role},
+    )
+    transaction.on_commit(lambda: _send_invite_email(invite, token))
+    return invite, token
+
+
+@transaction.atomic
+def invite_revoke(*, actor: Actor, invite: Invite) -> Invite:
+    status = invite.current_status()
+    if status != InviteStatus.PENDING:
+        raise ValidationError(
+            f"This invite is {InviteStatus(status).label.lower()} and cannot be revoked."
+        )
+    invite.status = InviteStatus.DELETED
+    invite.save(update_fields=["status"])
+    audit.record(
+        actor=actor,
+        organization=invite.organization,
+        action="invite.revoke",
+        target_type="invite",
+        target_id=invite.public_id,
+        before={"status": InviteStatus.PENDING},
+        after={"status": InviteStatus.DELETED},
+    )
+    return invite
+
+
+class InviteUnusable(Exception):
+    """The link is unknown, revoked, expired or already used; `reason` says which."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+def invite_for_token(token: str) -> Invite:
+    """The pending invite behind a link token, or `InviteUnusable` saying why not."""
+    invite = (
+        Invite.objects.select_related("organization").filter(token_hash=hash_secret(token)).first()
+    )
+    if invite is None:
+        raise InviteUnusable("unknown")
+    status = invite.current_status()
+    if status != InviteStatus.PENDING:
+        raise InviteUnusable(status)
+    return invite
+
+
+@transaction.atomic
+def invite_accept(
+    *, token: str, user: User | None = None, name: str = "", password: str = ""
+) -> OrganizationMember:
+    """Accept an invite as the existing `user`, or create the user from `name`/`password`."""
+    invite = invite_for_token(token)
+    invite = Invite.objects.select_for_update().get(pk=invite.pk)
+    if invite.current_status() != InviteStatus.PENDING:
+        raise InviteUnusable(invite.current_status())
+    if user is None:
+        if User.objects.filter(email=invite.email).exists():
+            raise PermissionDenied("Sign in to accept this invite.")
+        user = User.objects.create_user(invite.email, password, name=_clean_name(name))
+    elif user.email != invite.email:
+        raise PermissionDenied(f"This invite is for {invite.email}.")
+    try:
+        with transaction.atomic():
+            member = OrganizationMember.objects.create(
+                organization=invite.organization, user=user, role=invite.role
+            )
+    except IntegrityError:
+        member = OrganizationMember.objects.get(organization=invite.organization, user=user)
+    invite.status = InviteStatus.ACCEPTED
+    invite.accepted_at = timezone.now()
+    invite.save(update_fields=["status", "accepted_at"])
+    audit.record(
+        actor=Actor.for_user(user),
+        organization=invite.organization,
+        action="invite.accept",
+        target_type="invite",
+        target_id=invite.public_id,
+        after={"email": user.email, "role": member.role},
+    )
+    return member

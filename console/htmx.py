@@ -1,0 +1,71 @@
+"""Helpers for the console's htmx patterns: a page whose named partial serves htmx, and
+`<dialog>` modals that have their own URL."""
+
+import json
+from typing import Any
+
+from django.contrib import messages
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.shortcuts import render
+
+
+def render_page(
+    request: HttpRequest,
+    template_name: str,
+    context: dict[str, Any],
+    *,
+    partial: str,
+    status: int = 200,
+) -> HttpResponse:
+    """The whole page, or only its `partial` for an htmx request that is not a boosted
+    navigation (those want the whole page)."""
+    if request.htmx and not request.htmx.boosted:
+        template_name = f"{template_name}#{partial}"
+    return render(request, template_name, context, status=status)
+
+
+def render_dialog(
+    request: HttpRequest,
+    body_template: str,
+    context: dict[str, Any],
+    *,
+    title: str,
+    cancel_url: str,
+    page_base: str = "settings/base.html",
+) -> HttpResponse:
+    """A modal with its own URL: a `<dialog>` for htmx, else a page showing it open.
+
+    `body_template` is the modal's content (usually a form posting back to the same URL);
+    `cancel_url` is where closing it leads when there is no script.
+    """
+    context = {
+        **context,
+        "modal_title": title,
+        "body_template": body_template,
+        "cancel_url": cancel_url,
+        "page_base": page_base,
+    }
+    template = "includes/modal.html" if request.htmx else "includes/modal_page.html"
+    return render(request, template, context)
+
+
+def dialog_done(
+    request: HttpRequest,
+    *,
+    redirect_to: str,
+    message: str,
+    events: tuple[str, ...] = (),
+    refresh: bool = False,
+) -> HttpResponse:
+    """After a modal's form succeeds: htmx closes the modal, shows `message` and fires
+    `events` (lists listen for them and refresh), or reloads the page when `refresh`; a plain
+    POST redirects with the message."""
+    if request.htmx and refresh:
+        messages.success(request, message)
+        return HttpResponse(status=204, headers={"HX-Refresh": "true"})
+    if request.htmx:
+        triggers: dict[str, Any] = {"console:close-modal": True, "console:toast": message}
+        triggers.update(dict.fromkeys(events, True))
+        return HttpResponse(status=204, headers={"HX-Trigger": json.dumps(triggers)})
+    messages.success(request, message)
+    return HttpResponseRedirect(redirect_to)

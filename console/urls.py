@@ -1,0 +1,11 @@
+from django.contrib import admin
+from django.urls import include, path
+
+admin.site.site_header = "Console staff admin"
+admin.site.site_title = "Console staff admin"
+
+urlpatterns = [
+    path("admin/", admin.site.urls),
+    path("", include("workspaces.urls")),
+    path("", include("accounts.urls")),
+]

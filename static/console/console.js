@@ -1,0 +1,93 @@
+// Console's small script: modals, toasts, menus and copy buttons. Everything works without
+// it on a full page load; it only makes the htmx flows feel like an application.
+(function () {
+  "use strict";
+
+  function openModals(root) {
+    (root || document).querySelectorAll("dialog[data-modal]").forEach(function (dialog) {
+      if (!dialog.open) {
+        dialog.showModal();
+        var first = dialog.querySelector("[autofocus], input:not([type=hidden]), select, button.btn");
+        if (first) first.focus();
+      }
+      if (!dialog.dataset.bound) {
+        dialog.dataset.bound = "1";
+        dialog.addEventListener("close", function () { dialog.remove(); });
+      }
+    });
+  }
+
+  function closeModals() {
+    document.querySelectorAll("dialog[data-modal]").forEach(function (dialog) {
+      if (dialog.open) dialog.close();
+      dialog.remove();
+    });
+  }
+
+  function toast(text, kind) {
+    var box = document.getElementById("toasts");
+    if (!box || !text) return;
+    var item = document.createElement("div");
+    item.className = "toast" + (kind === "error" ? " toast--error" : "");
+    item.textContent = text;
+    box.appendChild(item);
+    setTimeout(function () { item.remove(); }, 5000);
+  }
+
+  document.addEventListener("htmx:load", function (event) { openModals(event.target); });
+  document.addEventListener("DOMContentLoaded", function () {
+    document.querySelectorAll("#toasts .toast").forEach(function (item) {
+      setTimeout(function () { item.remove(); }, 6000);
+    });
+  });
+  document.body.addEventListener("console:close-modal", closeModals);
+  document.body.addEventListener("console:toast", function (event) {
+    toast(event.detail && event.detail.value);
+  });
+  document.body.addEventListener("htmx:responseError", function (event) {
+    var status = event.detail.xhr.status;
+    toast(status === 403 ? "You don't have permission to do that." :
+          status === 404 ? "That no longer exists." : "Something went wrong (" + status + ").", "error");
+  });
+
+  // Close-buttons inside modals (links to the page behind, for when script is off).
+  document.addEventListener("click", function (event) {
+    var closer = event.target.closest("[data-close-modal]");
+    if (closer && closer.closest("dialog[data-modal]")) {
+      event.preventDefault();
+      closer.closest("dialog").close();
+    }
+    // A click outside an open menu closes it.
+    document.querySelectorAll("details.menu[open]").forEach(function (menu) {
+      if (!menu.contains(event.target)) menu.removeAttribute("open");
+    });
+    var copy = event.target.closest("[data-copy]");
+    if (copy) {
+      var source = document.querySelector(copy.dataset.copy);
+      if (!source) return;
+      var text = source.value || source.textContent;
+      var done = function () {
+        var label = copy.textContent;
+        copy.textContent = "Copied";
+        setTimeout(function () { copy.textContent = label; }, 1500);
+      };
+      if (navigator.clipboard && window.isSecureContext) {
+        navigator.clipboard.writeText(text).then(done);
+      } else {
+        source.select && source.select();
+        document.execCommand("copy");
+        done();
+      }
+    }
+  });
+
+  document.addEventListener("keydown", function (event) {
+    if (event.key === "Escape") {
+      document.querySelectorAll("details.menu[open]").forEach(function (menu) {
+        menu.removeAttribute("open");
+        var summary = menu.querySelector("summary");
+        if (summary) summary.focus();
+      });
+    }
+  });
+})();

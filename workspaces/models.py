@@ -1,0 +1,95 @@
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+
+from accounts.models import Organization
+from accounts.roles import ASSIGNABLE_WORKSPACE_ROLES, WorkspaceRole
+from console.ids import public_id_field
+
+NAME_MAX_LENGTH = 40
+MAX_ACTIVE_WORKSPACES = 100
+DEFAULT_WORKSPACE_NAME = "Default"
+
+
+class WorkspaceColor(models.TextChoices):
+    """The palette of workspace colours (the Default workspace is always the first)."""
+
+    SLATE = "#6B7280", "Slate"
+    CLAY = "#D97757", "Clay"
+    AMBER = "#D4A017", "Amber"
+    OLIVE = "#788C5D", "Olive"
+    TEAL = "#2A9D8F", "Teal"
+    SKY = "#3B82F6", "Sky"
+    IRIS = "#7C6FE0", "Iris"
+    ROSE = "#D14D72", "Rose"
+
+
+class WorkspaceQuerySet(models.QuerySet["Workspace"]):
+    def active(self) -> "WorkspaceQuerySet":
+        return self.filter(archived_at__isnull=True)
+
+
+class Workspace(models.Model):
+    public_id = public_id_field("workspace")
+    organization = models.ForeignKey(
+        Organization, on_delete=models.CASCADE, related_name="workspaces"
+    )
+    name = models.CharField(max_length=NAME_MAX_LENGTH)
+    display_color = models.CharField(
+        "colour", max_length=7, choices=WorkspaceColor.choices, default=WorkspaceColor.CLAY
+    )
+    is_default = models.BooleanField(default=False, editable=False)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+    archived_at = models.DateTimeField(null=True, blank=True, editable=False)
+
+    objects = WorkspaceQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-is_default", "created_at", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["organization"],
+                condition=Q(is_default=True),
+                name="workspace_one_default_per_organization",
+            ),
+        ]
+        indexes = [models.Index(fields=["organization", "archived_at"])]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def is_archived(self) -> bool:
+        return self.archived_at is not None
+
+
+class WorkspaceMember(models.Model):
+    """An explicit workspace membership. Inherited ones (org admins, billing) are computed."""
+
+    workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="members")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="workspace_memberships"
+    )
+    role = models.CharField(
+        max_length=40,
+        choices=[(role.value, role.label) for role in ASSIGNABLE_WORKSPACE_ROLES],
+        default=WorkspaceRole.USER,
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["workspace", "user"], name="workspace_member_unique"),
+            models.CheckConstraint(
+                condition=Q(role__in=[role.value for role in ASSIGNABLE_WORKSPACE_ROLES]),
+                name="workspace_member_role_assignable",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} in {self.workspace} ({self.role})"

@@ -1,0 +1,287 @@
+"""Writes about workspaces and workspace members. One transaction each, one audit event each."""
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils import timezone
+
+from accounts import audit
+from accounts.audit import Actor
+from accounts.models import Organization, OrganizationMember, User
+from accounts.permissions import inherited_workspace_role
+from accounts.roles import ASSIGNABLE_WORKSPACE_ROLES, OrgRole, WorkspaceRole
+from workspaces.models import (
+    DEFAULT_WORKSPACE_NAME,
+    MAX_ACTIVE_WORKSPACES,
+    NAME_MAX_LENGTH,
+    Workspace,
+    WorkspaceColor,
+    WorkspaceMember,
+)
+
+audit.register_actions(
+    {
+        "workspace.create": "Workspace created",
+        "workspace.update": "Workspace edited",
+        "workspace.archive": "Workspace archived",
+        "workspace_member.add": "Workspace member added",
+        "workspace_member.role_change": "Workspace member role changed",
+        "workspace_member.remove": "Workspace member removed",
+    }
+)
+
+ROLE_CHOICES_TEXT = ", ".join(role.label for role in ASSIGNABLE_WORKSPACE_ROLES)
+
+
+def _clean_name(name: str) -> str:
+    name = (name or "").strip()
+    if not name:
+        raise ValidationError({"name": "Enter a name for the workspace."})
+    if len(name) > NAME_MAX_LENGTH:
+        raise ValidationError(
+            {
+                "name": f"Workspace names can be at most {NAME_MAX_LENGTH} characters "
+                f"(this one has {len(name)})."
+            }
+        )
+    return name
+
+
+def _clean_color(color: str) -> str:
+    color = (color or "").strip().upper()
+    if color not in WorkspaceColor.values:
+        raise ValidationError({"display_color": "Choose one of the colours shown."})
+    return color
+
+
+def _clean_role(role: str) -> str:
+    if role == WorkspaceRole.BILLING:
+        raise ValidationError(
+            {"role": "Workspace Billing comes only from the organization's Billing role."}
+        )
+    if role not in {r.value for r in ASSIGNABLE_WORKSPACE_ROLES}:
+        raise ValidationError({"role": f"Choose one of the roles: {ROLE_CHOICES_TEXT}."})
+    return role
+
+
+def ensure_changeable(workspace: Workspace, *, what: str = "changed") -> None:
+    """Refuse any change to the Default workspace's details or to an archived workspace."""
+    if workspace.is_archived:
+        raise ValidationError(f"This workspace is archived and can no longer be {what}.")
+
+
+def _ensure_not_default(workspace: Workspace, what: str) -> None:
+    if workspace.is_default:
+        raise ValidationError(f"The Default workspace cannot be {what}.")
+
+
+def workspace_create_default(*, organization: Organization, created_by: User | None) -> Workspace:
+    """The Default workspace, created with its organization (inside that transaction)."""
+    return Workspace.objects.create(
+        organization=organization,
+        name=DEFAULT_WORKSPACE_NAME,
+        display_color=WorkspaceColor.SLATE,
+        is_default=True,
+        created_by=created_by,
+    )
+
+
+@transaction.atomic
+def workspace_create(
+    *, actor: Actor, organization: Organization, name: str, display_color: str
+) -> Workspace:
+    name = _clean_name(name)
+    display_color = _clean_color(display_color)
+    # Serialize creations per organization so the limit holds under concurrent requests.
+    Organization.objects.select_for_update().filter(pk=organization.pk).first()
+    active = Workspace.objects.filter(organization=organization).active().count()
+    if active >= MAX_ACTIVE_WORKSPACES:
+        raise ValidationError(
+            f"This organization has reached the limit of {MAX_ACTIVE_WORKSPACES} workspaces. "
+            "Archive a workspace you no longer need to add another."
+        )
+    workspace = Workspace.objects.create(
+        organization=organization, name=name, display_color=display_color, created_by=actor.user
+    )
+    audit.record(
+        actor=actor,
+        organization=organization,
+        action="workspace.create",
+        target_type="workspace",
+        target_id=workspace.public_id,
+        after={"name": name, "display_color": display_color},
+    )
+    return workspace
+
+
+@transaction.atomic
+def workspace_update(
+    *,
+    actor: Actor,
+    workspace: Workspace,
+    name: str | None = None,
+    display_color: str | None = None,
+) -> Workspace:
+    workspace = Workspace.objects.select_for_update().get(pk=workspace.pk)
+    _ensure_not_default(workspace, "edited")
+    ensure_changeable(workspace, what="edited")
+    before = audit.snapshot(workspace, ["name", "display_color"])
+    if name is not None:
+        workspace.name = _clean_name(name)
+    if display_color is not None:
+        workspace.display_color = _clean_color(display_color)
+    after = audit.snapshot(workspace, ["name", "display_color"])
+    if after == before:
+        return workspace
+    workspace.save(update_fields=["name", "display_color"])
+    audit.record(
+        actor=actor,
+        organization=workspace.organization,
+        action="workspace.update",
+        target_type="workspace",
+        target_id=workspace.public_id,
+        before=before,
+        after=after,
+    )
+    return workspace
+
+
+# Other apps add what archiving a workspace must also do (archive its API keys), each a
+# callable taking the workspace, run inside the archiving transaction.
+ARCHIVE_HOOKS: list = []
+
+
+@transaction.atomic
+def workspace_archive(*, actor: Actor, workspace: Workspace) -> Workspace:
+    """Archive a workspace and everything hooked to it, in one transaction. Irreversible."""
+    workspace = Workspace.objects.select_for_update().get(pk=workspace.pk)
+    _ensure_not_default(workspace, "archived")
+    if workspace.is_archived:
+        raise ValidationError("This workspace is already archived.")
+    workspace.archived_at = timezone.now()
+    workspace.save(update_fields=["archived_at"])
+    details: dict = {"archived_at": workspace.archived_at.isoformat()}
+    for hook in ARCHIVE_HOOKS:
+        details.update(hook(workspace) or {})
+    audit.record(
+        actor=actor,
+        organization=workspace.organization,
+        action="workspace.archive",
+        target_type="workspace",
+        target_id=workspace.public_id,
+        before={"archived_at": None},
+        after=details,
+    )
+    return workspace
+
+
+def _org_member(workspace: Workspace, user: User) -> OrganizationMember:
+    member = OrganizationMember.objects.filter(
+        organization_id=workspace.organization_id, user=user
+    ).first()
+    if member is None:
+        raise ValidationError({"user": "Only members of this organization can be added."})
+    return member
+
+
+def _ensure_role_allowed(org_role: str, role: str) -> None:
+    """Inherited roles cannot be lowered; billing members can only be raised to admin."""
+    inherited = inherited_workspace_role(org_role)
+    if inherited == WorkspaceRole.ADMIN:
+        raise ValidationError(
+            {"role": "Organization admins are Workspace Admin of every workspace already."}
+        )
+    if inherited == WorkspaceRole.BILLING and role != WorkspaceRole.ADMIN:
+        raise ValidationError(
+            {
+                "role": "Billing members keep Workspace Billing; "
+                "they can only be made Workspace Admin."
+            }
+        )
+
+
+@transaction.atomic
+def workspace_member_add(
+    *, actor: Actor, workspace: Workspace, user: User, role: str
+) -> WorkspaceMember:
+    ensure_changeable(workspace)
+    role = _clean_role(role)
+    org_member = _org_member(workspace, user)
+    _ensure_role_allowed(org_member.role, role)
+    if WorkspaceMember.objects.filter(workspace=workspace, user=user).exists():
+        raise ValidationError({"user": f"{user.email} is already a member of this workspace."})
+    membership = WorkspaceMember.objects.create(workspace=workspace, user=user, role=role)
+    audit.record(
+        actor=actor,
+        organization=workspace.organization,
+        action="workspace_member.add",
+        target_type="workspace_member",
+        target_id=f"{workspace.public_id}:{user.public_id}",
+        after={"email": user.email, "role": role},
+    )
+    return membership
+
+
+def _explicit_membership(workspace: Workspace, user: User) -> WorkspaceMember:
+    membership = (
+        WorkspaceMember.objects.select_for_update().filter(workspace=workspace, user=user).first()
+    )
+    if membership is None:
+        org_member = _org_member(workspace, user)
+        if org_member.role in (OrgRole.ADMIN, OrgRole.BILLING):
+            raise ValidationError(
+                "This membership is inherited from the organization role. "
+                "Change the organization role first."
+            )
+        raise ValidationError(f"{user.email} is not a member of this workspace.")
+    return membership
+
+
+@transaction.atomic
+def workspace_member_change_role(
+    *, actor: Actor, workspace: Workspace, user: User, role: str
+) -> WorkspaceMember:
+    ensure_changeable(workspace)
+    role = _clean_role(role)
+    membership = _explicit_membership(workspace, user)
+    _ensure_role_allowed(_org_member(workspace, user).role, role)
+    if membership.role == role:
+        return membership
+    before = membership.role
+    membership.role = role
+    membership.save(update_fields=["role"])
+    audit.record(
+        actor=actor,
+        organization=workspace.organization,
+        action="workspace_member.role_change",
+        target_type="workspace_member",
+        target_id=f"{workspace.public_id}:{user.public_id}",
+        before={"role": before},
+        after={"role": role},
+    )
+    return membership
+
+
+@transaction.atomic
+def workspace_member_remove(*, actor: Actor, workspace: Workspace, user: User) -> None:
+    ensure_changeable(workspace)
+    membership = _explicit_membership(workspace, user)
+    org_member = _org_member(workspace, user)
+    if inherited_workspace_role(org_member.role) == WorkspaceRole.ADMIN:
+        raise ValidationError(
+            "Organization admins are members of every workspace and cannot be removed."
+        )
+    audit.record(
+        actor=actor,
+        organization=workspace.organization,
+        action="workspace_member.remove",
+        target_type="workspace_member",
+        target_id=f"{workspace.public_id}:{user.public_id}",
+        before={"email": user.email, "role": membership.role},
+    )
+    membership.delete()
+
+
+def memberships_remove_for_user(*, organization: Organization, user: User) -> None:
+    """Drop a departing organization member's workspace memberships (inside the caller's
+    transaction; the caller records the event)."""
+    WorkspaceMember.objects.filter(workspace__organization=organization, user=user).delete()

@@ -1,0 +1,166 @@
+"""Settings > Workspaces: the list, creating, editing and archiving workspaces."""
+
+from django.core.exceptions import ValidationError
+from django.http import HttpResponse
+from django.shortcuts import redirect
+from django.urls import reverse
+from django.views.decorators.http import require_GET, require_http_methods
+from django.views.decorators.vary import vary_on_headers
+
+from accounts.audit import Actor
+from accounts.permissions import organization_access
+from console.forms import add_service_errors
+from console.htmx import dialog_done, render_dialog, render_page
+from console.http import ConsoleRequest
+from workspaces import selectors, services
+from workspaces.forms import WorkspaceForm
+from workspaces.models import MAX_ACTIVE_WORKSPACES, WorkspaceColor
+
+WORKSPACES_CHANGED = "workspaces:changed"
+
+
+@require_GET
+@vary_on_headers("HX-Request")
+def workspace_list(request: ConsoleRequest) -> HttpResponse:
+    access = organization_access(request.member, "org.view")
+    show_archived = request.GET.get("archived") == "1"
+    workspaces = list(selectors.visible_workspaces(access.member, include_archived=show_archived))
+    total_members, inheriting = selectors.member_counts(access.member)
+    for workspace in workspaces:
+        workspace.member_count = (
+            total_members if workspace.is_default else workspace.explicit_member_count + inheriting
+        )
+        workspace.access = selectors.access_in(access.member, workspace)
+    context = {
+        "access": access,
+        "workspaces": workspaces,
+        "show_archived": show_archived,
+        "max_workspaces": MAX_ACTIVE_WORKSPACES,
+    }
+    return render_page(request, "workspaces/workspace_list.html", context, partial="list")
+
+
+def _form_context(form: WorkspaceForm) -> dict:
+    return {"form": form, "colors": WorkspaceColor.choices}
+
+
+@require_http_methods(["GET", "POST"])
+def workspace_create(request: ConsoleRequest) -> HttpResponse:
+    access = organization_access(request.member, "workspace.create")
+    form = WorkspaceForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            workspace = services.workspace_create(
+                actor=Actor.from_request(request),
+                organization=access.member.organization,
+                name=form.cleaned_data["name"],
+                display_color=form.cleaned_data["display_color"],
+            )
+        except ValidationError as error:
+            add_service_errors(form, error)
+        else:
+            return dialog_done(
+                request,
+                redirect_to=reverse("workspaces:workspace_list"),
+                message=f"Workspace “{workspace.name}” created.",
+                events=(WORKSPACES_CHANGED,),
+            )
+    return render_dialog(
+        request,
+        "workspaces/workspace_form.html",
+        {
+            **_form_context(form),
+            "action": reverse("workspaces:workspace_create"),
+            "submit": "Create",
+        },
+        title="Add Workspace",
+        cancel_url=reverse("workspaces:workspace_list"),
+    )
+
+
+@require_http_methods(["GET", "POST"])
+def workspace_edit(request: ConsoleRequest, workspace_id: str) -> HttpResponse:
+    workspace, _access = selectors.resolve_workspace(request.member, workspace_id, "workspace.edit")
+    form = WorkspaceForm(
+        request.POST or None,
+        initial={"name": workspace.name, "display_color": workspace.display_color},
+    )
+    if request.method == "POST" and form.is_valid():
+        try:
+            workspace = services.workspace_update(
+                actor=Actor.from_request(request),
+                workspace=workspace,
+                name=form.cleaned_data["name"],
+                display_color=form.cleaned_data["display_color"],
+            )
+        except ValidationError as error:
+            add_service_errors(form, error)
+        else:
+            return dialog_done(
+                request,
+                redirect_to=request.POST.get("next") or reverse("workspaces:workspace_list"),
+                message=f"Workspace “{workspace.name}” saved.",
+                events=(WORKSPACES_CHANGED,),
+                refresh=request.POST.get("next") == "detail",
+            )
+    elif workspace.is_default or workspace.is_archived:
+        form.add_error(
+            None,
+            "The Default workspace cannot be edited."
+            if workspace.is_default
+            else "This workspace is archived and can no longer be edited.",
+        )
+    return render_dialog(
+        request,
+        "workspaces/workspace_form.html",
+        {
+            **_form_context(form),
+            "workspace": workspace,
+            "action": reverse("workspaces:workspace_edit", args=[workspace.public_id]),
+            "submit": "Save",
+            "locked": workspace.is_default or workspace.is_archived,
+        },
+        title="Edit details",
+        cancel_url=reverse("workspaces:workspace_list"),
+    )
+
+
+@require_http_methods(["GET", "POST"])
+def workspace_archive(request: ConsoleRequest, workspace_id: str) -> HttpResponse:
+    workspace, _access = selectors.resolve_workspace(
+        request.member, workspace_id, "workspace.archive"
+    )
+    error = None
+    if request.method == "POST":
+        try:
+            services.workspace_archive(actor=Actor.from_request(request), workspace=workspace)
+        except ValidationError as problem:
+            error = " ".join(problem.messages)
+        else:
+            return dialog_done(
+                request,
+                redirect_to=reverse("workspaces:workspace_list"),
+                message=f"Workspace “{workspace.name}” archived.",
+                events=(WORKSPACES_CHANGED,),
+            )
+    return render_dialog(
+        request,
+        "workspaces/workspace_archive_form.html",
+        {"workspace": workspace, "error": error},
+        title="Archive workspace",
+        cancel_url=reverse("workspaces:workspace_list"),
+    )
+
+
+@require_GET
+def workspace_detail(request: ConsoleRequest, workspace_id: str) -> HttpResponse:
+    workspace, access = selectors.workspace_access(request.member, workspace_id)
+    tab = selectors.first_tab(workspace, access)
+    if tab is None:
+        return render_page(
+            request,
+            "workspaces/workspace_base.html",
+            {"workspace": workspace, "access": access, "tabs": []},
+            partial="tab",
+        )
+    return redirect(tab["url"])
