@@ -24,6 +24,10 @@ class UserManager(BaseUserManager["User"]):
         user.save(using=self._db)
         return user
 
+    def get_by_natural_key(self, email: str) -> "User":
+        """Sign-in looks addresses up as stored: lower case."""
+        return self.get(email=(email or "").strip().lower())
+
     def create_superuser(self, email: str, password: str | None = None, **fields) -> "User":
         fields.setdefault("is_staff", True)
         fields.setdefault("is_superuser", True)

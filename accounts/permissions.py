@@ -55,7 +55,7 @@ CAPABILITIES: dict[str, frozenset[str]] = {
         # Workspace level: asked with the member's effective role in that workspace.
         "workspace.view": _ws(*WorkspaceRole),
         "workspace.edit": _org(OrgRole.ADMIN) | _ws(WS_ADMIN),
-        "members.view": _org(OrgRole.ADMIN, OrgRole.BILLING) | _ws(WS_ADMIN, *WS_DEVELOPERS),
+        "members.view": _ws(WS_ADMIN, WS_BILLING, *WS_DEVELOPERS),
         "members.manage": _org(OrgRole.ADMIN) | _ws(WS_ADMIN),
         "keys.view": _org(OrgRole.ADMIN) | _ws(WS_ADMIN, *WS_DEVELOPERS),
         "keys.create": _org(OrgRole.ADMIN) | _ws(WS_ADMIN, *WS_DEVELOPERS),

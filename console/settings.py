@@ -7,6 +7,7 @@ production sets `DEBUG=false`, which makes `SECRET_KEY` mandatory.
 from pathlib import Path
 
 import environ
+from django.core.exceptions import ImproperlyConfigured
 from django.utils.csp import CSP
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -25,7 +26,9 @@ DEBUG = env.bool("DEBUG", default=True)
 if DEBUG:
     SECRET_KEY = _env_str("SECRET_KEY", "insecure-development-key-do-not-use-in-production")
 else:
-    SECRET_KEY = env.str("SECRET_KEY")
+    SECRET_KEY = _env_str("SECRET_KEY")
+    if not SECRET_KEY:
+        raise ImproperlyConfigured("Set SECRET_KEY: it is required when DEBUG is off.")
 
 # Key for hashing stored secrets (API keys, invite links). Changing it invalidates them all,
 # so it is separate from SECRET_KEY, which can then be rotated on its own.
@@ -49,7 +52,6 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
-    "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -61,6 +63,10 @@ MIDDLEWARE = [
     "django_htmx.middleware.HtmxMiddleware",
     "accounts.middleware.CurrentOrganizationMiddleware",
 ]
+
+if not DEBUG:
+    # Production serves its collected static files itself; runserver does it in development.
+    MIDDLEWARE.insert(1, "whitenoise.middleware.WhiteNoiseMiddleware")
 
 ROOT_URLCONF = "console.urls"
 WSGI_APPLICATION = "console.wsgi.application"

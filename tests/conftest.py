@@ -15,6 +15,12 @@ from tests.factories import MemberFactory, OrganizationFactory, UserFactory
 from workspaces.models import Workspace
 
 
+@pytest.fixture(autouse=True)
+def _fast_password_hashing(settings):
+    """Real hashers are slow on purpose; tests create many users."""
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
 @dataclass
 class Personas:
     org: Organization
