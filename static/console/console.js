@@ -4,7 +4,10 @@
   "use strict";
 
   function openModals(root) {
-    (root || document).querySelectorAll("dialog[data-modal]").forEach(function (dialog) {
+    root = root || document;
+    var dialogs = Array.prototype.slice.call(root.querySelectorAll("dialog[data-modal]"));
+    if (root.matches && root.matches("dialog[data-modal]")) dialogs.push(root);
+    dialogs.forEach(function (dialog) {
       if (!dialog.open) {
         dialog.showModal();
         var first = dialog.querySelector("[autofocus], input:not([type=hidden]), select, button.btn");
