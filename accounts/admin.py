@@ -4,7 +4,15 @@ from django.core.exceptions import ValidationError
 
 from accounts import services
 from accounts.audit import Actor
-from accounts.models import AuditEvent, Invite, Organization, OrganizationMember, User
+from accounts.models import (
+    AdminApiKey,
+    AuditEvent,
+    Invite,
+    KeyStatus,
+    Organization,
+    OrganizationMember,
+    User,
+)
 
 
 class MembershipInline(admin.TabularInline):
@@ -164,3 +172,58 @@ class AuditEventAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None) -> bool:
         return False
+
+
+@admin.register(AdminApiKey)
+class AdminApiKeyAdmin(admin.ModelAdmin):
+    list_display = [
+        "name",
+        "hint",
+        "organization",
+        "status",
+        "created_by",
+        "created_at",
+        "last_used_at",
+    ]
+    list_filter = ["status"]
+    search_fields = ["name", "public_id", "hint", "organization__name"]
+    list_select_related = ["organization", "created_by"]
+    fields = [
+        "public_id",
+        "name",
+        "hint",
+        "organization",
+        "status",
+        "created_by",
+        "created_at",
+        "last_used_at",
+    ]
+    readonly_fields = fields
+    actions = ["disable", "delete_keys"]
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+    @admin.action(description="Disable selected keys")
+    def disable(self, request, queryset) -> None:
+        for key in queryset.select_related("organization"):
+            try:
+                services.admin_key_set_status(
+                    actor=Actor.from_request(request), key=key, status=KeyStatus.INACTIVE
+                )
+            except ValidationError as error:
+                messages.warning(request, f"{key.name}: {' '.join(error.messages)}")
+
+    @admin.action(description="Delete selected keys (permanent)")
+    def delete_keys(self, request, queryset) -> None:
+        for key in queryset.select_related("organization"):
+            try:
+                services.admin_key_delete(actor=Actor.from_request(request), key=key)
+            except ValidationError as error:
+                messages.warning(request, f"{key.name}: {' '.join(error.messages)}")

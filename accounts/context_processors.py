@@ -5,7 +5,7 @@ from django.urls import reverse
 from django.utils.functional import SimpleLazyObject
 
 from accounts import selectors
-from accounts.permissions import Access
+from accounts.permissions import WORKSPACE_CAPABILITIES, Access
 from workspaces import selectors as workspace_selectors
 
 
@@ -21,14 +21,26 @@ SIDEBAR = [
     SidebarItem("Organization", "accounts:organization", "org.view"),
     SidebarItem("Members", "accounts:members", "org.members.view"),
     SidebarItem("Workspaces", "workspaces:workspace_list", "org.view"),
+    SidebarItem("API Keys", "workspaces:api_key_list", "keys.view"),
+    SidebarItem("Admin Keys", "accounts:admin_key_list", "adminkeys.manage"),
     SidebarItem("Audit log", "accounts:audit_log", "audit.view"),
 ]
 
 
 def _sidebar(request: HttpRequest, access: Access) -> list[dict]:
+    """The items the member may use. A workspace capability shows its item when the member
+    holds it in at least one workspace."""
     items = []
+    workspace_roles = None
     for item in SIDEBAR:
-        if not access.can(item.capability):
+        if item.capability in WORKSPACE_CAPABILITIES:
+            if workspace_roles is None:
+                workspace_roles = workspace_selectors.workspace_roles_anywhere(access.member)
+            if not workspace_selectors.can_anywhere(
+                access.member, item.capability, workspace_roles
+            ):
+                continue
+        elif not access.can(item.capability):
             continue
         url = reverse(item.url_name)
         items.append({"label": item.label, "url": url, "current": request.path.startswith(url)})

@@ -76,4 +76,39 @@ def _seed_workspaces(organization: Organization) -> None:
         workspace_services.workspace_member_add(
             actor=ACTOR, workspace=workspace, user=User.objects.get(email=email), role=role
         )
+    _seed_keys(organization, production, staging, research)
     workspace_services.workspace_archive(actor=ACTOR, workspace=research)
+
+
+def _seed_keys(organization: Organization, production, staging, research) -> None:
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from accounts.models import KeyStatus
+    from workspaces import services as workspace_services
+    from workspaces.models import Workspace
+
+    developer = Actor.for_user(User.objects.get(email="developer@example.com"))
+    admin = Actor.for_user(User.objects.get(email="admin@example.com"))
+    default = Workspace.objects.get(organization=organization, is_default=True)
+    plan = [
+        (default, admin, "Prototype notebook", None, None),
+        (default, developer, "Local development", None, None),
+        (production, developer, "support-bot production", None, None),
+        (production, developer, "search indexer", timezone.now() + timedelta(days=90), None),
+        (production, admin, "nightly batch (old)", None, KeyStatus.INACTIVE),
+        (production, admin, "leaked in a gist", None, KeyStatus.ARCHIVED),
+        (staging, developer, "support-bot staging", None, None),
+        (staging, developer, "load test", timezone.now() + timedelta(days=5), None),
+        (research, admin, "paper experiments", None, None),
+    ]
+    for workspace, actor, name, expires_at, status in plan:
+        key, _secret = workspace_services.api_key_create(
+            actor=actor, workspace=workspace, name=name, expires_at=expires_at
+        )
+        if status == KeyStatus.INACTIVE:
+            workspace_services.api_key_set_status(actor=actor, key=key, status=status)
+        elif status == KeyStatus.ARCHIVED:
+            workspace_services.api_key_delete(actor=actor, key=key)
+    services.admin_key_create(actor=admin, organization=organization, name="Provisioning script")

@@ -56,3 +56,12 @@ class AuditFilterForm(forms.Form):
         super().__init__(*args, **kwargs)
         self.fields["action"].choices = [("", "All actions"), *sorted(actions.items())]
         self.fields["actor"].choices = [("", "Everyone"), *actors]
+
+
+class AdminKeyForm(forms.Form):
+    name = forms.CharField(
+        max_length=500,
+        error_messages={"required": "Give the key a name."},
+        widget=forms.TextInput(attrs={"autofocus": True, "autocomplete": "off"}),
+        help_text="Admin keys manage the whole organization through the Admin API.",
+    )

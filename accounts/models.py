@@ -207,3 +207,66 @@ class AuditEvent(models.Model):
 
     def delete(self, *args, **kwargs):
         raise TypeError("Audit events are append-only.")
+
+
+class KeyStatus(models.TextChoices):
+    ACTIVE = "active", "Active"
+    INACTIVE = "inactive", "Disabled"
+    ARCHIVED = "archived", "Deleted"
+    EXPIRED = "expired", "Expired"
+
+
+class SecretKey(models.Model):
+    """What API keys and Admin API keys share: a name, a status, and a secret that is shown
+    once and kept only as its keyed hash (unique, so authentication is one index lookup).
+
+    `status` stores active, inactive or archived; a key past `expires_at` reads as expired
+    (`current_status`) without anything having to rewrite it.
+    """
+
+    name = models.CharField(max_length=500)
+    status = models.CharField(
+        max_length=20,
+        choices=[c for c in KeyStatus.choices if c[0] != KeyStatus.EXPIRED],
+        default=KeyStatus.ACTIVE,
+    )
+    hint = models.CharField("partial key hint", max_length=40, editable=False)
+    secret_hash = models.CharField(max_length=64, unique=True, editable=False)
+    created_by = models.ForeignKey(
+        User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+    expires_at = models.DateTimeField(null=True, blank=True)
+    last_used_at = models.DateTimeField(null=True, blank=True, editable=False)
+
+    class Meta:
+        abstract = True
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.hint})"
+
+    def current_status(self, now: datetime | None = None) -> str:
+        if (
+            self.status != KeyStatus.ARCHIVED
+            and self.expires_at is not None
+            and self.expires_at <= (now or timezone.now())
+        ):
+            return KeyStatus.EXPIRED
+        return self.status
+
+    @property
+    def status_label(self) -> str:
+        return KeyStatus(self.current_status()).label
+
+
+class AdminApiKey(SecretKey):
+    """An organization-level key for the Admin API, managed only by organization admins."""
+
+    public_id = public_id_field("admin_key")
+    organization = models.ForeignKey(
+        Organization, on_delete=models.CASCADE, related_name="admin_keys"
+    )
+
+    class Meta:
+        ordering = ["-public_id"]
+        indexes = [models.Index(fields=["organization", "-public_id"], name="adminkey_org_newest")]

@@ -12,19 +12,21 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
 
-from accounts import audit
+from accounts import audit, keys
 from accounts.audit import Actor
 from accounts.models import (
     INVITE_LIFETIME_DAYS,
     NAME_MAX_LENGTH,
+    AdminApiKey,
     Invite,
     InviteStatus,
+    KeyStatus,
     Organization,
     OrganizationMember,
     User,
 )
 from accounts.roles import OrgRole
-from console.secrets import hash_secret, new_token
+from console.secrets import hash_secret, new_api_secret, new_token
 
 
 def _clean_name(name: str, *, field: str = "name", label: str = "Name") -> str:
@@ -300,3 +302,97 @@ def invite_accept(
         after={"email": user.email, "role": member.role},
     )
     return member
+
+
+# -- Admin API keys -------------------------------------------------------------------------
+
+audit.register_actions(
+    {
+        "admin_key.create": "Admin key created",
+        "admin_key.rename": "Admin key renamed",
+        "admin_key.status_change": "Admin key enabled or disabled",
+        "admin_key.delete": "Admin key deleted",
+    }
+)
+
+ADMIN_KEY_PREFIX = "sk-ant-admin01-"
+
+
+@transaction.atomic
+def admin_key_create(
+    *, actor: Actor, organization: Organization, name: str
+) -> tuple[AdminApiKey, str]:
+    """A new Admin API key. Returns the key and its secret, which is never available again."""
+    name = keys.clean_name(name)
+    secret, hint, digest = new_api_secret(ADMIN_KEY_PREFIX)
+    key = AdminApiKey.objects.create(
+        organization=organization, name=name, hint=hint, secret_hash=digest, created_by=actor.user
+    )
+    audit.record(
+        actor=actor,
+        organization=organization,
+        action="admin_key.create",
+        target_type="admin_key",
+        target_id=key.public_id,
+        after={"name": name, "hint": hint},
+    )
+    return key, secret
+
+
+@transaction.atomic
+def admin_key_rename(*, actor: Actor, key: AdminApiKey, name: str) -> AdminApiKey:
+    keys.ensure_not_deleted(key)
+    name = keys.clean_name(name)
+    before, key.name = key.name, name
+    key.save(update_fields=["name"])
+    audit.record(
+        actor=actor,
+        organization=key.organization,
+        action="admin_key.rename",
+        target_type="admin_key",
+        target_id=key.public_id,
+        before={"name": before},
+        after={"name": name},
+    )
+    return key
+
+
+@transaction.atomic
+def admin_key_set_status(*, actor: Actor, key: AdminApiKey, status: str) -> AdminApiKey:
+    keys.ensure_status_change(key, status)
+    before, key.status = key.status, status
+    key.save(update_fields=["status"])
+    audit.record(
+        actor=actor,
+        organization=key.organization,
+        action="admin_key.status_change",
+        target_type="admin_key",
+        target_id=key.public_id,
+        before={"status": before},
+        after={"status": status},
+    )
+    return key
+
+
+@transaction.atomic
+def admin_key_delete(*, actor: Actor, key: AdminApiKey) -> AdminApiKey:
+    keys.ensure_not_deleted(key)
+    before, key.status = key.status, KeyStatus.ARCHIVED
+    key.save(update_fields=["status"])
+    audit.record(
+        actor=actor,
+        organization=key.organization,
+        action="admin_key.delete",
+        target_type="admin_key",
+        target_id=key.public_id,
+        before={"status": before},
+        after={"status": KeyStatus.ARCHIVED},
+    )
+    return key
+
+
+def admin_key_authenticate(secret: str) -> AdminApiKey | None:
+    """The active Admin API key for `secret` (with its organization), else None."""
+    return keys.authenticate(
+        AdminApiKey.objects.select_related("organization"), secret, prefix=ADMIN_KEY_PREFIX
+    )

@@ -1,7 +1,7 @@
 from django.contrib.auth import views as auth_views
 from django.urls import path
 
-from accounts.views import audit, auth, members, organization
+from accounts.views import admin_keys, audit, auth, members, organization
 
 app_name = "accounts"
 
@@ -45,4 +45,21 @@ urlpatterns = [
     path("settings/members/<str:user_id>/remove/", members.member_remove, name="member_remove"),
     path("settings/invites/<str:invite_id>/revoke/", members.invite_revoke, name="invite_revoke"),
     path("settings/audit-log/", audit.audit_log, name="audit_log"),
+    path("settings/admin-keys/", admin_keys.admin_key_list, name="admin_key_list"),
+    path("settings/admin-keys/new/", admin_keys.admin_key_create, name="admin_key_create"),
+    path(
+        "settings/admin-keys/<str:key_id>/disable/",
+        admin_keys.admin_key_disable,
+        name="admin_key_disable",
+    ),
+    path(
+        "settings/admin-keys/<str:key_id>/enable/",
+        admin_keys.admin_key_enable,
+        name="admin_key_enable",
+    ),
+    path(
+        "settings/admin-keys/<str:key_id>/delete/",
+        admin_keys.admin_key_delete,
+        name="admin_key_delete",
+    ),
 ]

@@ -64,8 +64,11 @@ def dialog_done(
         messages.success(request, message)
         return HttpResponse(status=204, headers={"HX-Refresh": "true"})
     if request.htmx:
-        triggers: dict[str, Any] = {"console:close-modal": True, "console:toast": message}
-        triggers.update(dict.fromkeys(events, True))
+        # htmx fires these on the form inside the modal, in order; closing the modal last
+        # keeps the form attached so the other events still bubble up to the lists.
+        triggers: dict[str, Any] = dict.fromkeys(events, True)
+        triggers["console:toast"] = message
+        triggers["console:close-modal"] = True
         return HttpResponse(status=204, headers={"HX-Trigger": json.dumps(triggers)})
     messages.success(request, message)
     return HttpResponseRedirect(redirect_to)

@@ -21,3 +21,14 @@ def hash_secret(secret: str) -> str:
 def matches(secret: str, stored_hash: str) -> bool:
     """Constant-time comparison of a presented secret with a stored hash."""
     return hmac.compare_digest(hash_secret(secret), stored_hash)
+
+
+def new_api_secret(prefix: str) -> tuple[str, str, str]:
+    """A new API secret `prefix` + 256 random bits, with its display hint and its hash.
+
+    The hint shows the prefix, the first 3 and the last 4 characters of the random part
+    (``sk-ant-api03-R2D...igAA``): enough to recognise a key, useless to use one.
+    """
+    body = new_token(32)
+    secret = f"{prefix}{body}"
+    return secret, f"{prefix}{body[:3]}...{body[-4:]}", hash_secret(secret)

@@ -2,8 +2,9 @@ from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
 
 from accounts.audit import Actor
+from accounts.models import KeyStatus
 from workspaces import services
-from workspaces.models import Workspace, WorkspaceMember
+from workspaces.models import ApiKey, Workspace, WorkspaceMember
 
 
 class WorkspaceMemberInline(admin.TabularInline):
@@ -95,3 +96,86 @@ class WorkspaceMemberAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None) -> bool:
         return False
+
+
+@admin.register(ApiKey)
+class ApiKeyAdmin(admin.ModelAdmin):
+    list_display = [
+        "name",
+        "hint",
+        "workspace",
+        "organization",
+        "status",
+        "created_by",
+        "created_at",
+        "last_used_at",
+    ]
+    list_filter = ["status"]
+    search_fields = ["name", "public_id", "hint", "workspace__name", "organization__name"]
+    list_select_related = ["workspace", "organization", "created_by"]
+    # The hash is never shown; the workspace is fixed at creation.
+    fields = [
+        "public_id",
+        "name",
+        "hint",
+        "organization",
+        "workspace",
+        "status",
+        "created_by",
+        "created_at",
+        "expires_at",
+        "last_used_at",
+    ]
+    readonly_fields = fields
+    actions = ["disable", "enable", "delete_keys"]
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+    def _each(self, request, queryset, change, done: str) -> None:
+        changed = 0
+        for key in queryset.select_related("workspace__organization"):
+            try:
+                change(Actor.from_request(request), key)
+                changed += 1
+            except ValidationError as error:
+                messages.warning(request, f"{key.name}: {' '.join(error.messages)}")
+        if changed:
+            messages.success(request, f"{done.capitalize()} {changed} key(s).")
+
+    @admin.action(description="Disable selected keys")
+    def disable(self, request, queryset) -> None:
+        self._each(
+            request,
+            queryset,
+            lambda actor, key: services.api_key_set_status(
+                actor=actor, key=key, status=KeyStatus.INACTIVE
+            ),
+            "disabled",
+        )
+
+    @admin.action(description="Enable selected keys")
+    def enable(self, request, queryset) -> None:
+        self._each(
+            request,
+            queryset,
+            lambda actor, key: services.api_key_set_status(
+                actor=actor, key=key, status=KeyStatus.ACTIVE
+            ),
+            "enabled",
+        )
+
+    @admin.action(description="Delete selected keys (permanent)")
+    def delete_keys(self, request, queryset) -> None:
+        self._each(
+            request,
+            queryset,
+            lambda actor, key: services.api_key_delete(actor=actor, key=key),
+            "deleted",
+        )

@@ -1,5 +1,10 @@
-from django import forms
+from datetime import UTC, datetime, time, timedelta
 
+from django import forms
+from django.utils import timezone
+
+from accounts.keys import KEY_NAME_MAX_LENGTH
+from accounts.models import KeyStatus
 from accounts.roles import ASSIGNABLE_WORKSPACE_ROLES
 from workspaces.models import NAME_MAX_LENGTH, WorkspaceColor
 
@@ -36,3 +41,73 @@ class WorkspaceMemberAddForm(forms.Form):
 
 class WorkspaceMemberRoleForm(forms.Form):
     role = forms.CharField(widget=forms.Select(choices=ROLE_CHOICES))
+
+
+class ApiKeyCreateForm(forms.Form):
+    EXPIRY_CHOICES = [
+        ("never", "Never"),
+        ("7", "7 days"),
+        ("30", "30 days"),
+        ("90", "90 days"),
+        ("custom", "On a date…"),
+    ]
+
+    name = forms.CharField(
+        max_length=KEY_NAME_MAX_LENGTH,
+        error_messages={
+            "required": "Give the key a name.",
+            "max_length": f"Key names can be at most {KEY_NAME_MAX_LENGTH} characters.",
+        },
+        widget=forms.TextInput(attrs={"autofocus": True, "autocomplete": "off"}),
+        help_text="A name that says where the key is used, e.g. “support-bot production”.",
+    )
+    expiry = forms.ChoiceField(choices=EXPIRY_CHOICES, initial="never", label="Expires")
+    expiry_date = forms.DateField(
+        required=False,
+        label="Expiry date",
+        help_text="Used when Expires is “On a date…”; the key stops working at 00:00 UTC that day.",
+        widget=forms.DateInput(attrs={"type": "date"}),
+        error_messages={"invalid": "Enter a date as YYYY-MM-DD."},
+    )
+
+    def clean(self) -> dict:
+        data = super().clean()
+        expiry = data.get("expiry")
+        data["expires_at"] = None
+        if expiry in ("7", "30", "90"):
+            data["expires_at"] = timezone.now() + timedelta(days=int(expiry))
+        elif expiry == "custom":
+            day = data.get("expiry_date")
+            if day is None:
+                if "expiry_date" not in self.errors:
+                    self.add_error("expiry_date", "Choose the day the key expires.")
+            else:
+                data["expires_at"] = datetime.combine(day, time.min, tzinfo=UTC)
+        return data
+
+
+class ApiKeyRenameForm(forms.Form):
+    name = forms.CharField(
+        max_length=KEY_NAME_MAX_LENGTH,
+        error_messages={
+            "required": "Give the key a name.",
+            "max_length": f"Key names can be at most {KEY_NAME_MAX_LENGTH} characters.",
+        },
+        widget=forms.TextInput(attrs={"autofocus": True, "autocomplete": "off"}),
+    )
+
+
+class KeyFilterForm(forms.Form):
+    workspace = forms.ChoiceField(required=False)
+    status = forms.ChoiceField(
+        required=False,
+        choices=[("", "All but deleted"), *KeyStatus.choices],
+    )
+    creator = forms.ChoiceField(required=False, label="Created by")
+
+    def __init__(self, *args, workspaces, creators, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["workspace"].choices = [("", "All Workspaces")] + [
+            (w.public_id, w.name) for w in workspaces
+        ]
+        self.fields["creator"].choices = [("", "Anyone"), *creators]

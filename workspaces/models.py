@@ -3,7 +3,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
-from accounts.models import Organization
+from accounts.models import Organization, SecretKey
 from accounts.roles import ASSIGNABLE_WORKSPACE_ROLES, WorkspaceRole
 from console.ids import public_id_field
 
@@ -93,3 +93,39 @@ class WorkspaceMember(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user} in {self.workspace} ({self.role})"
+
+
+class ApiKey(SecretKey):
+    """A workspace's API key. Its workspace is set at creation and never changes."""
+
+    public_id = public_id_field("api_key")
+    # Kept beside the workspace so organization-wide lists page through one index.
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="+")
+    workspace = models.ForeignKey(Workspace, on_delete=models.PROTECT, related_name="api_keys")
+    expiry_notice_7d_sent_at = models.DateTimeField(null=True, blank=True, editable=False)
+    expiry_notice_1d_sent_at = models.DateTimeField(null=True, blank=True, editable=False)
+
+    class Meta:
+        ordering = ["-public_id"]
+        indexes = [
+            models.Index(fields=["organization", "-public_id"], name="apikey_org_newest"),
+            models.Index(fields=["workspace", "-public_id"], name="apikey_workspace_newest"),
+            models.Index(fields=["organization", "status", "-public_id"], name="apikey_org_status"),
+            models.Index(
+                fields=["organization", "created_by", "-public_id"], name="apikey_org_creator"
+            ),
+            models.Index(
+                fields=["expires_at"],
+                condition=Q(expires_at__isnull=False, status="active"),
+                name="apikey_expiring",
+            ),
+        ]
+
+    def save(self, *args, **kwargs) -> None:
+        if self.pk is not None:
+            stored = (
+                type(self).objects.filter(pk=self.pk).values_list("workspace_id", flat=True).first()
+            )
+            if stored is not None and stored != self.workspace_id:
+                raise ValueError("An API key cannot move to another workspace.")
+        super().save(*args, **kwargs)

@@ -5,11 +5,13 @@ from dataclasses import dataclass
 from django.db.models import Count, Exists, OuterRef, Q, QuerySet, Subquery
 from django.db.models.functions import Coalesce
 from django.http import Http404
+from django.urls import reverse
+from django.utils import timezone
 
-from accounts.models import OrganizationMember, User
+from accounts.models import KeyStatus, OrganizationMember, User
 from accounts.permissions import Access, effective_workspace_role, organization_access
 from accounts.roles import OrgRole, WorkspaceRole
-from workspaces.models import Workspace, WorkspaceMember
+from workspaces.models import ApiKey, Workspace, WorkspaceMember
 
 INHERITING_ROLES = (OrgRole.ADMIN, OrgRole.BILLING)
 
@@ -25,7 +27,8 @@ def visible_workspaces(
     member: OrganizationMember, *, include_archived: bool = False
 ) -> QuerySet[Workspace]:
     """The member's workspaces, each with `explicit_member_count` (explicit members who do
-    not also inherit a role) and `viewer_role` (the viewer's explicit role there)."""
+    not also inherit a role), `active_key_count`, and `viewer_role` (the viewer's explicit
+    role there)."""
     inheriting_users = OrganizationMember.objects.filter(
         organization_id=member.organization_id, role__in=INHERITING_ROLES
     ).values("user_id")
@@ -38,12 +41,20 @@ def visible_workspaces(
         .values("count")
     )
     own_role = WorkspaceMember.objects.filter(workspace=OuterRef("pk"), user_id=member.user_id)
+    active_keys = (
+        ApiKey.objects.filter(workspace=OuterRef("pk"), status=KeyStatus.ACTIVE)
+        .order_by()
+        .values("workspace")
+        .annotate(count=Count("id"))
+        .values("count")
+    )
     workspaces = (
         Workspace.objects.filter(organization_id=member.organization_id)
         .filter(_visible_to(member))
         .annotate(
             explicit_member_count=Coalesce(Subquery(explicit_count), 0),
             viewer_role=Subquery(own_role.values("role")[:1]),
+            active_key_count=Coalesce(Subquery(active_keys), 0),
         )
         .order_by("-is_default", "created_at", "id")
     )
@@ -184,13 +195,12 @@ class Tab:
 # The workspace page's tabs, in order; each shows only to members with its capability.
 WORKSPACE_TABS = [
     Tab("Members", "workspaces:workspace_members", "members.view"),
+    Tab("API Keys", "workspaces:workspace_keys", "keys.view"),
 ]
 
 
 def workspace_tabs(workspace: Workspace, access: Access) -> list[dict]:
-    from django.urls import reverse
-
-    return [
+    tabs = [
         {
             "label": tab.label,
             "url": reverse(tab.url_name, args=[workspace.public_id]),
@@ -199,6 +209,10 @@ def workspace_tabs(workspace: Workspace, access: Access) -> list[dict]:
         for tab in WORKSPACE_TABS
         if access.can(tab.capability)
     ]
+    if workspace.is_default:
+        # "Click on Default" in the list shows the Default workspace's API keys first.
+        tabs.sort(key=lambda tab: tab["name"] != "workspaces:workspace_keys")
+    return tabs
 
 
 def first_tab(workspace: Workspace, access: Access) -> dict | None:
@@ -215,3 +229,89 @@ def switcher_workspaces(member: OrganizationMember) -> list[Workspace]:
         .only("public_id", "name", "display_color", "is_default")
         .order_by("-is_default", "name")
     )
+
+
+def workspace_roles_anywhere(member: OrganizationMember) -> set[str]:
+    """Every workspace role the member holds somewhere in the organization (one query)."""
+    roles = {effective_workspace_role(member.role, None, is_default_workspace=True)}
+    explicit = WorkspaceMember.objects.filter(
+        workspace__organization_id=member.organization_id,
+        workspace__archived_at__isnull=True,
+        user_id=member.user_id,
+    ).values_list("role", flat=True)
+    for role in set(explicit):
+        roles.add(effective_workspace_role(member.role, role, is_default_workspace=False))
+    return roles
+
+
+def can_anywhere(
+    member: OrganizationMember, capability: str, roles: set[str] | None = None
+) -> bool:
+    """Whether the member holds a workspace capability in at least one workspace."""
+    roles = workspace_roles_anywhere(member) if roles is None else roles
+    return any(Access(member, role).can(capability) for role in roles)
+
+
+def workspaces_with(member: OrganizationMember, capability: str) -> list[Workspace]:
+    """The member's visible workspaces (archived included) where they hold `capability`."""
+    workspaces = visible_workspaces(member, include_archived=True)
+    return [w for w in workspaces if access_in(member, w).can(capability)]
+
+
+# -- API keys -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class KeyFilters:
+    workspace: Workspace | None = None
+    status: str = ""
+    creator: str = ""  # a user's public id
+
+
+def api_keys(
+    member: OrganizationMember, filters: KeyFilters, *, workspaces: list[Workspace] | None
+) -> QuerySet:
+    """Keys of the organization, newest first. `workspaces` limits them to the given
+    workspaces (None: every workspace, for organization admins)."""
+    keys = ApiKey.objects.filter(organization_id=member.organization_id).select_related(
+        "workspace", "created_by"
+    )
+    if filters.workspace is not None:
+        keys = keys.filter(workspace=filters.workspace)
+    elif workspaces is not None:
+        keys = keys.filter(workspace__in=[w.pk for w in workspaces])
+    now = timezone.now()
+    unexpired = Q(expires_at__isnull=True) | Q(expires_at__gt=now)
+    if filters.status == KeyStatus.EXPIRED:
+        keys = keys.exclude(status=KeyStatus.ARCHIVED).filter(expires_at__lte=now)
+    elif filters.status in (KeyStatus.ACTIVE, KeyStatus.INACTIVE):
+        keys = keys.filter(unexpired, status=filters.status)
+    elif filters.status == KeyStatus.ARCHIVED:
+        keys = keys.filter(status=KeyStatus.ARCHIVED)
+    else:
+        keys = keys.exclude(status=KeyStatus.ARCHIVED)
+    if filters.creator:
+        keys = keys.filter(created_by__public_id=filters.creator)
+    return keys
+
+
+def resolve_api_key(member: OrganizationMember | None, key_id: str, capability: str):
+    """The key `key_id` of the member's organization and the member's access in its workspace;
+    404 for other organizations' keys and workspaces the member cannot see, 403 without
+    `capability`."""
+    member = organization_access(member).member
+    key = (
+        ApiKey.objects.filter(organization_id=member.organization_id, public_id=key_id)
+        .select_related("workspace", "created_by")
+        .first()
+    )
+    if key is None:
+        raise Http404("No such API key.")
+    workspace, access = workspace_access(member, key.workspace.public_id)
+    access.require(capability)
+    key.workspace = workspace
+    return key, access
+
+
+def active_key_count(workspace: Workspace) -> int:
+    return ApiKey.objects.filter(workspace=workspace, status=KeyStatus.ACTIVE).count()

@@ -1,18 +1,27 @@
 """Writes about workspaces and workspace members. One transaction each, one audit event each."""
 
+from datetime import timedelta
+
+from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.core.mail import send_mail
 from django.db import transaction
+from django.db.models import F
+from django.template.loader import render_to_string
+from django.urls import reverse
 from django.utils import timezone
 
-from accounts import audit
+from accounts import audit, keys
 from accounts.audit import Actor
-from accounts.models import Organization, OrganizationMember, User
+from accounts.models import KeyStatus, Organization, OrganizationMember, User
 from accounts.permissions import inherited_workspace_role
 from accounts.roles import ASSIGNABLE_WORKSPACE_ROLES, OrgRole, WorkspaceRole
+from console.secrets import new_api_secret
 from workspaces.models import (
     DEFAULT_WORKSPACE_NAME,
     MAX_ACTIVE_WORKSPACES,
     NAME_MAX_LENGTH,
+    ApiKey,
     Workspace,
     WorkspaceColor,
     WorkspaceMember,
@@ -26,6 +35,10 @@ audit.register_actions(
         "workspace_member.add": "Workspace member added",
         "workspace_member.role_change": "Workspace member role changed",
         "workspace_member.remove": "Workspace member removed",
+        "api_key.create": "API key created",
+        "api_key.rename": "API key renamed",
+        "api_key.status_change": "API key enabled or disabled",
+        "api_key.delete": "API key deleted",
     }
 )
 
@@ -145,23 +158,21 @@ def workspace_update(
     return workspace
 
 
-# Other apps add what archiving a workspace must also do (archive its API keys), each a
-# callable taking the workspace, run inside the archiving transaction.
-ARCHIVE_HOOKS: list = []
-
-
 @transaction.atomic
 def workspace_archive(*, actor: Actor, workspace: Workspace) -> Workspace:
-    """Archive a workspace and everything hooked to it, in one transaction. Irreversible."""
+    """Archive a workspace and all its API keys, in one transaction. Irreversible."""
     workspace = Workspace.objects.select_for_update().get(pk=workspace.pk)
     _ensure_not_default(workspace, "archived")
     if workspace.is_archived:
         raise ValidationError("This workspace is already archived.")
     workspace.archived_at = timezone.now()
     workspace.save(update_fields=["archived_at"])
-    details: dict = {"archived_at": workspace.archived_at.isoformat()}
-    for hook in ARCHIVE_HOOKS:
-        details.update(hook(workspace) or {})
+    archived_keys = (
+        ApiKey.objects.filter(workspace=workspace)
+        .exclude(status=KeyStatus.ARCHIVED)
+        .update(status=KeyStatus.ARCHIVED)
+    )
+    details = {"archived_at": workspace.archived_at.isoformat(), "archived_api_keys": archived_keys}
     audit.record(
         actor=actor,
         organization=workspace.organization,
@@ -285,3 +296,164 @@ def memberships_remove_for_user(*, organization: Organization, user: User) -> No
     """Drop a departing organization member's workspace memberships (inside the caller's
     transaction; the caller records the event)."""
     WorkspaceMember.objects.filter(workspace__organization=organization, user=user).delete()
+
+
+# -- API keys -----------------------------------------------------------------------------
+
+API_KEY_PREFIX = "sk-ant-api03-"
+
+
+def _key_event(
+    actor: Actor, key: ApiKey, action: str, before: dict | None, after: dict | None
+) -> None:
+    audit.record(
+        actor=actor,
+        organization=key.workspace.organization,
+        action=action,
+        target_type="api_key",
+        target_id=key.public_id,
+        before=before,
+        after=after,
+    )
+
+
+@transaction.atomic
+def api_key_create(
+    *, actor: Actor, workspace: Workspace, name: str, expires_at=None
+) -> tuple[ApiKey, str]:
+    """A new API key in `workspace` (for good). Returns the key and its secret, which is
+    never stored or available again."""
+    ensure_changeable(workspace, what="given new API keys")
+    name = keys.clean_name(name)
+    expires_at = keys.clean_expiry(expires_at)
+    secret, hint, digest = new_api_secret(API_KEY_PREFIX)
+    key = ApiKey.objects.create(
+        organization_id=workspace.organization_id,
+        workspace=workspace,
+        name=name,
+        hint=hint,
+        secret_hash=digest,
+        created_by=actor.user,
+        expires_at=expires_at,
+    )
+    _key_event(
+        actor,
+        key,
+        "api_key.create",
+        None,
+        {
+            "name": name,
+            "hint": hint,
+            "workspace": workspace.public_id,
+            "expires_at": expires_at.isoformat() if expires_at else None,
+        },
+    )
+    return key, secret
+
+
+def _locked(key: ApiKey) -> ApiKey:
+    locked = (
+        ApiKey.objects.select_for_update().select_related("workspace__organization").get(pk=key.pk)
+    )
+    ensure_changeable(locked.workspace)
+    return locked
+
+
+@transaction.atomic
+def api_key_rename(*, actor: Actor, key: ApiKey, name: str) -> ApiKey:
+    key = _locked(key)
+    keys.ensure_not_deleted(key)
+    name = keys.clean_name(name)
+    before, key.name = key.name, name
+    key.save(update_fields=["name"])
+    _key_event(actor, key, "api_key.rename", {"name": before}, {"name": name})
+    return key
+
+
+@transaction.atomic
+def api_key_set_status(*, actor: Actor, key: ApiKey, status: str) -> ApiKey:
+    """Disable (inactive) or enable (active) a key. Deleted and expired keys refuse."""
+    key = _locked(key)
+    keys.ensure_status_change(key, status)
+    if key.status == status:
+        return key
+    before, key.status = key.status, status
+    key.save(update_fields=["status"])
+    _key_event(actor, key, "api_key.status_change", {"status": before}, {"status": status})
+    return key
+
+
+@transaction.atomic
+def api_key_delete(*, actor: Actor, key: ApiKey) -> ApiKey:
+    """Delete a key for good: it is archived, never usable again; its usage history stays."""
+    key = _locked(key)
+    keys.ensure_not_deleted(key)
+    before, key.status = key.status, KeyStatus.ARCHIVED
+    key.save(update_fields=["status"])
+    _key_event(actor, key, "api_key.delete", {"status": before}, {"status": KeyStatus.ARCHIVED})
+    return key
+
+
+def api_key_authenticate(secret: str) -> ApiKey | None:
+    """The active, unexpired key for `secret` in a workspace that is not archived, else None.
+
+    One indexed lookup (by the secret's keyed hash, joined to its workspace).
+    """
+    key = keys.authenticate(
+        ApiKey.objects.select_related("workspace"), secret, prefix=API_KEY_PREFIX
+    )
+    if key is None or key.workspace.is_archived:
+        return None
+    return key
+
+
+# Notices before a key expires, each sent once: (field that records it, how long before).
+EXPIRY_NOTICES = (
+    ("expiry_notice_7d_sent_at", timedelta(days=7)),
+    ("expiry_notice_1d_sent_at", timedelta(days=1)),
+)
+
+
+def _send_expiry_notice(key: ApiKey, left: timedelta) -> None:
+    if key.created_by is None or not key.created_by.email:
+        return
+    context = {
+        "key": key,
+        "days": max(1, round(left.total_seconds() / 86400)),
+        "url": settings.SITE_URL
+        + reverse("workspaces:workspace_keys", args=[key.workspace.public_id]),
+    }
+    send_mail(
+        subject=f"Your API key “{key.name}” expires soon",
+        message=render_to_string("workspaces/email/key_expiring.txt", context),
+        from_email=None,
+        recipient_list=[key.created_by.email],
+    )
+
+
+def api_key_expiry_notices_send() -> int:
+    """E-mail each active key's creator 7 days and 1 day before the key expires.
+
+    Each notice is claimed with a conditional UPDATE before it is sent, so concurrent runs
+    never send one twice. A notice whose moment passed before the key existed (a key made
+    to last 3 days gets no 7-day notice) is not sent. Returns how many were sent.
+    """
+    now = timezone.now()
+    sent = 0
+    for field, before in EXPIRY_NOTICES:
+        due = ApiKey.objects.filter(
+            status=KeyStatus.ACTIVE,
+            workspace__archived_at__isnull=True,
+            expires_at__gt=now,
+            expires_at__lte=now + before,
+            created_at__lt=F("expires_at") - before,
+            **{f"{field}__isnull": True},
+        ).select_related("created_by", "workspace")
+        for key in due:
+            claimed = ApiKey.objects.filter(pk=key.pk, **{f"{field}__isnull": True}).update(
+                **{field: now}
+            )
+            if claimed:
+                _send_expiry_notice(key, key.expires_at - now)
+                sent += 1
+    return sent

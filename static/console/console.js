@@ -43,7 +43,7 @@
       setTimeout(function () { item.remove(); }, 6000);
     });
   });
-  document.body.addEventListener("console:close-modal", closeModals);
+  document.body.addEventListener("console:close-modal", function () { setTimeout(closeModals, 0); });
   document.body.addEventListener("console:toast", function (event) {
     toast(event.detail && event.detail.value);
   });

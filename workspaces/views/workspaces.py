@@ -146,7 +146,11 @@ def workspace_archive(request: ConsoleRequest, workspace_id: str) -> HttpRespons
     return render_dialog(
         request,
         "workspaces/workspace_archive_form.html",
-        {"workspace": workspace, "error": error},
+        {
+            "workspace": workspace,
+            "error": error,
+            "active_keys": selectors.active_key_count(workspace),
+        },
         title="Archive workspace",
         cancel_url=reverse("workspaces:workspace_list"),
     )

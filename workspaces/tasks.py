@@ -1,0 +1,9 @@
+from django.tasks import task
+
+from workspaces import services
+
+
+@task
+def notify_expiring_api_keys() -> int:
+    """Send the notices due about keys that expire soon (run it hourly)."""
+    return services.api_key_expiry_notices_send()

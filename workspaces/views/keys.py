@@ -1,0 +1,207 @@
+"""API keys: the workspace page's API Keys tab, its modals, and Settings > API Keys."""
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import HttpResponse
+from django.urls import reverse
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_GET, require_http_methods
+from django.views.decorators.vary import vary_on_headers
+
+from accounts.audit import Actor
+from accounts.models import KeyStatus, OrganizationMember
+from accounts.permissions import organization_access
+from console.forms import add_service_errors
+from console.htmx import dialog_done, render_dialog, render_page
+from console.http import ConsoleRequest
+from console.pagination import cursor_page
+from workspaces import selectors, services
+from workspaces.forms import ApiKeyCreateForm, ApiKeyRenameForm, KeyFilterForm
+from workspaces.views.members import tab_context
+
+KEYS_CHANGED = "keys:changed"
+PAGE_SIZE = 50
+
+
+@require_GET
+@vary_on_headers("HX-Request")
+def workspace_keys(request: ConsoleRequest, workspace_id: str) -> HttpResponse:
+    workspace, access = selectors.resolve_workspace(request.member, workspace_id, "keys.view")
+    show_deleted = request.GET.get("deleted") == "1"
+    filters = selectors.KeyFilters(
+        workspace=workspace, status=KeyStatus.ARCHIVED if show_deleted else ""
+    )
+    page = cursor_page(
+        selectors.api_keys(access.member, filters, workspaces=None),
+        cursor=request.GET.get("cursor"),
+        key="public_id",
+        size=PAGE_SIZE,
+    )
+    context = {
+        **tab_context(workspace, access, "workspaces:workspace_keys"),
+        "page": page,
+        "show_deleted": show_deleted,
+    }
+    return render_page(request, "workspaces/workspace_keys.html", context, partial="tab")
+
+
+@never_cache
+@require_http_methods(["GET", "POST"])
+def api_key_create(request: ConsoleRequest, workspace_id: str) -> HttpResponse:
+    workspace, _access = selectors.resolve_workspace(request.member, workspace_id, "keys.create")
+    form = ApiKeyCreateForm(request.POST or None)
+    cancel_url = reverse("workspaces:workspace_keys", args=[workspace.public_id])
+    if request.method == "POST" and form.is_valid():
+        try:
+            key, secret = services.api_key_create(
+                actor=Actor.from_request(request),
+                workspace=workspace,
+                name=form.cleaned_data["name"],
+                expires_at=form.cleaned_data["expires_at"],
+            )
+        except ValidationError as error:
+            add_service_errors(form, error)
+        else:
+            # The one response that carries the secret: shown in the modal, never again.
+            response = render_dialog(
+                request,
+                "includes/secret_once.html",
+                {"key": key, "secret": secret, "workspace": workspace},
+                title="Save your key",
+                cancel_url=cancel_url,
+            )
+            if request.htmx:
+                response["HX-Trigger"] = KEYS_CHANGED
+            return response
+    elif workspace.is_archived:
+        form.add_error(None, "This workspace is archived and can no longer be given new API keys.")
+    return render_dialog(
+        request,
+        "workspaces/api_key_create_form.html",
+        {"form": form, "workspace": workspace},
+        title="Create API key",
+        cancel_url=cancel_url,
+    )
+
+
+def _key_done(request: ConsoleRequest, key, message: str) -> HttpResponse:
+    return dialog_done(
+        request,
+        redirect_to=request.POST.get("next")
+        or reverse("workspaces:workspace_keys", args=[key.workspace.public_id]),
+        message=message,
+        events=(KEYS_CHANGED,),
+    )
+
+
+def _cancel_url(request: ConsoleRequest, key) -> str:
+    return request.GET.get("next") or reverse(
+        "workspaces:workspace_keys", args=[key.workspace.public_id]
+    )
+
+
+@require_http_methods(["GET", "POST"])
+def api_key_rename(request: ConsoleRequest, key_id: str) -> HttpResponse:
+    key, _access = selectors.resolve_api_key(request.member, key_id, "keys.manage")
+    form = ApiKeyRenameForm(request.POST or None, initial={"name": key.name})
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.api_key_rename(
+                actor=Actor.from_request(request), key=key, name=form.cleaned_data["name"]
+            )
+        except ValidationError as error:
+            add_service_errors(form, error)
+        else:
+            return _key_done(request, key, "Key renamed.")
+    return render_dialog(
+        request,
+        "workspaces/api_key_rename_form.html",
+        {"form": form, "key": key},
+        title="Rename API key",
+        cancel_url=_cancel_url(request, key),
+    )
+
+
+def _key_action(request: ConsoleRequest, key_id: str, *, action: str) -> HttpResponse:
+    """The confirm dialog and the POST of "Disable API Key", "Enable API Key", "Delete API Key"."""
+    key, _access = selectors.resolve_api_key(request.member, key_id, "keys.manage")
+    error = None
+    if request.method == "POST":
+        actor = Actor.from_request(request)
+        try:
+            if action == "delete":
+                services.api_key_delete(actor=actor, key=key)
+            else:
+                status = KeyStatus.INACTIVE if action == "disable" else KeyStatus.ACTIVE
+                services.api_key_set_status(actor=actor, key=key, status=status)
+        except ValidationError as problem:
+            error = " ".join(problem.messages)
+        else:
+            verb = {"disable": "disabled", "enable": "enabled", "delete": "deleted"}[action]
+            return _key_done(request, key, f"API key “{key.name}” {verb}.")
+    titles = {"disable": "Disable API Key", "enable": "Enable API Key", "delete": "Delete API Key"}
+    return render_dialog(
+        request,
+        "workspaces/api_key_action_form.html",
+        {
+            "key": key,
+            "action": action,
+            "error": error,
+            "button": titles[action],
+            "url": reverse(f"workspaces:api_key_{action}", args=[key.public_id]),
+        },
+        title=titles[action],
+        cancel_url=_cancel_url(request, key),
+    )
+
+
+@require_http_methods(["GET", "POST"])
+def api_key_disable(request: ConsoleRequest, key_id: str) -> HttpResponse:
+    return _key_action(request, key_id, action="disable")
+
+
+@require_http_methods(["GET", "POST"])
+def api_key_enable(request: ConsoleRequest, key_id: str) -> HttpResponse:
+    return _key_action(request, key_id, action="enable")
+
+
+@require_http_methods(["GET", "POST"])
+def api_key_delete(request: ConsoleRequest, key_id: str) -> HttpResponse:
+    return _key_action(request, key_id, action="delete")
+
+
+@require_GET
+@vary_on_headers("HX-Request")
+def api_key_list(request: ConsoleRequest) -> HttpResponse:
+    """Settings > API Keys: every key the viewer may see, across workspaces."""
+    member = organization_access(request.member).member
+    if member.role == "admin":
+        workspaces = list(selectors.visible_workspaces(member, include_archived=True))
+        limited_to = None
+    else:
+        workspaces = selectors.workspaces_with(member, "keys.view")
+        limited_to = workspaces
+        if not workspaces:
+            raise PermissionDenied("Your role does not give access to API keys.")
+    creators = [
+        (m.user.public_id, m.user.email)
+        for m in OrganizationMember.objects.filter(organization_id=member.organization_id)
+        .select_related("user")
+        .order_by("user__email")
+    ]
+    form = KeyFilterForm(request.GET or None, workspaces=workspaces, creators=creators)
+    filters = selectors.KeyFilters()
+    if form.is_valid():
+        by_id = {w.public_id: w for w in workspaces}
+        filters = selectors.KeyFilters(
+            workspace=by_id.get(form.cleaned_data["workspace"]),
+            status=form.cleaned_data["status"],
+            creator=form.cleaned_data["creator"],
+        )
+    page = cursor_page(
+        selectors.api_keys(member, filters, workspaces=limited_to),
+        cursor=request.GET.get("cursor"),
+        key="public_id",
+        size=PAGE_SIZE,
+    )
+    context = {"form": form, "page": page, "org_wide": True}
+    return render_page(request, "workspaces/api_key_list.html", context, partial="results")
