@@ -1,4 +1,5 @@
 from dataclasses import dataclass
+from functools import cache
 
 from django.http import HttpRequest
 from django.urls import reverse
@@ -31,14 +32,10 @@ def _sidebar(request: HttpRequest, access: Access) -> list[dict]:
     """The items the member may use. A workspace capability shows its item when the member
     holds it in at least one workspace."""
     items = []
-    workspace_roles = None
+    roles = cache(lambda: workspace_selectors.workspace_roles_anywhere(access.member))
     for item in SIDEBAR:
         if item.capability in WORKSPACE_CAPABILITIES:
-            if workspace_roles is None:
-                workspace_roles = workspace_selectors.workspace_roles_anywhere(access.member)
-            if not workspace_selectors.can_anywhere(
-                access.member, item.capability, workspace_roles
-            ):
+            if not workspace_selectors.can_anywhere(access.member, item.capability, roles):
                 continue
         elif not access.can(item.capability):
             continue

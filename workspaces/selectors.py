@@ -1,5 +1,6 @@
 """Reads about workspaces and their members, each a fixed number of queries."""
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from django.db.models import Count, Exists, OuterRef, Q, QuerySet, Subquery
@@ -245,11 +246,20 @@ def workspace_roles_anywhere(member: OrganizationMember) -> set[str]:
 
 
 def can_anywhere(
-    member: OrganizationMember, capability: str, roles: set[str] | None = None
+    member: OrganizationMember,
+    capability: str,
+    roles: Callable[[], set[str]] | None = None,
 ) -> bool:
-    """Whether the member holds a workspace capability in at least one workspace."""
-    roles = workspace_roles_anywhere(member) if roles is None else roles
-    return any(Access(member, role).can(capability) for role in roles)
+    """Whether the member holds a workspace capability in at least one workspace.
+
+    The Default workspace, where every member takes part, is asked first, so most members
+    cost no query; `roles` can supply a memoized `workspace_roles_anywhere`.
+    """
+    baseline = effective_workspace_role(member.role, None, is_default_workspace=True)
+    if Access(member, baseline).can(capability):
+        return True
+    held = roles() if roles is not None else workspace_roles_anywhere(member)
+    return any(Access(member, role).can(capability) for role in held)
 
 
 def workspaces_with(member: OrganizationMember, capability: str) -> list[Workspace]:

@@ -82,6 +82,14 @@ def ensure_changeable(workspace: Workspace, *, what: str = "changed") -> None:
         raise ValidationError(f"This workspace is archived and can no longer be {what}.")
 
 
+def _lock_changeable(workspace: Workspace, *, what: str = "changed") -> Workspace:
+    """The workspace re-read under a row lock, refused if archived. Holding the lock until
+    commit means archiving (which takes it too) cannot interleave with the change."""
+    locked = Workspace.objects.select_for_update().select_related("organization").get(pk=workspace.pk)
+    ensure_changeable(locked, what=what)
+    return locked
+
+
 def _ensure_not_default(workspace: Workspace, what: str) -> None:
     if workspace.is_default:
         raise ValidationError(f"The Default workspace cannot be {what}.")
@@ -214,7 +222,7 @@ def _ensure_role_allowed(org_role: str, role: str) -> None:
 def workspace_member_add(
     *, actor: Actor, workspace: Workspace, user: User, role: str
 ) -> WorkspaceMember:
-    ensure_changeable(workspace)
+    workspace = _lock_changeable(workspace)
     role = _clean_role(role)
     org_member = _org_member(workspace, user)
     _ensure_role_allowed(org_member.role, role)
@@ -251,7 +259,7 @@ def _explicit_membership(workspace: Workspace, user: User) -> WorkspaceMember:
 def workspace_member_change_role(
     *, actor: Actor, workspace: Workspace, user: User, role: str
 ) -> WorkspaceMember:
-    ensure_changeable(workspace)
+    workspace = _lock_changeable(workspace)
     role = _clean_role(role)
     membership = _explicit_membership(workspace, user)
     _ensure_role_allowed(_org_member(workspace, user).role, role)
@@ -274,7 +282,7 @@ def workspace_member_change_role(
 
 @transaction.atomic
 def workspace_member_remove(*, actor: Actor, workspace: Workspace, user: User) -> None:
-    ensure_changeable(workspace)
+    workspace = _lock_changeable(workspace)
     membership = _explicit_membership(workspace, user)
     org_member = _org_member(workspace, user)
     if inherited_workspace_role(org_member.role) == WorkspaceRole.ADMIN:
@@ -323,7 +331,7 @@ def api_key_create(
 ) -> tuple[ApiKey, str]:
     """A new API key in `workspace` (for good). Returns the key and its secret, which is
     never stored or available again."""
-    ensure_changeable(workspace, what="given new API keys")
+    workspace = _lock_changeable(workspace, what="given new API keys")
     name = keys.clean_name(name)
     expires_at = keys.clean_expiry(expires_at)
     secret, hint, digest = new_api_secret(API_KEY_PREFIX)
