@@ -77,7 +77,42 @@ def _seed_workspaces(organization: Organization) -> None:
             actor=ACTOR, workspace=workspace, user=User.objects.get(email=email), role=role
         )
     _seed_keys(organization, production, staging, research)
+    _seed_limits(organization, production, staging)
     workspace_services.workspace_archive(actor=ACTOR, workspace=research)
+
+
+def _seed_limits(organization: Organization, production, staging) -> None:
+    from billing import services as billing_services
+    from billing.models import Limiter, ModelGroup, UsageTier
+
+    billing_services.organization_limits_change(
+        actor=ACTOR, organization=organization, tier=UsageTier.objects.get(name="Tier 2")
+    )
+    billing_services.organization_spend_limit_set(
+        actor=ACTOR, organization=organization, amount_cents=400_00
+    )
+    sonnet = ModelGroup.objects.get(slug="sonnet-4")
+    haiku = ModelGroup.objects.get(slug="haiku-4-5")
+    for workspace, group, limiter, value in [
+        (staging, sonnet, Limiter.REQUESTS_PER_MINUTE, 100),
+        (staging, sonnet, Limiter.INPUT_TOKENS_PER_MINUTE, 40_000),
+        (staging, haiku, Limiter.REQUESTS_PER_MINUTE, 200),
+        (production, sonnet, Limiter.OUTPUT_TOKENS_PER_MINUTE, 60_000),
+    ]:
+        billing_services.workspace_rate_limit_set(
+            actor=ACTOR, workspace=workspace, model_group=group, limiter=limiter, value=value
+        )
+    billing_services.workspace_spend_limit_set(actor=ACTOR, workspace=staging, amount_cents=50_00)
+    _seed_usage(organization)
+    for workspace, amount in [
+        (production, 100_00),
+        (production, 250_00),
+        (staging, 25_00),
+        (None, 300_00),
+    ]:
+        billing_services.spend_notification_add(
+            actor=ACTOR, organization=organization, workspace=workspace, amount_cents=amount
+        )
 
 
 def _seed_keys(organization: Organization, production, staging, research) -> None:
@@ -112,3 +147,46 @@ def _seed_keys(organization: Organization, production, staging, research) -> Non
         elif status == KeyStatus.ARCHIVED:
             workspace_services.api_key_delete(actor=actor, key=key)
     services.admin_key_create(actor=admin, organization=organization, name="Provisioning script")
+
+
+def _seed_usage(organization: Organization) -> None:
+    """Some usage this month so spend shows; a request every six hours per active key."""
+    import random
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from accounts.models import KeyStatus
+    from billing import services as billing_services
+    from billing.models import Model
+    from workspaces.models import ApiKey
+
+    rng = random.Random(7)
+    models = list(
+        Model.objects.filter(
+            api_name__in=["claude-sonnet-4-5", "claude-haiku-4-5", "claude-opus-4-5"]
+        )
+    )
+    keys = list(
+        ApiKey.objects.filter(organization=organization, status=KeyStatus.ACTIVE).select_related(
+            "workspace"
+        )
+    )
+    now = timezone.now()
+    start = now.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
+    moment = start
+    while moment < now:
+        for key in keys:
+            if key.workspace.is_archived:
+                continue
+            billing_services.usage_record(
+                api_key=key,
+                model=rng.choice(models),
+                tokens={
+                    "uncached_input_tokens": rng.randint(2_000, 40_000),
+                    "cache_read_tokens": rng.randint(0, 20_000),
+                    "output_tokens": rng.randint(200, 4_000),
+                },
+                at=moment + timedelta(minutes=rng.randint(0, 359)),
+            )
+        moment += timedelta(hours=6)

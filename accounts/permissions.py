@@ -152,3 +152,10 @@ def organization_access(
     if capability is not None:
         access.require(capability)
     return access
+
+
+def default_workspace_access(member: "OrganizationMember") -> Access:
+    """The member's access as in the Default workspace, where every member takes part with
+    their organization role's counterpart: how organization-wide pages of workspace
+    capabilities (Settings > Limits) are asked."""
+    return Access(member, effective_workspace_role(member.role, None, is_default_workspace=True))

@@ -1,0 +1,277 @@
+"""The catalog (model groups, models and their prices, usage tiers), the limits set on
+organizations and workspaces, spend notifications, and usage records with their rollups.
+
+Money: limits and thresholds are whole USD cents (integers); the cost of usage is a Decimal
+number of cents, since one request can cost a fraction of a cent.
+"""
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+
+from accounts.models import Organization
+from workspaces.models import ApiKey, Workspace
+
+PRICE = {"max_digits": 12, "decimal_places": 4}  # USD per million tokens
+COST = {"max_digits": 24, "decimal_places": 8}  # USD cents
+
+
+class Limiter(models.TextChoices):
+    REQUESTS_PER_MINUTE = "requests_per_minute", "Requests per minute"
+    INPUT_TOKENS_PER_MINUTE = "input_tokens_per_minute", "Input tokens per minute"
+    OUTPUT_TOKENS_PER_MINUTE = "output_tokens_per_minute", "Output tokens per minute"
+
+
+class ModelGroup(models.Model):
+    """Models that share rate limits, e.g. "Claude Sonnet 4.x"."""
+
+    name = models.CharField(max_length=100, unique=True)
+    slug = models.SlugField(
+        max_length=100, unique=True, help_text="Names the group in URLs and the API."
+    )
+    position = models.PositiveIntegerField(default=0, help_text="Order on the Limits pages.")
+    cache_reads_count_as_input = models.BooleanField(
+        default=False,
+        help_text="Whether cache-read tokens count toward the input-tokens-per-minute limit.",
+    )
+
+    class Meta:
+        ordering = ["position", "name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Model(models.Model):
+    api_name = models.CharField("API name", max_length=100, unique=True)
+    group = models.ForeignKey(ModelGroup, on_delete=models.PROTECT, related_name="models")
+    input_price = models.DecimalField("input, $/MTok", **PRICE)
+    output_price = models.DecimalField("output, $/MTok", **PRICE)
+    cache_write_5m_price = models.DecimalField("cache write 5 min, $/MTok", **PRICE)
+    cache_write_1h_price = models.DecimalField("cache write 1 h, $/MTok", **PRICE)
+    cache_read_price = models.DecimalField("cache read, $/MTok", **PRICE)
+
+    class Meta:
+        ordering = ["group__position", "api_name"]
+
+    def __str__(self) -> str:
+        return self.api_name
+
+
+class UsageTier(models.Model):
+    name = models.CharField(max_length=50, unique=True)
+    position = models.PositiveIntegerField(default=0)
+    monthly_spend_cap_cents = models.PositiveBigIntegerField(
+        null=True, blank=True, help_text="Empty: no cap (Custom tier)."
+    )
+
+    class Meta:
+        ordering = ["position"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class TierLimit(models.Model):
+    """A usage tier's default organization limit for one model group and limiter."""
+
+    tier = models.ForeignKey(UsageTier, on_delete=models.CASCADE, related_name="limits")
+    model_group = models.ForeignKey(ModelGroup, on_delete=models.CASCADE, related_name="+")
+    limiter = models.CharField(max_length=40, choices=Limiter.choices)
+    value = models.PositiveBigIntegerField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["tier", "model_group", "limiter"], name="tier_limit_unique"
+            ),
+            models.CheckConstraint(condition=Q(value__gt=0), name="tier_limit_positive"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.tier} {self.model_group} {self.limiter}={self.value}"
+
+
+def default_tier_id() -> int | None:
+    tier = UsageTier.objects.order_by("position").first()
+    return tier.pk if tier else None
+
+
+class OrganizationLimits(models.Model):
+    """An organization's usage tier, its own spend limit, and staff overrides."""
+
+    organization = models.OneToOneField(
+        Organization, on_delete=models.CASCADE, primary_key=True, related_name="limits"
+    )
+    tier = models.ForeignKey(UsageTier, on_delete=models.PROTECT, related_name="+")
+    custom_spend_cap_cents = models.PositiveBigIntegerField(
+        null=True, blank=True, help_text="Staff only: replaces the tier's monthly cap."
+    )
+    spend_limit_cents = models.PositiveBigIntegerField(
+        null=True, blank=True, help_text="Set by the organization's admins; at most the cap."
+    )
+
+    class Meta:
+        verbose_name_plural = "organization limits"
+
+    def __str__(self) -> str:
+        return f"Limits of {self.organization_id}"
+
+
+class OrganizationRateLimit(models.Model):
+    """A staff override of an organization's rate limit (replaces the tier's default)."""
+
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="+")
+    model_group = models.ForeignKey(ModelGroup, on_delete=models.CASCADE, related_name="+")
+    limiter = models.CharField(max_length=40, choices=Limiter.choices)
+    value = models.PositiveBigIntegerField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["organization", "model_group", "limiter"], name="org_rate_limit_unique"
+            ),
+            models.CheckConstraint(condition=Q(value__gt=0), name="org_rate_limit_positive"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.organization_id} {self.model_group_id} {self.limiter}={self.value}"
+
+
+class WorkspaceRateLimit(models.Model):
+    """A workspace's own rate limit, at most the organization's."""
+
+    workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="rate_limits")
+    model_group = models.ForeignKey(ModelGroup, on_delete=models.CASCADE, related_name="+")
+    limiter = models.CharField(max_length=40, choices=Limiter.choices)
+    value = models.PositiveBigIntegerField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["workspace", "model_group", "limiter"], name="workspace_rate_limit_unique"
+            ),
+            models.CheckConstraint(condition=Q(value__gt=0), name="workspace_rate_limit_positive"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.workspace_id} {self.model_group_id} {self.limiter}={self.value}"
+
+
+class WorkspaceSpendLimit(models.Model):
+    workspace = models.OneToOneField(
+        Workspace, on_delete=models.CASCADE, primary_key=True, related_name="spend_limit"
+    )
+    amount_cents = models.PositiveBigIntegerField()
+
+    def __str__(self) -> str:
+        return f"{self.workspace_id}: {self.amount_cents} cents"
+
+
+class SpendNotification(models.Model):
+    """E-mail when month-to-date spend reaches `amount_cents`: of the workspace, or of the
+    whole organization when `workspace` is empty."""
+
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="+")
+    workspace = models.ForeignKey(
+        Workspace,
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="spend_notifications",
+    )
+    amount_cents = models.PositiveBigIntegerField()
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["amount_cents"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["organization", "amount_cents"],
+                condition=Q(workspace__isnull=True),
+                name="org_spend_notification_unique",
+            ),
+            models.UniqueConstraint(
+                fields=["workspace", "amount_cents"],
+                condition=Q(workspace__isnull=False),
+                name="workspace_spend_notification_unique",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"at {self.amount_cents} cents"
+
+
+class SpendNotificationDelivery(models.Model):
+    """A notification sent for one calendar month (UTC): at most one per month."""
+
+    notification = models.ForeignKey(
+        SpendNotification, on_delete=models.CASCADE, related_name="deliveries"
+    )
+    month = models.DateField(help_text="The first day of the month (UTC).")
+    sent_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["notification", "month"], name="spend_notification_once_a_month"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.notification_id} for {self.month}"
+
+
+class UsageRecord(models.Model):
+    """One API request's tokens and cost."""
+
+    organization = models.ForeignKey(Organization, on_delete=models.PROTECT, related_name="+")
+    workspace = models.ForeignKey(Workspace, on_delete=models.PROTECT, related_name="+")
+    api_key = models.ForeignKey(ApiKey, on_delete=models.PROTECT, related_name="+")
+    model = models.ForeignKey(Model, on_delete=models.PROTECT, related_name="+")
+    service_tier = models.CharField(max_length=20, default="standard")
+    uncached_input_tokens = models.PositiveBigIntegerField(default=0)
+    cache_creation_5m_tokens = models.PositiveBigIntegerField(default=0)
+    cache_creation_1h_tokens = models.PositiveBigIntegerField(default=0)
+    cache_read_tokens = models.PositiveBigIntegerField(default=0)
+    output_tokens = models.PositiveBigIntegerField(default=0)
+    cost_cents = models.DecimalField(**COST)
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+
+    def __str__(self) -> str:
+        return f"{self.model_id} at {self.created_at}"
+
+
+class UsageDaily(models.Model):
+    """Usage summed per UTC day, workspace, key and model: what reports and spend read."""
+
+    day = models.DateField()
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="+")
+    workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="+")
+    api_key = models.ForeignKey(ApiKey, on_delete=models.CASCADE, related_name="+")
+    model = models.ForeignKey(Model, on_delete=models.PROTECT, related_name="+")
+    requests = models.PositiveBigIntegerField(default=0)
+    uncached_input_tokens = models.PositiveBigIntegerField(default=0)
+    cache_creation_5m_tokens = models.PositiveBigIntegerField(default=0)
+    cache_creation_1h_tokens = models.PositiveBigIntegerField(default=0)
+    cache_read_tokens = models.PositiveBigIntegerField(default=0)
+    output_tokens = models.PositiveBigIntegerField(default=0)
+    cost_cents = models.DecimalField(default=0, **COST)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["day", "workspace", "api_key", "model"], name="usage_daily_unique"
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["organization", "day"], name="usage_daily_org_day"),
+            models.Index(fields=["workspace", "day"], name="usage_daily_workspace_day"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.day} {self.workspace_id} {self.model_id}"

@@ -7,5 +7,6 @@ admin.site.site_title = "Console staff admin"
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("", include("workspaces.urls")),
+    path("", include("billing.urls")),
     path("", include("accounts.urls")),
 ]

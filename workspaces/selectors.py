@@ -197,6 +197,7 @@ class Tab:
 WORKSPACE_TABS = [
     Tab("Members", "workspaces:workspace_members", "members.view"),
     Tab("API Keys", "workspaces:workspace_keys", "keys.view"),
+    Tab("Limits", "billing:workspace_limits", "limits.view"),
 ]
 
 

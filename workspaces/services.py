@@ -85,7 +85,9 @@ def ensure_changeable(workspace: Workspace, *, what: str = "changed") -> None:
 def _lock_changeable(workspace: Workspace, *, what: str = "changed") -> Workspace:
     """The workspace re-read under a row lock, refused if archived. Holding the lock until
     commit means archiving (which takes it too) cannot interleave with the change."""
-    locked = Workspace.objects.select_for_update().select_related("organization").get(pk=workspace.pk)
+    locked = (
+        Workspace.objects.select_for_update().select_related("organization").get(pk=workspace.pk)
+    )
     ensure_changeable(locked, what=what)
     return locked
 

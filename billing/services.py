@@ -1,0 +1,475 @@
+"""Writes about limits and spend notifications: one transaction and one audit event each."""
+
+from collections.abc import Iterable
+from datetime import UTC, datetime
+from decimal import Decimal
+
+from django.core.exceptions import ValidationError
+from django.core.mail import send_mail
+from django.db import IntegrityError, transaction
+from django.db.models import F
+from django.template.loader import render_to_string
+from django.utils import timezone
+
+from accounts import audit
+from accounts.audit import Actor
+from accounts.models import Organization, OrganizationMember
+from accounts.roles import OrgRole, WorkspaceRole
+from billing import selectors
+from billing.models import (
+    Limiter,
+    Model,
+    ModelGroup,
+    OrganizationLimits,
+    OrganizationRateLimit,
+    SpendNotification,
+    SpendNotificationDelivery,
+    UsageDaily,
+    UsageRecord,
+    UsageTier,
+    WorkspaceRateLimit,
+    WorkspaceSpendLimit,
+)
+from workspaces.models import ApiKey, Workspace, WorkspaceMember
+from workspaces.services import ensure_changeable
+
+audit.register_actions(
+    {
+        "rate_limit.set": "Workspace rate limit set",
+        "rate_limit.reset": "Workspace rate limit reset",
+        "spend_limit.set": "Spend limit changed",
+        "spend_notification.add": "Spend notification added",
+        "spend_notification.remove": "Spend notification removed",
+        "organization_limits.change": "Organization tier or limits changed by staff",
+    }
+)
+
+MAX_RATE_LIMIT = 10**12
+MAX_AMOUNT_CENTS = 10**13  # $100 billion: beyond any real budget, within the database's range
+
+
+def _usd(cents: int | None) -> str:
+    return "none" if cents is None else f"${cents / 100:,.2f}"
+
+
+def _clean_limiter(limiter: str) -> str:
+    if limiter not in Limiter.values:
+        raise ValidationError({"limiter": "Unknown limit type."})
+    return limiter
+
+
+def _clean_positive(value, *, field: str, maximum: int, what: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise ValidationError({field: f"Enter the {what} as a whole number."})
+    if value <= 0:
+        raise ValidationError({field: f"The {what} must be greater than zero."})
+    if value > maximum:
+        raise ValidationError({field: f"The {what} is too large."})
+    return value
+
+
+def _lock_workspace(workspace: Workspace) -> Workspace:
+    locked = (
+        Workspace.objects.select_for_update().select_related("organization").get(pk=workspace.pk)
+    )
+    if locked.is_default:
+        raise ValidationError(
+            "The Default workspace has no limits of its own; the organization's apply."
+        )
+    ensure_changeable(locked)
+    return locked
+
+
+@transaction.atomic
+def workspace_rate_limit_set(
+    *, actor: Actor, workspace: Workspace, model_group: ModelGroup, limiter: str, value: int
+) -> WorkspaceRateLimit:
+    """Set a workspace's own limit: a positive whole number, at most the organization's."""
+    workspace = _lock_workspace(workspace)
+    limiter = _clean_limiter(limiter)
+    value = _clean_positive(value, field="value", maximum=MAX_RATE_LIMIT, what="limit")
+    row = selectors.effective_limits(workspace).rate_limit(model_group.pk, limiter)
+    if row is None:
+        raise ValidationError({"value": "This organization has no such limit to lower."})
+    if value > row.organization_value:
+        raise ValidationError(
+            {
+                "value": f"A workspace limit can be at most the organization's ({row.organization_value:,})."
+            }
+        )
+    limit, _created = WorkspaceRateLimit.objects.update_or_create(
+        workspace=workspace, model_group=model_group, limiter=limiter, defaults={"value": value}
+    )
+    audit.record(
+        actor=actor,
+        organization=workspace.organization,
+        action="rate_limit.set",
+        target_type="workspace",
+        target_id=workspace.public_id,
+        before={"model_group": model_group.slug, "limiter": limiter, "value": row.workspace_value},
+        after={"model_group": model_group.slug, "limiter": limiter, "value": value},
+    )
+    return limit
+
+
+@transaction.atomic
+def workspace_rate_limit_reset(
+    *, actor: Actor, workspace: Workspace, model_group: ModelGroup, limiter: str
+) -> None:
+    """Remove a workspace's own limit, so the organization's applies again."""
+    workspace = _lock_workspace(workspace)
+    limiter = _clean_limiter(limiter)
+    existing = WorkspaceRateLimit.objects.filter(
+        workspace=workspace, model_group=model_group, limiter=limiter
+    ).first()
+    if existing is None:
+        return
+    existing.delete()
+    audit.record(
+        actor=actor,
+        organization=workspace.organization,
+        action="rate_limit.reset",
+        target_type="workspace",
+        target_id=workspace.public_id,
+        before={"model_group": model_group.slug, "limiter": limiter, "value": existing.value},
+        after={"model_group": model_group.slug, "limiter": limiter, "value": None},
+    )
+
+
+@transaction.atomic
+def workspace_spend_limit_set(
+    *, actor: Actor, workspace: Workspace, amount_cents: int | None
+) -> None:
+    """Set (or with None remove) a workspace's monthly spend limit, which must be lower than
+    the organization's."""
+    workspace = _lock_workspace(workspace)
+    organization_limit = selectors.organization_settings(
+        workspace.organization
+    ).effective_spend_limit_cents
+    if amount_cents is not None:
+        amount_cents = _clean_positive(
+            amount_cents, field="amount", maximum=MAX_AMOUNT_CENTS, what="amount"
+        )
+        if organization_limit is not None and amount_cents >= organization_limit:
+            raise ValidationError(
+                {
+                    "amount": f"A workspace spend limit must be lower than the organization's ({_usd(organization_limit)})."
+                }
+            )
+    before = (
+        WorkspaceSpendLimit.objects.filter(workspace=workspace)
+        .values_list("amount_cents", flat=True)
+        .first()
+    )
+    if before == amount_cents:
+        return
+    if amount_cents is None:
+        WorkspaceSpendLimit.objects.filter(workspace=workspace).delete()
+    else:
+        WorkspaceSpendLimit.objects.update_or_create(
+            workspace=workspace, defaults={"amount_cents": amount_cents}
+        )
+    audit.record(
+        actor=actor,
+        organization=workspace.organization,
+        action="spend_limit.set",
+        target_type="workspace",
+        target_id=workspace.public_id,
+        before={"amount_cents": before},
+        after={"amount_cents": amount_cents},
+    )
+
+
+def _organization_limits_for_update(organization: Organization) -> OrganizationLimits:
+    limits = (
+        OrganizationLimits.objects.select_for_update()
+        .select_related("tier")
+        .filter(organization=organization)
+        .first()
+    )
+    if limits is None:
+        limits = OrganizationLimits.objects.create(
+            organization=organization, tier=selectors.default_tier()
+        )
+    return limits
+
+
+@transaction.atomic
+def organization_spend_limit_set(
+    *, actor: Actor, organization: Organization, amount_cents: int | None
+) -> None:
+    """Set (or with None remove) the organization's monthly spend limit, at most its cap."""
+    limits = _organization_limits_for_update(organization)
+    cap = (
+        limits.custom_spend_cap_cents
+        if limits.custom_spend_cap_cents is not None
+        else limits.tier.monthly_spend_cap_cents
+    )
+    if amount_cents is not None:
+        amount_cents = _clean_positive(
+            amount_cents, field="amount", maximum=MAX_AMOUNT_CENTS, what="amount"
+        )
+        if cap is not None and amount_cents > cap:
+            raise ValidationError(
+                {
+                    "amount": f"The spend limit can be at most your usage tier's monthly cap ({_usd(cap)})."
+                }
+            )
+    before = limits.spend_limit_cents
+    if before == amount_cents:
+        return
+    limits.spend_limit_cents = amount_cents
+    limits.save(update_fields=["spend_limit_cents"])
+    audit.record(
+        actor=actor,
+        organization=organization,
+        action="spend_limit.set",
+        target_type="organization",
+        target_id=str(organization.id),
+        before={"amount_cents": before},
+        after={"amount_cents": amount_cents},
+    )
+
+
+@transaction.atomic
+def organization_limits_change(
+    *,
+    actor: Actor,
+    organization: Organization,
+    tier: UsageTier | None = None,
+    custom_spend_cap_cents: int | None = None,
+    clear_custom_cap: bool = False,
+    overrides: Iterable[tuple[ModelGroup, str, int | None]] = (),
+) -> None:
+    """Staff: the organization's tier, custom cap, and rate limit overrides (None removes one)."""
+    limits = _organization_limits_for_update(organization)
+    before = {"tier": limits.tier.name, "custom_spend_cap_cents": limits.custom_spend_cap_cents}
+    if tier is not None:
+        limits.tier = tier
+    if clear_custom_cap:
+        limits.custom_spend_cap_cents = None
+    elif custom_spend_cap_cents is not None:
+        limits.custom_spend_cap_cents = _clean_positive(
+            custom_spend_cap_cents,
+            field="custom_spend_cap_cents",
+            maximum=MAX_AMOUNT_CENTS,
+            what="cap",
+        )
+    limits.save()
+    changed_overrides = []
+    for group, limiter, value in overrides:
+        limiter = _clean_limiter(limiter)
+        if value is None:
+            OrganizationRateLimit.objects.filter(
+                organization=organization, model_group=group, limiter=limiter
+            ).delete()
+        else:
+            value = _clean_positive(value, field="value", maximum=MAX_RATE_LIMIT, what="limit")
+            OrganizationRateLimit.objects.update_or_create(
+                organization=organization,
+                model_group=group,
+                limiter=limiter,
+                defaults={"value": value},
+            )
+        changed_overrides.append([group.slug, limiter, value])
+    audit.record(
+        actor=actor,
+        organization=organization,
+        action="organization_limits.change",
+        target_type="organization",
+        target_id=str(organization.id),
+        before=before,
+        after={
+            "tier": limits.tier.name,
+            "custom_spend_cap_cents": limits.custom_spend_cap_cents,
+            "overrides": changed_overrides,
+        },
+    )
+
+
+@transaction.atomic
+def spend_notification_add(
+    *, actor: Actor, organization: Organization, workspace: Workspace | None, amount_cents: int
+) -> SpendNotification:
+    if workspace is not None:
+        workspace = _lock_workspace(workspace)
+    amount_cents = _clean_positive(
+        amount_cents, field="amount", maximum=MAX_AMOUNT_CENTS, what="amount"
+    )
+    try:
+        with transaction.atomic():
+            notification = SpendNotification.objects.create(
+                organization=organization,
+                workspace=workspace,
+                amount_cents=amount_cents,
+                created_by=actor.user,
+            )
+    except IntegrityError:
+        raise ValidationError(
+            {"amount": f"There is already a notification at {_usd(amount_cents)}."}
+        ) from None
+    audit.record(
+        actor=actor,
+        organization=organization,
+        action="spend_notification.add",
+        target_type="workspace" if workspace else "organization",
+        target_id=workspace.public_id if workspace else str(organization.id),
+        after={"amount_cents": amount_cents},
+    )
+    return notification
+
+
+@transaction.atomic
+def spend_notification_remove(*, actor: Actor, notification: SpendNotification) -> None:
+    if notification.workspace is not None:
+        ensure_changeable(notification.workspace)
+    workspace = notification.workspace
+    audit.record(
+        actor=actor,
+        organization=notification.organization,
+        action="spend_notification.remove",
+        target_type="workspace" if workspace else "organization",
+        target_id=workspace.public_id if workspace else str(notification.organization_id),
+        before={"amount_cents": notification.amount_cents},
+    )
+    notification.delete()
+
+
+def notification_recipients(organization: Organization, workspace: Workspace | None) -> list[str]:
+    """Who is told about spend: the organization's admins and billing members, and for a
+    workspace also its explicit Workspace Admins."""
+    emails = set(
+        OrganizationMember.objects.filter(
+            organization=organization, role__in=[OrgRole.ADMIN, OrgRole.BILLING]
+        ).values_list("user__email", flat=True)
+    )
+    if workspace is not None:
+        emails.update(
+            WorkspaceMember.objects.filter(
+                workspace=workspace, role=WorkspaceRole.ADMIN
+            ).values_list("user__email", flat=True)
+        )
+    return sorted(emails)
+
+
+def spend_notifications_check(
+    *, organization: Organization, workspace: Workspace | None = None, now: datetime | None = None
+) -> int:
+    """Send the notifications whose amount month-to-date spend has reached, once per
+    notification per calendar month (UTC). Returns how many were sent.
+
+    Each is claimed by inserting its delivery row for the month (unique), so concurrent
+    checks never send one twice; the e-mail goes out after that commits.
+    """
+    now = now or timezone.now()
+    month = selectors.month_start(now)
+    spend = selectors.month_to_date_spend(organization, workspace, now=now)
+    due = (
+        SpendNotification.objects.filter(
+            organization=organization, workspace=workspace, amount_cents__lte=spend
+        )
+        .exclude(deliveries__month=month)
+        .select_related("workspace")
+    )
+    sent = 0
+    for notification in due:
+        try:
+            with transaction.atomic():
+                SpendNotificationDelivery.objects.create(
+                    notification=notification, month=month, sent_at=now
+                )
+                recipients = notification_recipients(organization, workspace)
+                context = {
+                    "notification": notification,
+                    "organization": organization,
+                    "workspace": workspace,
+                    "spend_cents": spend,
+                    "month": month,
+                }
+                transaction.on_commit(
+                    lambda context=context, recipients=recipients: _send_spend_email(
+                        context, recipients
+                    )
+                )
+        except IntegrityError:
+            continue
+        sent += 1
+    return sent
+
+
+def _send_spend_email(context: dict, recipients: list[str]) -> None:
+    scope = context["workspace"].name if context["workspace"] else context["organization"].name
+    send_mail(
+        subject=f"{scope} has spent {_usd(context['notification'].amount_cents)} this month",
+        message=render_to_string("billing/email/spend_notification.txt", context),
+        from_email=None,
+        recipient_list=recipients,
+    )
+
+
+# -- Usage ----------------------------------------------------------------------------------
+
+TOKEN_KINDS = (
+    ("uncached_input_tokens", "input_price"),
+    ("cache_creation_5m_tokens", "cache_write_5m_price"),
+    ("cache_creation_1h_tokens", "cache_write_1h_price"),
+    ("cache_read_tokens", "cache_read_price"),
+    ("output_tokens", "output_price"),
+)
+
+
+def usage_cost_cents(model: Model, tokens: dict[str, int]) -> Decimal:
+    """The cost in cents of `tokens` (by kind) at the model's prices per million tokens."""
+    dollars = sum(
+        (Decimal(tokens.get(kind, 0)) * getattr(model, price) for kind, price in TOKEN_KINDS),
+        Decimal(0),
+    ) / Decimal(1_000_000)
+    return dollars * 100
+
+
+@transaction.atomic
+def usage_record(
+    *,
+    api_key: ApiKey,
+    model: Model,
+    tokens: dict[str, int],
+    at: datetime | None = None,
+    service_tier: str = "standard",
+) -> UsageRecord:
+    """Record one request's usage, priced from the catalog, and add it to its daily rollup."""
+    at = at or timezone.now()
+    unknown = set(tokens) - {kind for kind, _ in TOKEN_KINDS}
+    if unknown or any(not isinstance(v, int) or v < 0 for v in tokens.values()):
+        raise ValidationError("Token counts must be whole numbers of zero or more, by known kind.")
+    cost = usage_cost_cents(model, tokens)
+    record = UsageRecord.objects.create(
+        organization_id=api_key.organization_id,
+        workspace_id=api_key.workspace_id,
+        api_key=api_key,
+        model=model,
+        service_tier=service_tier,
+        cost_cents=cost,
+        created_at=at,
+        **tokens,
+    )
+    key = {
+        "day": at.astimezone(UTC).date(),
+        "workspace_id": api_key.workspace_id,
+        "api_key": api_key,
+        "model": model,
+    }
+    increments = {kind: F(kind) + tokens.get(kind, 0) for kind, _ in TOKEN_KINDS}
+    increments.update(requests=F("requests") + 1, cost_cents=F("cost_cents") + cost)
+    if not UsageDaily.objects.filter(**key).update(**increments):
+        try:
+            with transaction.atomic():
+                UsageDaily.objects.create(
+                    organization_id=api_key.organization_id,
+                    requests=1,
+                    cost_cents=cost,
+                    **key,
+                    **tokens,
+                )
+        except IntegrityError:
+            UsageDaily.objects.filter(**key).update(**increments)
+    return record

@@ -1,0 +1,40 @@
+from django.urls import path
+
+from billing import views
+
+app_name = "billing"
+
+W = "settings/workspaces/<str:workspace_id>/limits"
+
+urlpatterns = [
+    path(f"{W}/", views.workspace_limits, name="workspace_limits"),
+    path(f"{W}/rate/", views.workspace_rate_limit_edit, name="workspace_rate_limit_edit"),
+    path(f"{W}/rate/reset/", views.workspace_rate_limit_reset, name="workspace_rate_limit_reset"),
+    path(f"{W}/spend/", views.workspace_spend_limit_change, name="workspace_spend_limit_change"),
+    path(
+        f"{W}/notifications/new/",
+        views.workspace_notification_add,
+        name="workspace_notification_add",
+    ),
+    path(
+        f"{W}/notifications/<int:amount_cents>/remove/",
+        views.workspace_notification_remove,
+        name="workspace_notification_remove",
+    ),
+    path("settings/limits/", views.organization_limits, name="organization_limits"),
+    path(
+        "settings/limits/spend/",
+        views.organization_spend_limit_change,
+        name="organization_spend_limit_change",
+    ),
+    path(
+        "settings/limits/notifications/new/",
+        views.organization_notification_add,
+        name="organization_notification_add",
+    ),
+    path(
+        "settings/limits/notifications/<int:amount_cents>/remove/",
+        views.organization_notification_remove,
+        name="organization_notification_remove",
+    ),
+]
