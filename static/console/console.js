@@ -60,7 +60,9 @@
       event.preventDefault();
       closer.closest("dialog").close();
     }
-    // A click outside an open menu closes it.
+    // Choosing a menu item, or clicking outside an open menu, closes it.
+    var item = event.target.closest(".menu__item");
+    if (item && item.closest("details.menu")) item.closest("details.menu").removeAttribute("open");
     document.querySelectorAll("details.menu[open]").forEach(function (menu) {
       if (!menu.contains(event.target)) menu.removeAttribute("open");
     });

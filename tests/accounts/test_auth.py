@@ -29,7 +29,7 @@ def test_wrong_password_shows_error(personas):
         reverse("accounts:login"), {"username": "admin@acme.test", "password": "nope"}
     )
     assert response.status_code == 200
-    assert b"not right" in response.content
+    assert b"match an account" in response.content
 
 
 def test_sign_out_is_a_post(personas):

@@ -96,12 +96,15 @@ def workspace_edit(request: ConsoleRequest, workspace_id: str) -> HttpResponse:
         except ValidationError as error:
             add_service_errors(form, error)
         else:
+            back_to_page = request.POST.get("next") == "detail"
             return dialog_done(
                 request,
-                redirect_to=request.POST.get("next") or reverse("workspaces:workspace_list"),
+                redirect_to=reverse("workspaces:workspace_detail", args=[workspace.public_id])
+                if back_to_page
+                else reverse("workspaces:workspace_list"),
                 message=f"Workspace “{workspace.name}” saved.",
                 events=(WORKSPACES_CHANGED,),
-                refresh=request.POST.get("next") == "detail",
+                refresh=back_to_page,
             )
     elif workspace.is_default or workspace.is_archived:
         form.add_error(
@@ -119,6 +122,7 @@ def workspace_edit(request: ConsoleRequest, workspace_id: str) -> HttpResponse:
             "action": reverse("workspaces:workspace_edit", args=[workspace.public_id]),
             "submit": "Save",
             "locked": workspace.is_default or workspace.is_archived,
+            "next": request.POST.get("next") or request.GET.get("next", ""),
         },
         title="Edit details",
         cancel_url=reverse("workspaces:workspace_list"),

@@ -1,0 +1,202 @@
+from django.contrib import admin, messages
+from django.core.exceptions import ValidationError
+
+from accounts.audit import Actor
+from billing import services
+from billing.models import (
+    Model,
+    ModelGroup,
+    OrganizationLimits,
+    OrganizationRateLimit,
+    SpendNotification,
+    TierLimit,
+    UsageDaily,
+    UsageRecord,
+    UsageTier,
+    WorkspaceRateLimit,
+    WorkspaceSpendLimit,
+)
+
+
+class ModelInline(admin.TabularInline):
+    model = Model
+    extra = 0
+    fields = [
+        "api_name",
+        "input_price",
+        "output_price",
+        "cache_write_5m_price",
+        "cache_write_1h_price",
+        "cache_read_price",
+    ]
+
+
+@admin.register(ModelGroup)
+class ModelGroupAdmin(admin.ModelAdmin):
+    list_display = ["name", "slug", "position", "cache_reads_count_as_input"]
+    search_fields = ["name", "slug"]
+    prepopulated_fields = {"slug": ["name"]}
+    inlines = [ModelInline]
+
+
+@admin.register(Model)
+class ModelAdmin(admin.ModelAdmin):
+    list_display = [
+        "api_name",
+        "group",
+        "input_price",
+        "output_price",
+        "cache_write_5m_price",
+        "cache_write_1h_price",
+        "cache_read_price",
+    ]
+    list_filter = ["group"]
+    search_fields = ["api_name"]
+    list_select_related = ["group"]
+
+
+class TierLimitInline(admin.TabularInline):
+    model = TierLimit
+    extra = 0
+
+
+@admin.register(UsageTier)
+class UsageTierAdmin(admin.ModelAdmin):
+    list_display = ["name", "position", "monthly_spend_cap_cents"]
+    inlines = [TierLimitInline]
+
+
+class _ThroughService:
+    """Saves of organization limits go through the service, so rules and the audit trail hold."""
+
+    def _apply(self, request, change) -> None:
+        try:
+            change(Actor.from_request(request))
+        except ValidationError as error:
+            messages.error(request, " ".join(error.messages))
+
+
+@admin.register(OrganizationLimits)
+class OrganizationLimitsAdmin(_ThroughService, admin.ModelAdmin):
+    list_display = ["organization", "tier", "custom_spend_cap_cents", "spend_limit_cents"]
+    list_filter = ["tier"]
+    search_fields = ["organization__name"]
+    list_select_related = ["organization", "tier"]
+    readonly_fields = ["spend_limit_cents"]
+    fields = ["organization", "tier", "custom_spend_cap_cents", "spend_limit_cents"]
+
+    def get_readonly_fields(self, request, obj=None):
+        return [*self.readonly_fields, "organization"] if obj else self.readonly_fields
+
+    def save_model(self, request, obj, form, change) -> None:
+        cap = form.cleaned_data.get("custom_spend_cap_cents")
+        self._apply(
+            request,
+            lambda actor: services.organization_limits_change(
+                actor=actor,
+                organization=obj.organization,
+                tier=form.cleaned_data["tier"],
+                custom_spend_cap_cents=cap,
+                clear_custom_cap=cap is None,
+            ),
+        )
+
+
+@admin.register(OrganizationRateLimit)
+class OrganizationRateLimitAdmin(_ThroughService, admin.ModelAdmin):
+    list_display = ["organization", "model_group", "limiter", "value"]
+    list_filter = ["model_group", "limiter"]
+    search_fields = ["organization__name"]
+    list_select_related = ["organization", "model_group"]
+
+    def save_model(self, request, obj, form, change) -> None:
+        self._apply(
+            request,
+            lambda actor: services.organization_limits_change(
+                actor=actor,
+                organization=obj.organization,
+                overrides=[(obj.model_group, obj.limiter, obj.value)],
+            ),
+        )
+
+    def delete_model(self, request, obj) -> None:
+        self._apply(
+            request,
+            lambda actor: services.organization_limits_change(
+                actor=actor,
+                organization=obj.organization,
+                overrides=[(obj.model_group, obj.limiter, None)],
+            ),
+        )
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return obj is not None and super().has_delete_permission(request, obj)
+
+
+class _ReadOnly(admin.ModelAdmin):
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+
+@admin.register(WorkspaceRateLimit)
+class WorkspaceRateLimitAdmin(_ReadOnly):
+    list_display = ["workspace", "model_group", "limiter", "value"]
+    list_filter = ["model_group", "limiter"]
+    search_fields = ["workspace__name", "workspace__public_id"]
+    list_select_related = ["workspace", "model_group"]
+
+
+@admin.register(WorkspaceSpendLimit)
+class WorkspaceSpendLimitAdmin(_ReadOnly):
+    list_display = ["workspace", "amount_cents"]
+    search_fields = ["workspace__name", "workspace__public_id"]
+    list_select_related = ["workspace"]
+
+
+@admin.register(SpendNotification)
+class SpendNotificationAdmin(_ReadOnly):
+    list_display = ["organization", "workspace", "amount_cents", "created_by", "created_at"]
+    search_fields = ["organization__name", "workspace__name"]
+    list_select_related = ["organization", "workspace", "created_by"]
+
+
+@admin.register(UsageRecord)
+class UsageRecordAdmin(_ReadOnly):
+    list_display = [
+        "created_at",
+        "organization",
+        "workspace",
+        "api_key",
+        "model",
+        "uncached_input_tokens",
+        "output_tokens",
+        "cost_cents",
+    ]
+    list_filter = ["model"]
+    search_fields = ["organization__name", "workspace__name", "api_key__public_id"]
+    list_select_related = ["organization", "workspace", "api_key", "model"]
+    show_full_result_count = False
+
+
+@admin.register(UsageDaily)
+class UsageDailyAdmin(_ReadOnly):
+    list_display = [
+        "day",
+        "organization",
+        "workspace",
+        "api_key",
+        "model",
+        "requests",
+        "cost_cents",
+    ]
+    list_filter = ["model"]
+    search_fields = ["organization__name", "workspace__name"]
+    list_select_related = ["organization", "workspace", "api_key", "model"]
+    date_hierarchy = "day"
+    show_full_result_count = False
