@@ -1,7 +1,6 @@
 """Settings > Workspaces, walked the way the help articles describe: create, edit, members,
 archive; and what the Default workspace and a developer do not get."""
 
-import pytest
 from playwright.sync_api import Locator, Page, expect
 
 from accounts.roles import WorkspaceRole
