@@ -187,7 +187,8 @@ def _organization_rate_limits(organization: Organization, tier: UsageTier) -> li
 def month_to_date_spend(
     organization: Organization, workspace: Workspace | None = None, now=None
 ) -> Decimal:
-    usage = UsageDaily.objects.filter(organization=organization, day__gte=month_start(now))
+    today = (now or timezone.now()).astimezone(UTC).date()
+    usage = UsageDaily.objects.filter(organization=organization, day__gte=today.replace(day=1), day__lte=today)
     if workspace is not None:
         usage = usage.filter(workspace=workspace)
     return usage.aggregate(total=Sum("cost_cents"))["total"] or Decimal(0)
