@@ -11,6 +11,7 @@ from accounts.audit import Actor
 from accounts.forms import OrganizationForm
 from accounts.middleware import SESSION_KEY
 from accounts.permissions import organization_access
+from billing import selectors as billing_selectors
 from console.forms import add_service_errors
 from console.htmx import dialog_done, render_dialog
 from console.http import ConsoleRequest
@@ -26,7 +27,10 @@ def home(request: ConsoleRequest) -> HttpResponse:
 @require_GET
 def organization(request: ConsoleRequest) -> HttpResponse:
     access = organization_access(request.member, "org.view")
-    return render(request, "accounts/organization.html", {"access": access})
+    settings = billing_selectors.organization_settings(access.member.organization)
+    return render(
+        request, "accounts/organization.html", {"access": access, "limits_settings": settings}
+    )
 
 
 @require_http_methods(["GET", "POST"])

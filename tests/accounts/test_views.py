@@ -305,3 +305,8 @@ def test_switch_organization(personas):
     assert (
         outsider.get(reverse("accounts:organization")).context["organization"] == personas.other_org
     )
+
+
+def test_organization_page_shows_usage_tier(personas):
+    response = client(personas, "developer").get(reverse("accounts:organization"))
+    assert b"Tier 1" in response.content and b"$100.00" in response.content
