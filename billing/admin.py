@@ -2,8 +2,10 @@ from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
 
 from accounts.audit import Actor
+from accounts.models import KeyStatus
 from billing import services
 from billing.models import (
+    GatewayToken,
     Model,
     ModelGroup,
     OrganizationLimits,
@@ -16,6 +18,7 @@ from billing.models import (
     WorkspaceRateLimit,
     WorkspaceSpendLimit,
 )
+from billing.services import gateway_token_create
 
 
 class ModelInline(admin.TabularInline):
@@ -200,3 +203,48 @@ class UsageDailyAdmin(_ReadOnly):
     list_select_related = ["organization", "workspace", "api_key", "model"]
     date_hierarchy = "day"
     show_full_result_count = False
+
+
+@admin.register(GatewayToken)
+class GatewayTokenAdmin(admin.ModelAdmin):
+    """Staff create tokens here; the secret is shown once, in the confirmation message."""
+
+    list_display = ["name", "hint", "status", "created_by", "created_at", "last_used_at"]
+    list_filter = ["status"]
+    search_fields = ["name", "hint", "public_id"]
+    actions = ["disable", "delete_tokens"]
+
+    def get_fields(self, request, obj=None):
+        if obj is None:
+            return ["name"]
+        return ["public_id", "name", "hint", "status", "created_by", "created_at", "last_used_at"]
+
+    def get_readonly_fields(self, request, obj=None):
+        return (
+            []
+            if obj is None
+            else ["public_id", "name", "hint", "status", "created_by", "created_at", "last_used_at"]
+        )
+
+    def save_model(self, request, obj, form, change) -> None:
+        if change:
+            return
+        token, secret = gateway_token_create(
+            name=form.cleaned_data["name"], created_by=request.user
+        )
+        obj.pk = token.pk
+        messages.warning(
+            request,
+            f"Gateway token “{token.name}” created. Copy its secret now; it will not be shown again: {secret}",
+        )
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+    @admin.action(description="Disable selected tokens")
+    def disable(self, request, queryset) -> None:
+        queryset.exclude(status=KeyStatus.ARCHIVED).update(status=KeyStatus.INACTIVE)
+
+    @admin.action(description="Delete selected tokens (permanent)")
+    def delete_tokens(self, request, queryset) -> None:
+        queryset.update(status=KeyStatus.ARCHIVED)

@@ -10,7 +10,8 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
-from accounts.models import Organization
+from accounts.models import Organization, SecretKey
+from console.ids import public_id_field
 from workspaces.models import ApiKey, Workspace
 
 PRICE = {"max_digits": 12, "decimal_places": 4}  # USD per million tokens
@@ -241,15 +242,16 @@ class UsageRecord(models.Model):
     output_tokens = models.PositiveBigIntegerField(default=0)
     cost_cents = models.DecimalField(**COST)
     created_at = models.DateTimeField(default=timezone.now, db_index=True)
+    # The reservation this usage settled (empty for usage recorded directly).
+    request_id = models.CharField(max_length=200, blank=True, default="", db_index=True)
 
     def __str__(self) -> str:
         return f"{self.model_id} at {self.created_at}"
 
 
-class UsageDaily(models.Model):
-    """Usage summed per UTC day, workspace, key and model: what reports and spend read."""
+class UsageTotals(models.Model):
+    """Token counts, requests and cost summed over a period, per workspace, key and model."""
 
-    day = models.DateField()
     organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="+")
     workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="+")
     api_key = models.ForeignKey(ApiKey, on_delete=models.CASCADE, related_name="+")
@@ -261,6 +263,15 @@ class UsageDaily(models.Model):
     cache_read_tokens = models.PositiveBigIntegerField(default=0)
     output_tokens = models.PositiveBigIntegerField(default=0)
     cost_cents = models.DecimalField(default=0, **COST)
+
+    class Meta:
+        abstract = True
+
+
+class UsageDaily(UsageTotals):
+    """Usage per UTC day: what spend, the Cost page and day charts read."""
+
+    day = models.DateField()
 
     class Meta:
         constraints = [
@@ -275,3 +286,77 @@ class UsageDaily(models.Model):
 
     def __str__(self) -> str:
         return f"{self.day} {self.workspace_id} {self.model_id}"
+
+
+class UsageHour(UsageTotals):
+    hour = models.DateTimeField(help_text="The start of the hour (UTC).")
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["hour", "workspace", "api_key", "model"], name="usage_hour_unique"
+            ),
+        ]
+        indexes = [models.Index(fields=["organization", "hour"], name="usage_hour_org_hour")]
+
+    def __str__(self) -> str:
+        return f"{self.hour} {self.workspace_id} {self.model_id}"
+
+
+class UsageMinute(UsageTotals):
+    minute = models.DateTimeField(help_text="The start of the minute (UTC).")
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["minute", "workspace", "api_key", "model"], name="usage_minute_unique"
+            ),
+        ]
+        indexes = [models.Index(fields=["organization", "minute"], name="usage_minute_org_minute")]
+
+    def __str__(self) -> str:
+        return f"{self.minute} {self.workspace_id} {self.model_id}"
+
+
+class RollupCursor(models.Model):
+    """How far raw usage records have been added to the rollups (one row)."""
+
+    last_record_id = models.BigIntegerField(default=0)
+    updated_at = models.DateTimeField(default=timezone.now)
+
+    def __str__(self) -> str:
+        return f"rolled up to record {self.last_record_id}"
+
+
+class RefusalMinute(models.Model):
+    """Requests refused, per minute, workspace, key, model and the limiter that refused."""
+
+    minute = models.DateTimeField()
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="+")
+    workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="+")
+    api_key = models.ForeignKey(ApiKey, on_delete=models.CASCADE, related_name="+")
+    model = models.ForeignKey(Model, on_delete=models.PROTECT, related_name="+")
+    limiter = models.CharField(max_length=40)
+    count = models.PositiveBigIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["minute", "workspace", "api_key", "model", "limiter"],
+                name="refusal_minute_unique",
+            ),
+        ]
+        indexes = [models.Index(fields=["organization", "minute"], name="refusal_org_minute")]
+
+    def __str__(self) -> str:
+        return f"{self.minute} {self.limiter}: {self.count}"
+
+
+class GatewayToken(SecretKey):
+    """A credential for the operator's gateway to call the authorize and settle endpoints.
+    Created by staff in the Django admin; the secret is shown once."""
+
+    public_id = public_id_field("gateway_token")
+
+    class Meta:
+        ordering = ["-created_at"]

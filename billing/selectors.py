@@ -5,10 +5,10 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from decimal import Decimal
 
-from django.db.models import Sum
 from django.utils import timezone
 
 from accounts.models import Organization
+from billing import usage
 from billing.models import (
     Limiter,
     ModelGroup,
@@ -16,7 +16,6 @@ from billing.models import (
     OrganizationRateLimit,
     SpendNotification,
     TierLimit,
-    UsageDaily,
     UsageTier,
     WorkspaceRateLimit,
     WorkspaceSpendLimit,
@@ -187,11 +186,7 @@ def _organization_rate_limits(organization: Organization, tier: UsageTier) -> li
 def month_to_date_spend(
     organization: Organization, workspace: Workspace | None = None, now=None
 ) -> Decimal:
-    today = (now or timezone.now()).astimezone(UTC).date()
-    usage = UsageDaily.objects.filter(organization=organization, day__gte=today.replace(day=1), day__lte=today)
-    if workspace is not None:
-        usage = usage.filter(workspace=workspace)
-    return usage.aggregate(total=Sum("cost_cents"))["total"] or Decimal(0)
+    return usage.month_to_date_spend(organization, workspace, now=now)
 
 
 def organization_effective_limits(organization: Organization, now=None) -> EffectiveLimits:

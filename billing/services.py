@@ -1,22 +1,22 @@
 """Writes about limits and spend notifications: one transaction and one audit event each."""
 
 from collections.abc import Iterable
-from datetime import UTC, datetime
+from datetime import datetime
 from decimal import Decimal
 
 from django.core.exceptions import ValidationError
 from django.core.mail import send_mail
 from django.db import IntegrityError, transaction
-from django.db.models import F
 from django.template.loader import render_to_string
 from django.utils import timezone
 
-from accounts import audit
+from accounts import audit, keys
 from accounts.audit import Actor
 from accounts.models import Organization, OrganizationMember
 from accounts.roles import OrgRole, WorkspaceRole
-from billing import selectors
+from billing import selectors, usage
 from billing.models import (
+    GatewayToken,
     Limiter,
     Model,
     ModelGroup,
@@ -24,12 +24,12 @@ from billing.models import (
     OrganizationRateLimit,
     SpendNotification,
     SpendNotificationDelivery,
-    UsageDaily,
     UsageRecord,
     UsageTier,
     WorkspaceRateLimit,
     WorkspaceSpendLimit,
 )
+from console.secrets import new_api_secret
 from workspaces.models import ApiKey, Workspace, WorkspaceMember
 from workspaces.services import ensure_changeable
 
@@ -409,67 +409,29 @@ def _send_spend_email(context: dict, recipients: list[str]) -> None:
 
 # -- Usage ----------------------------------------------------------------------------------
 
-TOKEN_KINDS = (
-    ("uncached_input_tokens", "input_price"),
-    ("cache_creation_5m_tokens", "cache_write_5m_price"),
-    ("cache_creation_1h_tokens", "cache_write_1h_price"),
-    ("cache_read_tokens", "cache_read_price"),
-    ("output_tokens", "output_price"),
-)
+
+def usage_record(
+    *, api_key: ApiKey, model: Model, tokens: dict[str, int], at: datetime | None = None
+) -> UsageRecord:
+    """Record one request's usage directly (without a reservation), priced from the catalog."""
+    with transaction.atomic():
+        return usage.record(api_key=api_key, model=model, tokens=tokens, at=at)
 
 
 def usage_cost_cents(model: Model, tokens: dict[str, int]) -> Decimal:
-    """The cost in cents of `tokens` (by kind) at the model's prices per million tokens."""
-    dollars = sum(
-        (Decimal(tokens.get(kind, 0)) * getattr(model, price) for kind, price in TOKEN_KINDS),
-        Decimal(0),
-    ) / Decimal(1_000_000)
-    return dollars * 100
+    return usage.cost_cents(model, tokens)
 
 
-@transaction.atomic
-def usage_record(
-    *,
-    api_key: ApiKey,
-    model: Model,
-    tokens: dict[str, int],
-    at: datetime | None = None,
-    service_tier: str = "standard",
-) -> UsageRecord:
-    """Record one request's usage, priced from the catalog, and add it to its daily rollup."""
-    at = at or timezone.now()
-    unknown = set(tokens) - {kind for kind, _ in TOKEN_KINDS}
-    if unknown or any(not isinstance(v, int) or v < 0 for v in tokens.values()):
-        raise ValidationError("Token counts must be whole numbers of zero or more, by known kind.")
-    cost = usage_cost_cents(model, tokens)
-    record = UsageRecord.objects.create(
-        organization_id=api_key.organization_id,
-        workspace_id=api_key.workspace_id,
-        api_key=api_key,
-        model=model,
-        service_tier=service_tier,
-        cost_cents=cost,
-        created_at=at,
-        **tokens,
+# -- Gateway tokens ----------------------------------------------------------------------------
+
+
+def gateway_token_create(*, name: str, created_by=None) -> tuple[GatewayToken, str]:
+    """A token for the operator's gateway. Returns it with its secret, shown once."""
+    from billing.gateway import GATEWAY_TOKEN_PREFIX
+
+    name = keys.clean_name(name)
+    secret, hint, digest = new_api_secret(GATEWAY_TOKEN_PREFIX)
+    token = GatewayToken.objects.create(
+        name=name, hint=hint, secret_hash=digest, created_by=created_by
     )
-    key = {
-        "day": at.astimezone(UTC).date(),
-        "workspace_id": api_key.workspace_id,
-        "api_key": api_key,
-        "model": model,
-    }
-    increments = {kind: F(kind) + tokens.get(kind, 0) for kind, _ in TOKEN_KINDS}
-    increments.update(requests=F("requests") + 1, cost_cents=F("cost_cents") + cost)
-    if not UsageDaily.objects.filter(**key).update(**increments):
-        try:
-            with transaction.atomic():
-                UsageDaily.objects.create(
-                    organization_id=api_key.organization_id,
-                    requests=1,
-                    cost_cents=cost,
-                    **key,
-                    **tokens,
-                )
-        except IntegrityError:
-            UsageDaily.objects.filter(**key).update(**increments)
-    return record
+    return token, secret

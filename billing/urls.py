@@ -1,12 +1,14 @@
 from django.urls import path
 
-from billing import views
+from billing import gateway, views
 
 app_name = "billing"
 
 W = "settings/workspaces/<str:workspace_id>/limits"
 
 urlpatterns = [
+    path("v1/gateway/authorize", gateway.authorize, name="gateway_authorize"),
+    path("v1/gateway/settle", gateway.settle, name="gateway_settle"),
     path(f"{W}/", views.workspace_limits, name="workspace_limits"),
     path(f"{W}/rate/", views.workspace_rate_limit_edit, name="workspace_rate_limit_edit"),
     path(f"{W}/rate/reset/", views.workspace_rate_limit_reset, name="workspace_rate_limit_reset"),

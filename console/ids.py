@@ -21,6 +21,7 @@ PREFIXES = {
     "invite": "invite_",
     "api_key": "apikey_",
     "admin_key": "adminkey_",
+    "gateway_token": "gwtok_",
     "request": "req_",
 }
 

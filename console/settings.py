@@ -168,6 +168,13 @@ DEFAULT_FROM_EMAIL = _env_str("DEFAULT_FROM_EMAIL", "Console <console@localhost>
 # The public address of the console, used in links inside e-mails.
 SITE_URL = _env_str("SITE_URL", "http://127.0.0.1:8000").rstrip("/")
 
+# Enforcement: counters in Redis when REDIS_URL is set, else in this process.
+LIMITER_FAIL_OPEN = env.bool("LIMITER_FAIL_OPEN", default=False)
+LIMITER_CACHE_SECONDS = env.float("LIMITER_CACHE_SECONDS", default=5.0)
+RESERVATION_SECONDS = env.int("RESERVATION_SECONDS", default=600)
+# Roll usage up as it is recorded (single process); production runs `manage.py usage_worker`.
+USAGE_ROLLUP_INLINE = env.bool("USAGE_ROLLUP_INLINE", default=True)
+
 TASKS = {
     "default": {
         "BACKEND": _env_str("TASKS_BACKEND", "django.tasks.backends.immediate.ImmediateBackend")

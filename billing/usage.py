@@ -1,0 +1,232 @@
+"""Usage records and their rollups.
+
+Settling a request inserts one raw `UsageRecord`. `rollup_pending` adds the records not yet
+counted to the per-minute, per-hour and per-day tables that reports and spend read, in
+batches, under a lock on the single `RollupCursor` row so that only one roller runs at a time.
+With `USAGE_ROLLUP_INLINE` (the default) every recording rolls up at once; in production a
+worker (`manage.py usage_worker`) does it every few seconds, so reports lag by at most that.
+"""
+
+from collections import defaultdict
+from datetime import UTC, date, datetime
+from decimal import ROUND_CEILING, Decimal
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+from django.db.models import DecimalField, F, Max, Subquery, Sum, Value
+from django.db.models.functions import Coalesce
+from django.utils import timezone
+
+from accounts.models import Organization
+from billing.models import (
+    Model,
+    RefusalMinute,
+    RollupCursor,
+    UsageDaily,
+    UsageHour,
+    UsageMinute,
+    UsageRecord,
+)
+from workspaces.models import ApiKey, Workspace
+
+TOKEN_KINDS = (
+    ("uncached_input_tokens", "input_price"),
+    ("cache_creation_5m_tokens", "cache_write_5m_price"),
+    ("cache_creation_1h_tokens", "cache_write_1h_price"),
+    ("cache_read_tokens", "cache_read_price"),
+    ("output_tokens", "output_price"),
+)
+TOKEN_FIELDS = tuple(kind for kind, _ in TOKEN_KINDS)
+MAX_TOKENS_PER_KIND = 100_000_000
+COST_FIELD = DecimalField(max_digits=24, decimal_places=8)
+
+
+def cost_cents(model: Model, tokens: dict[str, int]) -> Decimal:
+    """The cost in cents of `tokens` (by kind) at the model's prices per million tokens."""
+    dollars = sum(
+        (Decimal(tokens.get(kind, 0)) * getattr(model, price) for kind, price in TOKEN_KINDS),
+        Decimal(0),
+    ) / Decimal(1_000_000)
+    return dollars * 100
+
+
+def to_micro(cents: Decimal) -> int:
+    """Cents as whole micro-cents, rounded up so counters never under-count spend."""
+    return int((cents * 1_000_000).to_integral_value(rounding=ROUND_CEILING))
+
+
+def clean_tokens(tokens: dict) -> dict[str, int]:
+    unknown = set(tokens) - set(TOKEN_FIELDS)
+    if unknown:
+        raise ValidationError(f"Unknown token kinds: {', '.join(sorted(unknown))}.")
+    for kind, value in tokens.items():
+        if (
+            isinstance(value, bool)
+            or not isinstance(value, int)
+            or value < 0
+            or value > MAX_TOKENS_PER_KIND
+        ):
+            raise ValidationError(
+                f"{kind} must be a whole number from 0 to {MAX_TOKENS_PER_KIND:,}."
+            )
+    return {kind: tokens.get(kind, 0) for kind in TOKEN_FIELDS}
+
+
+def record(
+    *,
+    api_key: ApiKey,
+    model: Model,
+    tokens: dict[str, int],
+    at: datetime | None = None,
+    request_id: str = "",
+    service_tier: str = "standard",
+) -> UsageRecord:
+    """Insert one request's usage, priced from the catalog; roll up now if configured to."""
+    tokens = clean_tokens(tokens)
+    usage = UsageRecord.objects.create(
+        organization_id=api_key.organization_id,
+        workspace_id=api_key.workspace_id,
+        api_key_id=api_key.pk,
+        model=model,
+        service_tier=service_tier,
+        cost_cents=cost_cents(model, tokens),
+        created_at=at or timezone.now(),
+        request_id=request_id,
+        **tokens,
+    )
+    if settings.USAGE_ROLLUP_INLINE:
+        rollup_pending()
+    return usage
+
+
+def _bucket_starts(at: datetime) -> tuple[datetime, datetime, date]:
+    at = at.astimezone(UTC)
+    minute = at.replace(second=0, microsecond=0)
+    return minute, minute.replace(minute=0), minute.date()
+
+
+def rollup_pending(batch_size: int = 10_000) -> int:
+    """Add every record not yet rolled up to the minute, hour and day tables. Returns how
+    many records it added."""
+    total = 0
+    while True:
+        added = _rollup_batch(batch_size)
+        total += added
+        if added < batch_size:
+            return total
+
+
+@transaction.atomic
+def _rollup_batch(batch_size: int) -> int:
+    cursor = RollupCursor.objects.select_for_update().filter(pk=1).first()
+    if cursor is None:
+        try:
+            with transaction.atomic():
+                RollupCursor.objects.create(pk=1)
+        except IntegrityError:
+            pass
+        cursor = RollupCursor.objects.select_for_update().get(pk=1)
+    records = list(
+        UsageRecord.objects.filter(id__gt=cursor.last_record_id)
+        .order_by("id")
+        .values(
+            "id",
+            "organization_id",
+            "workspace_id",
+            "api_key_id",
+            "model_id",
+            "created_at",
+            "cost_cents",
+            *TOKEN_FIELDS,
+        )[:batch_size]
+    )
+    if not records:
+        return 0
+    sums: dict[tuple, dict] = defaultdict(
+        lambda: dict.fromkeys((*TOKEN_FIELDS, "requests"), 0) | {"cost_cents": Decimal(0)}
+    )
+    for row in records:
+        minute, hour, day = _bucket_starts(row["created_at"])
+        dims = (row["organization_id"], row["workspace_id"], row["api_key_id"], row["model_id"])
+        for table, start in ((UsageMinute, minute), (UsageHour, hour), (UsageDaily, day)):
+            totals = sums[(table, start, *dims)]
+            totals["requests"] += 1
+            totals["cost_cents"] += row["cost_cents"]
+            for kind in TOKEN_FIELDS:
+                totals[kind] += row[kind]
+    period_field = {UsageMinute: "minute", UsageHour: "hour", UsageDaily: "day"}
+    for (table, start, organization_id, workspace_id, api_key_id, model_id), totals in sums.items():
+        where = {
+            period_field[table]: start,
+            "workspace_id": workspace_id,
+            "api_key_id": api_key_id,
+            "model_id": model_id,
+        }
+        if not table.objects.filter(**where).update(
+            **{name: F(name) + value for name, value in totals.items()}
+        ):
+            table.objects.create(organization_id=organization_id, **where, **totals)
+    cursor.last_record_id = records[-1]["id"]
+    cursor.updated_at = timezone.now()
+    cursor.save(update_fields=["last_record_id", "updated_at"])
+    return len(records)
+
+
+def month_to_date_spend(
+    organization: Organization, workspace: Workspace | None = None, now=None
+) -> Decimal:
+    """Spend this calendar month (UTC), exact: the daily rollups plus the records not rolled
+    up yet. One query."""
+    now = (now or timezone.now()).astimezone(UTC)
+    start_day = now.date().replace(day=1)
+    cursor = RollupCursor.objects.filter(pk=1).values("last_record_id")
+    rolled = UsageDaily.objects.filter(
+        organization=organization, day__gte=start_day, day__lte=now.date()
+    )
+    pending = UsageRecord.objects.filter(
+        organization=organization,
+        id__gt=Coalesce(Subquery(cursor), 0),
+        created_at__gte=datetime.combine(start_day, datetime.min.time(), tzinfo=UTC),
+        created_at__lte=now,
+    )
+    if workspace is not None:
+        rolled = rolled.filter(workspace=workspace)
+        pending = pending.filter(workspace=workspace)
+
+    def total(rows):
+        return Subquery(
+            rows.order_by().values("organization").annotate(sum=Sum("cost_cents")).values("sum")
+        )
+
+    sums = Organization.objects.filter(pk=organization.pk).aggregate(
+        rolled=Coalesce(Max(total(rolled)), Value(Decimal(0)), output_field=COST_FIELD),
+        pending=Coalesce(Max(total(pending)), Value(Decimal(0)), output_field=COST_FIELD),
+    )
+    return Decimal(sums["rolled"]) + Decimal(sums["pending"])
+
+
+def count_refusal(
+    *,
+    api_key_id: int,
+    organization_id,
+    workspace_id: int,
+    model_id: int,
+    limiter: str,
+    at: datetime,
+) -> None:
+    """Add one refused request to its minute."""
+    minute = at.astimezone(UTC).replace(second=0, microsecond=0)
+    where = {
+        "minute": minute,
+        "workspace_id": workspace_id,
+        "api_key_id": api_key_id,
+        "model_id": model_id,
+        "limiter": limiter,
+    }
+    if not RefusalMinute.objects.filter(**where).update(count=F("count") + 1):
+        try:
+            with transaction.atomic():
+                RefusalMinute.objects.create(organization_id=organization_id, count=1, **where)
+        except IntegrityError:
+            RefusalMinute.objects.filter(**where).update(count=F("count") + 1)

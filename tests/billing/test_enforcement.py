@@ -1,0 +1,468 @@
+"""The enforcement engine, on both backends: buckets, spend, reservations, answers."""
+
+import os
+import threading
+from datetime import UTC, datetime
+from decimal import Decimal
+
+import hypothesis
+import pytest
+from django.core import mail
+from django.db import connection, connections
+from django.db.models import Sum
+from hypothesis import strategies as st
+
+from accounts.audit import Actor
+from accounts.models import KeyStatus
+from billing import enforcement, limiter, services
+from billing.models import (
+    Limiter,
+    Model,
+    ModelGroup,
+    RefusalMinute,
+    UsageDaily,
+    UsageHour,
+    UsageMinute,
+    UsageRecord,
+    UsageTier,
+)
+from tests.factories import WorkspaceFactory
+from workspaces import services as workspace_services
+
+REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+T0 = datetime(2026, 11, 10, 12, 0, tzinfo=UTC).timestamp()
+RPM, ITPM, OTPM = (
+    Limiter.REQUESTS_PER_MINUTE,
+    Limiter.INPUT_TOKENS_PER_MINUTE,
+    Limiter.OUTPUT_TOKENS_PER_MINUTE,
+)
+
+
+def _redis_backend():
+    backend = limiter.RedisBackend(REDIS_URL)
+    try:
+        backend.client.ping()
+    except Exception:
+        if os.environ.get("CI"):
+            raise
+        pytest.skip(f"Redis is not reachable at {REDIS_URL}")
+    return backend
+
+
+@pytest.fixture(params=["local", "redis"])
+def engine(request, settings):
+    settings.LIMITER_CACHE_SECONDS = 60  # tests change limits before they authorize
+    backend = limiter.LocalBackend() if request.param == "local" else _redis_backend()
+    backend.reset()
+    enforcement.use_backend(backend)
+    yield backend
+    backend.reset()
+    enforcement.use_backend(None)
+
+
+@pytest.fixture
+def world(personas):
+    """A workspace with a key; the organization on Tier 1 (Sonnet: 50 RPM, 30k ITPM, 8k OTPM)."""
+    actor = Actor.for_user(personas.admin)
+    workspace = WorkspaceFactory(organization=personas.org, name="Production")
+    key, secret = workspace_services.api_key_create(actor=actor, workspace=workspace, name="k")
+    return {
+        "actor": actor,
+        "workspace": workspace,
+        "key": key,
+        "secret": secret,
+        "org": personas.org,
+    }
+
+
+def auth(world, *, input_tokens=10, max_tokens=10, model="claude-sonnet-4-5", now=T0, secret=None):
+    return enforcement.authorize(
+        secret or world["secret"], model, input_tokens, max_tokens, now=now
+    )
+
+
+def sonnet():
+    return ModelGroup.objects.get(slug="sonnet-4")
+
+
+def test_admits_with_reservation_and_headers(engine, world):
+    decision = auth(world)
+    assert decision.admitted and decision.reservation_id.startswith("res_")
+    assert decision.api_key_id == world["key"].public_id
+    assert decision.workspace_id == world["workspace"].public_id
+    assert decision.headers["anthropic-ratelimit-requests-limit"] == "50"
+    assert decision.headers["anthropic-ratelimit-requests-remaining"] == "49"
+    assert decision.headers["anthropic-ratelimit-input-tokens-remaining"] == "29990"
+    assert decision.headers["anthropic-ratelimit-output-tokens-remaining"] == "7990"
+    assert decision.headers["anthropic-ratelimit-tokens-remaining"] == "7990"
+    assert decision.headers["anthropic-ratelimit-requests-reset"] == "2026-11-10T12:00:01Z"
+
+
+def test_bucket_refills_continuously_and_never_above_capacity(engine, world):
+    for _ in range(50):
+        assert auth(world).admitted
+    refused = auth(world)
+    assert not refused.admitted and refused.status == 429
+    assert refused.headers["retry-after"] == "2"  # 1.2 s to refill one request, rounded up
+    assert "rate limit of 50 requests per minute" in refused.body["error"]["message"]
+    assert refused.body["error"]["type"] == "rate_limit_error"
+    assert not auth(world, now=T0 + 1.1).admitted
+    assert auth(world, now=T0 + 1.2).admitted  # 60 per minute-ish: one per 1.2 s
+    # A long pause refills to capacity and no further.
+    later = auth(world, now=T0 + 3600)
+    assert later.headers["anthropic-ratelimit-requests-remaining"] == "49"
+
+
+def test_refused_request_changes_no_counter(engine, world):
+    assert auth(world, input_tokens=29_000).admitted
+    refused = auth(world, input_tokens=2_000)  # input bucket has 1,000 left
+    assert not refused.admitted
+    assert refused.headers["anthropic-ratelimit-requests-remaining"] == "49"
+    assert refused.headers["anthropic-ratelimit-output-tokens-remaining"] == "7990"
+    admitted = auth(world, input_tokens=1_000)
+    assert admitted.headers["anthropic-ratelimit-requests-remaining"] == "48"
+
+
+def test_workspace_limit_refuses_at_the_workspace(engine, world):
+    services.workspace_rate_limit_set(
+        actor=world["actor"],
+        workspace=world["workspace"],
+        model_group=sonnet(),
+        limiter=RPM,
+        value=2,
+    )
+    assert auth(world).admitted and auth(world).admitted
+    refused = auth(world)
+    assert (
+        refused.status == 429
+        and "your workspace's rate limit of 2 requests" in refused.body["error"]["message"]
+    )
+    assert refused.headers["anthropic-ratelimit-requests-limit"] == "2"
+
+
+def test_two_workspaces_together_hit_the_organization(engine, world):
+    other = WorkspaceFactory(organization=world["org"])
+    _key, other_secret = workspace_services.api_key_create(
+        actor=world["actor"], workspace=other, name="o"
+    )
+    for _ in range(25):
+        assert auth(world).admitted
+        assert auth(world, secret=other_secret).admitted
+    refused = auth(world, secret=other_secret)
+    assert (
+        refused.status == 429
+        and "your organization's rate limit of 50" in refused.body["error"]["message"]
+    )
+
+
+def test_other_model_groups_have_their_own_buckets(engine, world):
+    for _ in range(50):
+        auth(world)
+    assert auth(world, model="claude-haiku-4-5").admitted
+
+
+def test_request_larger_than_the_bucket(engine, world):
+    refused = auth(world, max_tokens=9_000)
+    assert refused.status == 429 and refused.headers["retry-after"] == "60"
+
+
+def test_settle_returns_unused_output_and_records_usage(engine, world):
+    decision = auth(world, input_tokens=1_000, max_tokens=8_000)
+    assert not auth(world, max_tokens=10).admitted  # output capacity reserved
+    settlement = enforcement.settle(
+        decision.reservation_id, {"input_tokens": 1_000, "output_tokens": 500}, now=T0
+    )
+    assert settlement.cost_cents == Decimal("1.05")  # 1k in at $3/M + 500 out at $15/M
+    record = UsageRecord.objects.get()
+    assert (record.uncached_input_tokens, record.output_tokens, record.request_id) == (
+        1_000,
+        500,
+        decision.reservation_id,
+    )
+    assert record.created_at.timestamp() == T0
+    assert auth(world, max_tokens=7_000).admitted  # the unused 7,500 came back
+
+
+def test_settle_twice_is_harmless(engine, world):
+    decision = auth(world)
+    first = enforcement.settle(
+        decision.reservation_id, {"input_tokens": 10, "output_tokens": 5}, now=T0
+    )
+    second = enforcement.settle(
+        decision.reservation_id, {"input_tokens": 10, "output_tokens": 5}, now=T0
+    )
+    assert second.already_settled and second.cost_cents == first.cost_cents
+    assert UsageRecord.objects.count() == 1
+
+
+def test_unknown_and_forged_reservations(engine, world):
+    decision = auth(world)
+    for bad in ("res_nope", "", None, decision.reservation_id[:-2] + "xx", "x" * 400):
+        with pytest.raises(enforcement.EnforcementError):
+            enforcement.settle(bad, {"output_tokens": 1}, now=T0)
+    assert not UsageRecord.objects.exists()
+
+
+def test_unsettled_reservations_are_released(engine, world, settings):
+    services.organization_limits_change(
+        actor=world["actor"], organization=world["org"], tier=UsageTier.objects.get(name="Tier 4")
+    )
+    services.organization_spend_limit_set(
+        actor=world["actor"], organization=world["org"], amount_cents=100
+    )
+    # Opus 4.5 worst case: 1,000 in x $10/M (1 h cache write) + 1,000 out x $25/M = 3.5 cents
+    opus = {"model": "claude-opus-4-5", "input_tokens": 1_000, "max_tokens": 1_000}
+    admitted = [auth(world, **opus) for _ in range(28)]
+    assert all(d.admitted for d in admitted)
+    refused = auth(world, **opus, now=T0 + 1)
+    assert (
+        refused.status == 400 and "specified API usage limits" in refused.body["error"]["message"]
+    )
+    assert auth(world, **opus, now=T0 + settings.RESERVATION_SECONDS + 1).admitted
+    with pytest.raises(enforcement.EnforcementError, match="unknown or expired"):
+        enforcement.settle(admitted[0].reservation_id, {"output_tokens": 1}, now=T0 + 700)
+
+
+def test_spend_limits_and_their_answers(engine, world):
+    services.organization_limits_change(
+        actor=world["actor"], organization=world["org"], tier=UsageTier.objects.get(name="Tier 2")
+    )
+    services.organization_spend_limit_set(
+        actor=world["actor"], organization=world["org"], amount_cents=10
+    )
+    services.workspace_spend_limit_set(
+        actor=world["actor"], workspace=world["workspace"], amount_cents=5
+    )
+    big = {
+        "model": "claude-opus-4-5",
+        "input_tokens": 2_000,
+        "max_tokens": 1_000,
+    }  # 4.5 cents worst case
+    assert auth(world, **big).admitted
+    refused = auth(world, **big)
+    assert refused.status == 400
+    assert refused.body["error"]["message"].startswith(
+        "You have reached your specified workspace API usage limits"
+    )
+    assert "2026-12-01 at 00:00 UTC" in refused.body["error"]["message"]
+    assert "retry-after" not in refused.headers
+
+
+def test_tier_cap_answers_429_without_retry_after(engine, world):
+    services.organization_limits_change(
+        actor=world["actor"],
+        organization=world["org"],
+        tier=UsageTier.objects.get(name="Tier 1"),
+        custom_spend_cap_cents=3,
+    )
+    refused = auth(world, model="claude-opus-4-5", input_tokens=2_000, max_tokens=1_000)
+    assert refused.status == 429
+    assert refused.body["error"]["details"] == {"error_code": "enforced_spend_limit_reached"}
+    assert "retry-after" not in refused.headers
+
+
+def test_refusals_are_counted(engine, world):
+    for _ in range(52):
+        auth(world)
+    refusal = RefusalMinute.objects.get()
+    assert (refusal.count, refusal.limiter) == (2, RPM)
+
+
+@pytest.mark.parametrize("change", ["disable", "delete", "archive_workspace", "expire"])
+def test_unusable_keys_are_refused_with_401(engine, world, change):
+    key = world["key"]
+    if change == "disable":
+        workspace_services.api_key_set_status(
+            actor=world["actor"], key=key, status=KeyStatus.INACTIVE
+        )
+    elif change == "delete":
+        workspace_services.api_key_delete(actor=world["actor"], key=key)
+    elif change == "archive_workspace":
+        workspace_services.workspace_archive(actor=world["actor"], workspace=world["workspace"])
+    else:
+        type(key).objects.filter(pk=key.pk).update(expires_at=datetime(2026, 1, 1, tzinfo=UTC))
+    decision = auth(world)
+    assert decision.status == 401 and decision.body["error"]["type"] == "authentication_error"
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"model": "gpt-9"}, "unknown model"),
+        ({"model": ""}, "model name is required"),
+        ({"input_tokens": -1}, "input_tokens"),
+        ({"max_tokens": 0}, "max_tokens"),
+        ({"max_tokens": 10**12}, "max_tokens"),
+        ({"input_tokens": "12"}, "whole number"),
+        ({"input_tokens": 1.5}, "whole number"),
+    ],
+)
+def test_bad_input(engine, world, kwargs, message):
+    with pytest.raises(enforcement.EnforcementError, match=message):
+        auth(world, **kwargs)
+
+
+def test_counters_rebuilt_from_the_database(engine, world):
+    services.organization_limits_change(
+        actor=world["actor"], organization=world["org"], tier=UsageTier.objects.get(name="Tier 2")
+    )
+    services.organization_spend_limit_set(
+        actor=world["actor"], organization=world["org"], amount_cents=100
+    )
+    services.usage_record(
+        api_key=world["key"],
+        model=Model.objects.get(api_name="claude-sonnet-4-5"),
+        tokens={"output_tokens": 66_000},  # 99 cents at $15 per million
+        at=datetime.fromtimestamp(T0 - 3600, UTC),
+    )
+    engine.reset()  # the counter store lost everything
+    refused = auth(world, max_tokens=1_000)  # 1.5 cents more would pass the limit
+    assert (
+        refused.status == 400 and "specified API usage limits" in refused.body["error"]["message"]
+    )
+    assert auth(world, max_tokens=10).admitted
+
+
+@hypothesis.settings(
+    max_examples=25,
+    deadline=None,
+    suppress_health_check=[hypothesis.HealthCheck.function_scoped_fixture],
+)
+@hypothesis.given(
+    steps=st.lists(
+        st.tuples(
+            st.integers(0, 4_000),  # input tokens
+            st.integers(1, 2_000),  # max_tokens
+            st.floats(0, 1),  # share of max_tokens really used
+            st.booleans(),  # settle now, or leave it to expire
+        ),
+        min_size=1,
+        max_size=40,
+    )
+)
+def test_recorded_spend_never_exceeds_the_limit(engine, world, steps):
+    engine.reset()
+    UsageRecord.objects.all().delete()
+    for table in (UsageDaily, UsageHour, UsageMinute):
+        table.objects.all().delete()
+    services.organization_limits_change(
+        actor=world["actor"], organization=world["org"], tier=UsageTier.objects.get(name="Tier 4")
+    )
+    services.organization_spend_limit_set(
+        actor=world["actor"], organization=world["org"], amount_cents=20
+    )
+    enforcement.clear_caches()
+    now = T0
+    for input_tokens, max_tokens, used, settle_now in steps:
+        now += 0.5
+        decision = auth(
+            world,
+            model="claude-opus-4-5",
+            input_tokens=input_tokens,
+            max_tokens=max_tokens,
+            now=now,
+        )
+        if decision.admitted and settle_now:
+            enforcement.settle(
+                decision.reservation_id,
+                {
+                    "input_tokens": input_tokens // 2,
+                    "cache_creation": {
+                        "ephemeral_1h_input_tokens": input_tokens - input_tokens // 2
+                    },
+                    "output_tokens": int(max_tokens * used),
+                },
+                now=now,
+            )
+    recorded = UsageRecord.objects.aggregate(total=Sum("cost_cents"))["total"] or 0
+    assert recorded <= 20
+
+
+def _in_threads(count: int, work) -> list:
+    results, barrier = [], threading.Barrier(count)
+
+    def worker():
+        barrier.wait()
+        results.append(work())
+
+    threads = [threading.Thread(target=worker) for _ in range(count)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return results
+
+
+def test_fifty_threads_against_a_small_bucket_admit_exactly_its_capacity(engine):
+    bucket = limiter.BucketCheck("org:sonnet-4:requests_per_minute", capacity=7, amount=1)
+    engine.seed_spend("org-x", "2026-11", {"org": 0})
+
+    def work():
+        reservation = limiter.Reservation(
+            id=f"res_{threading.get_ident()}_{id(object())}",
+            output_buckets=(),
+            output_reserved=0,
+            spend=(("org", 0),),
+            month="2026-11",
+            expires_at=T0 + 600,
+        )
+        spend = limiter.SpendCheck("org", 0, ())
+        return engine.check(
+            "org-x", "2026-11", "2026-10", T0, [bucket], [spend], reservation
+        ).admitted
+
+    assert _in_threads(50, work).count(True) == 7
+
+
+@pytest.mark.skipif(
+    connection.vendor != "postgresql", reason="threads writing to one database need PostgreSQL"
+)
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_concurrent_requests_through_the_engine(engine, world):
+    services.workspace_rate_limit_set(
+        actor=world["actor"],
+        workspace=world["workspace"],
+        model_group=sonnet(),
+        limiter=RPM,
+        value=7,
+    )
+
+    def work():
+        try:
+            return auth(world).admitted
+        finally:
+            connections.close_all()
+
+    assert _in_threads(50, work).count(True) == 7
+
+
+def test_redis_down_refuses_with_529_or_admits_when_fail_open(world, settings):
+    settings.LIMITER_CACHE_SECONDS = 0
+    enforcement.use_backend(limiter.RedisBackend("redis://127.0.0.1:1/0", timeout=0.2))
+    try:
+        decision = auth(world)
+        assert decision.status == 529 and decision.body["error"]["type"] == "overloaded_error"
+        settings.LIMITER_FAIL_OPEN = True
+        admitted = auth(world)
+        assert admitted.admitted
+        enforcement.settle(
+            admitted.reservation_id, {"input_tokens": 10, "output_tokens": 10}, now=T0
+        )
+        assert UsageRecord.objects.count() == 1
+    finally:
+        enforcement.use_backend(None)
+
+
+def test_spend_notification_when_threshold_crossed(
+    engine, world, django_capture_on_commit_callbacks
+):
+    services.spend_notification_add(
+        actor=world["actor"],
+        organization=world["org"],
+        workspace=world["workspace"],
+        amount_cents=1,
+    )
+    decision = auth(world, now=datetime.now(UTC).timestamp())
+    with django_capture_on_commit_callbacks(execute=True):
+        enforcement.settle(decision.reservation_id, {"input_tokens": 10, "output_tokens": 1_000})
+    assert len(mail.outbox) == 1
