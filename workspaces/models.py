@@ -45,6 +45,8 @@ class Workspace(models.Model):
     )
     created_at = models.DateTimeField(default=timezone.now)
     archived_at = models.DateTimeField(null=True, blank=True, editable=False)
+    # Kept by the API key services, so lists never count keys (a workspace may hold millions).
+    active_key_count = models.PositiveIntegerField(default=0, editable=False)
 
     objects = WorkspaceQuerySet.as_manager()
 

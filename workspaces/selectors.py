@@ -25,11 +25,11 @@ def _visible_to(member: OrganizationMember) -> Q:
 
 
 def visible_workspaces(
-    member: OrganizationMember, *, include_archived: bool = False
+    member: OrganizationMember, *, include_archived: bool = False, with_counts: bool = False
 ) -> QuerySet[Workspace]:
-    """The member's workspaces, each with `explicit_member_count` (explicit members who do
-    not also inherit a role), `active_key_count`, and `viewer_role` (the viewer's explicit
-    role there)."""
+    """The member's workspaces, each with `viewer_role` (the viewer's explicit role there)
+    and, `with_counts`, `explicit_member_count` (explicit members who do not also inherit a
+    role)."""
     inheriting_users = OrganizationMember.objects.filter(
         organization_id=member.organization_id, role__in=INHERITING_ROLES
     ).values("user_id")
@@ -42,23 +42,16 @@ def visible_workspaces(
         .values("count")
     )
     own_role = WorkspaceMember.objects.filter(workspace=OuterRef("pk"), user_id=member.user_id)
-    active_keys = (
-        ApiKey.objects.filter(workspace=OuterRef("pk"), status=KeyStatus.ACTIVE)
-        .order_by()
-        .values("workspace")
-        .annotate(count=Count("id"))
-        .values("count")
-    )
     workspaces = (
         Workspace.objects.filter(organization_id=member.organization_id)
         .filter(_visible_to(member))
-        .annotate(
-            explicit_member_count=Coalesce(Subquery(explicit_count), 0),
-            viewer_role=Subquery(own_role.values("role")[:1]),
-            active_key_count=Coalesce(Subquery(active_keys), 0),
-        )
+        .annotate(viewer_role=Subquery(own_role.values("role")[:1]))
         .order_by("-is_default", "created_at", "id")
     )
+    if with_counts:
+        workspaces = workspaces.annotate(
+            explicit_member_count=Coalesce(Subquery(explicit_count), 0)
+        )
     if not include_archived:
         workspaces = workspaces.active()
     return workspaces
@@ -322,7 +315,3 @@ def resolve_api_key(member: OrganizationMember | None, key_id: str, capability: 
     access.require(capability)
     key.workspace = workspace
     return key, access
-
-
-def active_key_count(workspace: Workspace) -> int:
-    return ApiKey.objects.filter(workspace=workspace, status=KeyStatus.ACTIVE).count()

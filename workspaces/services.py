@@ -176,7 +176,8 @@ def workspace_archive(*, actor: Actor, workspace: Workspace) -> Workspace:
     if workspace.is_archived:
         raise ValidationError("This workspace is already archived.")
     workspace.archived_at = timezone.now()
-    workspace.save(update_fields=["archived_at"])
+    workspace.active_key_count = 0
+    workspace.save(update_fields=["archived_at", "active_key_count"])
     archived_keys = (
         ApiKey.objects.filter(workspace=workspace)
         .exclude(status=KeyStatus.ARCHIVED)
@@ -346,6 +347,7 @@ def api_key_create(
         created_by=actor.user,
         expires_at=expires_at,
     )
+    _count_active(workspace, +1)
     _key_event(
         actor,
         key,
@@ -359,6 +361,12 @@ def api_key_create(
         },
     )
     return key, secret
+
+
+def _count_active(workspace: Workspace, change: int) -> None:
+    Workspace.objects.filter(pk=workspace.pk).update(
+        active_key_count=F("active_key_count") + change
+    )
 
 
 def _locked(key: ApiKey) -> ApiKey:
@@ -389,6 +397,7 @@ def api_key_set_status(*, actor: Actor, key: ApiKey, status: str) -> ApiKey:
         return key
     before, key.status = key.status, status
     key.save(update_fields=["status"])
+    _count_active(key.workspace, +1 if status == KeyStatus.ACTIVE else -1)
     _key_event(actor, key, "api_key.status_change", {"status": before}, {"status": status})
     return key
 
@@ -400,6 +409,8 @@ def api_key_delete(*, actor: Actor, key: ApiKey) -> ApiKey:
     keys.ensure_not_deleted(key)
     before, key.status = key.status, KeyStatus.ARCHIVED
     key.save(update_fields=["status"])
+    if before == KeyStatus.ACTIVE:
+        _count_active(key.workspace, -1)
     _key_event(actor, key, "api_key.delete", {"status": before}, {"status": KeyStatus.ARCHIVED})
     return key
 

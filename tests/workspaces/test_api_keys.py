@@ -479,3 +479,24 @@ def test_settings_api_keys_queries_do_not_grow(
     with django_assert_num_queries(8):
         response = c.get(reverse("workspaces:api_key_list"))
     assert response.content.count(b"data-key=") == min(count, 50)
+
+
+def test_active_key_count_follows_every_change(personas, workspace):
+    actor = Actor.for_user(personas.admin)
+
+    def count():
+        workspace.refresh_from_db()
+        return workspace.active_key_count
+
+    a, _ = services.api_key_create(actor=actor, workspace=workspace, name="a")
+    b, _ = services.api_key_create(actor=actor, workspace=workspace, name="b")
+    assert count() == 2
+    services.api_key_set_status(actor=actor, key=a, status=KeyStatus.INACTIVE)
+    assert count() == 1
+    services.api_key_delete(actor=actor, key=a)  # a disabled key: no change
+    assert count() == 1
+    services.api_key_delete(actor=actor, key=b)
+    assert count() == 0
+    services.api_key_create(actor=actor, workspace=workspace, name="c")
+    services.workspace_archive(actor=actor, workspace=workspace)
+    assert count() == 0

@@ -24,7 +24,11 @@ WORKSPACES_CHANGED = "workspaces:changed"
 def workspace_list(request: ConsoleRequest) -> HttpResponse:
     access = organization_access(request.member, "org.view")
     show_archived = request.GET.get("archived") == "1"
-    workspaces = list(selectors.visible_workspaces(access.member, include_archived=show_archived))
+    workspaces = list(
+        selectors.visible_workspaces(
+            access.member, include_archived=show_archived, with_counts=True
+        )
+    )
     total_members, inheriting = selectors.member_counts(access.member)
     for workspace in workspaces:
         workspace.member_count = (
@@ -153,7 +157,7 @@ def workspace_archive(request: ConsoleRequest, workspace_id: str) -> HttpRespons
         {
             "workspace": workspace,
             "error": error,
-            "active_keys": selectors.active_key_count(workspace),
+            "active_keys": workspace.active_key_count,
         },
         title="Archive workspace",
         cancel_url=reverse("workspaces:workspace_list"),
