@@ -41,6 +41,11 @@ class RateLimitRow:
     workspace_value: int | None = None
 
     @property
+    def key(self) -> str:
+        """Names the row in pages and forms: "sonnet-4:requests_per_minute"."""
+        return f"{self.model_group.slug}:{self.limiter}"
+
+    @property
     def limiter_label(self) -> str:
         return Limiter(self.limiter).label
 

@@ -13,7 +13,7 @@ from decimal import ROUND_CEILING, Decimal
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import DecimalField, F, Max, Subquery, Sum, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
@@ -155,22 +155,57 @@ def _rollup_batch(batch_size: int) -> int:
             totals["cost_cents"] += row["cost_cents"]
             for kind in TOKEN_FIELDS:
                 totals[kind] += row[kind]
-    period_field = {UsageMinute: "minute", UsageHour: "hour", UsageDaily: "day"}
+    by_table: dict[type, list[tuple]] = defaultdict(list)
     for (table, start, organization_id, workspace_id, api_key_id, model_id), totals in sums.items():
-        where = {
-            period_field[table]: start,
-            "workspace_id": workspace_id,
-            "api_key_id": api_key_id,
-            "model_id": model_id,
-        }
-        if not table.objects.filter(**where).update(
-            **{name: F(name) + value for name, value in totals.items()}
-        ):
-            table.objects.create(organization_id=organization_id, **where, **totals)
+        by_table[table].append(
+            (
+                start,
+                organization_id,
+                workspace_id,
+                api_key_id,
+                model_id,
+                *(totals[name] for name in SUMMED),
+            )
+        )
+    for table, rows in by_table.items():
+        _upsert_adding(table, rows)
     cursor.last_record_id = records[-1]["id"]
     cursor.updated_at = timezone.now()
     cursor.save(update_fields=["last_record_id", "updated_at"])
     return len(records)
+
+
+SUMMED = ("requests", *TOKEN_FIELDS, "cost_cents")
+PERIOD_FIELD = {UsageMinute: "minute", UsageHour: "hour", UsageDaily: "day"}
+
+
+def _upsert_adding(table: type, rows: list[tuple]) -> None:
+    """Insert rollup rows, or add their sums to the rows already there (one statement per
+    batch; PostgreSQL and SQLite both speak ON CONFLICT ... DO UPDATE)."""
+    meta = table._meta
+    period = PERIOD_FIELD[table]
+    columns = [period, "organization_id", "workspace_id", "api_key_id", "model_id", *SUMMED]
+    quote = connection.ops.quote_name
+    updates = ", ".join(
+        f"{quote(name)} = {quote(meta.db_table)}.{quote(name)} + excluded.{quote(name)}"
+        for name in SUMMED
+    )
+    sql = (
+        f"INSERT INTO {quote(meta.db_table)} ({', '.join(quote(c) for c in columns)}) "
+        f"VALUES ({', '.join(['%s'] * len(columns))}) "
+        f"ON CONFLICT ({', '.join(quote(c) for c in (period, 'workspace_id', 'api_key_id', 'model_id'))}) "
+        f"DO UPDATE SET {updates}"
+    )
+    fields = [meta.get_field(name.removesuffix("_id")) for name in columns]
+    prepared = [
+        tuple(
+            field.get_db_prep_value(value, connection)
+            for field, value in zip(fields, row, strict=True)
+        )
+        for row in rows
+    ]
+    with connection.cursor() as cursor:
+        cursor.executemany(sql, prepared)
 
 
 def month_to_date_spend(

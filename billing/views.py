@@ -1,8 +1,9 @@
 """Limits: the workspace page's Limits tab and Settings > Limits."""
 
+from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.http import Http404, HttpResponse
-from django.shortcuts import redirect
+from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django.views.decorators.vary import vary_on_headers
@@ -24,20 +25,26 @@ LIMITS_CHANGED = "limits:changed"
 # -- Workspace Limits tab ----------------------------------------------------------------
 
 
+def _tab_context(workspace, access, **extra) -> dict:
+    return {
+        **tab_context(workspace, access, "billing:workspace_limits"),
+        "limits": selectors.effective_limits(workspace),
+        "editable": access.can("limits.edit")
+        and not workspace.is_default
+        and not workspace.is_archived,
+        **extra,
+    }
+
+
 @require_GET
 @vary_on_headers("HX-Request")
 def workspace_limits(request: ConsoleRequest, workspace_id: str) -> HttpResponse:
     workspace, access = workspace_selectors.resolve_workspace(
         request.member, workspace_id, "limits.view"
     )
-    context = {
-        **tab_context(workspace, access, "billing:workspace_limits"),
-        "limits": selectors.effective_limits(workspace),
-        "editable": access.can("limits.edit")
-        and not workspace.is_default
-        and not workspace.is_archived,
-    }
-    return render_page(request, "billing/workspace_limits.html", context, partial="tab")
+    return render_page(
+        request, "billing/workspace_limits.html", _tab_context(workspace, access), partial="tab"
+    )
 
 
 def _row_context(workspace, access, row, *, editing=False, form=None) -> dict:
@@ -71,6 +78,11 @@ def workspace_rate_limit_edit(request: ConsoleRequest, workspace_id: str) -> Htt
     if request.method == "GET":
         editing = data.get("mode") != "view"
         form = RateLimitForm(initial={"value": row.workspace_value or row.organization_value})
+        if not request.htmx:  # the pencil followed as a link: the whole tab, this row editing
+            context = _tab_context(
+                workspace, access, editing_limit=row.key if editing else "", form=form
+            )
+            return render(request, "billing/workspace_limits.html", context)
         context = _row_context(workspace, access, row, editing=editing, form=form)
         return render_page(request, "billing/workspace_limits.html", context, partial="rate_row")
     form = RateLimitForm(request.POST)
@@ -86,6 +98,10 @@ def workspace_rate_limit_edit(request: ConsoleRequest, workspace_id: str) -> Htt
         except ValidationError as error:
             add_service_errors(form, error)
     if not request.htmx:
+        if form.errors:
+            context = _tab_context(workspace, access, editing_limit=row.key, form=form)
+            return render(request, "billing/workspace_limits.html", context)
+        messages.success(request, "Rate limit saved.")
         return redirect("billing:workspace_limits", workspace.public_id)
     if form.errors:
         context = _row_context(workspace, access, row, editing=True, form=form)
@@ -117,6 +133,8 @@ def workspace_rate_limit_reset(request: ConsoleRequest, workspace_id: str) -> Ht
     except ValidationError as problem:
         error = " ".join(problem.messages)
     if not request.htmx:
+        if error:
+            messages.error(request, error)
         return redirect("billing:workspace_limits", workspace.public_id)
     _group, row = _find_row(workspace, group.slug, row.limiter)
     context = {**_row_context(workspace, access, row), "row_error": error}

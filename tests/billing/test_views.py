@@ -314,3 +314,29 @@ def test_organization_limits_queries_do_not_grow(personas, django_assert_num_que
     c.get(url("organization_limits"))
     with django_assert_num_queries(12):
         c.get(url("organization_limits"))
+
+
+def test_rate_limits_work_without_script(personas, workspace):
+    """The pencil is a link and the forms post normally when there is no script."""
+    c = client(personas.admin)
+    editing = c.get(
+        url("workspace_rate_limit_edit", workspace), {"model_group": "sonnet-4", "limiter": RPM}
+    )
+    page = editing.content.decode()
+    assert "<html" in page and 'name="value"' in page and 'data-testid="spend-card"' in page
+    refused = c.post(
+        url("workspace_rate_limit_edit", workspace),
+        {"model_group": "sonnet-4", "limiter": RPM, "value": "999"},
+    )
+    assert refused.status_code == 200 and "at most the organization" in html.unescape(
+        refused.content.decode()
+    )
+    saved = c.post(
+        url("workspace_rate_limit_edit", workspace),
+        {"model_group": "sonnet-4", "limiter": RPM, "value": "9"},
+    )
+    assert saved.status_code == 302 and WorkspaceRateLimit.objects.get().value == 9
+    reset = c.post(
+        url("workspace_rate_limit_reset", workspace), {"model_group": "sonnet-4", "limiter": RPM}
+    )
+    assert reset.status_code == 302 and not WorkspaceRateLimit.objects.exists()

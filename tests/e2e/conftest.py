@@ -191,3 +191,14 @@ def open_dialog(page: Page):
     dialog = page.locator("dialog[open]")
     expect(dialog).to_be_visible()
     return dialog
+
+
+@pytest.fixture(autouse=True)
+def _catalog(transactional_db) -> None:
+    """Browser tests run in real transactions, and the database is emptied after each one,
+    data migrations' rows included: load the model catalog and tiers again when gone."""
+    from billing.catalog import load_catalog
+    from billing.models import ModelGroup
+
+    if not ModelGroup.objects.exists():
+        load_catalog()
