@@ -1,10 +1,20 @@
 """The demo organization `seed_demo` loads: people in every role, their workspaces, keys,
 limits and usage. Changes go through the services, as a person would make them."""
 
+import random
+from datetime import UTC, timedelta
+
+from django.utils import timezone
+
 from accounts import services
 from accounts.audit import Actor
-from accounts.models import Organization, OrganizationMember, User
+from accounts.models import KeyStatus, Organization, OrganizationMember, User
 from accounts.roles import OrgRole, WorkspaceRole
+from billing import services as billing_services
+from billing import usage
+from billing.models import Limiter, Model, ModelGroup, UsageRecord, UsageTier
+from workspaces import services as workspace_services
+from workspaces.models import ApiKey, Workspace, WorkspaceColor
 
 ORGANIZATION = "Acme Corp"
 PASSWORD = "console-demo"
@@ -51,8 +61,6 @@ def seed() -> bool:
 
 
 def _seed_workspaces(organization: Organization) -> None:
-    from workspaces import services as workspace_services
-    from workspaces.models import WorkspaceColor
 
     production = workspace_services.workspace_create(
         actor=ACTOR, organization=organization, name="Production", display_color=WorkspaceColor.CLAY
@@ -77,13 +85,12 @@ def _seed_workspaces(organization: Organization) -> None:
             actor=ACTOR, workspace=workspace, user=User.objects.get(email=email), role=role
         )
     _seed_keys(organization, production, staging, research)
+    _seed_usage(organization)
     _seed_limits(organization, production, staging)
     workspace_services.workspace_archive(actor=ACTOR, workspace=research)
 
 
 def _seed_limits(organization: Organization, production, staging) -> None:
-    from billing import services as billing_services
-    from billing.models import Limiter, ModelGroup, UsageTier
 
     billing_services.organization_limits_change(
         actor=ACTOR, organization=organization, tier=UsageTier.objects.get(name="Tier 2")
@@ -103,7 +110,6 @@ def _seed_limits(organization: Organization, production, staging) -> None:
             actor=ACTOR, workspace=workspace, model_group=group, limiter=limiter, value=value
         )
     billing_services.workspace_spend_limit_set(actor=ACTOR, workspace=staging, amount_cents=50_00)
-    _seed_usage(organization)
     for workspace, amount in [
         (production, 100_00),
         (production, 250_00),
@@ -116,13 +122,6 @@ def _seed_limits(organization: Organization, production, staging) -> None:
 
 
 def _seed_keys(organization: Organization, production, staging, research) -> None:
-    from datetime import timedelta
-
-    from django.utils import timezone
-
-    from accounts.models import KeyStatus
-    from workspaces import services as workspace_services
-    from workspaces.models import Workspace
 
     developer = Actor.for_user(User.objects.get(email="developer@example.com"))
     admin = Actor.for_user(User.objects.get(email="admin@example.com"))
@@ -150,16 +149,8 @@ def _seed_keys(organization: Organization, production, staging, research) -> Non
 
 
 def _seed_usage(organization: Organization) -> None:
-    """Some usage this month so spend shows; a request every six hours per active key."""
-    import random
-    from datetime import timedelta
-
-    from django.utils import timezone
-
-    from accounts.models import KeyStatus
-    from billing import services as billing_services
-    from billing.models import Model
-    from workspaces.models import ApiKey
+    """90 days of usage, written directly as records and rolled up: a few requests a day per
+    active key, more on weekdays, over three models; and a few refused requests."""
 
     rng = random.Random(7)
     models = list(
@@ -167,26 +158,45 @@ def _seed_usage(organization: Organization) -> None:
             api_name__in=["claude-sonnet-4-5", "claude-haiku-4-5", "claude-opus-4-5"]
         )
     )
-    keys = list(
-        ApiKey.objects.filter(organization=organization, status=KeyStatus.ACTIVE).select_related(
-            "workspace"
-        )
-    )
+    keys = list(ApiKey.objects.filter(organization=organization, status=KeyStatus.ACTIVE))
+    today = timezone.now().astimezone(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
     now = timezone.now()
-    start = now.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
-    moment = start
-    while moment < now:
+    records = []
+    for days_ago in range(90, -1, -1):
+        day = today - timedelta(days=days_ago)
+        busy = day.weekday() < 5
         for key in keys:
-            if key.workspace.is_archived:
-                continue
-            billing_services.usage_record(
-                api_key=key,
-                model=rng.choice(models),
-                tokens={
-                    "uncached_input_tokens": rng.randint(2_000, 40_000),
-                    "cache_read_tokens": rng.randint(0, 20_000),
-                    "output_tokens": rng.randint(200, 4_000),
-                },
-                at=moment + timedelta(minutes=rng.randint(0, 359)),
-            )
-        moment += timedelta(hours=6)
+            for _ in range(rng.randint(3, 12) if busy else rng.randint(0, 4)):
+                at = day + timedelta(seconds=rng.randint(8 * 3600, 20 * 3600))
+                if at > now:
+                    continue
+                model = rng.choice(models)
+                tokens = {
+                    "uncached_input_tokens": rng.randint(1_000, 20_000),
+                    "cache_creation_5m_tokens": rng.choice([0, 0, 2_000]),
+                    "cache_creation_1h_tokens": 0,
+                    "cache_read_tokens": rng.choice([0, 5_000, 15_000]),
+                    "output_tokens": rng.randint(100, 1_500),
+                }
+                records.append(
+                    UsageRecord(
+                        organization_id=organization.pk,
+                        workspace_id=key.workspace_id,
+                        api_key=key,
+                        model=model,
+                        cost_cents=usage.cost_cents(model, tokens),
+                        created_at=at,
+                        **tokens,
+                    )
+                )
+            if busy and rng.random() < 0.2:
+                usage.count_refusal(
+                    api_key_id=key.pk,
+                    organization_id=organization.pk,
+                    workspace_id=key.workspace_id,
+                    model_id=models[0].pk,
+                    limiter=rng.choice(["requests_per_minute", "input_tokens_per_minute"]),
+                    at=day + timedelta(hours=rng.randint(9, 18)),
+                )
+    UsageRecord.objects.bulk_create(records, batch_size=2_000)
+    usage.rollup_pending()

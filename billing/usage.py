@@ -265,3 +265,49 @@ def count_refusal(
                 RefusalMinute.objects.create(organization_id=organization_id, count=1, **where)
         except IntegrityError:
             RefusalMinute.objects.filter(**where).update(count=F("count") + 1)
+
+
+def ensure_partitions(*, months_back: int = 3, months_ahead: int = 3, now=None) -> list[str]:
+    """On PostgreSQL, create the monthly partitions of usage records around now that do not
+    exist yet (past months too, for backfills). Returns the names created."""
+    if connection.vendor != "postgresql":
+        return []
+    now = (now or timezone.now()).astimezone(UTC)
+    first = now.date().replace(day=1)
+    months = []
+    year, month = first.year, first.month - months_back
+    for _ in range(months_back + months_ahead + 1):
+        while month < 1:
+            year, month = year - 1, month + 12
+        while month > 12:
+            year, month = year + 1, month - 12
+        months.append((year, month))
+        month += 1
+    table = UsageRecord._meta.db_table
+    created = []
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT c.relname FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid "
+            "JOIN pg_class p ON p.oid = i.inhparent WHERE p.relname = %s",
+            [table],
+        )
+        existing = {row[0] for row in cursor.fetchall()}
+        for year, month in months:
+            name = f"{table}_{year:04d}_{month:02d}"
+            if name in existing:
+                continue
+            start = date(year, month, 1)
+            end = date(year + (month == 12), month % 12 + 1, 1)
+            # Rows of that month already in the default partition would block it; leave it.
+            cursor.execute(
+                f'SELECT 1 FROM "{table}_default" WHERE created_at >= %s AND created_at < %s LIMIT 1',
+                [start, end],
+            )
+            if cursor.fetchone():
+                continue
+            cursor.execute(
+                f'CREATE TABLE "{name}" PARTITION OF "{table}" FOR VALUES FROM (%s) TO (%s)',
+                [start.isoformat(), end.isoformat()],
+            )
+            created.append(name)
+    return created
