@@ -28,6 +28,8 @@ SIDEBAR = [
     SidebarItem("API Keys", "workspaces:api_key_list", "keys.view", scope="anywhere"),
     SidebarItem("Admin Keys", "accounts:admin_key_list", "adminkeys.manage"),
     SidebarItem("Limits", "billing:organization_limits", "limits.view", scope="default"),
+    SidebarItem("Usage", "billing:usage", "usage.view", scope="anywhere"),
+    SidebarItem("Cost", "billing:cost", "cost.view", scope="anywhere"),
     SidebarItem("Audit log", "accounts:audit_log", "audit.view"),
 ]
 

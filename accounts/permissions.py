@@ -51,6 +51,10 @@ CAPABILITIES: dict[str, frozenset[str]] = {
         "adminkeys.manage": _org(OrgRole.ADMIN),
         "audit.view": _org(OrgRole.ADMIN),
         "workspace.create": _org(OrgRole.ADMIN),
+        # Usage and cost of every workspace; others see those of workspaces where they hold
+        # usage.view / cost.view.
+        "usage.view.all": _org(OrgRole.DEVELOPER, OrgRole.BILLING, OrgRole.ADMIN),
+        "cost.view.all": _org(OrgRole.DEVELOPER, OrgRole.BILLING, OrgRole.ADMIN),
         "workspace.archive": _org(OrgRole.ADMIN),
         # Workspace level: asked with the member's effective role in that workspace.
         "workspace.view": _ws(*WorkspaceRole),

@@ -1,7 +1,9 @@
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 from django import forms
 
+from billing.reports import MAX_RANGE_DAYS
 from billing.services import MAX_RATE_LIMIT
 
 AMOUNT_ERRORS = {
@@ -55,3 +57,81 @@ class NotificationForm(forms.Form):
         error_messages={**AMOUNT_ERRORS, "required": "Enter an amount."},
         widget=forms.NumberInput(attrs={"step": "0.01", "min": "0.01", "autofocus": True}),
     )
+
+
+def range_choices(today) -> list[tuple[str, str]]:
+    """This month, rolling windows, each of the previous 12 months, and a custom range."""
+    months = []
+    first = today.replace(day=1)
+    for _ in range(12):
+        first = (first - timedelta(days=1)).replace(day=1)
+        months.append((f"month:{first:%Y-%m}", f"{first:%B %Y}"))
+    return [
+        ("this_month", "This month"),
+        ("7d", "Last 7 days"),
+        ("30d", "Last 30 days"),
+        ("90d", "Last 90 days"),
+        *months,
+        ("custom", "Custom range…"),
+    ]
+
+
+class ReportFilterForm(forms.Form):
+    """The filters of the Usage and Cost pages, as they appear in the URL."""
+
+    workspace = forms.CharField(required=False)
+    range = forms.ChoiceField(required=False)
+    start = forms.DateField(
+        required=False,
+        widget=forms.DateInput(attrs={"type": "date"}),
+        error_messages={"invalid": "Enter the start as YYYY-MM-DD."},
+    )
+    end = forms.DateField(
+        required=False,
+        widget=forms.DateInput(attrs={"type": "date"}),
+        error_messages={"invalid": "Enter the end as YYYY-MM-DD."},
+    )
+    model = forms.CharField(required=False)
+    key = forms.CharField(required=False, label="API key")
+    day = forms.DateField(required=False, error_messages={"invalid": "That day is not a date."})
+    hour = forms.DateTimeField(
+        required=False,
+        input_formats=["%Y-%m-%dT%H", "%Y-%m-%dT%H:%M"],
+        error_messages={"invalid": "That hour is not valid."},
+    )
+
+    def __init__(self, *args, today, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.today = today
+        self.fields["range"].choices = range_choices(today)
+        self.fields["range"].error_messages["invalid_choice"] = "Choose one of the ranges listed."
+
+    def clean(self) -> dict:
+        data = super().clean()
+        if self.errors:
+            return data
+        chosen = data.get("range") or (
+            "custom" if data.get("start") or data.get("end") else "this_month"
+        )
+        today = self.today
+        if chosen == "this_month":
+            start, end = today.replace(day=1), today
+        elif chosen in ("7d", "30d", "90d"):
+            start, end = today - timedelta(days=int(chosen[:-1]) - 1), today
+        elif chosen.startswith("month:"):
+            start = datetime.strptime(chosen[6:], "%Y-%m").date()
+            end = (start.replace(day=28) + timedelta(days=4)).replace(day=1) - timedelta(days=1)
+        else:
+            start, end = data.get("start"), data.get("end")
+            if start is None or end is None:
+                raise forms.ValidationError("Choose both the start and the end of the range.")
+        if end < start:
+            raise forms.ValidationError("The end of the range is before its start.")
+        if (end - start).days + 1 > MAX_RANGE_DAYS:
+            raise forms.ValidationError("A range can cover at most 13 months.")
+        data["range"], data["start"], data["end"] = chosen, start, end
+        hour = data.get("hour")
+        if hour is not None:
+            data["hour"] = hour.replace(minute=0, second=0, microsecond=0, tzinfo=UTC)
+            data["day"] = data["hour"].date()
+        return data

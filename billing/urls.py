@@ -1,6 +1,8 @@
 from django.urls import path
 
-from billing import gateway, views
+from billing import gateway
+from billing.views import limits as views
+from billing.views import reports
 
 app_name = "billing"
 
@@ -23,6 +25,8 @@ urlpatterns = [
         views.workspace_notification_remove,
         name="workspace_notification_remove",
     ),
+    path("settings/usage/", reports.usage, name="usage"),
+    path("settings/cost/", reports.cost, name="cost"),
     path("settings/limits/", views.organization_limits, name="organization_limits"),
     path(
         "settings/limits/spend/",

@@ -1,6 +1,8 @@
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 
 from django import template
+
+from billing import money
 
 register = template.Library()
 
@@ -10,8 +12,7 @@ def usd(cents) -> str:
     """Cents (int or Decimal) as dollars with two decimals: 123456 → $1,234.56."""
     if cents is None or cents == "":
         return "—"
-    dollars = (Decimal(cents) / 100).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
-    return f"${dollars:,.2f}"
+    return money.usd(cents)
 
 
 @register.filter

@@ -86,6 +86,14 @@
     }
   });
 
+  // Picking a date in a report's filters makes its range a custom one.
+  document.addEventListener("change", function (event) {
+    if (event.target.matches && event.target.matches("[data-custom-range]")) {
+      var select = event.target.form && event.target.form.querySelector("select[name=range]");
+      if (select) select.value = "custom";
+    }
+  }, true);
+
   document.addEventListener("keydown", function (event) {
     if (event.key === "Escape") {
       document.querySelectorAll("details.menu[open]").forEach(function (menu) {

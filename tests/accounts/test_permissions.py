@@ -19,6 +19,8 @@ ORG_LEVEL = {
     "audit.view": {A},
     "workspace.create": {A},
     "workspace.archive": {A},
+    "usage.view.all": {A, B, D},
+    "cost.view.all": {A, B, D},
 }
 
 WA = WorkspaceRole.ADMIN

@@ -1,0 +1,145 @@
+"""Server-rendered SVG bar charts: geometry computed here, drawn by a template.
+
+No script is needed to read them: every bar has a title with its exact value, axes are
+labelled, and the palette steps through light and dark so stacks stay apart in grayscale
+(a thin light gap between stacked segments helps too).
+"""
+
+import math
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+# Alternating dark and light, so neighbours differ in lightness, not only in hue.
+PALETTE = ["#1f3a5f", "#e8a87c", "#3d7068", "#c9d6df", "#7c2d12", "#f2cc8f", "#5b4e7e", "#a3c4bc"]
+
+WIDTH, HEIGHT = 760, 260
+LEFT, RIGHT, TOP, BOTTOM = 72, 12, 12, 46
+
+
+@dataclass(frozen=True)
+class Bar:
+    x: float
+    y: float
+    width: float
+    height: float
+    fill: str
+    title: str
+
+
+@dataclass(frozen=True)
+class Column:
+    x: float
+    width: float
+    label: str
+    show_label: bool
+    title: str
+    href: str | None
+    bars: list[Bar]
+
+
+@dataclass
+class Chart:
+    columns: list[Column]
+    y_ticks: list[tuple[float, str]]
+    legend: list[tuple[str, str]]
+    x_title: str
+    y_title: str
+    title: str
+    width: int = WIDTH
+    height: int = HEIGHT
+    left: int = LEFT
+    plot_bottom: int = HEIGHT - BOTTOM
+    plot_right: int = WIDTH - RIGHT
+    empty: bool = field(default=False)
+
+
+def nice_ceiling(value: float) -> float:
+    """The round number at or above `value` that the axis ends on (1, 2, 2.5 or 5 times a power of ten)."""
+    if value <= 0:
+        return 1
+    magnitude = 10 ** math.floor(math.log10(value))
+    for step in (1, 2, 2.5, 5, 10):
+        if value <= step * magnitude:
+            return step * magnitude
+    return 10 * magnitude
+
+
+def compact(value: float) -> str:
+    """Axis numbers: 1,200 → 1.2k, 3,400,000 → 3.4M."""
+    for size, suffix in ((1e9, "B"), (1e6, "M"), (1e3, "k")):
+        if abs(value) >= size:
+            text = f"{value / size:.1f}".rstrip("0").rstrip(".")
+            return f"{text}{suffix}"
+    return f"{value:g}"
+
+
+def stacked_bars(
+    buckets: Sequence,
+    series: Sequence[str],
+    value: Callable[[object, str], float | Decimal],
+    *,
+    label: Callable[[object], str],
+    href: Callable[[object], str | None] = lambda bucket: None,
+    fmt: Callable[[float | Decimal], str] = lambda v: f"{v:,}",
+    y_axis_label: Callable[[float], str] = compact,
+    x_title: str,
+    y_title: str,
+    title: str,
+    whole_numbers: bool = False,
+) -> Chart:
+    """Columns for `buckets`, each a stack of `series` whose heights `value` gives.
+    `whole_numbers` (counts) keeps axis ticks on whole numbers."""
+    totals = [sum((value(b, s) for s in series), 0) for b in buckets]
+    highest = float(max(totals, default=0))
+    top = nice_ceiling(highest)
+    if whole_numbers and highest <= 20:
+        top = max(4, math.ceil(highest / 4) * 4)
+    plot_width = WIDTH - LEFT - RIGHT
+    plot_height = HEIGHT - TOP - BOTTOM
+    slot = plot_width / max(len(buckets), 1)
+    bar_width = max(1.0, slot * 0.72)
+    every = max(1, math.ceil(len(buckets) / 12))
+    colors = {name: PALETTE[index % len(PALETTE)] for index, name in enumerate(series)}
+    columns = []
+    for index, (bucket, total) in enumerate(zip(buckets, totals, strict=True)):
+        x = LEFT + index * slot + (slot - bar_width) / 2
+        y = HEIGHT - BOTTOM
+        bars = []
+        for name in series:
+            amount = value(bucket, name)
+            if not amount:
+                continue
+            height = float(amount) / top * plot_height
+            y -= height
+            bars.append(
+                Bar(
+                    x,
+                    y,
+                    bar_width,
+                    height,
+                    colors[name],
+                    f"{label(bucket)} · {name}: {fmt(amount)}",
+                )
+            )
+        columns.append(
+            Column(
+                x=LEFT + index * slot,
+                width=slot,
+                label=label(bucket),
+                show_label=index % every == 0,
+                title=f"{label(bucket)}: {fmt(total)} in all",
+                href=href(bucket),
+                bars=bars,
+            )
+        )
+    ticks = [(HEIGHT - BOTTOM - plot_height * i / 4, y_axis_label(top * i / 4)) for i in range(5)]
+    return Chart(
+        columns=columns,
+        y_ticks=ticks,
+        legend=[(name, colors[name]) for name in series],
+        x_title=x_title,
+        y_title=y_title,
+        title=title,
+        empty=not any(totals),
+    )

@@ -1,0 +1,334 @@
+"""Settings > Usage and Settings > Cost: filters in the URL, charts, tables and CSV."""
+
+import csv
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from django.core.exceptions import PermissionDenied
+from django.http import Http404, HttpResponse
+from django.views.decorators.http import require_GET
+from django.views.decorators.vary import vary_on_headers
+
+from accounts.permissions import Access, organization_access
+from billing import charts, reports
+from billing.forms import ReportFilterForm
+from billing.models import Model
+from billing.money import dollars, usd
+from console.htmx import render_page
+from console.http import ConsoleRequest
+from workspaces import selectors as workspace_selectors
+from workspaces.models import ApiKey, Workspace
+
+LIMITER_LABELS = {
+    "requests_per_minute": "Requests per minute",
+    "input_tokens_per_minute": "Input tokens per minute",
+    "output_tokens_per_minute": "Output tokens per minute",
+    "workspace_spend_limit": "Workspace spend limit",
+    "organization_spend_limit": "Organization spend limit",
+    "tier_spend_cap": "Usage tier cap",
+}
+
+
+@dataclass
+class Filters:
+    form: ReportFilterForm
+    scope: reports.ReportScope | None
+    workspaces: list[Workspace]
+    models: list[Model]
+    errors: list[str]
+
+    @property
+    def selected_range(self) -> str:
+        cleaned = getattr(self.form, "cleaned_data", {}) or {}
+        return cleaned.get("range") or self.form.data.get("range") or "this_month"
+
+
+def _filters(request: ConsoleRequest, kind: str) -> Filters:
+    """The report's scope from the URL, limited to what the viewer may see.
+
+    Workspaces of other organizations (or ones the viewer cannot see) are a 404; other bad
+    input is a message on the page.
+    """
+    member = organization_access(request.member).member
+    if Access(member).can(f"{kind}.view.all"):
+        workspaces = list(
+            Workspace.objects.filter(organization_id=member.organization_id).order_by(
+                "-is_default", "name"
+            )
+        )
+        allowed = None
+    else:
+        workspaces = workspace_selectors.workspaces_with(member, f"{kind}.view")
+        if not workspaces:
+            raise PermissionDenied(f"Your role does not give access to {kind} reports.")
+        allowed = workspaces
+    models = list(Model.objects.select_related("group").order_by("group__position", "api_name"))
+    form = ReportFilterForm(request.GET, today=datetime.now(UTC).date())
+    errors: list[str] = []
+    if not form.is_valid():
+        errors = [message for messages in form.errors.values() for message in messages]
+        return Filters(form, None, workspaces, models, errors)
+    data = form.cleaned_data
+    workspace = None
+    if data["workspace"]:
+        workspace = next((w for w in workspaces if w.public_id == data["workspace"]), None)
+        if workspace is None:
+            if Workspace.objects.filter(public_id=data["workspace"]).exists():
+                raise Http404("No such workspace.")
+            errors.append("No workspace has that ID; showing none. Choose one from the list.")
+    model = None
+    if data["model"]:
+        model = next((m for m in models if m.api_name == data["model"]), None)
+        if model is None:
+            errors.append(f"“{data['model'][:80]}” is not a model in the catalog.")
+    api_key = None
+    if data["key"]:
+        api_key = ApiKey.objects.filter(public_id=data["key"]).select_related("workspace").first()
+        visible = {w.pk for w in workspaces}
+        if api_key is not None and (
+            api_key.organization_id != member.organization_id or api_key.workspace_id not in visible
+        ):
+            raise Http404("No such API key.")
+        if api_key is None:
+            errors.append("No API key has that ID.")
+    if errors:
+        return Filters(form, None, workspaces, models, errors)
+    scope = reports.ReportScope(
+        organization=member.organization,
+        workspaces=allowed,
+        workspace=workspace,
+        start=data["start"],
+        end=data["end"],
+        model=model,
+        api_key=api_key,
+        day=data["day"] if kind == "usage" else None,
+        hour=data["hour"] if kind == "usage" else None,
+    )
+    return Filters(form, scope, workspaces, models, errors)
+
+
+def _query(request: ConsoleRequest, **changes) -> str:
+    params = request.GET.copy()
+    for name, value in changes.items():
+        if value is None:
+            params.pop(name, None)
+        else:
+            params[name] = value
+    params.pop("format", None)
+    return "?" + params.urlencode()
+
+
+def _label(bucket, granularity: str) -> str:
+    if granularity == "day":
+        return f"{bucket:%b} {bucket.day}"
+    return f"{bucket:%H:%M}"
+
+
+def _csv(filename: str, header: list[str], rows) -> HttpResponse:
+    response = HttpResponse(content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    writer = csv.writer(response)
+    writer.writerow(header)
+    writer.writerows(rows)
+    return response
+
+
+def _bucket_text(bucket) -> str:
+    return (
+        bucket.isoformat().replace("+00:00", "Z")
+        if isinstance(bucket, datetime)
+        else bucket.isoformat()
+    )
+
+
+@require_GET
+@vary_on_headers("HX-Request")
+def usage(request: ConsoleRequest) -> HttpResponse:
+    filters = _filters(request, "usage")
+    context = {"filters": filters, "form": filters.form, "limiter_labels": LIMITER_LABELS}
+    scope = filters.scope
+    if scope is not None:
+        report = reports.usage_report(scope)
+        if request.GET.get("format") == "csv":
+            return _csv(
+                f"usage-{scope.start}-{scope.end}.csv",
+                ["period_start", "model", "requests", *reports.TOKEN_LABELS],
+                (
+                    [
+                        _bucket_text(row.bucket),
+                        row.model,
+                        row.requests,
+                        *(getattr(row, f) for f in reports.TOKEN_LABELS),
+                    ]
+                    for row in report.rows
+                ),
+            )
+        context.update(_usage_context(request, report))
+    return render_page(request, "billing/usage.html", context, partial="report")
+
+
+def _usage_context(request: ConsoleRequest, report: reports.UsageReport) -> dict:
+    scope = report.scope
+    granularity = scope.granularity
+    buckets = scope.buckets()
+    by_bucket: dict = {}
+    for row in report.rows:
+        by_bucket[(row.bucket, row.model)] = row
+    drill = {
+        "day": lambda b: _query(request, day=b.isoformat(), hour=None),
+        "hour": lambda b: _query(request, hour=f"{b:%Y-%m-%dT%H}"),
+    }
+    href = drill.get(granularity, lambda b: None)
+    common = {
+        "label": lambda b: _label(b, granularity),
+        "href": href,
+        "x_title": {"day": "Day (UTC)", "hour": "Hour (UTC)", "minute": "Minute (UTC)"}[
+            granularity
+        ],
+    }
+    input_chart = charts.stacked_bars(
+        buckets,
+        report.models,
+        lambda b, m: by_bucket[(b, m)].input_tokens if (b, m) in by_bucket else 0,
+        y_title="Input tokens",
+        title="Input tokens by model",
+        **common,
+    )
+    output_chart = charts.stacked_bars(
+        buckets,
+        report.models,
+        lambda b, m: by_bucket[(b, m)].output_tokens if (b, m) in by_bucket else 0,
+        y_title="Output tokens",
+        title="Output tokens by model",
+        **common,
+    )
+    limiters = sorted({limiter for _b, limiter, _n in report.refusals})
+    refused = {(b, limiter): n for b, limiter, n in report.refusals}
+    refusal_chart = charts.stacked_bars(
+        buckets,
+        [LIMITER_LABELS.get(limiter, limiter) for limiter in limiters],
+        lambda b, label: sum(
+            n
+            for (bb, lim), n in refused.items()
+            if bb == b and LIMITER_LABELS.get(lim, lim) == label
+        ),
+        y_title="Refused requests",
+        title="Rate-limited requests by limiter",
+        whole_numbers=True,
+        **common,
+    )
+    table = [
+        {
+            "bucket": b,
+            "label": _label(b, granularity),
+            "href": href(b),
+            "rows": [by_bucket.get((b, m)) for m in report.models],
+            "input": sum(
+                by_bucket[(b, m)].input_tokens for m in report.models if (b, m) in by_bucket
+            ),
+            "output": sum(
+                by_bucket[(b, m)].output_tokens for m in report.models if (b, m) in by_bucket
+            ),
+            "refused": sum(n for (bb, _l), n in refused.items() if bb == b),
+        }
+        for b in buckets
+    ]
+    back = None
+    if granularity == "minute":
+        back = (
+            _query(request, hour=None, day=scope.day.isoformat()),
+            f"← Back to the hours of {scope.day:%b} {scope.day.day}",
+        )
+    elif granularity == "hour":
+        back = (_query(request, day=None, hour=None), "← Back to days")
+    return {
+        "report": report,
+        "totals": report.totals,
+        "charts": [input_chart, output_chart],
+        "refusal_chart": refusal_chart,
+        "table": table,
+        "back": back,
+        "csv_url": _query(request) + "&format=csv",
+        "refusal_total": sum(n for _b, _l, n in report.refusals),
+        "period_label": _period_label(scope),
+    }
+
+
+def _period_label(scope: reports.ReportScope) -> str:
+    if scope.hour:
+        return f"{scope.hour:%A %d %B %Y, %H:00} to {scope.hour + timedelta(hours=1):%H:00} UTC"
+    if scope.day:
+        return f"{scope.day:%A %d %B %Y} (UTC)"
+    return f"{scope.start:%d %b %Y} to {scope.end:%d %b %Y} (UTC)"
+
+
+@require_GET
+@vary_on_headers("HX-Request")
+def cost(request: ConsoleRequest) -> HttpResponse:
+    filters = _filters(request, "cost")
+    context = {"filters": filters, "form": filters.form}
+    scope = filters.scope
+    if scope is not None:
+        report = reports.cost_report(scope)
+        if request.GET.get("format") == "csv":
+            return _cost_csv(request, report)
+        buckets = scope.buckets()
+        chart = charts.stacked_bars(
+            buckets,
+            report.series,
+            lambda b, s: report.daily.get((b, s), 0),
+            label=lambda b: _label(b, "day"),
+            fmt=usd,
+            y_axis_label=lambda v: f"${v / 100:,.2f}".replace(".00", ""),
+            x_title="Day (UTC)",
+            y_title="Cost (USD)",
+            title="Cost per day by model" if scope.workspace else "Cost per day by workspace",
+        )
+        context.update(
+            {
+                "report": report,
+                "chart": chart,
+                "table": [
+                    {
+                        "day": b,
+                        "cells": [report.daily.get((b, s)) for s in report.series],
+                        "total": report.day_total(b),
+                    }
+                    for b in buckets
+                ],
+                "period_label": _period_label(scope),
+                "csv_url": _query(request) + "&format=csv",
+                "breakdown_csv_url": _query(request) + "&format=csv&table=breakdown",
+            }
+        )
+    return render_page(request, "billing/cost.html", context, partial="report")
+
+
+def _cost_csv(request: ConsoleRequest, report: reports.CostReport) -> HttpResponse:
+    scope = report.scope
+    if request.GET.get("table") == "breakdown":
+        return _csv(
+            f"cost-breakdown-{scope.start}-{scope.end}.csv",
+            ["workspace", "workspace_id", "archived", "model", "token_type", "tokens", "cost_usd"],
+            (
+                [
+                    line.workspace.name,
+                    line.workspace.public_id,
+                    "yes" if line.workspace.is_archived else "no",
+                    line.model.api_name,
+                    line.token_type,
+                    line.tokens,
+                    str(dollars(line.cost_cents)),
+                ]
+                for line in report.lines
+            ),
+        )
+    series_label = "model" if scope.workspace else "workspace"
+    return _csv(
+        f"cost-{scope.start}-{scope.end}.csv",
+        ["date", series_label, "cost_usd"],
+        (
+            [day.isoformat(), series, str(dollars(cents))]
+            for (day, series), cents in sorted(report.daily.items())
+        ),
+    )

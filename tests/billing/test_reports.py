@@ -1,0 +1,341 @@
+"""Usage and Cost pages: every number equals a direct computation over the raw records."""
+
+import csv
+import io
+from collections import defaultdict
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+
+import pytest
+from django.db import connection
+from django.test import Client
+from django.urls import reverse
+
+from accounts.audit import Actor
+from accounts.roles import OrgRole, WorkspaceRole
+from billing import services, usage
+from billing.models import Model, UsageRecord
+from tests.factories import MemberFactory, WorkspaceFactory, WorkspaceMemberFactory
+from workspaces import services as workspace_services
+
+MOMENTS = [
+    datetime(2026, 10, 30, 12, 0, tzinfo=UTC),
+    datetime(2026, 10, 31, 23, 59, 59, tzinfo=UTC),
+    datetime(2026, 11, 1, 0, 0, 0, tzinfo=UTC),
+    datetime(2026, 11, 1, 0, 0, 30, tzinfo=UTC),
+    datetime(2026, 11, 1, 0, 59, 59, tzinfo=UTC),
+    datetime(2026, 11, 1, 1, 0, 0, tzinfo=UTC),
+    datetime(2026, 11, 1, 23, 30, tzinfo=UTC),
+    datetime(2026, 11, 2, 8, 15, tzinfo=UTC),
+]
+RANGE = {"range": "custom", "start": "2026-10-30", "end": "2026-11-02"}
+
+
+def client(user) -> Client:
+    c = Client()
+    c.force_login(user)
+    return c
+
+
+@pytest.fixture
+def data(personas):
+    """Two workspaces (one later archived) and the Default one, keys in each, three models,
+    every token kind, and times on both sides of day and month boundaries."""
+    actor = Actor.for_user(personas.admin)
+    production = WorkspaceFactory(organization=personas.org, name="Production")
+    research = WorkspaceFactory(organization=personas.org, name="Research")
+    keys = [
+        workspace_services.api_key_create(actor=actor, workspace=workspace, name=f"k{i}")[0]
+        for i, workspace in enumerate(
+            [production, production, research, personas.default_workspace]
+        )
+    ]
+    models = list(
+        Model.objects.filter(
+            api_name__in=["claude-sonnet-4-5", "claude-haiku-4-5", "claude-opus-4-5"]
+        )
+    )
+    for index, moment in enumerate(MOMENTS * 3):
+        services.usage_record(
+            api_key=keys[index % len(keys)],
+            model=models[index % len(models)],
+            tokens={
+                "uncached_input_tokens": 1_000 + index * 37,
+                "cache_creation_5m_tokens": (index % 3) * 500,
+                "cache_creation_1h_tokens": (index % 2) * 250,
+                "cache_read_tokens": (index % 4) * 1_000,
+                "output_tokens": 100 + index * 11,
+            },
+            at=moment + timedelta(seconds=index % 7),
+        )
+    usage.count_refusal(
+        api_key_id=keys[0].pk,
+        organization_id=personas.org.pk,
+        workspace_id=production.pk,
+        model_id=models[0].pk,
+        limiter="requests_per_minute",
+        at=MOMENTS[2],
+    )
+    workspace_services.workspace_archive(actor=actor, workspace=research)
+    other = WorkspaceFactory(organization=personas.other_org)
+    other_key, _ = workspace_services.api_key_create(actor=actor, workspace=other, name="o")
+    services.usage_record(
+        api_key=other_key, model=models[0], tokens={"output_tokens": 999}, at=MOMENTS[3]
+    )
+    return {
+        "production": production,
+        "research": research,
+        "keys": keys,
+        "models": models,
+        "other": other,
+    }
+
+
+def raw(personas, **filters):
+    return list(
+        UsageRecord.objects.filter(organization=personas.org, **filters).select_related("model")
+    )
+
+
+def test_usage_days_totals_table_and_csv_match_raw(personas, data):
+    c = client(personas.admin)
+    response = c.get(reverse("billing:usage"), RANGE)
+    report = response.context["report"]
+    expected = defaultdict(lambda: defaultdict(int))
+    for record in raw(personas):
+        cell = expected[(record.created_at.date(), record.model.api_name)]
+        cell["requests"] += 1
+        for kind in usage.TOKEN_FIELDS:
+            cell[kind] += getattr(record, kind)
+    got = {(row.bucket, row.model): row for row in report.rows}
+    assert set(got) == set(expected)
+    for key, cell in expected.items():
+        for name, value in cell.items():
+            assert getattr(got[key], name) == value, (key, name)
+    totals = report.totals
+    assert totals.requests == len(MOMENTS) * 3
+    assert totals.output_tokens == sum(r.output_tokens for r in raw(personas))
+    assert f"{totals.requests:,}".encode() in response.content
+    lines = list(
+        csv.reader(
+            io.StringIO(
+                c.get(reverse("billing:usage"), {**RANGE, "format": "csv"}).content.decode()
+            )
+        )
+    )
+    assert lines[0][:3] == ["period_start", "model", "requests"]
+    assert len(lines) - 1 == len(report.rows)
+    for line in lines[1:]:
+        row = got[(datetime.fromisoformat(line[0]).date(), line[1])]
+        assert [int(v) for v in line[2:]] == [
+            row.requests,
+            *(getattr(row, k) for k in usage.TOKEN_FIELDS),
+        ]
+
+
+def test_drill_down_sums_to_parents(personas, data):
+    c = client(personas.admin)
+    days = {
+        (r.bucket, r.model): r
+        for r in c.get(reverse("billing:usage"), RANGE).context["report"].rows
+    }
+    hours = c.get(reverse("billing:usage"), {**RANGE, "day": "2026-11-01"}).context["report"]
+    assert hours.scope.granularity == "hour" and len(hours.scope.buckets()) == 24
+    for model in {m for (_d, m) in days}:
+        day_row = days.get((datetime(2026, 11, 1).date(), model))
+        hour_sum = sum(r.output_tokens for r in hours.rows if r.model == model)
+        assert hour_sum == (day_row.output_tokens if day_row else 0)
+    minutes = c.get(reverse("billing:usage"), {**RANGE, "hour": "2026-11-01T00"}).context["report"]
+    assert len(minutes.scope.buckets()) == 60
+    first_hour = sum(
+        r.requests for r in hours.rows if r.bucket == datetime(2026, 11, 1, 0, tzinfo=UTC)
+    )
+    assert sum(r.requests for r in minutes.rows) == first_hour > 0
+
+
+def test_usage_filters_by_workspace_model_and_key(personas, data):
+    c = client(personas.admin)
+    model = data["models"][0]
+    only = c.get(
+        reverse("billing:usage"),
+        {**RANGE, "workspace": data["production"].public_id, "model": model.api_name},
+    )
+    expected = raw(personas, workspace=data["production"], model=model)
+    assert only.context["report"].totals.requests == len(expected)
+    by_key = c.get(reverse("billing:usage"), {**RANGE, "key": data["keys"][2].public_id})
+    assert by_key.context["report"].totals.requests == len(raw(personas, api_key=data["keys"][2]))
+
+
+def test_refusals_chart(personas, data):
+    report = client(personas.admin).get(reverse("billing:usage"), RANGE).context["report"]
+    assert report.refusals == [(datetime(2026, 11, 1).date(), "requests_per_minute", 1)]
+
+
+def test_cost_matches_raw(personas, data):
+    c = client(personas.admin)
+    response = c.get(reverse("billing:cost"), RANGE)
+    report = response.context["report"]
+    records = raw(personas)
+    assert report.total_cents == sum(r.cost_cents for r in records)
+    expected_daily = defaultdict(Decimal)
+    for record in records:
+        workspace = record.workspace
+        name = f"{workspace.name} (archived)" if workspace.is_archived else workspace.name
+        expected_daily[(record.created_at.date(), name)] += record.cost_cents
+    assert report.daily == dict(expected_daily)
+    assert "Research (archived)" in report.series and "Default" in report.series
+    tokens = defaultdict(int)
+    for record in records:
+        for kind in usage.TOKEN_FIELDS:
+            tokens[(record.workspace_id, record.model.api_name, kind)] += getattr(record, kind)
+    lines = {
+        (line.workspace.pk, line.model.api_name, line.token_type): line for line in report.lines
+    }
+    assert {k: line.tokens for k, line in lines.items()} == {k: v for k, v in tokens.items() if v}
+    assert sum(line.cost_cents for line in report.lines) == report.total_cents
+    daily_csv = list(
+        csv.reader(
+            io.StringIO(c.get(reverse("billing:cost"), {**RANGE, "format": "csv"}).content.decode())
+        )
+    )
+    assert daily_csv[0] == ["date", "workspace", "cost_usd"]
+    assert sum(Decimal(line[2]) for line in daily_csv[1:]) == sum(
+        (v / 100).quantize(Decimal("0.01")) for v in expected_daily.values()
+    )
+    breakdown = list(
+        csv.reader(
+            io.StringIO(
+                c.get(
+                    reverse("billing:cost"), {**RANGE, "format": "csv", "table": "breakdown"}
+                ).content.decode()
+            )
+        )
+    )
+    assert len(breakdown) - 1 == len(report.lines)
+    assert b"Archived" in response.content
+
+
+def test_cost_for_one_workspace_is_stacked_by_model(personas, data):
+    report = (
+        client(personas.admin)
+        .get(reverse("billing:cost"), {**RANGE, "workspace": data["production"].public_id})
+        .context["report"]
+    )
+    assert set(report.series) <= {m.api_name for m in data["models"]}
+    assert report.total_cents == sum(
+        r.cost_cents for r in raw(personas, workspace=data["production"])
+    )
+
+
+# -- Access -----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("page", ["billing:usage", "billing:cost"])
+@pytest.mark.parametrize(
+    ("who", "status"), [("admin", 200), ("billing", 200), ("developer", 200), ("user", 403)]
+)
+def test_access_by_role(personas, data, page, who, status):
+    c = client(getattr(personas, who))
+    assert c.get(reverse(page), RANGE).status_code == status
+    assert c.get(reverse(page), {**RANGE, "format": "csv"}).status_code == status
+
+
+@pytest.mark.parametrize("page", ["billing:usage", "billing:cost"])
+def test_workspace_admins_see_only_their_workspaces(personas, data, page):
+    ws_admin = MemberFactory(organization=personas.org, role=OrgRole.USER).user
+    WorkspaceMemberFactory(workspace=data["production"], user=ws_admin, role=WorkspaceRole.ADMIN)
+    c = client(ws_admin)
+    response = c.get(reverse(page), RANGE)
+    assert response.status_code == 200
+    assert [w.name for w in response.context["filters"].workspaces] == ["Production"]
+    total = response.context["report"].total_cents if page == "billing:cost" else None
+    if total is not None:
+        assert total == sum(r.cost_cents for r in raw(personas, workspace=data["production"]))
+    assert (
+        c.get(reverse(page), {**RANGE, "workspace": data["research"].public_id}).status_code == 404
+    )
+
+
+@pytest.mark.parametrize("page", ["billing:usage", "billing:cost"])
+def test_another_organizations_workspace_is_404(personas, data, page):
+    c = client(personas.admin)
+    assert c.get(reverse(page), {**RANGE, "workspace": data["other"].public_id}).status_code == 404
+    assert (
+        c.get(
+            reverse(page), {**RANGE, "workspace": data["other"].public_id, "format": "csv"}
+        ).status_code
+        == 404
+    )
+    anonymous = Client().get(reverse(page))
+    assert anonymous.status_code == 302 and anonymous["Location"].startswith("/login/")
+
+
+@pytest.mark.parametrize("page", ["billing:usage", "billing:cost"])
+@pytest.mark.parametrize(
+    ("params", "message"),
+    [
+        ({"workspace": "wrkspc_doesnotexist"}, "No workspace has that ID"),
+        (
+            {"range": "custom", "start": "2026-11-05", "end": "2026-11-01"},
+            "end of the range is before its start",
+        ),
+        ({"range": "custom", "start": "2025-01-01", "end": "2026-11-01"}, "at most 13 months"),
+        (
+            {"range": "custom", "start": "2026-13-45", "end": "2026-11-01"},
+            "Enter the start as YYYY-MM-DD",
+        ),
+        ({"range": "custom", "start": "2026-11-01"}, "both the start and the end"),
+        ({"model": "gpt-9"}, "is not a model in the catalog"),
+        ({"range": "forever"}, "Choose one of the ranges listed"),
+        ({"day": "yesterday"}, "not a date"),
+    ],
+)
+def test_bad_filters_show_a_message(personas, data, page, params, message):
+    response = client(personas.admin).get(reverse(page), params)
+    assert response.status_code == 200
+    assert message in response.content.decode()
+
+
+# -- Queries ---------------------------------------------------------------------------------
+
+
+def _insert_raw_records(personas, data, count: int) -> None:
+    """`count` more raw records, straight into the table (the pages must not read them)."""
+    key = data["keys"][0]
+    model = data["models"][0]
+    table = UsageRecord._meta.db_table
+    org = personas.org.pk.hex if connection.vendor == "sqlite" else str(personas.org.pk)
+    columns = (
+        "organization_id, workspace_id, api_key_id, model_id, service_tier, uncached_input_tokens, "
+        "cache_creation_5m_tokens, cache_creation_1h_tokens, cache_read_tokens, output_tokens, cost_cents, "
+        "created_at, request_id"
+    )
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute(
+                f"INSERT INTO {table} ({columns}) SELECT %s, %s, %s, %s, 'standard', 1, 0, 0, 0, 1, 0.1, "
+                "%s::timestamptz + (n || ' seconds')::interval, '' FROM generate_series(1, %s) AS n",
+                [org, key.workspace_id, key.pk, model.pk, "2026-11-01T00:00:00Z", count],
+            )
+        else:
+            cursor.execute(
+                f"WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < %s) "
+                f"INSERT INTO {table} ({columns}) SELECT %s, %s, %s, %s, 'standard', 1, 0, 0, 0, 1, '0.1', "
+                "'2026-11-01 00:00:00', '' FROM n",
+                [count, org, key.workspace_id, key.pk, model.pk],
+            )
+
+
+def test_queries_do_not_grow_with_records(personas, data, django_assert_num_queries):
+    """Both pages read rollups only: as many queries with a million raw records as with a few."""
+    c = client(personas.admin)
+    expected = {"billing:usage": 9, "billing:cost": 10}
+    for page, count in expected.items():
+        c.get(reverse(page), RANGE)
+        with django_assert_num_queries(count):
+            c.get(reverse(page), RANGE)
+    _insert_raw_records(personas, data, 1_000_000 - UsageRecord.objects.count())
+    assert UsageRecord.objects.count() == 1_000_000
+    for page, count in expected.items():
+        with django_assert_num_queries(count):
+            c.get(reverse(page), {**RANGE, "range": "90d"})
