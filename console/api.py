@@ -70,3 +70,51 @@ def bearer_token(request: HttpRequest) -> str | None:
     if scheme.lower() == "bearer" and token.strip():
         return token.strip()
     return None
+
+
+def rfc3339(moment) -> str | None:
+    """A UTC time as RFC 3339 with a Z: 2026-11-29T10:00:00Z (microseconds dropped)."""
+    if moment is None:
+        return None
+    from datetime import UTC
+
+    return moment.astimezone(UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z")
+
+
+def query_list(request: HttpRequest, name: str) -> list[str]:
+    """A query array, sent as `name[]=a&name[]=b` or `name=a&name=b`."""
+    return [
+        value
+        for value in request.GET.getlist(f"{name}[]") + request.GET.getlist(name)
+        if value != ""
+    ]
+
+
+TRUE = {"true", "True", "1"}
+FALSE = {"false", "False", "0"}
+
+
+def query_bool(request: HttpRequest, name: str, default: bool = False) -> bool:
+    value = request.GET.get(name)
+    if value is None or value == "":
+        return default
+    if value in TRUE:
+        return True
+    if value in FALSE:
+        return False
+    raise ApiError(400, "invalid_request_error", f"{name}: expected true or false.")
+
+
+def query_int(request: HttpRequest, name: str, *, default: int, minimum: int, maximum: int) -> int:
+    value = request.GET.get(name)
+    if value is None or value == "":
+        return default
+    try:
+        number = int(value)
+    except ValueError:
+        raise ApiError(400, "invalid_request_error", f"{name}: expected a whole number.") from None
+    if not minimum <= number <= maximum:
+        raise ApiError(
+            400, "invalid_request_error", f"{name}: must be between {minimum} and {maximum}."
+        )
+    return number

@@ -6,6 +6,7 @@ admin.site.site_title = "Console staff admin"
 
 urlpatterns = [
     path("admin/", admin.site.urls),
+    path("v1/", include("console.api_urls")),
     path("", include("workspaces.urls")),
     path("", include("billing.urls")),
     path("", include("accounts.urls")),

@@ -1,0 +1,540 @@
+"""The Admin API, endpoint by endpoint: exact shapes, every rule of the pages, every error."""
+
+import re
+
+import pytest
+from django.test import Client
+
+from accounts.audit import Actor
+from accounts.models import AuditEvent, Invite, KeyStatus, OrganizationMember
+from tests.factories import WorkspaceFactory
+from workspaces import services as workspace_services
+from workspaces.models import ApiKey, Workspace, WorkspaceMember
+
+TIME = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$")
+
+
+def error(response, status: int, kind: str) -> dict:
+    assert response.status_code == status, response.content
+    body = response.json()
+    assert body["type"] == "error" and body["error"]["type"] == kind
+    assert body["request_id"] == response["request-id"] and body["request_id"].startswith("req_")
+    return body["error"]
+
+
+# -- Authentication and envelope -------------------------------------------------------------------
+
+
+def test_authentication(personas, admin_key):
+    key, secret = admin_key
+    assert Client(HTTP_X_API_KEY=secret).get("/v1/organizations/me").status_code == 200
+    assert (
+        Client(HTTP_AUTHORIZATION=f"Bearer {secret}").get("/v1/organizations/me").status_code == 200
+    )
+    error(Client().get("/v1/organizations/me"), 401, "authentication_error")
+    error(
+        Client(HTTP_X_API_KEY="sk-ant-admin01-wrong").get("/v1/organizations/me"),
+        401,
+        "authentication_error",
+    )
+    _wk, workspace_secret = workspace_services.api_key_create(
+        actor=Actor.system("t"),
+        workspace=personas.default_workspace,
+        name="w",
+    )
+    error(
+        Client(HTTP_X_API_KEY=workspace_secret).get("/v1/organizations/me"),
+        401,
+        "authentication_error",
+    )
+    key.status = KeyStatus.INACTIVE
+    key.save()
+    error(Client(HTTP_X_API_KEY=secret).get("/v1/organizations/me"), 401, "authentication_error")
+
+
+def test_me(api, personas):
+    response = api.get("organizations/me")
+    assert response.json() == {
+        "type": "organization",
+        "id": str(personas.org.id),
+        "name": "Acme Test",
+    }
+    assert response["request-id"].startswith("req_")
+    assert (
+        api.client.get(
+            "/v1/organizations/me", HTTP_ANTHROPIC_VERSION="2023-06-01", HTTP_ANTHROPIC_BETA="x"
+        ).status_code
+        == 200
+    )
+
+
+def test_unknown_paths_wrong_methods_and_big_bodies(api):
+    error(api.get("organizations/nothing"), 404, "not_found_error")
+    error(api.delete("organizations/me"), 405, "invalid_request_error")
+    big = api.client.post(
+        "/v1/organizations/workspaces", "x" * (1024 * 1024 + 1), content_type="application/json"
+    )
+    error(big, 413, "request_too_large")
+    bad = api.client.post("/v1/organizations/workspaces", "{nope", content_type="application/json")
+    assert "not valid JSON" in error(bad, 400, "invalid_request_error")["message"]
+    assert (
+        "JSON object"
+        in error(api.post("organizations/workspaces", ["x"]), 400, "invalid_request_error")[
+            "message"
+        ]
+    )
+
+
+# -- Users -----------------------------------------------------------------------------------------
+
+
+def test_users(api, personas):
+    body = api.get("organizations/users").json()
+    assert set(body) == {"data", "has_more", "first_id", "last_id"}
+    user = next(u for u in body["data"] if u["email"] == "developer@acme.test")
+    assert set(user) == {"type", "id", "email", "name", "role", "added_at"}
+    assert user["type"] == "user" and user["role"] == "developer" and TIME.match(user["added_at"])
+    assert [
+        u["email"]
+        for u in api.get("organizations/users", {"email": "BILLING@acme.test"}).json()["data"]
+    ] == ["billing@acme.test"]
+    admins_and_users = api.client.get("/v1/organizations/users?roles[]=admin&roles[]=user").json()[
+        "data"
+    ]
+    assert sorted(u["role"] for u in admins_and_users) == ["admin", "user"]
+    assert len(api.client.get("/v1/organizations/users?roles=admin&roles=user").json()["data"]) == 2
+    error(api.get("organizations/users", {"roles[]": "owner"}), 400, "invalid_request_error")
+    assert personas.outsider.email not in str(body)
+
+
+def test_user_role_change_and_removal(api, personas):
+    target = personas.user.public_id
+    assert (
+        api.post(f"organizations/users/{target}", {"role": "developer"}).json()["role"]
+        == "developer"
+    )
+    error(
+        api.post(f"organizations/users/{target}", {"role": "admin"}), 400, "invalid_request_error"
+    )
+    error(api.post(f"organizations/users/{target}", {}), 400, "invalid_request_error")
+    error(
+        api.post(f"organizations/users/{personas.admin.public_id}", {"role": "user"}),
+        400,
+        "invalid_request_error",
+    )
+    error(
+        api.delete(f"organizations/users/{personas.admin.public_id}"), 400, "invalid_request_error"
+    )
+    assert api.delete(f"organizations/users/{target}").json() == {
+        "id": target,
+        "type": "user_deleted",
+    }
+    error(api.get(f"organizations/users/{target}"), 404, "not_found_error")
+    error(api.get(f"organizations/users/{personas.outsider.public_id}"), 404, "not_found_error")
+    event = AuditEvent.objects.filter(action="member.remove").get()
+    assert event.actor_label.startswith("Admin API key “ops” (adminkey_")
+
+
+# -- Invites ---------------------------------------------------------------------------------------
+
+
+def test_invites(api, personas):
+    created = api.post("organizations/invites", {"email": "New@X.test", "role": "developer"}).json()
+    assert set(created) == {"type", "id", "email", "role", "status", "invited_at", "expires_at"}
+    assert (created["type"], created["email"], created["status"]) == (
+        "invite",
+        "new@x.test",
+        "pending",
+    )
+    assert created["id"].startswith("invite_")
+    already = error(
+        api.post("organizations/invites", {"email": "new@x.test", "role": "user"}),
+        400,
+        "invalid_request_error",
+    )
+    assert already["details"] == {"error_code": "invite_already_exists"}
+    member = error(
+        api.post("organizations/invites", {"email": "user@acme.test", "role": "user"}),
+        400,
+        "invalid_request_error",
+    )
+    assert member["details"] == {"error_code": "already_member"}
+    error(
+        api.post("organizations/invites", {"email": "a@b.test", "role": "admin"}),
+        400,
+        "invalid_request_error",
+    )
+    error(
+        api.post("organizations/invites", {"email": "not-an-email", "role": "user"}),
+        400,
+        "invalid_request_error",
+    )
+    assert api.get(f"organizations/invites/{created['id']}").json() == created
+    assert [i["id"] for i in api.get("organizations/invites").json()["data"]] == [created["id"]]
+    assert api.delete(f"organizations/invites/{created['id']}").json() == {
+        "id": created["id"],
+        "type": "invite_deleted",
+    }
+    assert api.get(f"organizations/invites/{created['id']}").json()["status"] == "deleted"
+    error(api.delete(f"organizations/invites/{created['id']}"), 400, "invalid_request_error")
+    error(api.get("organizations/invites/invite_nope"), 404, "not_found_error")
+    assert Invite.objects.count() == 1
+
+
+# -- Workspaces ------------------------------------------------------------------------------------
+
+
+def test_workspaces(api, personas):
+    created = api.post(
+        "organizations/workspaces", {"name": "Prod", "display_color": "#3B82F6"}
+    ).json()
+    assert set(created) == {"type", "id", "name", "display_color", "created_at", "archived_at"}
+    assert (created["type"], created["name"], created["archived_at"]) == ("workspace", "Prod", None)
+    listed = api.get("organizations/workspaces").json()["data"]
+    assert [w["name"] for w in listed] == ["Prod"]
+    assert [
+        w["name"]
+        for w in api.get("organizations/workspaces", {"include_default": "true"}).json()["data"]
+    ] == ["Default", "Prod"]
+    updated = api.post(f"organizations/workspaces/{created['id']}", {"name": "Production"}).json()
+    assert updated["name"] == "Production" and updated["display_color"] == "#3B82F6"
+    archived = api.post(f"organizations/workspaces/{created['id']}/archive").json()
+    assert TIME.match(archived["archived_at"])
+    assert api.get("organizations/workspaces").json()["data"] == []
+    assert (
+        len(api.get("organizations/workspaces", {"include_archived": "True"}).json()["data"]) == 1
+    )
+    error(
+        api.get("organizations/workspaces", {"include_archived": "maybe"}),
+        400,
+        "invalid_request_error",
+    )
+    assert AuditEvent.objects.filter(actor_label__startswith="Admin API key").count() == 3
+
+
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [
+        ({"name": ""}, "name"),
+        ({"name": "x" * 41}, "40"),
+        ({"name": 5}, "expected str"),
+        ({"name": "ok", "display_color": "#000000"}, "colour"),
+        ({}, "Field required"),
+    ],
+)
+def test_workspace_bad_input(api, body, message):
+    assert (
+        message
+        in error(api.post("organizations/workspaces", body), 400, "invalid_request_error")[
+            "message"
+        ]
+    )
+
+
+def test_workspace_rules(api, personas):
+    default = personas.default_workspace.public_id
+    error(
+        api.post(f"organizations/workspaces/{default}", {"name": "Renamed"}),
+        400,
+        "invalid_request_error",
+    )
+    error(api.post(f"organizations/workspaces/{default}/archive"), 400, "invalid_request_error")
+    WorkspaceFactory.create_batch(99, organization=personas.org)
+    error(api.post("organizations/workspaces", {"name": "101st"}), 400, "invalid_request_error")
+    other = WorkspaceFactory(organization=personas.other_org)
+    error(api.get(f"organizations/workspaces/{other.public_id}"), 404, "not_found_error")
+    error(api.post(f"organizations/workspaces/{other.public_id}/archive"), 404, "not_found_error")
+
+
+def test_archived_workspaces_cannot_change(api, personas):
+    workspace = WorkspaceFactory(organization=personas.org)
+    api.post(f"organizations/workspaces/{workspace.public_id}/archive")
+    error(
+        api.post(f"organizations/workspaces/{workspace.public_id}", {"name": "again"}),
+        400,
+        "invalid_request_error",
+    )
+    error(
+        api.post(f"organizations/workspaces/{workspace.public_id}/archive"),
+        400,
+        "invalid_request_error",
+    )
+    error(
+        api.post(
+            f"organizations/workspaces/{workspace.public_id}/members",
+            {"user_id": personas.user.public_id, "workspace_role": "workspace_user"},
+        ),
+        400,
+        "invalid_request_error",
+    )
+    error(
+        api.post(f"organizations/workspaces/{workspace.public_id}/api_keys", {"name": "late"}),
+        400,
+        "invalid_request_error",
+    )
+
+
+# -- Members ---------------------------------------------------------------------------------------
+
+
+def test_members(api, personas):
+    workspace = WorkspaceFactory(organization=personas.org).public_id
+    path = f"organizations/workspaces/{workspace}/members"
+    added = api.post(
+        path, {"user_id": personas.developer.public_id, "workspace_role": "workspace_developer"}
+    ).json()
+    assert added == {
+        "type": "workspace_member",
+        "user_id": personas.developer.public_id,
+        "workspace_id": workspace,
+        "workspace_role": "workspace_developer",
+    }
+    already = error(
+        api.post(
+            path, {"user_id": personas.developer.public_id, "workspace_role": "workspace_user"}
+        ),
+        400,
+        "invalid_request_error",
+    )
+    assert already["details"] == {"error_code": "already_member"}
+    error(
+        api.post(path, {"user_id": personas.user.public_id, "workspace_role": "workspace_billing"}),
+        400,
+        "invalid_request_error",
+    )
+    error(
+        api.post(path, {"user_id": personas.user.public_id, "workspace_role": "boss"}),
+        400,
+        "invalid_request_error",
+    )
+    error(
+        api.post(
+            path, {"user_id": personas.outsider.public_id, "workspace_role": "workspace_user"}
+        ),
+        404,
+        "not_found_error",
+    )
+    error(
+        api.post(path, {"user_id": personas.admin.public_id, "workspace_role": "workspace_user"}),
+        400,
+        "invalid_request_error",
+    )
+    error(
+        api.post(path, {"user_id": personas.billing.public_id, "workspace_role": "workspace_user"}),
+        400,
+        "invalid_request_error",
+    )
+    raised = api.post(
+        path, {"user_id": personas.billing.public_id, "workspace_role": "workspace_admin"}
+    ).json()
+    assert raised["workspace_role"] == "workspace_admin"
+    listed = api.get(path).json()
+    assert {m["user_id"] for m in listed["data"]} == {
+        personas.developer.public_id,
+        personas.billing.public_id,
+    }
+    one = f"{path}/{personas.developer.public_id}"
+    assert (
+        api.post(one, {"workspace_role": "workspace_admin"}).json()["workspace_role"]
+        == "workspace_admin"
+    )
+    assert api.get(one).json()["workspace_role"] == "workspace_admin"
+    assert api.delete(one).json() == {
+        "user_id": personas.developer.public_id,
+        "workspace_id": workspace,
+        "type": "workspace_member_deleted",
+    }
+    error(api.get(one), 404, "not_found_error")
+    error(
+        api.delete(f"{path}/{personas.admin.public_id}"), 404, "not_found_error"
+    )  # inherited: not a listed member
+
+
+# -- API keys --------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def keys(api, personas):
+    workspace = WorkspaceFactory(organization=personas.org)
+    created = [
+        api.post(
+            f"organizations/workspaces/{workspace.public_id}/api_keys", {"name": f"k{i}"}
+        ).json()
+        for i in range(3)
+    ]
+    default_key = api.post(
+        f"organizations/workspaces/{personas.default_workspace.public_id}/api_keys", {"name": "d"}
+    ).json()
+    return workspace, created, default_key
+
+
+def test_api_keys(api, personas, keys):
+    workspace, created, default_key = keys
+    first = created[0]
+    assert first["key"].startswith("sk-ant-api03-")
+    shape = {
+        "type",
+        "id",
+        "name",
+        "status",
+        "created_at",
+        "created_by",
+        "partial_key_hint",
+        "workspace_id",
+        "expires_at",
+        "scope",
+    }
+    assert set(first) == shape | {"key"}
+    assert first["created_by"] == {"id": personas.admin.public_id, "type": "user"}
+    assert first["scope"] == {"type": "workspace", "workspace_id": workspace.public_id}
+    assert default_key["workspace_id"] is None and default_key["scope"]["workspace_id"] is None
+    got = api.get(f"organizations/api_keys/{first['id']}").json()
+    assert (
+        set(got) == shape
+        and "key" not in got
+        and first["key"] not in str(api.get("organizations/api_keys").json())
+    )
+    assert (
+        len(api.get("organizations/api_keys", {"workspace_id": workspace.public_id}).json()["data"])
+        == 3
+    )
+    assert (
+        len(
+            api.get(
+                "organizations/api_keys", {"created_by_user_id": personas.admin.public_id}
+            ).json()["data"]
+        )
+        == 4
+    )
+    renamed = api.post(
+        f"organizations/api_keys/{first['id']}", {"name": "renamed", "status": "inactive"}
+    ).json()
+    assert (renamed["name"], renamed["status"]) == ("renamed", "inactive")
+    assert [
+        k["id"] for k in api.get("organizations/api_keys", {"status": "inactive"}).json()["data"]
+    ] == [first["id"]]
+    assert (
+        api.post(f"organizations/api_keys/{first['id']}", {"status": "archived"}).json()["status"]
+        == "archived"
+    )
+    error(
+        api.post(f"organizations/api_keys/{first['id']}", {"status": "active"}),
+        400,
+        "invalid_request_error",
+    )
+    error(
+        api.post(
+            f"organizations/api_keys/{created[1]['id']}",
+            {"workspace_id": personas.default_workspace.public_id},
+        ),
+        400,
+        "invalid_request_error",
+    )
+    assert ApiKey.objects.get(public_id=created[1]["id"]).workspace == workspace
+    assert api.delete(f"organizations/api_keys/{created[2]['id']}").json() == {
+        "id": created[2]["id"],
+        "type": "api_key_deleted",
+    }
+    error(api.get("organizations/api_keys", {"status": "lost"}), 400, "invalid_request_error")
+    error(
+        api.post(f"organizations/api_keys/{created[1]['id']}", {"name": ""}),
+        400,
+        "invalid_request_error",
+    )
+
+
+def test_other_organizations_objects_are_404(api, other_api, personas, keys):
+    workspace, created, _ = keys
+    error(other_api.get(f"organizations/api_keys/{created[0]['id']}"), 404, "not_found_error")
+    error(other_api.get(f"organizations/workspaces/{workspace.public_id}"), 404, "not_found_error")
+    error(other_api.get(f"organizations/users/{personas.user.public_id}"), 404, "not_found_error")
+    assert other_api.get("organizations/api_keys").json()["data"] == []
+
+
+# -- Limits ----------------------------------------------------------------------------------------
+
+
+def test_rate_limits(api, personas):
+    workspace = WorkspaceFactory(organization=personas.org).public_id
+    org = api.get("organizations/rate_limits").json()
+    sonnet = next(e for e in org["data"] if e["id"] == "sonnet-4")
+    assert sonnet["group_type"] == "model_group" and "claude-sonnet-4-5" in sonnet["models"]
+    assert {"type": "requests_per_minute", "value": 50} in sonnet["limits"]
+    path = f"organizations/workspaces/{workspace}/rate_limits/sonnet-4"
+    changed = api.post(path, {"limits": [{"type": "requests_per_minute", "value": 20}]}).json()
+    rpm = next(limit for limit in changed["limits"] if limit["type"] == "requests_per_minute")
+    assert rpm == {
+        "type": "requests_per_minute",
+        "value": 20,
+        "org_limit": 50,
+        "source": "workspace",
+        "effective": 20,
+    }
+    error(
+        api.post(path, {"limits": [{"type": "requests_per_minute", "value": 51}]}),
+        400,
+        "invalid_request_error",
+    )
+    error(
+        api.post(path, {"limits": [{"type": "per_day", "value": 5}]}), 400, "invalid_request_error"
+    )
+    error(
+        api.post(f"organizations/workspaces/{workspace}/rate_limits/gpt-9", {"limits": []}),
+        404,
+        "not_found_error",
+    )
+    cleared = api.post(path, {"limits": [{"type": "requests_per_minute", "value": None}]}).json()
+    assert (
+        next(limit for limit in cleared["limits"] if limit["type"] == "requests_per_minute")[
+            "value"
+        ]
+        is None
+    )
+    listed = api.get(f"organizations/workspaces/{workspace}/rate_limits").json()
+    assert len(listed["data"]) == 5
+    error(
+        api.post(
+            f"organizations/workspaces/{personas.default_workspace.public_id}/rate_limits/sonnet-4",
+            {"limits": [{"type": "requests_per_minute", "value": 5}]},
+        ),
+        400,
+        "invalid_request_error",
+    )
+
+
+def test_spend_limit_and_notifications(api, personas):
+    workspace = WorkspaceFactory(organization=personas.org).public_id
+    path = f"organizations/workspaces/{workspace}/spend_limit"
+    assert api.get(path).json()["amount"] is None
+    assert api.post(path, {"amount": "50.25"}).json()["amount"] == "50.25"
+    error(
+        api.post(path, {"amount": "100.00"}), 400, "invalid_request_error"
+    )  # not below the org's $100
+    error(api.post(path, {"amount": "1.234"}), 400, "invalid_request_error")
+    error(api.post(path, {"amount": "lots"}), 400, "invalid_request_error")
+    assert api.post(path, {"amount": None}).json()["amount"] is None
+    notifications = f"organizations/workspaces/{workspace}/spend_notifications"
+    created = api.post(notifications, {"amount": 25}).json()
+    assert created == {
+        "type": "spend_notification",
+        "id": "2500",
+        "workspace_id": workspace,
+        "amount": "25.00",
+        "currency": "USD",
+    }
+    error(api.post(notifications, {"amount": "25"}), 400, "invalid_request_error")
+    assert [n["id"] for n in api.get(notifications).json()["data"]] == ["2500"]
+    assert api.delete(f"{notifications}/2500").json() == {
+        "id": "2500",
+        "type": "spend_notification_deleted",
+    }
+    error(api.delete(f"{notifications}/2500"), 404, "not_found_error")
+
+
+def test_writes_record_the_admin_key_as_actor(api, personas, admin_key):
+    api.post("organizations/workspaces", {"name": "Audited"})
+    event = AuditEvent.objects.get(action="workspace.create")
+    assert event.actor_label == f"Admin API key “ops” ({admin_key[0].public_id})"
+    assert Workspace.objects.get(name="Audited").created_by == personas.admin
+    assert OrganizationMember.objects.filter(organization=personas.org).count() == 4
+    assert not WorkspaceMember.objects.exists()
