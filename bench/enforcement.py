@@ -60,7 +60,7 @@ import redis  # noqa: E402
 from django.conf import settings  # noqa: E402
 from django.core.management import call_command  # noqa: E402
 from django.core.servers.basehttp import ThreadedWSGIServer, WSGIRequestHandler  # noqa: E402
-from django.db import connection, transaction  # noqa: E402
+from django.db import DEFAULT_DB_ALIAS, connection, connections, transaction  # noqa: E402
 from django.urls import reverse  # noqa: E402
 from psycopg import sql  # noqa: E402
 
@@ -249,8 +249,8 @@ def shape(text: str) -> str:
 
 
 class Watch:
-    """Counts and times the database statements run in this thread, and counts garbage
-    collections, so a slow call can be told apart: one that queried the database (a cache
+    """Counts and times the database statements (and COMMITs) run in this thread, and counts
+    garbage collections, so a slow call can be told apart: one that queried the database (a cache
     refresh), one during which gc collected, or neither."""
 
     def __init__(self) -> None:
@@ -272,14 +272,26 @@ class Watch:
         if phase == "start":
             self.collections += 1
 
+    def _timed_commit(self) -> None:
+        began = time.perf_counter()
+        try:
+            self._commit()
+        finally:
+            entry = self.statements["COMMIT"]
+            entry[0] += 1
+            entry[1] += time.perf_counter() - began
+
     def __enter__(self) -> "Watch":
         self._wrapper = connection.execute_wrapper(self._query)
         self._wrapper.__enter__()
+        self._commit = connection._commit  # COMMIT does not pass through execute wrappers
+        connection._commit = self._timed_commit
         gc.callbacks.append(self._gc)
         return self
 
     def __exit__(self, *exc) -> None:
         gc.callbacks.remove(self._gc)
+        del connection._commit
         self._wrapper.__exit__(*exc)
 
 
@@ -603,13 +615,25 @@ class CountingApp:
         self.application = application
         self.requests = 0
         self.queries = 0
+        self.health_checks = 0
 
     def _query(self, execute, sql_, params, many, context):
         self.queries += 1
         return execute(sql_, params, many, context)
 
+    def _health_check(self, is_usable):
+        def counted() -> bool:
+            self.health_checks += 1
+            return is_usable()
+
+        return counted
+
     def __call__(self, environ, start_response):
         self.requests += 1
+        wrapper = connections[DEFAULT_DB_ALIAS]  # this server thread's connection
+        if "is_usable" not in vars(wrapper):
+            # CONN_HEALTH_CHECKS runs `SELECT 1` on a raw cursor, unseen by execute wrappers.
+            wrapper.is_usable = self._health_check(wrapper.is_usable)
         with connection.execute_wrapper(self._query):
             return self.application(environ, start_response)
 
@@ -740,15 +764,20 @@ def http_gateway(url: str, world: World, runs: dict[str, Run]) -> None:
             gateway.settle(reservation_id)
         ids: list[str] = []
         for label, call in (("HTTP authorize", gateway.authorize), ("HTTP settle", gateway.settle)):
-            requests, queries = gateway.app.requests, gateway.app.queries
+            app = gateway.app
+            requests, queries, checks = app.requests, app.queries, app.health_checks
             if call == gateway.authorize:
                 run, ids = time_loop(label, call, keys, seconds=HTTP_SECONDS, cycle=True)
             else:
                 run, _ = time_loop(label, call, ids[: len(ids) // 2])
-            per = (gateway.app.queries - queries) / (gateway.app.requests - requests)
+            served = app.requests - requests
             runs[label.lower()] = run
             say(run.line())
-            say(f"  {per:.2f} SQL statements per request in the server")
+            say(
+                f"  per request in the server: {(app.queries - queries) / served:.2f} SQL "
+                f"statements, and {(app.health_checks - checks) / served:.2f} connection health "
+                "checks (SELECT 1, CONN_HEALTH_CHECKS)"
+            )
         say(f"  {gateway.connections} HTTP connection for all requests (keep-alive)")
     finally:
         gateway.close()
@@ -838,9 +867,9 @@ def settle_breakdown(url: str, keys: list[str]) -> dict[str, float]:
     figures["rest"] = figures["total"] - figures["redis"] - statements
     say(
         f"settle mean {figures['total']:,.0f} µs (median {run.median_us:,.0f}): Redis "
-        f"{figures['redis']:,.0f} µs; SQL in the driver {statements:,.0f} µs: "
-        f"{run.per_call_statements()}; the rest (the ORM, COMMIT, Python) "
-        f"{figures['rest']:,.0f} µs"
+        f"{figures['redis']:,.0f} µs; SQL and COMMIT in the driver {statements:,.0f} µs: "
+        f"{run.per_call_statements()}; the rest (the ORM building statements and "
+        f"instances, Python) {figures['rest']:,.0f} µs"
     )
     info = enforcement.parse_reservation_id(ids[0])
     lookups = {
