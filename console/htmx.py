@@ -2,9 +2,11 @@
 `<dialog>` modals that have their own URL."""
 
 import json
+from collections.abc import Callable
 from typing import Any
 
 from django.contrib import messages
+from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
 
@@ -72,3 +74,32 @@ def dialog_done(
         return HttpResponse(status=204, headers={"HX-Trigger": json.dumps(triggers)})
     messages.success(request, message)
     return HttpResponseRedirect(redirect_to)
+
+
+def confirm_action(
+    request: HttpRequest,
+    *,
+    perform: Callable[[], Any],
+    body_template: str,
+    context: dict[str, Any],
+    title: str,
+    cancel_url: str,
+    message: str,
+    events: tuple[str, ...] = (),
+    redirect_to: str | None = None,
+) -> HttpResponse:
+    """A confirm dialog (GET) and its action (POST). `perform` runs the service; a
+    `ValidationError` it raises is shown in the dialog as `error`, and nothing changes."""
+    error = None
+    if request.method == "POST":
+        try:
+            perform()
+        except ValidationError as problem:
+            error = " ".join(problem.messages)
+        else:
+            return dialog_done(
+                request, redirect_to=redirect_to or cancel_url, message=message, events=events
+            )
+    return render_dialog(
+        request, body_template, {**context, "error": error}, title=title, cancel_url=cancel_url
+    )

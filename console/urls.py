@@ -6,8 +6,9 @@ admin.site.site_title = "Console staff admin"
 
 urlpatterns = [
     path("admin/", admin.site.urls),
-    path("v1/", include("console.api_urls")),
     path("", include("workspaces.urls")),
     path("", include("billing.urls")),
     path("", include("accounts.urls")),
+    # Last: it answers every other /v1/ path with the API's 404 envelope.
+    path("v1/", include("console.api_urls")),
 ]

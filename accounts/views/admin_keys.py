@@ -12,7 +12,7 @@ from accounts.forms import AdminKeyForm
 from accounts.models import AdminApiKey, KeyStatus
 from accounts.permissions import Access, organization_access
 from console.forms import add_service_errors
-from console.htmx import dialog_done, render_dialog, render_page
+from console.htmx import confirm_action, render_dialog, render_page
 from console.http import ConsoleRequest
 from console.pagination import cursor_page
 
@@ -81,42 +81,36 @@ def _admin_key(access: Access, key_id: str) -> AdminApiKey:
 def _admin_key_action(request: ConsoleRequest, key_id: str, *, action: str) -> HttpResponse:
     access = organization_access(request.member, "adminkeys.manage")
     key = _admin_key(access, key_id)
-    error = None
-    if request.method == "POST":
-        actor = Actor.from_request(request)
-        try:
-            if action == "delete":
-                services.admin_key_delete(actor=actor, key=key)
-            else:
-                status = KeyStatus.INACTIVE if action == "disable" else KeyStatus.ACTIVE
-                services.admin_key_set_status(actor=actor, key=key, status=status)
-        except ValidationError as problem:
-            error = " ".join(problem.messages)
-        else:
-            verb = {"disable": "disabled", "enable": "enabled", "delete": "deleted"}[action]
-            return dialog_done(
-                request,
-                redirect_to=reverse("accounts:admin_key_list"),
-                message=f"Admin key “{key.name}” {verb}.",
-                events=(ADMIN_KEYS_CHANGED,),
-            )
-    titles = {
+    actor = Actor.from_request(request)
+    perform = {
+        "disable": lambda: services.admin_key_set_status(
+            actor=actor, key=key, status=KeyStatus.INACTIVE
+        ),
+        "enable": lambda: services.admin_key_set_status(
+            actor=actor, key=key, status=KeyStatus.ACTIVE
+        ),
+        "delete": lambda: services.admin_key_delete(actor=actor, key=key),
+    }[action]
+    title = {
         "disable": "Disable Admin key",
         "enable": "Enable Admin key",
         "delete": "Delete Admin key",
-    }
-    return render_dialog(
+    }[action]
+    verb = {"disable": "disabled", "enable": "enabled", "delete": "deleted"}[action]
+    return confirm_action(
         request,
-        "accounts/admin_key_action_form.html",
-        {
+        perform=perform,
+        body_template="accounts/admin_key_action_form.html",
+        context={
             "key": key,
             "action": action,
-            "error": error,
-            "button": titles[action],
+            "button": title,
             "url": reverse(f"accounts:admin_key_{action}", args=[key.public_id]),
         },
-        title=titles[action],
+        title=title,
         cancel_url=reverse("accounts:admin_key_list"),
+        message=f"Admin key “{key.name}” {verb}.",
+        events=(ADMIN_KEYS_CHANGED,),
     )
 
 

@@ -13,7 +13,7 @@ from accounts.forms import InviteForm, MemberRoleForm
 from accounts.models import Invite, OrganizationMember
 from accounts.permissions import Access, organization_access
 from console.forms import add_service_errors
-from console.htmx import dialog_done, render_dialog, render_page
+from console.htmx import confirm_action, dialog_done, render_dialog, render_page
 from console.http import ConsoleRequest
 
 MEMBERS_CHANGED = "members:changed"
@@ -78,25 +78,15 @@ def member_change_role(request: ConsoleRequest, user_id: str) -> HttpResponse:
 def member_remove(request: ConsoleRequest, user_id: str) -> HttpResponse:
     access = organization_access(request.member, "org.members.manage")
     member = _member(access, user_id)
-    error = None
-    if request.method == "POST":
-        try:
-            services.member_remove(actor=Actor.from_request(request), member=member)
-        except ValidationError as problem:
-            error = " ".join(problem.messages)
-        else:
-            return dialog_done(
-                request,
-                redirect_to=reverse("accounts:members"),
-                message=f"{member.user.email} was removed from the organization.",
-                events=(MEMBERS_CHANGED,),
-            )
-    return render_dialog(
+    return confirm_action(
         request,
-        "accounts/member_remove_form.html",
-        {"m": member, "error": error},
+        perform=lambda: services.member_remove(actor=Actor.from_request(request), member=member),
+        body_template="accounts/member_remove_form.html",
+        context={"m": member},
         title="Remove member",
         cancel_url=reverse("accounts:members"),
+        message=f"{member.user.email} was removed from the organization.",
+        events=(MEMBERS_CHANGED,),
     )
 
 
@@ -138,23 +128,13 @@ def invite_revoke(request: ConsoleRequest, invite_id: str) -> HttpResponse:
     ).first()
     if invite is None:
         raise Http404("No such invite.")
-    error = None
-    if request.method == "POST":
-        try:
-            services.invite_revoke(actor=Actor.from_request(request), invite=invite)
-        except ValidationError as problem:
-            error = " ".join(problem.messages)
-        else:
-            return dialog_done(
-                request,
-                redirect_to=reverse("accounts:members"),
-                message=f"The invite for {invite.email} was revoked.",
-                events=(MEMBERS_CHANGED,),
-            )
-    return render_dialog(
+    return confirm_action(
         request,
-        "accounts/invite_revoke_form.html",
-        {"invite": invite, "error": error},
+        perform=lambda: services.invite_revoke(actor=Actor.from_request(request), invite=invite),
+        body_template="accounts/invite_revoke_form.html",
+        context={"invite": invite},
         title="Revoke invite",
         cancel_url=reverse("accounts:members"),
+        message=f"The invite for {invite.email} was revoked.",
+        events=(MEMBERS_CHANGED,),
     )

@@ -14,7 +14,7 @@ from billing import selectors, services
 from billing.forms import NotificationForm, RateLimitForm, SpendLimitForm, to_cents
 from billing.models import Limiter, ModelGroup, SpendNotification
 from console.forms import add_service_errors
-from console.htmx import dialog_done, render_dialog, render_page
+from console.htmx import confirm_action, dialog_done, render_dialog, render_page
 from console.http import ConsoleRequest
 from workspaces import selectors as workspace_selectors
 from workspaces.views.members import tab_context
@@ -222,27 +222,17 @@ def workspace_notification_add(request: ConsoleRequest, workspace_id: str) -> Ht
 def _remove_notification(
     request: ConsoleRequest, notification: SpendNotification, cancel_url: str
 ) -> HttpResponse:
-    error = None
-    if request.method == "POST":
-        try:
-            services.spend_notification_remove(
-                actor=Actor.from_request(request), notification=notification
-            )
-        except ValidationError as problem:
-            error = " ".join(problem.messages)
-        else:
-            return dialog_done(
-                request,
-                redirect_to=cancel_url,
-                message="Notification removed.",
-                events=(LIMITS_CHANGED,),
-            )
-    return render_dialog(
+    return confirm_action(
         request,
-        "billing/notification_remove_form.html",
-        {"notification": notification, "error": error, "action": request.path},
+        perform=lambda: services.spend_notification_remove(
+            actor=Actor.from_request(request), notification=notification
+        ),
+        body_template="billing/notification_remove_form.html",
+        context={"notification": notification, "action": request.path},
         title="Remove notification",
         cancel_url=cancel_url,
+        message="Notification removed.",
+        events=(LIMITS_CHANGED,),
     )
 
 

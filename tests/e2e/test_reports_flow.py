@@ -6,6 +6,7 @@ whose role gives no access to reports."""
 import csv
 import io
 import re
+from collections import defaultdict
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
@@ -16,7 +17,7 @@ from playwright.sync_api import Page, expect
 from accounts.audit import Actor
 from billing import services
 from billing.models import Model
-from billing.money import usd
+from billing.money import dollars, usd
 from tests.e2e.conftest import allow_console_error, no_full_reload, sign_in
 from tests.e2e.conftest import shot as full_page_shot
 from tests.factories import PASSWORD, WorkspaceFactory
@@ -159,7 +160,7 @@ def _download(page: Page, link_name: str) -> tuple[str, list[list[str]]]:
 
 def _assert_chart_axes(page: Page, x_title: str, y_titles: list[str]) -> None:
     """Every chart has its axis titles and numbered y ticks."""
-    charts = page.locator("#report figure.chart svg")
+    charts = page.locator("#report figure.chart svg.chart__svg")
     expect(charts).to_have_count(len(y_titles))
     for index, y_title in enumerate(y_titles):
         chart = charts.nth(index)
@@ -212,7 +213,7 @@ def test_usage_report_filters_drill_down_and_export(
 
     # A day's column in the chart opens its hours...
     day_one = usage.on(first)
-    page.locator(f'figure.chart svg a[href*="day={first.isoformat()}"]').first.click()
+    page.locator(f'figure.chart svg.chart__svg a[href*="day={first.isoformat()}"]').first.click()
     expect(page).to_have_url(re.compile(f"[?&]day={first.isoformat()}(&|$)"))
     expect(_heading(page)).to_have_text(f"{first:%A %d %B %Y} (UTC)")
     expect(_total(page, "Requests")).to_have_text(str(len(day_one)))
@@ -220,7 +221,9 @@ def test_usage_report_filters_drill_down_and_export(
     shot(page, "usage-hours-of-day")
 
     # ... and an hour's column its minutes.
-    page.locator(f'figure.chart svg a[href*="hour={first.isoformat()}T09"]').first.click()
+    page.locator(
+        f'figure.chart svg.chart__svg a[href*="hour={first.isoformat()}T09"]'
+    ).first.click()
     expect(page).to_have_url(re.compile(f"[?&]hour={first.isoformat()}T09(&|$)"))
     expect(_heading(page)).to_have_text(f"{first:%A %d %B %Y}, 09:00 to 10:00 UTC")
     nine = [r for r in day_one if r.at.hour == 9]
@@ -242,7 +245,9 @@ def test_usage_report_filters_drill_down_and_export(
     page.get_by_text("Show the numbers as a table").click()
     table = page.get_by_test_id("usage-table")
     expect(table).to_be_visible()
-    row = table.locator("tbody tr", has=page.get_by_role("rowheader", name=_day_label(first)))
+    row = table.locator(
+        "tbody tr", has=page.get_by_role("rowheader", name=_day_label(first), exact=True)
+    )
     cells = row.locator("td")  # one per model (in / out), then Input, Output, Refused
     expect(cells).to_have_count(2 + 3)
     expect(cells.nth(2)).to_have_text(f"{sum(r.input for r in day_one):,}")
@@ -307,22 +312,30 @@ def test_cost_report_with_an_archived_workspace(
     filename, rows = _download(page, "Export CSV")
     assert filename == f"cost-{usage.first.isoformat()}-{today.isoformat()}.csv"
     assert rows[0] == ["date", "workspace", "cost_usd"]
-    expected = {(r.at.date().isoformat(), r.workspace.name) for r in usage.records}
-    assert len(rows) - 1 == len(expected)
-    assert [usage.first.isoformat(), "Legacy (archived)", "0.50000000"] in rows or any(
-        row[:2] == [usage.first.isoformat(), "Legacy (archived)"] for row in rows
-    )
-    assert sum(Decimal(row[2]) for row in rows[1:]) * 100 == total
+    by_day: dict[tuple[str, str], Decimal] = defaultdict(Decimal)
+    for r in usage.records:
+        name = f"{r.workspace.name} (archived)" if r.workspace == legacy else r.workspace.name
+        by_day[(r.at.date().isoformat(), name)] += services.usage_cost_cents(
+            prices[r.model], r.tokens
+        )
+    assert rows[1:] == [[d, name, str(dollars(c))] for (d, name), c in sorted(by_day.items())]
+    assert [usage.first.isoformat(), "Legacy (archived)", "0.50"] in rows
 
     # Breakdown CSV: the archived workspace says so.
     _filename, rows = _download(page, "Export breakdown CSV")
-    assert rows[0][:3] == ["workspace", "workspace_id", "archived"]
-    legacy_rows = [row for row in rows[1:] if row[0] == "Legacy"]
-    assert legacy_rows == [
-        ["Legacy", legacy.public_id, "yes", OPUS, "uncached_input_tokens", "100000", "0.5"]
-    ] or [row[:6] for row in legacy_rows] == [
-        ["Legacy", legacy.public_id, "yes", OPUS, "uncached_input_tokens", "100000"]
+    assert rows[0] == [
+        "workspace",
+        "workspace_id",
+        "archived",
+        "model",
+        "token_type",
+        "tokens",
+        "cost_usd",
     ]
+    assert [row for row in rows[1:] if row[0] == "Legacy"] == [
+        ["Legacy", legacy.public_id, "yes", OPUS, "uncached_input_tokens", "100000", "0.50"]
+    ]
+    assert {row[2] for row in rows[1:] if row[0] != "Legacy"} == {"no"}
 
     # One workspace: stacked by model instead.
     _filter(page, "Workspace").select_option(label="Research")

@@ -11,7 +11,7 @@ from accounts.audit import Actor
 from accounts.models import KeyStatus, OrganizationMember
 from accounts.permissions import organization_access
 from console.forms import add_service_errors
-from console.htmx import dialog_done, render_dialog, render_page
+from console.htmx import confirm_action, dialog_done, render_dialog, render_page
 from console.http import ConsoleRequest
 from console.pagination import cursor_page
 from workspaces import selectors, services
@@ -124,33 +124,35 @@ def api_key_rename(request: ConsoleRequest, key_id: str) -> HttpResponse:
 def _key_action(request: ConsoleRequest, key_id: str, *, action: str) -> HttpResponse:
     """The confirm dialog and the POST of "Disable API Key", "Enable API Key", "Delete API Key"."""
     key, _access = selectors.resolve_api_key(request.member, key_id, "keys.manage")
-    error = None
-    if request.method == "POST":
-        actor = Actor.from_request(request)
-        try:
-            if action == "delete":
-                services.api_key_delete(actor=actor, key=key)
-            else:
-                status = KeyStatus.INACTIVE if action == "disable" else KeyStatus.ACTIVE
-                services.api_key_set_status(actor=actor, key=key, status=status)
-        except ValidationError as problem:
-            error = " ".join(problem.messages)
-        else:
-            verb = {"disable": "disabled", "enable": "enabled", "delete": "deleted"}[action]
-            return _key_done(request, key, f"API key “{key.name}” {verb}.")
-    titles = {"disable": "Disable API Key", "enable": "Enable API Key", "delete": "Delete API Key"}
-    return render_dialog(
+    actor = Actor.from_request(request)
+    perform = {
+        "disable": lambda: services.api_key_set_status(
+            actor=actor, key=key, status=KeyStatus.INACTIVE
+        ),
+        "enable": lambda: services.api_key_set_status(
+            actor=actor, key=key, status=KeyStatus.ACTIVE
+        ),
+        "delete": lambda: services.api_key_delete(actor=actor, key=key),
+    }[action]
+    title = {"disable": "Disable API Key", "enable": "Enable API Key", "delete": "Delete API Key"}[
+        action
+    ]
+    verb = {"disable": "disabled", "enable": "enabled", "delete": "deleted"}[action]
+    return confirm_action(
         request,
-        "workspaces/api_key_action_form.html",
-        {
+        perform=perform,
+        body_template="workspaces/api_key_action_form.html",
+        context={
             "key": key,
             "action": action,
-            "error": error,
-            "button": titles[action],
+            "button": title,
             "url": reverse(f"workspaces:api_key_{action}", args=[key.public_id]),
         },
-        title=titles[action],
+        title=title,
         cancel_url=_cancel_url(request, key),
+        redirect_to=request.POST.get("next") or None,
+        message=f"API key “{key.name}” {verb}.",
+        events=(KEYS_CHANGED,),
     )
 
 

@@ -12,7 +12,7 @@ from django.views.decorators.vary import vary_on_headers
 from accounts.audit import Actor
 from accounts.models import User
 from console.forms import add_service_errors
-from console.htmx import dialog_done, render_dialog, render_page
+from console.htmx import confirm_action, dialog_done, render_dialog, render_page
 from console.http import ConsoleRequest
 from workspaces import selectors, services
 from workspaces.forms import ROLE_CHOICES, WorkspaceMemberAddForm, WorkspaceMemberRoleForm
@@ -148,25 +148,15 @@ def workspace_member_remove(
 ) -> HttpResponse:
     workspace, _access = selectors.resolve_workspace(request.member, workspace_id, "members.manage")
     user = _org_user_or_404(workspace, user_id)
-    error = None
-    if request.method == "POST":
-        try:
-            services.workspace_member_remove(
-                actor=Actor.from_request(request), workspace=workspace, user=user
-            )
-        except ValidationError as problem:
-            error = " ".join(problem.messages)
-        else:
-            return dialog_done(
-                request,
-                redirect_to=reverse("workspaces:workspace_members", args=[workspace.public_id]),
-                message=f"{user.email} was removed from {workspace.name}.",
-                events=(WORKSPACE_MEMBERS_CHANGED,),
-            )
-    return render_dialog(
+    return confirm_action(
         request,
-        "workspaces/workspace_member_remove_form.html",
-        {"workspace": workspace, "member_user": user, "error": error},
+        perform=lambda: services.workspace_member_remove(
+            actor=Actor.from_request(request), workspace=workspace, user=user
+        ),
+        body_template="workspaces/workspace_member_remove_form.html",
+        context={"workspace": workspace, "member_user": user},
         title="Remove from workspace",
         cancel_url=reverse("workspaces:workspace_members", args=[workspace.public_id]),
+        message=f"{user.email} was removed from {workspace.name}.",
+        events=(WORKSPACE_MEMBERS_CHANGED,),
     )

@@ -10,7 +10,7 @@ from django.views.decorators.vary import vary_on_headers
 from accounts.audit import Actor
 from accounts.permissions import organization_access
 from console.forms import add_service_errors
-from console.htmx import dialog_done, render_dialog, render_page
+from console.htmx import confirm_action, dialog_done, render_dialog, render_page
 from console.http import ConsoleRequest
 from workspaces import selectors, services
 from workspaces.forms import WorkspaceForm
@@ -138,29 +138,17 @@ def workspace_archive(request: ConsoleRequest, workspace_id: str) -> HttpRespons
     workspace, _access = selectors.resolve_workspace(
         request.member, workspace_id, "workspace.archive"
     )
-    error = None
-    if request.method == "POST":
-        try:
-            services.workspace_archive(actor=Actor.from_request(request), workspace=workspace)
-        except ValidationError as problem:
-            error = " ".join(problem.messages)
-        else:
-            return dialog_done(
-                request,
-                redirect_to=reverse("workspaces:workspace_list"),
-                message=f"Workspace “{workspace.name}” archived.",
-                events=(WORKSPACES_CHANGED,),
-            )
-    return render_dialog(
+    return confirm_action(
         request,
-        "workspaces/workspace_archive_form.html",
-        {
-            "workspace": workspace,
-            "error": error,
-            "active_keys": workspace.active_key_count,
-        },
+        perform=lambda: services.workspace_archive(
+            actor=Actor.from_request(request), workspace=workspace
+        ),
+        body_template="workspaces/workspace_archive_form.html",
+        context={"workspace": workspace, "active_keys": workspace.active_key_count},
         title="Archive workspace",
         cancel_url=reverse("workspaces:workspace_list"),
+        message=f"Workspace “{workspace.name}” archived.",
+        events=(WORKSPACES_CHANGED,),
     )
 
 
