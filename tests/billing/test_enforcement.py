@@ -7,6 +7,7 @@ from decimal import Decimal
 
 import hypothesis
 import pytest
+import time_machine
 from django.core import mail
 from django.db import connection, connections
 from django.db.models import Sum
@@ -466,3 +467,19 @@ def test_spend_notification_when_threshold_crossed(
     with django_capture_on_commit_callbacks(execute=True):
         enforcement.settle(decision.reservation_id, {"input_tokens": 10, "output_tokens": 1_000})
     assert len(mail.outbox) == 1
+
+
+def test_bucket_arithmetic_on_the_clock(engine, world):
+    """Without an explicit time the engine reads the clock; travel it to the boundaries."""
+    start = datetime(2026, 11, 10, 12, 0, tzinfo=UTC)
+    with time_machine.travel(start, tick=False) as clock:
+        for _ in range(50):
+            assert enforcement.authorize(world["secret"], "claude-sonnet-4-5", 10, 10).admitted
+        assert not enforcement.authorize(world["secret"], "claude-sonnet-4-5", 10, 10).admitted
+        clock.shift(1.19)  # a request refills every 1.2 s at 50 per minute
+        assert not enforcement.authorize(world["secret"], "claude-sonnet-4-5", 10, 10).admitted
+        clock.shift(0.02)
+        assert enforcement.authorize(world["secret"], "claude-sonnet-4-5", 10, 10).admitted
+        clock.shift(86_400)  # a day later: full, and no fuller
+        decision = enforcement.authorize(world["secret"], "claude-sonnet-4-5", 10, 10)
+        assert decision.headers["anthropic-ratelimit-requests-remaining"] == "49"

@@ -256,8 +256,7 @@ def test_usage_report_filters_drill_down_and_export(
     expect(cells.nth(1)).to_have_text(
         f"{sum(r.input for r in sonnet_day_one):,} / {sum(r.output for r in sonnet_day_one):,}"
     )
-    row.scroll_into_view_if_needed()
-    full_page_shot(page, "usage-table")
+    shot(page, "usage-table")
 
     # CSV: one row per day and model with usage.
     filename, rows = _download(page, "Export CSV")
