@@ -118,3 +118,14 @@ def anonymous_client() -> Client:
 def htmx() -> dict:
     """Headers that make a test client request look like htmx's."""
     return {"HTTP_HX_REQUEST": "true"}
+
+
+@pytest.fixture
+def catalog(db) -> None:
+    """The model catalog and tiers, which a data migration loads. Tests in real transactions
+    empty the database when they end, data migrations' rows included; load them again."""
+    from billing.catalog import load_catalog
+    from billing.models import ModelGroup
+
+    if not ModelGroup.objects.exists():
+        load_catalog()

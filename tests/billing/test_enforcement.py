@@ -418,8 +418,8 @@ def test_fifty_threads_against_a_small_bucket_admit_exactly_its_capacity(engine)
 @pytest.mark.skipif(
     connection.vendor != "postgresql", reason="threads writing to one database need PostgreSQL"
 )
-@pytest.mark.django_db(transaction=True, serialized_rollback=True)
-def test_concurrent_requests_through_the_engine(engine, world):
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_requests_through_the_engine(transactional_db, catalog, engine, world):
     services.workspace_rate_limit_set(
         actor=world["actor"],
         workspace=world["workspace"],

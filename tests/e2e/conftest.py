@@ -194,11 +194,5 @@ def open_dialog(page: Page):
 
 
 @pytest.fixture(autouse=True)
-def _catalog(transactional_db) -> None:
-    """Browser tests run in real transactions, and the database is emptied after each one,
-    data migrations' rows included: load the model catalog and tiers again when gone."""
-    from billing.catalog import load_catalog
-    from billing.models import ModelGroup
-
-    if not ModelGroup.objects.exists():
-        load_catalog()
+def _catalog(transactional_db, catalog) -> None:
+    """Every browser test has the model catalog (see `tests.conftest.catalog`)."""

@@ -62,8 +62,8 @@ class Usage:
     today: date
     records: list[Recorded]
 
-    def on(self, day: date, workspace: Workspace | None = None) -> list[Recorded]:
-        return [r for r in self.records if r.at.date() == day and workspace in (None, r.workspace)]
+    def on(self, day: date) -> list[Recorded]:
+        return [r for r in self.records if r.at.date() == day]
 
 
 def _record_usage(personas, extra: list[tuple[Workspace, str, datetime, dict]] = ()) -> Usage:

@@ -76,7 +76,7 @@ def test_limit_is_per_organization(personas, actor):
 
 
 @pytest.mark.skipif(connection.vendor != "postgresql", reason="row locks need PostgreSQL")
-@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+@pytest.mark.django_db(transaction=True)
 def test_limit_holds_under_concurrent_creation():
     org = OrganizationFactory()
     admin = MemberFactory(organization=org, role=OrgRole.ADMIN).user
