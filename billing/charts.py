@@ -17,20 +17,25 @@ WIDTH, HEIGHT = 760, 260
 LEFT, RIGHT, TOP, BOTTOM = 72, 12, 12, 46
 
 
+def _n(value: float) -> str:
+    """An SVG coordinate, formatted once here rather than by a template filter per use."""
+    return f"{value:.2f}"
+
+
 @dataclass(frozen=True)
 class Bar:
-    x: float
-    y: float
-    width: float
-    height: float
+    x: str
+    y: str
+    width: str
+    height: str
     fill: str
     title: str
 
 
 @dataclass(frozen=True)
 class Column:
-    x: float
-    width: float
+    x: str
+    width: str
     label: str
     show_label: bool
     title: str
@@ -41,7 +46,7 @@ class Column:
 @dataclass
 class Chart:
     columns: list[Column]
-    y_ticks: list[tuple[float, str]]
+    y_ticks: list[tuple[str, str]]
     legend: list[tuple[str, str]]
     x_title: str
     y_title: str
@@ -69,7 +74,7 @@ def compact(value: float) -> str:
     """Axis numbers: 1,200 → 1.2k, 3,400,000 → 3.4M."""
     for size, suffix in ((1e9, "B"), (1e6, "M"), (1e3, "k")):
         if abs(value) >= size:
-            text = f"{value / size:.1f}".rstrip("0").rstrip(".")
+            text = f"{value / size:.2f}".rstrip("0").rstrip(".")
             return f"{text}{suffix}"
     return f"{value:g}"
 
@@ -82,7 +87,7 @@ def stacked_bars(
     label: Callable[[object], str],
     href: Callable[[object], str | None] = lambda bucket: None,
     fmt: Callable[[float | Decimal], str] = lambda v: f"{v:,}",
-    y_axis_label: Callable[[float], str] = compact,
+    y_axis_label: Callable[[float, float], str] = lambda value, top: compact(value),
     x_title: str,
     y_title: str,
     title: str,
@@ -124,8 +129,8 @@ def stacked_bars(
             )
         columns.append(
             Column(
-                x=LEFT + index * slot,
-                width=slot,
+                x=_n(LEFT + index * slot),
+                width=_n(slot),
                 label=label(bucket),
                 show_label=index % every == 0,
                 title=f"{label(bucket)}: {fmt(total)} in all",
@@ -133,7 +138,10 @@ def stacked_bars(
                 bars=bars,
             )
         )
-    ticks = [(HEIGHT - BOTTOM - plot_height * i / 4, y_axis_label(top * i / 4)) for i in range(5)]
+    ticks = [
+        (_n(HEIGHT - BOTTOM - plot_height * i / 4), y_axis_label(top * i / 4, top))
+        for i in range(5)
+    ]
     return Chart(
         columns=columns,
         y_ticks=ticks,

@@ -623,7 +623,9 @@ def settle(reservation_id: Any, usage_body: Any, *, now: float | None = None) ->
     if info is None:
         raise EnforcementError("reservation_id: unknown reservation.")
     tokens = usage_from_messages_api(usage_body)
-    model = Model.objects.filter(pk=info.model_id).first()
+    model = _models.get(
+        ("id", info.model_id), lambda: Model.objects.filter(pk=info.model_id).first()
+    )
     if model is None:
         raise EnforcementError("reservation_id: unknown reservation.")
     cost = usage.cost_cents(model, tokens)
@@ -672,17 +674,21 @@ def _notify_if_due(info: ReservationInfo, spend: dict[str, int]) -> None:
     from billing import services
 
     policy = _policy(info.workspace_id)
+    workspace_spend = spend.get(f"ws:{info.workspace_id}")
+    workspace_due = bool(policy.workspace_thresholds) and (
+        workspace_spend is None or workspace_spend >= min(policy.workspace_thresholds)
+    )
+    organization_spend = spend.get("org")
+    organization_due = bool(policy.organization_thresholds) and (
+        organization_spend is None or organization_spend >= min(policy.organization_thresholds)
+    )
+    if not (workspace_due or organization_due):
+        return
     organization = Organization.objects.filter(pk=info.organization_id).first()
     if organization is None:
         return
-    workspace_spend = spend.get(f"ws:{info.workspace_id}")
-    if policy.workspace_thresholds and (
-        workspace_spend is None or workspace_spend >= min(policy.workspace_thresholds)
-    ):
+    if workspace_due:
         workspace = Workspace.objects.filter(pk=info.workspace_id).first()
         services.spend_notifications_check(organization=organization, workspace=workspace)
-    organization_spend = spend.get("org")
-    if policy.organization_thresholds and (
-        organization_spend is None or organization_spend >= min(policy.organization_thresholds)
-    ):
+    if organization_due:
         services.spend_notifications_check(organization=organization, workspace=None)

@@ -15,6 +15,7 @@ Spend is counted in micro-cents (10^-6 cent) as integers, so Lua's doubles stay 
 about $90 million a month per counter.
 """
 
+import heapq
 import json
 import threading
 import time
@@ -131,19 +132,18 @@ class LocalBackend:
             self._buckets: dict[tuple[str, str], tuple[float, float]] = {}  # -> (tokens, at)
             self._spend: dict[tuple[str, str], dict[str, int]] = {}  # (org, month) -> counters
             self._reservations: dict[tuple[str, str], str] = {}  # (org, id) -> json
-            self._expiry: dict[str, dict[str, float]] = {}  # org -> id -> expires_at
+            self._expiry: dict[str, list[tuple[float, str]]] = {}  # org -> heap of (expires_at, id)
 
     def _level(self, org: str, name: str, capacity: int, now: float) -> float:
         tokens, at = self._buckets.get((org, name), (float(capacity), now))
         return min(float(capacity), tokens + max(0.0, now - at) * capacity / 60.0)
 
     def _release_expired(self, org: str, now: float) -> None:
-        expiring = self._expiry.get(org, {})
-        for reservation_id, expires_at in list(expiring.items()):
-            if expires_at > now:
-                continue
+        """Release reservations past their time, soonest first; settled ones are skipped."""
+        heap = self._expiry.get(org, [])
+        while heap and heap[0][0] <= now:
+            _expires_at, reservation_id = heapq.heappop(heap)
             raw = self._reservations.pop((org, reservation_id), None)
-            del expiring[reservation_id]
             if raw is None:
                 continue
             data = json.loads(raw)
@@ -180,7 +180,9 @@ class LocalBackend:
             for spend in spends:
                 counters[spend.name] += spend.amount
             self._reservations[(org, reservation.id)] = reservation.to_json()
-            self._expiry.setdefault(org, {})[reservation.id] = reservation.expires_at
+            heapq.heappush(
+                self._expiry.setdefault(org, []), (reservation.expires_at, reservation.id)
+            )
             return CheckResult(
                 admitted=True, levels=levels, spend={s.name: counters[s.name] for s in spends}
             )
@@ -190,7 +192,6 @@ class LocalBackend:
     ) -> SettleResult:
         with self._lock:
             raw = self._reservations.pop((org, reservation_id), None)
-            self._expiry.get(org, {}).pop(reservation_id, None)
             if raw is None:
                 return SettleResult(found=False)
             data = json.loads(raw)

@@ -310,3 +310,10 @@ def test_switch_organization(personas):
 def test_organization_page_shows_usage_tier(personas):
     response = client(personas, "developer").get(reverse("accounts:organization"))
     assert b"Tier 1" in response.content and b"$100.00" in response.content
+
+
+def test_error_pages_use_the_console_layout(personas):
+    forbidden = client(personas, "user").get(reverse("accounts:audit_log"))
+    assert forbidden.status_code == 403 and b"You can't open this page" in forbidden.content
+    missing = client(personas, "user").get("/settings/workspaces/wrkspc_nope/members/")
+    assert missing.status_code == 404 and b"Nothing here" in missing.content

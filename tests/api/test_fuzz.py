@@ -3,6 +3,8 @@
 import hypothesis
 import pytest
 import schemathesis
+from django.core import signals
+from django.db import close_old_connections
 from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import response_schema_conformance
 
@@ -11,6 +13,17 @@ from accounts.audit import Actor
 from console.wsgi import application
 
 schema = schemathesis.openapi.from_wsgi("/v1/openapi.json", application)
+
+
+@pytest.fixture(autouse=True)
+def _keep_the_test_connection():
+    """Called as a bare WSGI app, Django closes database connections after each request,
+    which would end the test's transaction; Django's own test client disconnects this too."""
+    signals.request_started.disconnect(close_old_connections)
+    signals.request_finished.disconnect(close_old_connections)
+    yield
+    signals.request_started.connect(close_old_connections)
+    signals.request_finished.connect(close_old_connections)
 
 
 @pytest.fixture
