@@ -365,6 +365,6 @@ def test_user_role_has_no_reports(transactional_db, personas, live_server, page:
     for path in ("/settings/usage/", "/settings/cost/"):
         response = page.goto(f"{live_server.url}{path}")
         assert response is not None and response.status == 403
-        expect(page.get_by_role("heading", name="403 Forbidden")).to_be_visible()
+        expect(page.get_by_role("heading", name="You can't open this page")).to_be_visible()
         expect(page.locator("body")).not_to_contain_text("Input tokens")
     shot(page, "user-forbidden")
