@@ -220,6 +220,10 @@ WITH src AS (
     INSERT INTO billing_usagedaily (day, {DIMENSIONS}, {", ".join(SUMS)})
     SELECT %(day)s::date, {DIMENSIONS}, {", ".join(f"sum({f})" for f in SUMS)}
     FROM minutes GROUP BY {DIMENSIONS}
+), workspace_day_rows AS (
+    INSERT INTO billing_usageworkspaceday (day, organization_id, workspace_id, model_id, {", ".join(SUMS)})
+    SELECT %(day)s::date, organization_id, workspace_id, model_id, {", ".join(f"sum({f})" for f in SUMS)}
+    FROM minutes GROUP BY organization_id, workspace_id, model_id
 ), refusal_rows AS (
     -- About one refused minute in eight, on a key that had requests that minute.
     INSERT INTO billing_refusalminute (minute, {DIMENSIONS}, limiter, count)
@@ -337,6 +341,7 @@ class Loader:
                 "billing_usageminute",
                 "billing_usagehour",
                 "billing_usagedaily",
+                "billing_usageworkspaceday",
                 "billing_refusalminute",
             ):
                 cursor.execute(f"VACUUM (ANALYZE) {table}")
@@ -353,6 +358,7 @@ def table_sizes() -> list[tuple[str, int, str]]:
             "billing_usageminute",
             "billing_usagehour",
             "billing_usagedaily",
+            "billing_usageworkspaceday",
             "billing_refusalminute",
         ):
             cursor.execute(

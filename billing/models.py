@@ -249,12 +249,11 @@ class UsageRecord(models.Model):
         return f"{self.model_id} at {self.created_at}"
 
 
-class UsageTotals(models.Model):
-    """Token counts, requests and cost summed over a period, per workspace, key and model."""
+class UsageSums(models.Model):
+    """Token counts, requests and cost summed over a period, per workspace and model."""
 
     organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="+")
     workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="+")
-    api_key = models.ForeignKey(ApiKey, on_delete=models.CASCADE, related_name="+")
     model = models.ForeignKey(Model, on_delete=models.PROTECT, related_name="+")
     requests = models.PositiveBigIntegerField(default=0)
     uncached_input_tokens = models.PositiveBigIntegerField(default=0)
@@ -266,6 +265,33 @@ class UsageTotals(models.Model):
 
     class Meta:
         abstract = True
+
+
+class UsageTotals(UsageSums):
+    """The same sums, per API key too."""
+
+    api_key = models.ForeignKey(ApiKey, on_delete=models.CASCADE, related_name="+")
+
+    class Meta:
+        abstract = True
+
+
+class UsageWorkspaceDay(UsageSums):
+    """Usage per UTC day, workspace and model, without the key: what reports over many
+    workspaces read when no key is chosen (a tenth of the rows of `UsageDaily`, or fewer)."""
+
+    day = models.DateField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["day", "workspace", "model"], name="usage_workspace_day_unique"
+            ),
+        ]
+        indexes = [models.Index(fields=["organization", "day"], name="usage_workspace_day_org_day")]
+
+    def __str__(self) -> str:
+        return f"{self.day} {self.workspace_id} {self.model_id}"
 
 
 class UsageDaily(UsageTotals):

@@ -14,7 +14,14 @@ from django.db.models import F, Sum
 from django.db.models.functions import TruncDate, TruncHour
 
 from accounts.models import Organization
-from billing.models import Model, RefusalMinute, UsageDaily, UsageHour, UsageMinute
+from billing.models import (
+    Model,
+    RefusalMinute,
+    UsageDaily,
+    UsageHour,
+    UsageMinute,
+    UsageWorkspaceDay,
+)
 from billing.usage import TOKEN_FIELDS
 from workspaces.models import ApiKey, Workspace
 
@@ -140,8 +147,15 @@ _ROLLUP = {
 }
 
 
+def _rollup(scope: ReportScope) -> tuple[type, str]:
+    """The rollup to read: by day without the key dimension unless a key is chosen."""
+    if scope.granularity == "day" and scope.api_key is None:
+        return UsageWorkspaceDay, "day"
+    return _ROLLUP[scope.granularity]
+
+
 def usage_report(scope: ReportScope) -> UsageReport:
-    table, period = _ROLLUP[scope.granularity]
+    table, period = _rollup(scope)
     grouped = (
         scope.filter(table.objects.all(), period=period)
         .values(period, "model__api_name")
@@ -218,7 +232,7 @@ def cost_report(scope: ReportScope) -> CostReport:
     """Cost per day, stacked by workspace (or by model for one workspace), and the breakdown by
     workspace, model and token type, priced at the catalog's prices. Two queries."""
     rows = list(
-        scope.filter(UsageDaily.objects.all(), period="day")
+        scope.filter(UsageWorkspaceDay.objects.all(), period="day")
         .values("day", "workspace_id", "model_id")
         .annotate(cost=Sum("cost_cents"), **{f"{name}_sum": Sum(name) for name in TOKEN_FIELDS})
         .order_by("day")

@@ -27,6 +27,7 @@ from billing.models import (
     UsageHour,
     UsageMinute,
     UsageRecord,
+    UsageWorkspaceDay,
 )
 from workspaces.models import ApiKey, Workspace
 
@@ -148,25 +149,21 @@ def _rollup_batch(batch_size: int) -> int:
     )
     for row in records:
         minute, hour, day = _bucket_starts(row["created_at"])
-        dims = (row["organization_id"], row["workspace_id"], row["api_key_id"], row["model_id"])
-        for table, start in ((UsageMinute, minute), (UsageHour, hour), (UsageDaily, day)):
+        for table, start in (
+            (UsageMinute, minute),
+            (UsageHour, hour),
+            (UsageDaily, day),
+            (UsageWorkspaceDay, day),
+        ):
+            dims = tuple(row[name] for name in DIMENSIONS[table])
             totals = sums[(table, start, *dims)]
             totals["requests"] += 1
             totals["cost_cents"] += row["cost_cents"]
             for kind in TOKEN_FIELDS:
                 totals[kind] += row[kind]
     by_table: dict[type, list[tuple]] = defaultdict(list)
-    for (table, start, organization_id, workspace_id, api_key_id, model_id), totals in sums.items():
-        by_table[table].append(
-            (
-                start,
-                organization_id,
-                workspace_id,
-                api_key_id,
-                model_id,
-                *(totals[name] for name in SUMMED),
-            )
-        )
+    for (table, start, *dims), totals in sums.items():
+        by_table[table].append((start, *dims, *(totals[name] for name in SUMMED)))
     for table, rows in by_table.items():
         _upsert_adding(table, rows)
     cursor.last_record_id = records[-1]["id"]
@@ -176,7 +173,19 @@ def _rollup_batch(batch_size: int) -> int:
 
 
 SUMMED = ("requests", *TOKEN_FIELDS, "cost_cents")
-PERIOD_FIELD = {UsageMinute: "minute", UsageHour: "hour", UsageDaily: "day"}
+PERIOD_FIELD = {
+    UsageMinute: "minute",
+    UsageHour: "hour",
+    UsageDaily: "day",
+    UsageWorkspaceDay: "day",
+}
+_BY_KEY = ("organization_id", "workspace_id", "api_key_id", "model_id")
+DIMENSIONS = {
+    UsageMinute: _BY_KEY,
+    UsageHour: _BY_KEY,
+    UsageDaily: _BY_KEY,
+    UsageWorkspaceDay: ("organization_id", "workspace_id", "model_id"),
+}
 
 
 def _upsert_adding(table: type, rows: list[tuple]) -> None:
@@ -184,7 +193,8 @@ def _upsert_adding(table: type, rows: list[tuple]) -> None:
     batch; PostgreSQL and SQLite both speak ON CONFLICT ... DO UPDATE)."""
     meta = table._meta
     period = PERIOD_FIELD[table]
-    columns = [period, "organization_id", "workspace_id", "api_key_id", "model_id", *SUMMED]
+    dims = DIMENSIONS[table]
+    columns = [period, *dims, *SUMMED]
     quote = connection.ops.quote_name
     updates = ", ".join(
         f"{quote(name)} = {quote(meta.db_table)}.{quote(name)} + excluded.{quote(name)}"
@@ -193,7 +203,7 @@ def _upsert_adding(table: type, rows: list[tuple]) -> None:
     sql = (
         f"INSERT INTO {quote(meta.db_table)} ({', '.join(quote(c) for c in columns)}) "
         f"VALUES ({', '.join(['%s'] * len(columns))}) "
-        f"ON CONFLICT ({', '.join(quote(c) for c in (period, 'workspace_id', 'api_key_id', 'model_id'))}) "
+        f"ON CONFLICT ({', '.join(quote(c) for c in (period, *dims[1:]))}) "
         f"DO UPDATE SET {updates}"
     )
     fields = [meta.get_field(name.removesuffix("_id")) for name in columns]

@@ -96,3 +96,21 @@ def test_usage_records_are_partitioned_by_month(db):
     with connection.cursor() as cursor:
         cursor.execute("SELECT relkind FROM pg_class WHERE relname = 'billing_usagerecord'")
         assert cursor.fetchone()[0] == "p"
+
+
+def test_rollups_agree_with_each_other(db):
+    """The day rollup without keys holds the same sums as the one with keys."""
+    from billing.models import UsageWorkspaceDay
+
+    call_command("seed_demo", stdout=io.StringIO())
+    by_key = {}
+    for row in UsageDaily.objects.all():
+        cell = by_key.setdefault((row.day, row.workspace_id, row.model_id), [0, 0, 0])
+        cell[0] += row.requests
+        cell[1] += row.output_tokens
+        cell[2] += row.cost_cents
+    without = {
+        (r.day, r.workspace_id, r.model_id): [r.requests, r.output_tokens, r.cost_cents]
+        for r in UsageWorkspaceDay.objects.all()
+    }
+    assert without == by_key
