@@ -217,19 +217,22 @@ def _usage_context(request: ConsoleRequest, report: reports.UsageReport) -> dict
         whole_numbers=True,
         **common,
     )
+    refused_by_bucket: dict = {}
+    for (bucket, _limiter), count in refused.items():
+        refused_by_bucket[bucket] = refused_by_bucket.get(bucket, 0) + count
     table = [
         {
             "bucket": b,
             "label": _label(b, granularity),
             "href": href(b),
-            "rows": [by_bucket.get((b, m)) for m in report.models],
-            "input": sum(
-                by_bucket[(b, m)].input_tokens for m in report.models if (b, m) in by_bucket
-            ),
-            "output": sum(
-                by_bucket[(b, m)].output_tokens for m in report.models if (b, m) in by_bucket
-            ),
-            "refused": sum(n for (bb, _l), n in refused.items() if bb == b),
+            # Cells are formatted here: filters per cell would dominate the page's time.
+            "cells": [
+                f"{row.input_tokens:,} / {row.output_tokens:,}" if row else None
+                for row in (by_bucket.get((b, m)) for m in report.models)
+            ],
+            "input": f"{sum(by_bucket[(b, m)].input_tokens for m in report.models if (b, m) in by_bucket):,}",
+            "output": f"{sum(by_bucket[(b, m)].output_tokens for m in report.models if (b, m) in by_bucket):,}",
+            "refused": f"{refused_by_bucket.get(b, 0):,}",
         }
         for b in buckets
     ]
@@ -272,6 +275,9 @@ def cost(request: ConsoleRequest) -> HttpResponse:
         report = reports.cost_report(scope)
         if request.GET.get("format") == "csv":
             return _cost_csv(request, report)
+        day_totals: dict = {}
+        for (day, _series), cents in report.daily.items():
+            day_totals[day] = day_totals.get(day, 0) + cents
         buckets = scope.buckets()
         chart = charts.stacked_bars(
             buckets,
@@ -291,10 +297,24 @@ def cost(request: ConsoleRequest) -> HttpResponse:
                 "table": [
                     {
                         "day": b,
-                        "cells": [report.daily.get((b, s)) for s in report.series],
-                        "total": report.day_total(b),
+                        "cells": [
+                            usd(report.daily[(b, s)]) if (b, s) in report.daily else None
+                            for s in report.series
+                        ],
+                        "total": usd(day_totals.get(b, 0)),
                     }
                     for b in buckets
+                ],
+                "breakdown": [
+                    {
+                        "workspace": line.workspace.name,
+                        "archived": line.workspace.is_archived,
+                        "model": line.model.api_name,
+                        "token_type": line.token_label,
+                        "tokens": f"{line.tokens:,}",
+                        "cost": usd(line.cost_cents),
+                    }
+                    for line in report.lines
                 ],
                 "period_label": _period_label(scope),
                 "csv_url": _query(request) + "&format=csv",
