@@ -74,13 +74,24 @@ class UsageTier(models.Model):
         return self.name
 
 
-class TierLimit(models.Model):
-    """A usage tier's default organization limit for one model group and limiter."""
+class GroupLimit(models.Model):
+    """One limit of one model group: what tiers, staff overrides and workspaces each hold."""
 
-    tier = models.ForeignKey(UsageTier, on_delete=models.CASCADE, related_name="limits")
     model_group = models.ForeignKey(ModelGroup, on_delete=models.CASCADE, related_name="+")
     limiter = models.CharField(max_length=40, choices=Limiter.choices)
     value = models.PositiveBigIntegerField()
+
+    class Meta:
+        abstract = True
+
+    def __str__(self) -> str:
+        return f"{self.model_group_id} {self.limiter}={self.value}"
+
+
+class TierLimit(GroupLimit):
+    """A usage tier's default organization limit for one model group and limiter."""
+
+    tier = models.ForeignKey(UsageTier, on_delete=models.CASCADE, related_name="limits")
 
     class Meta:
         constraints = [
@@ -120,13 +131,10 @@ class OrganizationLimits(models.Model):
         return f"Limits of {self.organization_id}"
 
 
-class OrganizationRateLimit(models.Model):
+class OrganizationRateLimit(GroupLimit):
     """A staff override of an organization's rate limit (replaces the tier's default)."""
 
     organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="+")
-    model_group = models.ForeignKey(ModelGroup, on_delete=models.CASCADE, related_name="+")
-    limiter = models.CharField(max_length=40, choices=Limiter.choices)
-    value = models.PositiveBigIntegerField()
 
     class Meta:
         constraints = [
@@ -136,17 +144,11 @@ class OrganizationRateLimit(models.Model):
             models.CheckConstraint(condition=Q(value__gt=0), name="org_rate_limit_positive"),
         ]
 
-    def __str__(self) -> str:
-        return f"{self.organization_id} {self.model_group_id} {self.limiter}={self.value}"
 
-
-class WorkspaceRateLimit(models.Model):
+class WorkspaceRateLimit(GroupLimit):
     """A workspace's own rate limit, at most the organization's."""
 
     workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="rate_limits")
-    model_group = models.ForeignKey(ModelGroup, on_delete=models.CASCADE, related_name="+")
-    limiter = models.CharField(max_length=40, choices=Limiter.choices)
-    value = models.PositiveBigIntegerField()
 
     class Meta:
         constraints = [
@@ -155,9 +157,6 @@ class WorkspaceRateLimit(models.Model):
             ),
             models.CheckConstraint(condition=Q(value__gt=0), name="workspace_rate_limit_positive"),
         ]
-
-    def __str__(self) -> str:
-        return f"{self.workspace_id} {self.model_group_id} {self.limiter}={self.value}"
 
 
 class WorkspaceSpendLimit(models.Model):
