@@ -28,7 +28,7 @@ from decimal import Decimal
 from typing import Any
 
 from django.conf import settings
-from django.db import transaction
+from django.db import DatabaseError
 from django.utils.functional import cached_property
 
 from accounts.models import Organization
@@ -630,8 +630,27 @@ def settle(reservation_id: Any, usage_body: Any, *, now: float | None = None) ->
         raise EnforcementError("reservation_id: unknown reservation.")
     cost = usage.cost_cents(model, tokens)
     month, previous_month = _months(now)
+    at = datetime.fromtimestamp(info.at, UTC)
+    api_key = ApiKey(
+        pk=info.api_key_id, organization_id=info.organization_id, workspace_id=info.workspace_id
+    )
+    counters = backend()
+    queue = None
+    if settings.USAGE_QUEUE and counters.queues_usage:
+        queue = limiter.QueuedUsage(
+            record=usage.queued_record(
+                api_key=api_key,
+                model=model,
+                tokens=tokens,
+                cost=cost,
+                at=at,
+                request_id=reservation_id,
+            ),
+            cost_text=str(cost),
+            keep_until=now + settings.RESERVATION_SECONDS,
+        )
     try:
-        result = backend().settle(
+        result = counters.settle(
             info.organization_id,
             month,
             previous_month,
@@ -639,14 +658,17 @@ def settle(reservation_id: Any, usage_body: Any, *, now: float | None = None) ->
             reservation_id,
             tokens["output_tokens"],
             usage.to_micro(cost),
+            queue,
         )
         found = result.found
     except LimiterUnavailable:
         logger.exception("The limiter's counter store cannot be reached; recording usage anyway.")
         result, found = limiter.SettleResult(found=False), None
     if found is False:
+        if result.settled_cost is not None:
+            return Settlement(reservation_id, Decimal(result.settled_cost), already_settled=True)
         existing = (
-            UsageRecord.objects.filter(request_id=reservation_id)
+            UsageRecord.objects.filter(request_id=reservation_id, created_at=at)
             .values_list("cost_cents", flat=True)
             .first()
         )
@@ -654,27 +676,56 @@ def settle(reservation_id: Any, usage_body: Any, *, now: float | None = None) ->
             return Settlement(reservation_id, existing, already_settled=True)
         if not settings.LIMITER_FAIL_OPEN:
             raise EnforcementError("reservation_id: unknown or expired reservation.")
-    api_key = ApiKey(
-        pk=info.api_key_id, organization_id=info.organization_id, workspace_id=info.workspace_id
-    )
-    with transaction.atomic():
-        usage.record(
-            api_key=api_key,
-            model=model,
-            tokens=tokens,
-            at=datetime.fromtimestamp(info.at, UTC),
-            request_id=reservation_id,
-        )
-    _notify_if_due(info, result.spend)
+    if found and queue is not None:
+        # Queued with the settle: the worker stores it and then checks notifications.
+        return Settlement(reservation_id, cost)
+    usage.record(api_key=api_key, model=model, tokens=tokens, at=at, request_id=reservation_id)
+    _notify_if_due(info.organization_id, info.workspace_id, result.spend)
     return Settlement(reservation_id, cost)
 
 
-def _notify_if_due(info: ReservationInfo, spend: dict[str, int]) -> None:
-    """Run the notification check only when a threshold may have been crossed."""
+def store_queued_usage(*, limit: int = 1_000, rounds: int = 50) -> int:
+    """Move the usage records queued by settles into the database, a batch of at most
+    `limit` per organization at a time, each acknowledged only once stored. Returns how many
+    it stored; after `rounds` batches it returns anyway, so the worker's rollups keep up."""
+    counters = backend()
+    if not counters.queues_usage:
+        return 0
+    organizations = [str(pk) for pk in Organization.objects.values_list("pk", flat=True)]
+    stored = 0
+    for _round in range(rounds):
+        if not organizations:
+            break
+        batches = counters.claim_usage(organizations, limit)
+        stored_batches = []
+        for batch in batches:
+            try:
+                stored_batches.append((batch, usage.store_queued(batch.records)))
+            except (DatabaseError, ValueError):
+                # Left claimed, so tried again next time; the other organizations go on.
+                logger.exception("Queued usage of organization %s could not be stored.", batch.org)
+        counters.ack_usage(
+            [(batch, [r.request_id for r in records]) for batch, records in stored_batches]
+        )
+        stored += sum(len(batch.records) for batch, _records in stored_batches)
+        for organization_id, workspace_id in {
+            (str(r.organization_id), r.workspace_id)
+            for _batch, records in stored_batches
+            for r in records
+        }:
+            _notify_if_due(organization_id, workspace_id, {})
+        # Until a claim comes back empty: one handed out again may hide newer records.
+        organizations = [batch.org for batch, _records in stored_batches]
+    return stored
+
+
+def _notify_if_due(organization_id: str, workspace_id: int, spend: dict[str, int]) -> None:
+    """Run the notification check only when a threshold may have been crossed: the spend
+    totals the counters answered say so, or are unknown (empty)."""
     from billing import services
 
-    policy = _policy(info.workspace_id)
-    workspace_spend = spend.get(f"ws:{info.workspace_id}")
+    policy = _policy(workspace_id)
+    workspace_spend = spend.get(f"ws:{workspace_id}")
     workspace_due = bool(policy.workspace_thresholds) and (
         workspace_spend is None or workspace_spend >= min(policy.workspace_thresholds)
     )
@@ -684,11 +735,11 @@ def _notify_if_due(info: ReservationInfo, spend: dict[str, int]) -> None:
     )
     if not (workspace_due or organization_due):
         return
-    organization = Organization.objects.filter(pk=info.organization_id).first()
+    organization = Organization.objects.filter(pk=organization_id).first()
     if organization is None:
         return
     if workspace_due:
-        workspace = Workspace.objects.filter(pk=info.workspace_id).first()
+        workspace = Workspace.objects.filter(pk=workspace_id).first()
         services.spend_notifications_check(organization=organization, workspace=workspace)
     if organization_due:
         services.spend_notifications_check(organization=organization, workspace=None)

@@ -17,6 +17,7 @@ about $90 million a month per counter.
 
 import heapq
 import json
+import secrets
 import threading
 import time
 from dataclasses import dataclass, field
@@ -83,6 +84,26 @@ class CheckResult:
 class SettleResult:
     found: bool
     spend: dict[str, int] = field(default_factory=dict)
+    # When not found: the cost (cents, as text) of the settle that already queued its record.
+    settled_cost: str | None = None
+
+
+@dataclass(frozen=True)
+class QueuedUsage:
+    """A settle's usage record, to be queued in the same atomic step as the settle."""
+
+    record: str  # what the worker will store, as text
+    cost_text: str  # the request's cost in cents, answered to a second settle meanwhile
+    keep_until: float  # when that answer may be forgotten even if no worker stored the record
+
+
+@dataclass(frozen=True)
+class QueuedBatch:
+    """Usage records claimed from one organization's queue, to be acknowledged once stored."""
+
+    org: str
+    token: str
+    records: list[str]
 
 
 class LimiterUnavailable(Exception):
@@ -110,6 +131,7 @@ class Backend(Protocol):
         reservation_id: str,
         actual_output: int,
         actual_cost: int,
+        queue: QueuedUsage | None = None,
     ) -> SettleResult: ...
 
     def seed_spend(self, org: str, month: str, values: dict[str, int]) -> None: ...
@@ -121,7 +143,10 @@ class Backend(Protocol):
 
 
 class LocalBackend:
-    """All counters in this process's memory, guarded by one lock."""
+    """All counters in this process's memory, guarded by one lock. Usage records are not
+    queued here: a single process writes them to the database as it settles."""
+
+    queues_usage = False
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
@@ -188,8 +213,18 @@ class LocalBackend:
             )
 
     def settle(
-        self, org, month, previous_month, now, reservation_id, actual_output, actual_cost
+        self,
+        org,
+        month,
+        previous_month,
+        now,
+        reservation_id,
+        actual_output,
+        actual_cost,
+        queue=None,
     ) -> SettleResult:
+        if queue is not None:
+            raise ValueError("LocalBackend does not queue usage records.")
         with self._lock:
             raw = self._reservations.pop((org, reservation_id), None)
             if raw is None:
@@ -233,14 +268,14 @@ local function release_expired()
   local ids = redis.call('ZRANGEBYSCORE', KEYS[5], '-inf', now, 'LIMIT', 0, 50)
   for _, id in ipairs(ids) do
     local raw = redis.call('HGET', KEYS[4], id)
-    if raw then
+    if raw and string.sub(raw, 1, 1) ~= '=' then
       local data = cjson.decode(raw)
       local key = (data.mo == ARGV[#ARGV]) and KEYS[3] or KEYS[2]
       for _, s in ipairs(data.sp) do
         redis.call('HINCRBY', key, s[1], -s[2])
       end
-      redis.call('HDEL', KEYS[4], id)
     end
+    redis.call('HDEL', KEYS[4], id)
     redis.call('ZREM', KEYS[5], id)
   end
 end
@@ -320,15 +355,27 @@ redis.call('EXPIRE', KEYS[2], 5184000)
 return cjson.encode({a = 1, levels = levels, spend = totals})
 """
 
-# KEYS as for the check. ARGV: now, reservation id, actual output, actual cost, last month
+# KEYS as for the check, then 6 the usage queue. ARGV: now, reservation id, actual output,
+# actual cost, last month, then to queue the record ('' for none): record, cost text, keep until
 _SETTLE_SCRIPT = """
 local now = tonumber(ARGV[1])
 local raw = redis.call('HGET', KEYS[4], ARGV[2])
-redis.call('ZREM', KEYS[5], ARGV[2])
 if not raw then
+  redis.call('ZREM', KEYS[5], ARGV[2])
   return cjson.encode({found = 0})
 end
-redis.call('HDEL', KEYS[4], ARGV[2])
+if string.sub(raw, 1, 1) == '=' then
+  return cjson.encode({found = 0, settled = string.sub(raw, 2)})
+end
+if ARGV[6] ~= '' then
+  redis.call('RPUSH', KEYS[6], ARGV[6])
+  -- Until a worker stores the record, the reservation answers a second settle with its cost.
+  redis.call('HSET', KEYS[4], ARGV[2], '=' .. ARGV[7])
+  redis.call('ZADD', KEYS[5], ARGV[8], ARGV[2])
+else
+  redis.call('HDEL', KEYS[4], ARGV[2])
+  redis.call('ZREM', KEYS[5], ARGV[2])
+end
 local data = cjson.decode(raw)
 local unused = math.max(0, data['or'] - tonumber(ARGV[3]))
 for _, b in ipairs(data.ob) do
@@ -349,6 +396,39 @@ end
 return cjson.encode({found = 1, spend = totals})
 """
 
+# Moves up to ARGV[1] records from the queue to the claimed list under a new token (ARGV[2]).
+# A claim left by a worker that stopped before acknowledging is handed out again first.
+# KEYS: 1 queue, 2 claimed list, 3 claim token
+_CLAIM_SCRIPT = """
+if redis.call('EXISTS', KEYS[2]) == 1 then
+  return {redis.call('GET', KEYS[3]) or '', redis.call('LRANGE', KEYS[2], 0, -1)}
+end
+local items = redis.call('LRANGE', KEYS[1], 0, tonumber(ARGV[1]) - 1)
+if #items == 0 then
+  return {'', {}}
+end
+redis.call('LTRIM', KEYS[1], #items, -1)
+redis.call('RPUSH', KEYS[2], unpack(items))
+redis.call('SET', KEYS[3], ARGV[2])
+return {ARGV[2], items}
+"""
+
+# Forgets a claim once its records are stored, if it is still the claim of that token, and the
+# second-settle answers of those records (the database has them now).
+# KEYS: 1 claimed list, 2 claim token, 3 reservations hash, 4 reservation expiry zset
+# ARGV: token, then the reservation ids
+_ACK_SCRIPT = """
+if (redis.call('GET', KEYS[2]) or '') ~= ARGV[1] then
+  return 0
+end
+redis.call('DEL', KEYS[1], KEYS[2])
+for i = 2, #ARGV do
+  redis.call('HDEL', KEYS[3], ARGV[i])
+  redis.call('ZREM', KEYS[4], ARGV[i])
+end
+return 1
+"""
+
 
 def _keys(org: str, month: str, previous_month: str) -> list[str]:
     tag = "{org:" + org + "}"
@@ -358,10 +438,21 @@ def _keys(org: str, month: str, previous_month: str) -> list[str]:
         f"limiter:{tag}:spend:{previous_month}",
         f"limiter:{tag}:reservations",
         f"limiter:{tag}:expiry",
+        f"limiter:{tag}:usage",
     ]
 
 
+def _queue_keys(org: str) -> list[str]:
+    tag = "{org:" + org + "}"
+    return [f"limiter:{tag}:usage", f"limiter:{tag}:usage:claimed", f"limiter:{tag}:usage:token"]
+
+
 class RedisBackend:
+    """Counters in Redis. It can also carry settled usage records (`queue`) until a worker
+    stores them in batches, so that a settle costs one Redis round trip and no SQL."""
+
+    queues_usage = True
+
     def __init__(self, url: str, *, timeout: float = 0.5) -> None:
         import redis
 
@@ -371,6 +462,8 @@ class RedisBackend:
         )
         self._check = self.client.register_script(_CHECK_SCRIPT)
         self._settle = self.client.register_script(_SETTLE_SCRIPT)
+        self._claim = self.client.register_script(_CLAIM_SCRIPT)
+        self._ack = self.client.register_script(_ACK_SCRIPT)
 
     def _run(self, script, keys: list[str], args: list) -> dict:
         try:
@@ -412,15 +505,24 @@ class RedisBackend:
         )
 
     def settle(
-        self, org, month, previous_month, now, reservation_id, actual_output, actual_cost
+        self,
+        org,
+        month,
+        previous_month,
+        now,
+        reservation_id,
+        actual_output,
+        actual_cost,
+        queue=None,
     ) -> SettleResult:
-        data = self._run(
-            self._settle,
-            _keys(org, month, previous_month),
-            [repr(now), reservation_id, actual_output, actual_cost, previous_month],
-        )
+        args = [repr(now), reservation_id, actual_output, actual_cost, previous_month]
+        if queue is not None:
+            args += [queue.record, queue.cost_text, repr(queue.keep_until)]
+        else:
+            args += ["", "", ""]
+        data = self._run(self._settle, _keys(org, month, previous_month), args)
         if not data["found"]:
-            return SettleResult(found=False)
+            return SettleResult(found=False, settled_cost=data.get("settled"))
         spend = data.get("spend") or {}
         return SettleResult(
             found=True,
@@ -437,6 +539,46 @@ class RedisBackend:
             pipe.execute()
         except self._errors as error:
             raise LimiterUnavailable(str(error)) from error
+
+    def claim_usage(self, orgs: list[str], limit: int) -> list[QueuedBatch]:
+        """Up to `limit` queued records of each organization, in one round trip."""
+        try:
+            pipe = self.client.pipeline(transaction=False)
+            for org in orgs:
+                self._claim(keys=_queue_keys(org), args=[limit, secrets.token_hex(8)], client=pipe)
+            answers = pipe.execute()
+        except self._errors as error:
+            raise LimiterUnavailable(str(error)) from error
+        return [
+            QueuedBatch(org, token.decode(), [item.decode() for item in items])
+            for org, (token, items) in zip(orgs, answers, strict=True)
+            if items
+        ]
+
+    def ack_usage(self, acks: list[tuple[QueuedBatch, list[str]]]) -> None:
+        """Forget claims whose records are stored; with each, the reservation ids they settled."""
+        try:
+            pipe = self.client.pipeline(transaction=False)
+            for batch, reservation_ids in acks:
+                claimed, token = _queue_keys(batch.org)[1:]
+                reservations, expiry = _keys(batch.org, "", "")[3:5]
+                self._ack(
+                    keys=[claimed, token, reservations, expiry],
+                    args=[batch.token, *reservation_ids],
+                    client=pipe,
+                )
+            pipe.execute()
+        except self._errors as error:
+            raise LimiterUnavailable(str(error)) from error
+
+    def queued_usage(self, orgs: list[str]) -> int:
+        """How many records wait in these organizations' queues, claimed or not."""
+        pipe = self.client.pipeline(transaction=False)
+        for org in orgs:
+            queue, claimed, _token = _queue_keys(org)
+            pipe.llen(queue)
+            pipe.llen(claimed)
+        return sum(pipe.execute())
 
     def reset(self) -> None:
         """Forget every counter (tests only: flushes the selected database)."""

@@ -242,7 +242,18 @@ class UsageRecord(models.Model):
     cost_cents = models.DecimalField(**COST)
     created_at = models.DateTimeField(default=timezone.now, db_index=True)
     # The reservation this usage settled (empty for usage recorded directly).
-    request_id = models.CharField(max_length=200, blank=True, default="", db_index=True)
+    request_id = models.CharField(max_length=200, blank=True, default="")
+
+    class Meta:
+        constraints = [
+            # A settle is stored once, however often its queued record is handed out. On
+            # PostgreSQL a unique index must hold the partition key, hence `created_at`.
+            models.UniqueConstraint(
+                fields=["request_id", "created_at"],
+                condition=~Q(request_id=""),
+                name="usage_record_request_unique",
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self.model_id} at {self.created_at}"

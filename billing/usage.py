@@ -1,12 +1,15 @@
 """Usage records and their rollups.
 
-Settling a request inserts one raw `UsageRecord`. `rollup_pending` adds the records not yet
-counted to the per-minute, per-hour and per-day tables that reports and spend read, in
-batches, under a lock on the single `RollupCursor` row so that only one roller runs at a time.
-With `USAGE_ROLLUP_INLINE` (the default) every recording rolls up at once; in production a
-worker (`manage.py usage_worker`) does it every few seconds, so reports lag by at most that.
+Settling a request inserts one raw `UsageRecord`, or, with `USAGE_QUEUE` and Redis, queues it
+in Redis in the settle's own round trip for `manage.py usage_worker` to store in batches
+(`store_queued`). `rollup_pending` adds the records not yet counted to the per-minute,
+per-hour and per-day tables that reports and spend read, in batches, under a lock on the
+single `RollupCursor` row so that only one roller runs at a time. With `USAGE_ROLLUP_INLINE`
+(the default) every recording rolls up at once; in production the worker does it every few
+seconds, so reports lag by at most that.
 """
 
+import json
 from collections import defaultdict
 from datetime import UTC, date, datetime
 from decimal import ROUND_CEILING, Decimal
@@ -85,20 +88,112 @@ def record(
 ) -> UsageRecord:
     """Insert one request's usage, priced from the catalog; roll up now if configured to."""
     tokens = clean_tokens(tokens)
-    usage = UsageRecord.objects.create(
-        organization_id=api_key.organization_id,
-        workspace_id=api_key.workspace_id,
-        api_key_id=api_key.pk,
-        model=model,
-        service_tier=service_tier,
-        cost_cents=cost_cents(model, tokens),
-        created_at=at or timezone.now(),
-        request_id=request_id,
-        **tokens,
-    )
+    with transaction.atomic():
+        _enter_write_gate()
+        usage = UsageRecord.objects.create(
+            organization_id=api_key.organization_id,
+            workspace_id=api_key.workspace_id,
+            api_key_id=api_key.pk,
+            model=model,
+            service_tier=service_tier,
+            cost_cents=cost_cents(model, tokens),
+            created_at=at or timezone.now(),
+            request_id=request_id,
+            **tokens,
+        )
     if settings.USAGE_ROLLUP_INLINE:
         rollup_pending()
     return usage
+
+
+def queued_record(
+    *,
+    api_key: ApiKey,
+    model: Model,
+    tokens: dict[str, int],
+    cost: Decimal,
+    at: datetime,
+    request_id: str,
+) -> str:
+    """A record as text, to wait in a queue until `store_queued` inserts it."""
+    return json.dumps(
+        [
+            str(api_key.organization_id),
+            api_key.workspace_id,
+            api_key.pk,
+            model.pk,
+            at.timestamp(),
+            str(cost),
+            request_id,
+            *(tokens.get(kind, 0) for kind in TOKEN_FIELDS),
+        ],
+        separators=(",", ":"),
+    )
+
+
+def store_queued(texts: list[str]) -> list[UsageRecord]:
+    """Insert queued records in one statement per thousand; a record already stored (same
+    request and time: a batch handed out again after a worker stopped) is skipped. Returns
+    the records, stored now or before."""
+    records = []
+    for text in texts:
+        organization_id, workspace_id, api_key_id, model_id, at, cost, request_id, *counts = (
+            json.loads(text)
+        )
+        records.append(
+            UsageRecord(
+                organization_id=organization_id,
+                workspace_id=workspace_id,
+                api_key_id=api_key_id,
+                model_id=model_id,
+                created_at=datetime.fromtimestamp(at, UTC),
+                cost_cents=Decimal(cost),
+                request_id=request_id,
+                **dict(zip(TOKEN_FIELDS, counts, strict=True)),
+            )
+        )
+    with transaction.atomic():
+        _enter_write_gate()
+        UsageRecord.objects.bulk_create(records, batch_size=1_000, ignore_conflicts=True)
+    return records
+
+
+# Record ids are taken in one order and committed in another, so a rollup that moved its
+# cursor past a committed id could skip a smaller one committed later. On PostgreSQL, writers
+# of records hold this advisory lock (shared) until they commit, and a rollup takes it
+# (exclusive) for a moment first: every id taken before then is final when it reads.
+WRITE_GATE = 0x7573_6167  # any constant, the same in every process
+
+
+def _enter_write_gate() -> None:
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock_shared(%s)", [WRITE_GATE])
+
+
+def _final_up_to() -> int | None:
+    """The highest record id below which no record can still appear; None for no bound.
+
+    Inside a transaction (a writer rolling up inline), waiting could deadlock with another
+    writer doing the same, so it does not wait: with a writer mid-way, it answers 0 and that
+    writer's own rollup, or the worker's, takes the records."""
+    if connection.vendor != "postgresql":
+        return None  # SQLite writes one transaction at a time
+    waiting = not connection.in_atomic_block
+    with connection.cursor() as cursor:
+        if waiting:
+            cursor.execute("SELECT pg_advisory_lock(%s)", [WRITE_GATE])
+        else:
+            cursor.execute("SELECT pg_try_advisory_lock(%s)", [WRITE_GATE])
+            if not cursor.fetchone()[0]:
+                return 0
+        try:
+            cursor.execute(
+                f"SELECT MAX(id) FROM {connection.ops.quote_name(UsageRecord._meta.db_table)}"
+            )
+            return cursor.fetchone()[0] or 0
+        finally:
+            cursor.execute("SELECT pg_advisory_unlock(%s)", [WRITE_GATE])
 
 
 def _bucket_starts(at: datetime) -> tuple[datetime, datetime, date]:
@@ -111,15 +206,16 @@ def rollup_pending(batch_size: int = 10_000) -> int:
     """Add every record not yet rolled up to the minute, hour and day tables. Returns how
     many records it added."""
     total = 0
+    up_to = _final_up_to()
     while True:
-        added = _rollup_batch(batch_size)
+        added = _rollup_batch(batch_size, up_to)
         total += added
         if added < batch_size:
             return total
 
 
 @transaction.atomic
-def _rollup_batch(batch_size: int) -> int:
+def _rollup_batch(batch_size: int, up_to: int | None) -> int:
     cursor = RollupCursor.objects.select_for_update().filter(pk=1).first()
     if cursor is None:
         try:
@@ -128,10 +224,11 @@ def _rollup_batch(batch_size: int) -> int:
         except IntegrityError:
             pass
         cursor = RollupCursor.objects.select_for_update().get(pk=1)
+    pending = UsageRecord.objects.filter(id__gt=cursor.last_record_id)
+    if up_to is not None:
+        pending = pending.filter(id__lte=up_to)
     records = list(
-        UsageRecord.objects.filter(id__gt=cursor.last_record_id)
-        .order_by("id")
-        .values(
+        pending.order_by("id").values(
             "id",
             "organization_id",
             "workspace_id",

@@ -174,6 +174,9 @@ LIMITER_CACHE_SECONDS = env.float("LIMITER_CACHE_SECONDS", default=5.0)
 RESERVATION_SECONDS = env.int("RESERVATION_SECONDS", default=600)
 # Roll usage up as it is recorded (single process); production runs `manage.py usage_worker`.
 USAGE_ROLLUP_INLINE = env.bool("USAGE_ROLLUP_INLINE", default=True)
+# With Redis: a settle queues its usage record in Redis, in the same round trip, and
+# `usage_worker` stores the queued records in batches. Needs the worker, so rollups not inline.
+USAGE_QUEUE = env.bool("USAGE_QUEUE", default=False)
 
 TASKS = {
     "default": {

@@ -1,6 +1,5 @@
 """The enforcement engine, on both backends: buckets, spend, reservations, answers."""
 
-import os
 import threading
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -13,11 +12,9 @@ from django.db import connection, connections
 from django.db.models import Sum
 from hypothesis import strategies as st
 
-from accounts.audit import Actor
 from accounts.models import KeyStatus
 from billing import enforcement, limiter, services
 from billing.models import (
-    Limiter,
     Model,
     ModelGroup,
     RefusalMinute,
@@ -27,33 +24,17 @@ from billing.models import (
     UsageRecord,
     UsageTier,
 )
+from tests.billing.conftest import RPM, T0, auth, redis_backend
 from tests.factories import WorkspaceFactory
 from workspaces import services as workspace_services
 
-REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
-T0 = datetime(2026, 11, 10, 12, 0, tzinfo=UTC).timestamp()
-RPM, ITPM, OTPM = (
-    Limiter.REQUESTS_PER_MINUTE,
-    Limiter.INPUT_TOKENS_PER_MINUTE,
-    Limiter.OUTPUT_TOKENS_PER_MINUTE,
-)
 
-
-def _redis_backend():
-    backend = limiter.RedisBackend(REDIS_URL)
-    try:
-        backend.client.ping()
-    except Exception:
-        if os.environ.get("CI"):
-            raise
-        pytest.skip(f"Redis is not reachable at {REDIS_URL}")
-    return backend
-
-
-@pytest.fixture(params=["local", "redis"])
+@pytest.fixture(params=["local", "redis", "redis-queued"])
 def engine(request, settings):
+    """Each backend; "redis-queued" also carries usage records in Redis (`USAGE_QUEUE`)."""
     settings.LIMITER_CACHE_SECONDS = 60  # tests change limits before they authorize
-    backend = limiter.LocalBackend() if request.param == "local" else _redis_backend()
+    settings.USAGE_QUEUE = request.param == "redis-queued"
+    backend = limiter.LocalBackend() if request.param == "local" else redis_backend()
     backend.reset()
     enforcement.use_backend(backend)
     yield backend
@@ -61,25 +42,11 @@ def engine(request, settings):
     enforcement.use_backend(None)
 
 
-@pytest.fixture
-def world(personas):
-    """A workspace with a key; the organization on Tier 1 (Sonnet: 50 RPM, 30k ITPM, 8k OTPM)."""
-    actor = Actor.for_user(personas.admin)
-    workspace = WorkspaceFactory(organization=personas.org, name="Production")
-    key, secret = workspace_services.api_key_create(actor=actor, workspace=workspace, name="k")
-    return {
-        "actor": actor,
-        "workspace": workspace,
-        "key": key,
-        "secret": secret,
-        "org": personas.org,
-    }
-
-
-def auth(world, *, input_tokens=10, max_tokens=10, model="claude-sonnet-4-5", now=T0, secret=None):
-    return enforcement.authorize(
-        secret or world["secret"], model, input_tokens, max_tokens, now=now
-    )
+def stored():
+    """The usage records in the database once the worker has run (as it always has for a
+    backend that does not queue them)."""
+    enforcement.store_queued_usage()
+    return UsageRecord.objects
 
 
 def sonnet():
@@ -174,7 +141,7 @@ def test_settle_returns_unused_output_and_records_usage(engine, world):
         decision.reservation_id, {"input_tokens": 1_000, "output_tokens": 500}, now=T0
     )
     assert settlement.cost_cents == Decimal("1.05")  # 1k in at $3/M + 500 out at $15/M
-    record = UsageRecord.objects.get()
+    record = stored().get()
     assert (record.uncached_input_tokens, record.output_tokens, record.request_id) == (
         1_000,
         500,
@@ -193,7 +160,12 @@ def test_settle_twice_is_harmless(engine, world):
         decision.reservation_id, {"input_tokens": 10, "output_tokens": 5}, now=T0
     )
     assert second.already_settled and second.cost_cents == first.cost_cents
-    assert UsageRecord.objects.count() == 1
+    assert stored().count() == 1
+    third = enforcement.settle(
+        decision.reservation_id, {"input_tokens": 99, "output_tokens": 99}, now=T0 + 1
+    )
+    assert third.already_settled and third.cost_cents == first.cost_cents
+    assert stored().count() == 1
 
 
 def test_unknown_and_forged_reservations(engine, world):
@@ -375,7 +347,7 @@ def test_recorded_spend_never_exceeds_the_limit(engine, world, steps):
                 },
                 now=now,
             )
-    recorded = UsageRecord.objects.aggregate(total=Sum("cost_cents"))["total"] or 0
+    recorded = stored().aggregate(total=Sum("cost_cents"))["total"] or 0
     assert recorded <= 20
 
 
@@ -466,7 +438,13 @@ def test_spend_notification_when_threshold_crossed(
     decision = auth(world, now=datetime.now(UTC).timestamp())
     with django_capture_on_commit_callbacks(execute=True):
         enforcement.settle(decision.reservation_id, {"input_tokens": 10, "output_tokens": 1_000})
+        stored()
     assert len(mail.outbox) == 1
+    another = auth(world, now=datetime.now(UTC).timestamp())
+    with django_capture_on_commit_callbacks(execute=True):
+        enforcement.settle(another.reservation_id, {"input_tokens": 10, "output_tokens": 1_000})
+        stored()
+    assert len(mail.outbox) == 1  # once per threshold per month
 
 
 def test_bucket_arithmetic_on_the_clock(engine, world):

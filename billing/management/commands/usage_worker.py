@@ -3,14 +3,16 @@ import time
 
 from django.core.management.base import BaseCommand, CommandParser
 
-from billing import usage
+from billing import enforcement, usage
+from billing.limiter import LimiterUnavailable
 from workspaces.services import api_key_expiry_notices_send
 
 
 class Command(BaseCommand):
     help = (
-        "Keep reports current: roll usage records up every few seconds, and send the API key "
-        "expiry notices hourly. Run one beside the web processes when USAGE_ROLLUP_INLINE is off."
+        "Keep reports current: store the usage records queued in Redis (USAGE_QUEUE), roll "
+        "usage up every few seconds, and send the API key expiry notices hourly. Run one beside "
+        "the web processes when USAGE_ROLLUP_INLINE is off."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
@@ -29,6 +31,13 @@ class Command(BaseCommand):
         next_notices = 0.0
         while not stopping:
             usage.ensure_partitions()
+            try:
+                stored = enforcement.store_queued_usage()
+            except LimiterUnavailable as error:
+                self.stderr.write(f"Redis cannot be reached; queued usage waits: {error}")
+            else:
+                if stored:
+                    self.stdout.write(f"Stored {stored:,} queued usage records.")
             rolled = usage.rollup_pending()
             if rolled:
                 self.stdout.write(f"Rolled up {rolled:,} usage records.")

@@ -1,0 +1,212 @@
+"""Usage records queued in Redis with the settle (`USAGE_QUEUE`), stored by the worker in
+batches; and rollups that never skip a record committed out of order."""
+
+import io
+import threading
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+
+import pytest
+from django.core import checks
+from django.core.management import call_command
+from django.db import connection, connections, transaction
+
+from billing import enforcement, limiter, usage
+from billing.models import Model, UsageDaily, UsageRecord
+from tests.billing.conftest import T0, auth, redis_backend
+from workspaces.models import ApiKey
+
+SETTLED = {"input_tokens": 1_000, "output_tokens": 500}  # 1.05 cents on Sonnet 4.5
+
+
+@pytest.fixture
+def queued(settings):
+    settings.LIMITER_CACHE_SECONDS = 60
+    settings.USAGE_QUEUE = True
+    settings.USAGE_ROLLUP_INLINE = False
+    backend = redis_backend()
+    backend.reset()
+    enforcement.use_backend(backend)
+    yield backend
+    backend.reset()
+    enforcement.use_backend(None)
+
+
+def _settle(world, *, now=T0):
+    decision = auth(world, now=now)
+    return decision.reservation_id, enforcement.settle(decision.reservation_id, SETTLED, now=now)
+
+
+def test_a_queued_settle_runs_no_sql(queued, world, django_assert_num_queries):
+    _settle(world)  # the model by id, and the limits, now in the process's cache
+    decision = auth(world)
+    with django_assert_num_queries(0):
+        settlement = enforcement.settle(decision.reservation_id, SETTLED, now=T0)
+    assert settlement.cost_cents == Decimal("1.05")
+    assert not UsageRecord.objects.exists()
+    assert queued.queued_usage([str(world["org"].pk)]) == 2
+
+
+def test_the_worker_stores_and_rolls_up_queued_records(queued, world):
+    ids = [_settle(world, now=T0 + n)[0] for n in range(3)]
+    out = io.StringIO()
+    call_command("usage_worker", "--once", stdout=out)
+    assert "Stored 3 queued usage records." in out.getvalue()
+    assert "Rolled up 3 usage records." in out.getvalue()
+    records = UsageRecord.objects.order_by("created_at")
+    assert [r.request_id for r in records] == ids
+    assert [r.created_at for r in records] == [
+        datetime.fromtimestamp(T0 + n, UTC) for n in range(3)
+    ]
+    assert {(r.uncached_input_tokens, r.output_tokens, r.cost_cents) for r in records} == {
+        (1_000, 500, Decimal("1.05"))
+    }
+    assert records[0].workspace_id == world["workspace"].pk
+    assert records[0].api_key_id == world["key"].pk
+    assert UsageDaily.objects.get().requests == 3
+    assert queued.queued_usage([str(world["org"].pk)]) == 0
+    # Stored: Redis forgets the second-settle answers; the database gives them now.
+    assert queued.client.hlen(limiter._keys(str(world["org"].pk), "", "")[3]) == 0
+    again = enforcement.settle(ids[0], SETTLED, now=T0 + 5)
+    assert again.already_settled and again.cost_cents == Decimal("1.05")
+
+
+def test_a_batch_claimed_but_not_acknowledged_is_stored_once(queued, world):
+    """A worker that stopped after storing and before acknowledging: the next one gets the
+    same batch again, and skips what is stored."""
+    org = str(world["org"].pk)
+    _settle(world)
+    (batch,) = queued.claim_usage([org], 1_000)
+    with transaction.atomic():
+        usage.store_queued(batch.records)
+    _settle(world, now=T0 + 1)  # a newer record waits behind the unacknowledged claim
+    assert enforcement.store_queued_usage() == 2
+    assert UsageRecord.objects.count() == 2
+    assert queued.queued_usage([org]) == 0
+
+
+def test_an_old_claims_acknowledgement_forgets_nothing_newer(queued, world):
+    org = str(world["org"].pk)
+    _settle(world)
+    (first,) = queued.claim_usage([org], 1_000)
+    (same,) = queued.claim_usage([org], 1_000)  # a second worker, same batch
+    assert same.token == first.token
+    queued.ack_usage([(first, [])])
+    _settle(world, now=T0 + 1)
+    (newer,) = queued.claim_usage([org], 1_000)
+    queued.ack_usage([(same, [])])  # late: that claim is gone already
+    assert queued.queued_usage([org]) == 1
+    assert newer.token != first.token
+
+
+def test_batches_larger_than_the_limit(queued, world):
+    for n in range(7):
+        _settle(world, now=T0 + n)
+    assert enforcement.store_queued_usage(limit=3) == 7
+    assert UsageRecord.objects.count() == 7
+
+
+def test_notifications_wait_for_the_stored_record(
+    queued, world, django_capture_on_commit_callbacks, mailoutbox
+):
+    from billing import services
+
+    services.spend_notification_add(
+        actor=world["actor"],
+        organization=world["org"],
+        workspace=world["workspace"],
+        amount_cents=1,
+    )
+    now = datetime.now(UTC).timestamp()
+    with django_capture_on_commit_callbacks(execute=True):
+        _settle(world, now=now)
+    assert mailoutbox == []
+    with django_capture_on_commit_callbacks(execute=True):
+        enforcement.store_queued_usage()
+    assert len(mailoutbox) == 1
+
+
+def test_redis_down_at_settle_writes_the_record_itself(queued, world, settings):
+    decision = auth(world)
+    enforcement.use_backend(limiter.RedisBackend("redis://127.0.0.1:1/0", timeout=0.2))
+    settings.LIMITER_FAIL_OPEN = True
+    enforcement.settle(decision.reservation_id, SETTLED, now=T0)
+    assert UsageRecord.objects.get().request_id == decision.reservation_id
+
+
+def test_the_worker_says_when_redis_is_down(queued, personas):
+    enforcement.use_backend(limiter.RedisBackend("redis://127.0.0.1:1/0", timeout=0.2))
+    err = io.StringIO()
+    call_command("usage_worker", "--once", stdout=io.StringIO(), stderr=err)
+    assert "Redis cannot be reached; queued usage waits" in err.getvalue()
+
+
+def test_settings_checks(settings):
+    settings.USAGE_QUEUE = False
+    assert checks.run_checks(tags=[checks.Tags.compatibility]) == []
+    settings.USAGE_QUEUE, settings.REDIS_URL = True, ""
+    assert [m.id for m in checks.run_checks(tags=[checks.Tags.compatibility])] == ["billing.W001"]
+    settings.REDIS_URL, settings.USAGE_ROLLUP_INLINE = "redis://127.0.0.1:6379/15", True
+    assert [m.id for m in checks.run_checks(tags=[checks.Tags.compatibility])] == ["billing.W002"]
+    settings.USAGE_ROLLUP_INLINE = False
+    assert checks.run_checks(tags=[checks.Tags.compatibility]) == []
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="concurrent writers need PostgreSQL")
+@pytest.mark.django_db(transaction=True)
+def test_rollup_waits_for_a_smaller_id_committed_later(catalog, world, settings):
+    """Writer A takes an id and commits late; writer B takes a larger one and commits first.
+    The rollup must not move past A's record."""
+    settings.USAGE_ROLLUP_INLINE = False
+    model = Model.objects.get(api_name="claude-sonnet-4-5")
+    at = datetime(2026, 11, 10, 12, tzinfo=UTC)
+    a_inserted, a_may_commit = threading.Event(), threading.Event()
+
+    def writer_a():
+        try:
+            with transaction.atomic():
+                usage.record(api_key=world["key"], model=model, tokens={"output_tokens": 1}, at=at)
+                a_inserted.set()
+                a_may_commit.wait(10)
+        finally:
+            connections.close_all()
+
+    thread_a = threading.Thread(target=writer_a)
+    thread_a.start()
+    assert a_inserted.wait(10)
+    usage.record(
+        api_key=world["key"], model=model, tokens={"output_tokens": 10}, at=at + timedelta(1)
+    )
+    rolled = []
+    roller = threading.Thread(
+        target=lambda: (rolled.append(usage.rollup_pending()), connections.close_all())
+    )
+    roller.start()
+    roller.join(0.5)
+    assert roller.is_alive()  # waiting for writer A to commit
+    a_may_commit.set()
+    thread_a.join(10)
+    roller.join(10)
+    assert rolled == [2]
+    assert sum(UsageDaily.objects.values_list("output_tokens", flat=True)) == 11
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_batch_that_cannot_be_stored_stays_queued_and_blocks_no_one(
+    catalog, queued, world, personas, caplog
+):
+    other = str(personas.other_org.pk)
+    broken = usage.queued_record(
+        api_key=ApiKey(pk=987_654, organization_id=other, workspace_id=987_654),
+        model=Model.objects.get(api_name="claude-sonnet-4-5"),
+        tokens={"output_tokens": 1},
+        cost=Decimal("0.0015"),
+        at=datetime.fromtimestamp(T0, UTC),
+        request_id="res_broken",
+    )
+    queued.client.rpush(limiter._queue_keys(other)[0], broken)
+    _settle(world)
+    assert enforcement.store_queued_usage() == 1
+    assert UsageRecord.objects.get().workspace_id == world["workspace"].pk
+    assert queued.queued_usage([other]) == 1
+    assert f"Queued usage of organization {other} could not be stored" in caplog.text
