@@ -204,3 +204,12 @@ def svg(chart: Chart) -> str:
         "</svg>"
     )
     return mark_safe("".join(parts))
+
+
+def number_cells(values: Sequence[str | None]) -> str:
+    """A table row's numeric cells, already formatted, as HTML: one template variable per row
+    instead of a loop per cell (a 90-day table over 20 workspaces has 1,800)."""
+    empty = '<td class="num"><span class="muted">—</span></td>'
+    return mark_safe(
+        "".join(f'<td class="num">{escape(value)}</td>' if value else empty for value in values)
+    )

@@ -220,9 +220,6 @@ class CostReport:
     lines: list[CostLine]  # breakdown by workspace, model and token type
     total_cents: Decimal
 
-    def day_total(self, day: date) -> Decimal:
-        return sum((v for (d, _s), v in self.daily.items() if d == day), Decimal(0))
-
 
 def series_name(workspace: Workspace) -> str:
     return f"{workspace.name} (archived)" if workspace.is_archived else workspace.name
@@ -230,41 +227,42 @@ def series_name(workspace: Workspace) -> str:
 
 def cost_report(scope: ReportScope) -> CostReport:
     """Cost per day, stacked by workspace (or by model for one workspace), and the breakdown by
-    workspace, model and token type, priced at the catalog's prices. Two queries."""
-    rows = list(
-        scope.filter(UsageWorkspaceDay.objects.all(), period="day")
-        .values("day", "workspace_id", "model_id")
-        .annotate(cost=Sum("cost_cents"), **{f"{name}_sum": Sum(name) for name in TOKEN_FIELDS})
-        .order_by("day")
-    )
-    workspace_ids = {row["workspace_id"] for row in rows}
-    model_ids = {row["model_id"] for row in rows}
-    workspaces = {w.pk: w for w in Workspace.objects.filter(pk__in=workspace_ids)} if rows else {}
-    models = {m.pk: m for m in Model.objects.filter(pk__in=model_ids)} if rows else {}
+    workspace, model and token type, priced at the catalog's prices. Four queries: the day
+    rollup grouped by day and series, then by workspace and model, and the workspaces and
+    models named."""
+    table = UsageDaily if scope.api_key is not None else UsageWorkspaceDay
+    rows = scope.filter(table.objects.all(), period="day").order_by()
     by_model = scope.workspace is not None
+    series_key = "model_id" if by_model else "workspace_id"
+    per_day = list(rows.values_list("day", series_key).annotate(cost=Sum("cost_cents")))
+    sums = list(
+        rows.values_list("workspace_id", "model_id").annotate(*(Sum(name) for name in TOKEN_FIELDS))
+    )
+    workspaces = (
+        {w.pk: w for w in Workspace.objects.filter(pk__in={row[0] for row in sums})} if sums else {}
+    )
+    models = (
+        {m.pk: m for m in Model.objects.filter(pk__in={row[1] for row in sums})} if sums else {}
+    )
+    label = (
+        {pk: model.api_name for pk, model in models.items()}
+        if by_model
+        else {pk: series_name(workspace) for pk, workspace in workspaces.items()}
+    )
     daily: dict[tuple[date, str], Decimal] = defaultdict(Decimal)
-    breakdown: dict[tuple[int, int, str], list] = {}
-    total = Decimal(0)
-    for row in rows:
-        workspace, model = workspaces[row["workspace_id"]], models[row["model_id"]]
-        label = model.api_name if by_model else series_name(workspace)
-        daily[(row["day"], label)] += row["cost"]
-        total += row["cost"]
-        for name in TOKEN_FIELDS:
-            tokens = row[f"{name}_sum"]
-            if not tokens:
-                continue
-            line = breakdown.setdefault((workspace.pk, model.pk, name), [workspace, model, name, 0])
-            line[3] += tokens
+    for day, series, cost in per_day:
+        daily[(day, label[series])] += cost
     lines = [
         CostLine(
-            workspace,
-            model,
+            workspaces[workspace_id],
+            models[model_id],
             name,
             tokens,
-            Decimal(tokens) * getattr(model, PRICE_OF[name]) / Decimal(10_000),
+            Decimal(tokens) * getattr(models[model_id], PRICE_OF[name]) / Decimal(10_000),
         )
-        for workspace, model, name, tokens in breakdown.values()
+        for workspace_id, model_id, *counts in sums
+        for name, tokens in zip(TOKEN_FIELDS, counts, strict=True)
+        if tokens
     ]
     lines.sort(
         key=lambda line: (
@@ -274,4 +272,5 @@ def cost_report(scope: ReportScope) -> CostReport:
         )
     )
     series = sorted({label for (_day, label) in daily})
+    total = sum((cost for _day, _series, cost in per_day), Decimal(0))
     return CostReport(scope=scope, series=series, daily=dict(daily), lines=lines, total_cents=total)

@@ -226,10 +226,12 @@ def _usage_context(request: ConsoleRequest, report: reports.UsageReport) -> dict
             "label": _label(b, granularity),
             "href": href(b),
             # Cells are formatted here: filters per cell would dominate the page's time.
-            "cells": [
-                f"{row.input_tokens:,} / {row.output_tokens:,}" if row else None
-                for row in (by_bucket.get((b, m)) for m in report.models)
-            ],
+            "cells": charts.number_cells(
+                [
+                    f"{row.input_tokens:,} / {row.output_tokens:,}" if row else None
+                    for row in (by_bucket.get((b, m)) for m in report.models)
+                ]
+            ),
             "input": f"{sum(by_bucket[(b, m)].input_tokens for m in report.models if (b, m) in by_bucket):,}",
             "output": f"{sum(by_bucket[(b, m)].output_tokens for m in report.models if (b, m) in by_bucket):,}",
             "refused": f"{refused_by_bucket.get(b, 0):,}",
@@ -297,10 +299,12 @@ def cost(request: ConsoleRequest) -> HttpResponse:
                 "table": [
                     {
                         "day": b,
-                        "cells": [
-                            usd(report.daily[(b, s)]) if (b, s) in report.daily else None
-                            for s in report.series
-                        ],
+                        "cells": charts.number_cells(
+                            [
+                                usd(report.daily[(b, s)]) if (b, s) in report.daily else None
+                                for s in report.series
+                            ]
+                        ),
                         "total": usd(day_totals.get(b, 0)),
                     }
                     for b in buckets

@@ -227,6 +227,19 @@ def test_cost_for_one_workspace_is_stacked_by_model(personas, data):
     )
 
 
+def test_cost_for_one_api_key(personas, data):
+    """The Cost page has no key field, but a key in its address (a link from elsewhere)
+    narrows it as it does the Usage page."""
+    key = data["keys"][2]
+    response = client(personas.admin).get(reverse("billing:cost"), {**RANGE, "key": key.public_id})
+    assert response.status_code == 200
+    records = raw(personas, api_key=key)
+    assert records and response.context["report"].total_cents == sum(r.cost_cents for r in records)
+    assert sum(line.tokens for line in response.context["report"].lines) == sum(
+        getattr(r, kind) for r in records for kind in usage.TOKEN_FIELDS
+    )
+
+
 # -- Access -----------------------------------------------------------------------------------
 
 
@@ -329,7 +342,7 @@ def _insert_raw_records(personas, data, count: int) -> None:
 def test_queries_do_not_grow_with_records(personas, data, django_assert_num_queries):
     """Both pages read rollups only: as many queries with a million raw records as with a few."""
     c = client(personas.admin)
-    expected = {"billing:usage": 9, "billing:cost": 10}
+    expected = {"billing:usage": 9, "billing:cost": 11}
     for page, count in expected.items():
         c.get(reverse(page), RANGE)
         with django_assert_num_queries(count):
