@@ -20,7 +20,6 @@ from accounts.models import (
     AdminApiKey,
     Invite,
     InviteStatus,
-    KeyStatus,
     Organization,
     OrganizationMember,
     User,
@@ -341,53 +340,19 @@ def admin_key_create(
 
 @transaction.atomic
 def admin_key_rename(*, actor: Actor, key: AdminApiKey, name: str) -> AdminApiKey:
-    keys.ensure_not_deleted(key)
-    name = keys.clean_name(name)
-    before, key.name = key.name, name
-    key.save(update_fields=["name"])
-    audit.record(
-        actor=actor,
-        organization=key.organization,
-        action="admin_key.rename",
-        target_type="admin_key",
-        target_id=key.public_id,
-        before={"name": before},
-        after={"name": name},
-    )
+    keys.rename(actor, key, name, organization=key.organization, target_type="admin_key")
     return key
 
 
 @transaction.atomic
 def admin_key_set_status(*, actor: Actor, key: AdminApiKey, status: str) -> AdminApiKey:
-    keys.ensure_status_change(key, status)
-    before, key.status = key.status, status
-    key.save(update_fields=["status"])
-    audit.record(
-        actor=actor,
-        organization=key.organization,
-        action="admin_key.status_change",
-        target_type="admin_key",
-        target_id=key.public_id,
-        before={"status": before},
-        after={"status": status},
-    )
+    keys.set_status(actor, key, status, organization=key.organization, target_type="admin_key")
     return key
 
 
 @transaction.atomic
 def admin_key_delete(*, actor: Actor, key: AdminApiKey) -> AdminApiKey:
-    keys.ensure_not_deleted(key)
-    before, key.status = key.status, KeyStatus.ARCHIVED
-    key.save(update_fields=["status"])
-    audit.record(
-        actor=actor,
-        organization=key.organization,
-        action="admin_key.delete",
-        target_type="admin_key",
-        target_id=key.public_id,
-        before={"status": before},
-        after={"status": KeyStatus.ARCHIVED},
-    )
+    keys.delete(actor, key, organization=key.organization, target_type="admin_key")
     return key
 
 

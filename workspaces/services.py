@@ -314,20 +314,6 @@ def memberships_remove_for_user(*, organization: Organization, user: User) -> No
 API_KEY_PREFIX = "sk-ant-api03-"
 
 
-def _key_event(
-    actor: Actor, key: ApiKey, action: str, before: dict | None, after: dict | None
-) -> None:
-    audit.record(
-        actor=actor,
-        organization=key.workspace.organization,
-        action=action,
-        target_type="api_key",
-        target_id=key.public_id,
-        before=before,
-        after=after,
-    )
-
-
 @transaction.atomic
 def api_key_create(
     *, actor: Actor, workspace: Workspace, name: str, expires_at=None
@@ -348,12 +334,13 @@ def api_key_create(
         expires_at=expires_at,
     )
     _count_active(workspace, +1)
-    _key_event(
-        actor,
-        key,
-        "api_key.create",
-        None,
-        {
+    audit.record(
+        actor=actor,
+        organization=workspace.organization,
+        action="api_key.create",
+        target_type="api_key",
+        target_id=key.public_id,
+        after={
             "name": name,
             "hint": hint,
             "workspace": workspace.public_id,
@@ -380,11 +367,7 @@ def _locked(key: ApiKey) -> ApiKey:
 @transaction.atomic
 def api_key_rename(*, actor: Actor, key: ApiKey, name: str) -> ApiKey:
     key = _locked(key)
-    keys.ensure_not_deleted(key)
-    name = keys.clean_name(name)
-    before, key.name = key.name, name
-    key.save(update_fields=["name"])
-    _key_event(actor, key, "api_key.rename", {"name": before}, {"name": name})
+    keys.rename(actor, key, name, organization=key.workspace.organization, target_type="api_key")
     return key
 
 
@@ -392,13 +375,10 @@ def api_key_rename(*, actor: Actor, key: ApiKey, name: str) -> ApiKey:
 def api_key_set_status(*, actor: Actor, key: ApiKey, status: str) -> ApiKey:
     """Disable (inactive) or enable (active) a key. Deleted and expired keys refuse."""
     key = _locked(key)
-    keys.ensure_status_change(key, status)
-    if key.status == status:
-        return key
-    before, key.status = key.status, status
-    key.save(update_fields=["status"])
-    _count_active(key.workspace, +1 if status == KeyStatus.ACTIVE else -1)
-    _key_event(actor, key, "api_key.status_change", {"status": before}, {"status": status})
+    if keys.set_status(
+        actor, key, status, organization=key.workspace.organization, target_type="api_key"
+    ):
+        _count_active(key.workspace, +1 if status == KeyStatus.ACTIVE else -1)
     return key
 
 
@@ -406,12 +386,9 @@ def api_key_set_status(*, actor: Actor, key: ApiKey, status: str) -> ApiKey:
 def api_key_delete(*, actor: Actor, key: ApiKey) -> ApiKey:
     """Delete a key for good: it is archived, never usable again; its usage history stays."""
     key = _locked(key)
-    keys.ensure_not_deleted(key)
-    before, key.status = key.status, KeyStatus.ARCHIVED
-    key.save(update_fields=["status"])
+    before = keys.delete(actor, key, organization=key.workspace.organization, target_type="api_key")
     if before == KeyStatus.ACTIVE:
         _count_active(key.workspace, -1)
-    _key_event(actor, key, "api_key.delete", {"status": before}, {"status": KeyStatus.ARCHIVED})
     return key
 
 

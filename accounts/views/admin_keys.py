@@ -11,8 +11,9 @@ from accounts.audit import Actor
 from accounts.forms import AdminKeyForm
 from accounts.models import AdminApiKey, KeyStatus
 from accounts.permissions import Access, organization_access
+from accounts.views.keys import key_action
 from console.forms import add_service_errors
-from console.htmx import confirm_action, render_dialog, render_page
+from console.htmx import render_dialog, render_page
 from console.http import ConsoleRequest
 from console.pagination import cursor_page
 
@@ -80,36 +81,17 @@ def _admin_key(access: Access, key_id: str) -> AdminApiKey:
 
 def _admin_key_action(request: ConsoleRequest, key_id: str, *, action: str) -> HttpResponse:
     access = organization_access(request.member, "adminkeys.manage")
-    key = _admin_key(access, key_id)
-    actor = Actor.from_request(request)
-    perform = {
-        "disable": lambda: services.admin_key_set_status(
-            actor=actor, key=key, status=KeyStatus.INACTIVE
-        ),
-        "enable": lambda: services.admin_key_set_status(
-            actor=actor, key=key, status=KeyStatus.ACTIVE
-        ),
-        "delete": lambda: services.admin_key_delete(actor=actor, key=key),
-    }[action]
-    title = {
-        "disable": "Disable Admin key",
-        "enable": "Enable Admin key",
-        "delete": "Delete Admin key",
-    }[action]
-    verb = {"disable": "disabled", "enable": "enabled", "delete": "deleted"}[action]
-    return confirm_action(
+    return key_action(
         request,
-        perform=perform,
+        _admin_key(access, key_id),
+        action=action,
+        title_noun="Admin key",
+        noun="Admin key",
+        set_status=services.admin_key_set_status,
+        delete=services.admin_key_delete,
         body_template="accounts/admin_key_action_form.html",
-        context={
-            "key": key,
-            "action": action,
-            "button": title,
-            "url": reverse(f"accounts:admin_key_{action}", args=[key.public_id]),
-        },
-        title=title,
+        url_name=f"accounts:admin_key_{action}",
         cancel_url=reverse("accounts:admin_key_list"),
-        message=f"Admin key “{key.name}” {verb}.",
         events=(ADMIN_KEYS_CHANGED,),
     )
 

@@ -10,8 +10,9 @@ from django.views.decorators.vary import vary_on_headers
 from accounts.audit import Actor
 from accounts.models import KeyStatus, OrganizationMember
 from accounts.permissions import organization_access
+from accounts.views.keys import key_action
 from console.forms import add_service_errors
-from console.htmx import confirm_action, dialog_done, render_dialog, render_page
+from console.htmx import dialog_done, render_dialog, render_page
 from console.http import ConsoleRequest
 from console.pagination import cursor_page
 from workspaces import selectors, services
@@ -124,34 +125,18 @@ def api_key_rename(request: ConsoleRequest, key_id: str) -> HttpResponse:
 def _key_action(request: ConsoleRequest, key_id: str, *, action: str) -> HttpResponse:
     """The confirm dialog and the POST of "Disable API Key", "Enable API Key", "Delete API Key"."""
     key, _access = selectors.resolve_api_key(request.member, key_id, "keys.manage")
-    actor = Actor.from_request(request)
-    perform = {
-        "disable": lambda: services.api_key_set_status(
-            actor=actor, key=key, status=KeyStatus.INACTIVE
-        ),
-        "enable": lambda: services.api_key_set_status(
-            actor=actor, key=key, status=KeyStatus.ACTIVE
-        ),
-        "delete": lambda: services.api_key_delete(actor=actor, key=key),
-    }[action]
-    title = {"disable": "Disable API Key", "enable": "Enable API Key", "delete": "Delete API Key"}[
-        action
-    ]
-    verb = {"disable": "disabled", "enable": "enabled", "delete": "deleted"}[action]
-    return confirm_action(
+    return key_action(
         request,
-        perform=perform,
+        key,
+        action=action,
+        title_noun="API Key",
+        noun="API key",
+        set_status=services.api_key_set_status,
+        delete=services.api_key_delete,
         body_template="workspaces/api_key_action_form.html",
-        context={
-            "key": key,
-            "action": action,
-            "button": title,
-            "url": reverse(f"workspaces:api_key_{action}", args=[key.public_id]),
-        },
-        title=title,
+        url_name=f"workspaces:api_key_{action}",
         cancel_url=_cancel_url(request, key),
         redirect_to=request.POST.get("next") or None,
-        message=f"API key “{key.name}” {verb}.",
         events=(KEYS_CHANGED,),
     )
 
