@@ -22,31 +22,27 @@ import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-os.environ["DJANGO_SETTINGS_MODULE"] = "console.settings"
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-import django  # noqa: E402
+# Sets Django up, so it comes before anything that imports a model.
+from bench.common import elapsed, load_average, prepare_database, say
 
-django.setup()
+# isort: split
 
-import psycopg  # noqa: E402
-from django.conf import settings  # noqa: E402
-from django.core import signing  # noqa: E402
-from django.core.management import call_command  # noqa: E402
-from django.db import connection, transaction  # noqa: E402
-from django.test import Client  # noqa: E402
-from django.test.utils import CaptureQueriesContext  # noqa: E402
-from django.urls import reverse  # noqa: E402
-from psycopg import sql  # noqa: E402
+from django.conf import settings
+from django.core import signing
+from django.db import connection, transaction
+from django.test import Client
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
 
-from accounts.audit import Actor  # noqa: E402
-from accounts.models import OrganizationMember  # noqa: E402
-from accounts.services import organization_create  # noqa: E402
-from console.ids import new_id  # noqa: E402
-from workspaces import selectors  # noqa: E402
-from workspaces.models import ApiKey, Workspace, WorkspaceColor  # noqa: E402
-from workspaces.services import api_key_authenticate, api_key_create, workspace_create  # noqa: E402
+from accounts.audit import Actor
+from accounts.models import OrganizationMember
+from accounts.services import organization_create
+from console.ids import new_id
+from workspaces import selectors
+from workspaces.models import ApiKey, Workspace, WorkspaceColor
+from workspaces.services import api_key_authenticate, api_key_create, workspace_create
 
 SMALL = 1_000
 LARGE = 1_000_000
@@ -59,52 +55,7 @@ STEP_SECONDS = 30  # creation times of loaded keys are 30 s apart, oldest first
 TARGET_RATIO = 1.5
 PAGE_SIZE = 50
 
-STARTED = time.perf_counter()
 ROW_ID = re.compile(rb'<tr data-key="[^"]*" id="(apikey_[0-9A-Za-z]{24})"')
-
-
-def say(message: str = "") -> None:
-    print(f"[{time.perf_counter() - STARTED:6.1f}s] {message}" if message else "", flush=True)
-
-
-def refuse(message: str) -> None:
-    print(f"bench/api_keys.py: {message}", file=sys.stderr)
-    sys.exit(2)
-
-
-# -- the database ---------------------------------------------------------------------------
-
-
-def prepare_database() -> None:
-    if connection.vendor != "postgresql":
-        refuse(
-            f"this benchmark needs PostgreSQL; the database is {connection.vendor}. Set "
-            "DATABASE_URL=postgres://postgres@127.0.0.1:5432/console_bench"
-        )
-    db = settings.DATABASES["default"]
-    name = db["NAME"]
-    if "bench" not in name.lower():
-        refuse(
-            f"the database {name!r} would be emptied; use a database of its own whose name "
-            "contains 'bench', e.g. console_bench"
-        )
-    params = {
-        "dbname": "postgres",
-        "host": db.get("HOST") or None,
-        "port": db.get("PORT") or None,
-        "user": db.get("USER") or None,
-        "password": db.get("PASSWORD") or None,
-    }
-    with psycopg.connect(**{k: v for k, v in params.items() if v}, autocommit=True) as admin:
-        exists = admin.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone()
-        if not exists:
-            admin.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-            say(f"created database {name}")
-    call_command("migrate", interactive=False, verbosity=0)
-    call_command("flush", interactive=False, verbosity=0)
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT version()")
-        say(f"database {name} migrated and emptied ({cursor.fetchone()[0].split(' on ')[0]})")
 
 
 # -- data -----------------------------------------------------------------------------------
@@ -310,8 +261,9 @@ def verdict(label: str, ratio: float) -> bool:
 
 
 def main() -> None:
-    say("load average at start: {:.2f} {:.2f} {:.2f}".format(*os.getloadavg()))
-    prepare_database()
+    say(f"load average at start: {load_average()}")
+    name = settings.DATABASES["default"]["NAME"]
+    say(f"database {name} migrated and emptied ({prepare_database('console_bench')})")
     # As in production: no query log kept in memory (DEBUG only adds per-query overhead here).
     settings.DEBUG = False
     organization, admin, workspaces = build_organization()
@@ -330,9 +282,9 @@ def main() -> None:
     rate, median_us = measure_authentication(admin, workspaces)
 
     print()
-    load = ", ".join(f"{n:.2f}" for n in os.getloadavg())
     print(
-        f"results ({ApiKey.objects.count():,} keys in the table, {os.cpu_count()} CPUs, load {load})"
+        f"results ({ApiKey.objects.count():,} keys in the table, {os.cpu_count()} CPUs, "
+        f"load {load_average()})"
     )
     for label in ("first page", "deep page"):
         print(f"{label}: @1k {small[label]:.1f} ms, @1M {large[label]:.1f} ms (medians)")
@@ -341,7 +293,7 @@ def main() -> None:
     print(f"authentication median latency: {median_us:,.0f} µs")
     if not all(passed):
         explain_analyze(large["slowest"][1])
-    print(f"\nbenchmark took {time.perf_counter() - STARTED:.0f}s")
+    print(f"\nbenchmark took {elapsed():.0f}s")
 
 
 if __name__ == "__main__":

@@ -51,31 +51,26 @@ from pathlib import Path
 from types import ModuleType
 from urllib.parse import urlsplit
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-os.environ["DJANGO_SETTINGS_MODULE"] = "console.settings"
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-import django  # noqa: E402
+# Sets Django up, so it comes before anything that imports a model.
+from bench.common import busy, elapsed, load_average, prepare_database, refuse, say
 
-django.setup()
+# isort: split
 
-import psycopg  # noqa: E402
-import redis  # noqa: E402
-from django.conf import settings  # noqa: E402
-from django.core.management import call_command  # noqa: E402
-from django.core.servers.basehttp import ThreadedWSGIServer, WSGIRequestHandler  # noqa: E402
-from django.db import DEFAULT_DB_ALIAS, connection, connections, transaction  # noqa: E402
-from django.urls import path, resolve, reverse  # noqa: E402
-from psycopg import sql  # noqa: E402
+import redis
+from django.conf import settings
+from django.core.servers.basehttp import ThreadedWSGIServer, WSGIRequestHandler
+from django.db import DEFAULT_DB_ALIAS, connection, connections, transaction
+from django.urls import path, resolve, reverse
 
-from accounts.audit import Actor  # noqa: E402
-from accounts.models import Organization, OrganizationMember  # noqa: E402
-from accounts.services import organization_create  # noqa: E402
-from billing import enforcement, limiter, services, usage  # noqa: E402
-from billing.catalog import load_catalog  # noqa: E402
-from billing.models import Limiter, Model, UsageRecord, UsageTier  # noqa: E402
-from workspaces.models import Workspace, WorkspaceColor  # noqa: E402
-from workspaces.services import api_key_create, workspace_create  # noqa: E402
+from accounts.audit import Actor
+from accounts.models import Organization, OrganizationMember
+from accounts.services import organization_create
+from billing import enforcement, limiter, services, usage
+from billing.models import Limiter, Model, UsageRecord, UsageTier
+from workspaces.models import Workspace, WorkspaceColor
+from workspaces.services import api_key_create, workspace_create
 
 MODEL = "claude-sonnet-4-5"
 INPUT_TOKENS = 1_000
@@ -100,70 +95,8 @@ TARGET_ROUND_TRIPS = 1
 TARGET_AUTHORIZE_P99_MS = 1.0
 TARGET_SETTLES_PER_SECOND = 1_000
 
-STARTED = time.perf_counter()
-
-
-def say(message: str = "") -> None:
-    print(f"[{time.perf_counter() - STARTED:6.1f}s] {message}" if message else "", flush=True)
-
-
-def refuse(message: str) -> None:
-    print(f"bench/enforcement.py: {message}", file=sys.stderr)
-    sys.exit(2)
-
-
-def load() -> str:
-    return ", ".join(f"{n:.2f}" for n in os.getloadavg())
-
-
-def busy() -> str:
-    """A warning when other processes compete for the CPUs, else nothing."""
-    minute, cpus = os.getloadavg()[0], os.cpu_count() or 1
-    if minute < cpus * 0.75:
-        return ""
-    return (
-        f"the machine is busy (load {minute:.2f} on {cpus} CPUs): latencies, p99 above all, "
-        "include time spent waiting for a CPU"
-    )
-
 
 # -- the database and Redis ---------------------------------------------------------------
-
-
-def prepare_database() -> None:
-    if connection.vendor != "postgresql":
-        refuse(
-            f"this benchmark needs PostgreSQL; the database is {connection.vendor}. Set "
-            "DATABASE_URL=postgres://postgres@127.0.0.1:5432/console_bench_enforcement"
-        )
-    db = settings.DATABASES["default"]
-    name = db["NAME"]
-    if "bench" not in name.lower():
-        refuse(
-            f"the database {name!r} would be emptied; use a database of its own whose name "
-            "contains 'bench', e.g. console_bench_enforcement"
-        )
-    params = {
-        "dbname": "postgres",
-        "host": db.get("HOST") or None,
-        "port": db.get("PORT") or None,
-        "user": db.get("USER") or None,
-        "password": db.get("PASSWORD") or None,
-    }
-    with psycopg.connect(**{k: v for k, v in params.items() if v}, autocommit=True) as admin:
-        exists = admin.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone()
-        if not exists:
-            admin.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-            say(f"created database {name}")
-    call_command("migrate", interactive=False, verbosity=0)
-    call_command("flush", interactive=False, verbosity=0)
-    load_catalog()  # flush also emptied the catalog that a data migration loads
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT version()")
-        version = cursor.fetchone()[0].split(" on ")[0]
-        cursor.execute("SHOW synchronous_commit")
-        sync = cursor.fetchone()[0]
-    say(f"database {name} migrated, emptied, catalog loaded ({version}, synchronous_commit {sync})")
 
 
 def prepare_redis() -> str:
@@ -1040,10 +973,15 @@ def verdict(label: str, passed: bool) -> bool:
 
 
 def main() -> None:
-    say(f"load average at start: {load()} ({os.cpu_count()} CPUs)")
+    say(f"load average at start: {load_average()} ({os.cpu_count()} CPUs)")
     if busy():
         say(f"NOTE: {busy()}")
-    prepare_database()
+    version = prepare_database("console_bench_enforcement")
+    with connection.cursor() as cursor:
+        cursor.execute("SHOW synchronous_commit")
+        sync = cursor.fetchone()[0]
+    name = settings.DATABASES["default"]["NAME"]
+    say(f"database {name} migrated, emptied, catalog loaded ({version}, synchronous_commit {sync})")
     url = prepare_redis()
     settings.DEBUG = False  # as in production: no query log kept in memory
     settings.USAGE_ROLLUP_INLINE = False  # records only, unless said otherwise
@@ -1075,7 +1013,7 @@ def main() -> None:
     settings.USAGE_ROLLUP_INLINE = False
 
     print()
-    print(f"results ({os.cpu_count()} CPUs, load average {load()})")
+    print(f"results ({os.cpu_count()} CPUs, load average {load_average()})")
     if busy():
         print(f"NOTE: {busy()}")
     for key in (
@@ -1140,8 +1078,8 @@ def main() -> None:
         profile("settle (Redis, records only)", settle_call, ids, r"enforcement.py:\d+\(settle\)")
         usage.rollup_pending()
     enforcement.use_backend(None)
-    print(f"\nload average at the end: {load()}")
-    print(f"benchmark took {time.perf_counter() - STARTED:.0f}s")
+    print(f"\nload average at the end: {load_average()}")
+    print(f"benchmark took {elapsed():.0f}s")
 
 
 if __name__ == "__main__":

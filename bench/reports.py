@@ -44,32 +44,28 @@ from datetime import UTC, datetime, timedelta
 from datetime import time as dtime
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-os.environ["DJANGO_SETTINGS_MODULE"] = "console.settings"
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-import django  # noqa: E402
+# Sets Django up, so it comes before anything that imports a model.
+from bench.common import connect_params, elapsed, load_average, prepare_database, say
 
-django.setup()
+# isort: split
 
-import psycopg  # noqa: E402
-from django.conf import settings  # noqa: E402
-from django.core.management import call_command  # noqa: E402
-from django.db import connection  # noqa: E402
-from django.test import Client  # noqa: E402
-from django.test.utils import CaptureQueriesContext  # noqa: E402
-from django.urls import reverse  # noqa: E402
-from psycopg import sql  # noqa: E402
+import psycopg
+from django.conf import settings
+from django.db import connection
+from django.test import Client
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
 
-from accounts.audit import Actor  # noqa: E402
-from accounts.models import OrganizationMember  # noqa: E402
-from accounts.services import organization_create  # noqa: E402
-from billing import reports  # noqa: E402
-from billing.catalog import load_catalog  # noqa: E402
-from billing.models import Model, RollupCursor  # noqa: E402
-from billing.usage import TOKEN_FIELDS, ensure_partitions, rollup_pending  # noqa: E402
-from workspaces.models import ApiKey, Workspace, WorkspaceColor  # noqa: E402
-from workspaces.services import api_key_create, workspace_create  # noqa: E402
+from accounts.audit import Actor
+from accounts.models import OrganizationMember
+from accounts.services import organization_create
+from billing import reports
+from billing.models import Model, RollupCursor
+from billing.usage import TOKEN_FIELDS, ensure_partitions, rollup_pending
+from workspaces.models import ApiKey, Workspace, WorkspaceColor
+from workspaces.services import api_key_create, workspace_create
 
 RECORDS = int(os.environ.get("BENCH_RECORDS", 10_000_000))
 DAYS = 90
@@ -88,57 +84,6 @@ REPEAT = 20
 RAW_REPEAT = 3
 TARGET_P95_MS = 150.0
 TARGET_RATIO = 20.0
-
-STARTED = time.perf_counter()
-
-
-def say(message: str = "") -> None:
-    print(f"[{time.perf_counter() - STARTED:6.1f}s] {message}" if message else "", flush=True)
-
-
-def refuse(message: str) -> None:
-    print(f"bench/reports.py: {message}", file=sys.stderr)
-    sys.exit(2)
-
-
-# -- the database ---------------------------------------------------------------------------
-
-
-def connect_params(dbname: str | None = None) -> dict:
-    db = settings.DATABASES["default"]
-    params = {
-        "dbname": dbname or db["NAME"],
-        "host": db.get("HOST") or None,
-        "port": db.get("PORT") or None,
-        "user": db.get("USER") or None,
-        "password": db.get("PASSWORD") or None,
-    }
-    return {k: v for k, v in params.items() if v}
-
-
-def prepare_database() -> None:
-    if connection.vendor != "postgresql":
-        refuse(
-            f"this benchmark needs PostgreSQL; the database is {connection.vendor}. Set "
-            "DATABASE_URL=postgres://postgres@127.0.0.1:5432/console_bench_reports"
-        )
-    name = settings.DATABASES["default"]["NAME"]
-    if "bench" not in name.lower():
-        refuse(
-            f"the database {name!r} would be emptied; use a database of its own whose name "
-            "contains 'bench', e.g. console_bench_reports"
-        )
-    with psycopg.connect(**connect_params("postgres"), autocommit=True) as admin:
-        exists = admin.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone()
-        if not exists:
-            admin.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-            say(f"created database {name}")
-    call_command("migrate", interactive=False, verbosity=0)
-    call_command("flush", interactive=False, verbosity=0)
-    load_catalog()  # flush empties the tables the data migrations filled
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT version()")
-        say(f"database {name} migrated and emptied ({cursor.fetchone()[0].split(' on ')[0]})")
 
 
 # -- the organization -----------------------------------------------------------------------
@@ -481,8 +426,9 @@ def explain_analyze(label: str, text: str) -> None:
 
 
 def main() -> None:
-    say("load average at start: {:.2f} {:.2f} {:.2f}".format(*os.getloadavg()))
-    prepare_database()
+    say(f"load average at start: {load_average()}")
+    name = settings.DATABASES["default"]["NAME"]
+    say(f"database {name} migrated and emptied ({prepare_database('console_bench_reports')})")
     settings.DEBUG = False  # as in production: no query log kept in memory
     settings.ALLOWED_HOSTS = [*settings.ALLOWED_HOSTS, "testserver"]
     organization, admin, workspaces, keys = build_organization()
@@ -579,7 +525,7 @@ def main() -> None:
             explain_analyze(r["name"], text)
         print(f"\nWhere {r['name']} spends its time (cProfile, by own time):")
         profile_page(client, r["url"], r["params"])
-    print(f"\nbenchmark took {time.perf_counter() - STARTED:.0f}s")
+    print(f"\nbenchmark took {elapsed():.0f}s")
 
 
 if __name__ == "__main__":
