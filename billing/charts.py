@@ -117,6 +117,7 @@ def stacked_bars(
     for index, (bucket, total) in enumerate(zip(buckets, totals, strict=True)):
         x = LEFT + index * slot + (slot - bar_width) / 2
         y = HEIGHT - BOTTOM
+        text = label(bucket)
         bars = []
         for name in series:
             amount = value(bucket, name)
@@ -131,16 +132,16 @@ def stacked_bars(
                     bar_width,
                     height,
                     colors[name],
-                    f"{label(bucket)} · {name}: {fmt(amount)}",
+                    f"{text} · {name}: {fmt(amount)}",
                 )
             )
         columns.append(
             Column(
                 x=_n(LEFT + index * slot),
                 width=_n(slot),
-                label=label(bucket),
+                label=text,
                 show_label=index % every == 0,
-                title=f"{label(bucket)}: {fmt(total)} in all",
+                title=f"{text}: {fmt(total)} in all",
                 href=href(bucket),
                 bars=bars,
             )

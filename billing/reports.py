@@ -26,12 +26,6 @@ from billing.usage import TOKEN_FIELDS
 from workspaces.models import ApiKey, Workspace
 
 MAX_RANGE_DAYS = 397  # 13 months
-INPUT_FIELDS = (
-    "uncached_input_tokens",
-    "cache_creation_5m_tokens",
-    "cache_creation_1h_tokens",
-    "cache_read_tokens",
-)
 TOKEN_LABELS = {
     "uncached_input_tokens": "Input (uncached)",
     "cache_creation_5m_tokens": "Cache write (5 min)",
@@ -120,7 +114,12 @@ class UsageRow:
 
     @property
     def input_tokens(self) -> int:
-        return sum(getattr(self, name) for name in INPUT_FIELDS)
+        return (
+            self.uncached_input_tokens
+            + self.cache_creation_5m_tokens
+            + self.cache_creation_1h_tokens
+            + self.cache_read_tokens
+        )
 
 
 @dataclass

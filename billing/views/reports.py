@@ -1,6 +1,7 @@
 """Settings > Usage and Settings > Cost: filters in the URL, charts, tables and CSV."""
 
 import csv
+from collections import defaultdict
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -118,6 +119,20 @@ def _query(request: ConsoleRequest, **changes) -> str:
     return "?" + params.urlencode()
 
 
+def _drill_links(request: ConsoleRequest, buckets: list, granularity: str) -> dict:
+    """Each bucket's link one level down (a day to its hours, an hour to its minutes), the
+    rest of the address kept: built from one encoding of it, not one per bucket and chart."""
+    if granularity == "minute":
+        return {}
+    params = request.GET.copy()
+    for name in ("format", "hour", *(("day",) if granularity == "day" else ())):
+        params.pop(name, None)
+    prefix = "?" + (params.urlencode() + "&" if params else "")
+    if granularity == "day":
+        return {b: f"{prefix}day={b.isoformat()}" for b in buckets}
+    return {b: f"{prefix}hour={b:%Y-%m-%dT%H}" for b in buckets}
+
+
 def _label(bucket, granularity: str) -> str:
     if granularity == "day":
         return f"{bucket:%b} {bucket.day}"
@@ -171,16 +186,14 @@ def _usage_context(request: ConsoleRequest, report: reports.UsageReport) -> dict
     scope = report.scope
     granularity = scope.granularity
     buckets = scope.buckets()
-    by_bucket: dict = {}
-    for row in report.rows:
-        by_bucket[(row.bucket, row.model)] = row
-    drill = {
-        "day": lambda b: _query(request, day=b.isoformat(), hour=None),
-        "hour": lambda b: _query(request, hour=f"{b:%Y-%m-%dT%H}"),
-    }
-    href = drill.get(granularity, lambda b: None)
+    # Each (bucket, model)'s (input, output), read many times by the charts and the table.
+    tokens = {(row.bucket, row.model): (row.input_tokens, row.output_tokens) for row in report.rows}
+    no_tokens = (0, 0)
+    links = _drill_links(request, buckets, granularity)
+    href = links.get
+    labels = {b: _label(b, granularity) for b in buckets}
     common = {
-        "label": lambda b: _label(b, granularity),
+        "label": labels.__getitem__,
         "href": href,
         "x_title": {"day": "Day (UTC)", "hour": "Hour (UTC)", "minute": "Minute (UTC)"}[
             granularity
@@ -189,7 +202,7 @@ def _usage_context(request: ConsoleRequest, report: reports.UsageReport) -> dict
     input_chart = charts.stacked_bars(
         buckets,
         report.models,
-        lambda b, m: by_bucket[(b, m)].input_tokens if (b, m) in by_bucket else 0,
+        lambda b, m: tokens.get((b, m), no_tokens)[0],
         y_title="Input tokens",
         title="Input tokens by model",
         **common,
@@ -197,47 +210,40 @@ def _usage_context(request: ConsoleRequest, report: reports.UsageReport) -> dict
     output_chart = charts.stacked_bars(
         buckets,
         report.models,
-        lambda b, m: by_bucket[(b, m)].output_tokens if (b, m) in by_bucket else 0,
+        lambda b, m: tokens.get((b, m), no_tokens)[1],
         y_title="Output tokens",
         title="Output tokens by model",
         **common,
     )
     limiters = sorted({limiter for _b, limiter, _n in report.refusals})
-    refused = {(b, limiter): n for b, limiter, n in report.refusals}
+    refused: dict = defaultdict(int)
+    for bucket, limiter, count in report.refusals:
+        refused[(bucket, LIMITER_LABELS.get(limiter, limiter))] += count
     refusal_chart = charts.stacked_bars(
         buckets,
         [LIMITER_LABELS.get(limiter, limiter) for limiter in limiters],
-        lambda b, label: sum(
-            n
-            for (bb, lim), n in refused.items()
-            if bb == b and LIMITER_LABELS.get(lim, lim) == label
-        ),
+        lambda b, label: refused.get((b, label), 0),
         y_title="Refused requests",
         title="Rate-limited requests by limiter",
         whole_numbers=True,
         **common,
     )
-    refused_by_bucket: dict = {}
-    for (bucket, _limiter), count in refused.items():
-        refused_by_bucket[bucket] = refused_by_bucket.get(bucket, 0) + count
-    table = [
-        {
-            "bucket": b,
-            "label": _label(b, granularity),
-            "href": href(b),
-            # Cells are formatted here: filters per cell would dominate the page's time.
-            "cells": charts.number_cells(
-                [
-                    f"{row.input_tokens:,} / {row.output_tokens:,}" if row else None
-                    for row in (by_bucket.get((b, m)) for m in report.models)
-                ]
-            ),
-            "input": f"{sum(by_bucket[(b, m)].input_tokens for m in report.models if (b, m) in by_bucket):,}",
-            "output": f"{sum(by_bucket[(b, m)].output_tokens for m in report.models if (b, m) in by_bucket):,}",
-            "refused": f"{refused_by_bucket.get(b, 0):,}",
-        }
-        for b in buckets
-    ]
+    refused_by_bucket: dict = defaultdict(int)
+    for (bucket, _limiter_label), count in refused.items():
+        refused_by_bucket[bucket] += count
+    table = []
+    for b in buckets:
+        pairs = [tokens.get((b, m)) for m in report.models]
+        # Cells are formatted here: filters per cell would dominate the page's time.
+        cells = [f"{pair[0]:,} / {pair[1]:,}" if pair else None for pair in pairs]
+        cells += [
+            f"{sum(pair[0] for pair in pairs if pair):,}",
+            f"{sum(pair[1] for pair in pairs if pair):,}",
+            f"{refused_by_bucket.get(b, 0):,}",
+        ]
+        table.append(
+            {"bucket": b, "label": labels[b], "href": href(b), "cells": charts.number_cells(cells)}
+        )
     back = None
     if granularity == "minute":
         back = (
