@@ -805,13 +805,25 @@ def http_gateway(url: str, world: World, runs: dict[str, Run]) -> list[str]:
         for reservation_id in warm:
             gateway.settle(reservation_id)
         ids: list[str] = []
-        for label, call in (("HTTP authorize", gateway.authorize), ("HTTP settle", gateway.settle)):
+        for label in ("HTTP authorize", "HTTP settle", "HTTP settle, USAGE_QUEUE on"):
             app = gateway.app
             requests, queries, checks = app.requests, app.queries, app.health_checks
-            if call == gateway.authorize:
-                run, ids = time_loop(label, call, keys, seconds=HTTP_SECONDS, cycle=True)
+            if label == "HTTP authorize":
+                run, ids = time_loop(
+                    label, gateway.authorize, keys, seconds=HTTP_SECONDS, cycle=True
+                )
+                plain, queued = ids[: len(ids) // 2], ids[len(ids) // 2 :]
             else:
-                run, _ = time_loop(label, call, ids, seconds=HTTP_SECONDS)
+                settings.USAGE_QUEUE = label.endswith("USAGE_QUEUE on")
+                try:
+                    run, _ = time_loop(
+                        label,
+                        gateway.settle,
+                        queued if settings.USAGE_QUEUE else plain,
+                        seconds=HTTP_SECONDS,
+                    )
+                finally:
+                    settings.USAGE_QUEUE = False
             served = app.requests - requests
             runs[label.lower()] = run
             say(run.line())
@@ -824,6 +836,7 @@ def http_gateway(url: str, world: World, runs: dict[str, Run]) -> list[str]:
     finally:
         gateway.close()
         settings.ROOT_URLCONF = root_urlconf
+    enforcement.store_queued_usage(rounds=10**6)
     return shadowed
 
 
@@ -1025,6 +1038,7 @@ def main() -> None:
         "queued settle",
         "http authorize",
         "http settle",
+        "http settle, usage_queue on",
         "bare",
     ):
         print(runs[key].line())

@@ -111,6 +111,10 @@ class LimiterUnavailable(Exception):
 
 
 class Backend(Protocol):
+    # Whether settles can queue usage records here (`QueuedUsage`); such a backend also has
+    # `claim_usage` and `ack_usage`, which the worker uses to store them.
+    queues_usage: bool
+
     def check(
         self,
         org: str,

@@ -127,6 +127,10 @@ def _sidebar_link(page: Page, name: str):
 
 
 def _filter(page: Page, label: str):
+    """A filter of the report's form, once htmx has finished the last swap: the form is
+    swapped with the report, and a change made while htmx still settles it can be lost."""
+    busy = page.locator(".htmx-request, .htmx-swapping, .htmx-settling, .htmx-added")
+    expect(busy).to_have_count(0)
     return page.locator("form.report-filters").get_by_label(label, exact=True)
 
 
