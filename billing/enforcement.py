@@ -111,12 +111,16 @@ class EnforcementError(Exception):
 # -- Cached lookups --------------------------------------------------------------------------
 
 
-class _TTLCache:
+class TTLCache:
     """A small in-process cache: enforcement reads keys, models and limits on every request,
-    and they change rarely. `LIMITER_CACHE_SECONDS` bounds how stale they may be (0: off)."""
+    and they change rarely. `LIMITER_CACHE_SECONDS` bounds how stale they may be (0: off).
+    Nothing is cached for None (a miss is looked up again)."""
+
+    every: list["TTLCache"] = []
 
     def __init__(self) -> None:
         self._items: dict[Any, tuple[float, Any]] = {}
+        TTLCache.every.append(self)
 
     def get(self, key, load):
         ttl = settings.LIMITER_CACHE_SECONDS
@@ -136,13 +140,13 @@ class _TTLCache:
         self._items.clear()
 
 
-_keys = _TTLCache()
-_models = _TTLCache()
-_limits = _TTLCache()
+_keys = TTLCache()
+_models = TTLCache()
+_limits = TTLCache()
 
 
 def clear_caches() -> None:
-    for cache in (_keys, _models, _limits):
+    for cache in TTLCache.every:
         cache.clear()
 
 

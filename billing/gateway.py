@@ -14,16 +14,25 @@ from django.views.decorators.csrf import csrf_exempt
 from billing import enforcement
 from billing.models import GatewayToken
 from console.api import ApiError, bearer_token, error_response, json_response, read_json
+from console.secrets import hash_secret
 
 GATEWAY_TOKEN_PREFIX = "cgw-"
+
+
+# Valid tokens by their secret's hash: every gateway request presents one. A token disabled
+# in the admin is refused within LIMITER_CACHE_SECONDS, as API keys are.
+_tokens = enforcement.TTLCache()
 
 
 def gateway_token_authenticate(secret: str | None) -> GatewayToken | None:
     from accounts import keys
 
-    if not secret:
+    if not secret or not isinstance(secret, str) or not secret.startswith(GATEWAY_TOKEN_PREFIX):
         return None
-    return keys.authenticate(GatewayToken.objects.all(), secret, prefix=GATEWAY_TOKEN_PREFIX)
+    return _tokens.get(
+        hash_secret(secret),
+        lambda: keys.authenticate(GatewayToken.objects.all(), secret, prefix=GATEWAY_TOKEN_PREFIX),
+    )
 
 
 def gateway_endpoint(

@@ -77,6 +77,20 @@ def test_disabled_gateway_token_is_refused(gateway, key_secret):
     assert post(gateway, "authorize", authorize_body(key_secret)).status_code == 401
 
 
+def test_a_token_disabled_after_use_is_refused_once_the_cache_lapses(gateway, key_secret, settings):
+    assert post(gateway, "authorize", authorize_body(key_secret)).status_code == 200
+    GatewayToken.objects.update(status=KeyStatus.INACTIVE)
+    # Cached for LIMITER_CACHE_SECONDS, as API keys are: one lookup, not one per request.
+    assert post(gateway, "authorize", authorize_body(key_secret)).status_code == 200
+    enforcement.clear_caches()
+    assert post(gateway, "authorize", authorize_body(key_secret)).status_code == 401
+    settings.LIMITER_CACHE_SECONDS = 0
+    GatewayToken.objects.update(status=KeyStatus.ACTIVE)
+    assert post(gateway, "authorize", authorize_body(key_secret)).status_code == 200
+    GatewayToken.objects.update(status=KeyStatus.INACTIVE)
+    assert post(gateway, "authorize", authorize_body(key_secret)).status_code == 401
+
+
 def test_admitted(gateway, key_secret):
     response = post(gateway, "authorize", authorize_body(key_secret))
     assert response.status_code == 200
