@@ -15,7 +15,9 @@ def sdk(transactional_db, personas, live_server):
     _key, secret = services.admin_key_create(
         actor=Actor.for_user(personas.admin), organization=personas.org, name="sdk"
     )
-    return anthropic.Anthropic(api_key=secret, base_url=live_server.url, max_retries=0)
+    # Closed after each test, so no keep-alive connection leaves the server a thread waiting.
+    with anthropic.Anthropic(api_key=secret, base_url=live_server.url, max_retries=0) as client:
+        yield client
 
 
 def test_organization_users_and_invites(sdk, personas):
@@ -111,14 +113,18 @@ def test_error_classes(sdk, personas, live_server):
         sdk.organization.api_keys.retrieve("apikey_nope")
     with pytest.raises(anthropic.BadRequestError):
         sdk.organization.workspaces.create(name="")
-    with pytest.raises(anthropic.AuthenticationError):
+    with (
         anthropic.Anthropic(
             api_key="sk-ant-admin01-wrong", base_url=live_server.url, max_retries=0
-        ).organization.retrieve()
+        ) as wrong,
+        pytest.raises(anthropic.AuthenticationError),
+    ):
+        wrong.organization.retrieve()
     _key, workspace_secret = workspace_services.api_key_create(
         actor=Actor.for_user(personas.admin), workspace=personas.default_workspace, name="w"
     )
-    with pytest.raises((anthropic.AuthenticationError, anthropic.PermissionDeniedError)):
-        anthropic.Anthropic(
-            api_key=workspace_secret, base_url=live_server.url, max_retries=0
-        ).organization.retrieve()
+    with (
+        anthropic.Anthropic(api_key=workspace_secret, base_url=live_server.url, max_retries=0) as w,
+        pytest.raises((anthropic.AuthenticationError, anthropic.PermissionDeniedError)),
+    ):
+        w.organization.retrieve()
