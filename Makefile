@@ -31,6 +31,8 @@ install: $(BIN)/.installed
 migrate: install
 	$(BIN)/python manage.py migrate --noinput
 
+# Links in the demo's e-mails and messages point at the address served (unless set).
+run: export SITE_URL ?= http://$(HOST):$(PORT)
 run: migrate
 	$(BIN)/python manage.py seed_demo
 	@echo ""

@@ -1,3 +1,4 @@
+from django.conf import settings
 from django.core.management.base import BaseCommand
 from django.db import transaction
 
@@ -15,6 +16,6 @@ class Command(BaseCommand):
             if created
             else "The demo organization is already loaded."
         )
-        self.stdout.write(f"Sign in at http://127.0.0.1:8000 with password “{demo.PASSWORD}” as:")
+        self.stdout.write(f"Sign in at {settings.SITE_URL} with password “{demo.PASSWORD}” as:")
         for email, role in demo.PEOPLE:
             self.stdout.write(f"  {email:<24} {role}")
