@@ -1,3 +1,6 @@
+from collections.abc import Callable
+from typing import Any
+
 from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 from django.core.exceptions import ValidationError
@@ -13,6 +16,7 @@ from accounts.models import (
     OrganizationMember,
     User,
 )
+from console.admin import ReadOnlyAdmin, apply_each
 
 
 class MembershipInline(admin.TabularInline):
@@ -139,18 +143,18 @@ class InviteAdmin(admin.ModelAdmin):
 
     @admin.action(description="Revoke selected invites")
     def revoke(self, request, queryset) -> None:
-        revoked = 0
-        for invite in queryset.select_related("organization"):
-            try:
-                services.invite_revoke(actor=Actor.from_request(request), invite=invite)
-                revoked += 1
-            except ValidationError as error:
-                messages.warning(request, f"{invite.email}: {' '.join(error.messages)}")
-        messages.success(request, f"Revoked {revoked} invite(s).")
+        apply_each(
+            request,
+            queryset.select_related("organization"),
+            lambda actor, invite: services.invite_revoke(actor=actor, invite=invite),
+            name=lambda invite: invite.email,
+            done="Revoked",
+            noun="invite",
+        )
 
 
 @admin.register(AuditEvent)
-class AuditEventAdmin(admin.ModelAdmin):
+class AuditEventAdmin(ReadOnlyAdmin):
     list_display = [
         "created_at",
         "organization",
@@ -164,18 +168,54 @@ class AuditEventAdmin(admin.ModelAdmin):
     list_select_related = ["organization"]
     date_hierarchy = "created_at"
 
-    def has_add_permission(self, request) -> bool:
-        return False
 
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
+class KeyAdmin(ReadOnlyAdmin):
+    """Workspace API keys and Admin API keys: never edited here (the secret's hash is never
+    shown); disabled, enabled and deleted through their kind's services (`key_services`:
+    set_status, delete), so counts and the audit trail stay right."""
 
-    def has_delete_permission(self, request, obj=None) -> bool:
-        return False
+    actions = ["disable", "enable", "delete_keys"]
+    key_services: tuple[Callable[..., Any], Callable[..., Any]]
+    key_related: tuple[str, ...] = ()
+
+    def _each(self, request, queryset, change, done: str) -> None:
+        apply_each(
+            request,
+            queryset.select_related(*self.key_related),
+            change,
+            name=lambda key: key.name,
+            done=done,
+            noun="key",
+        )
+
+    @admin.action(description="Disable selected keys")
+    def disable(self, request, queryset) -> None:
+        set_status = self.key_services[0]
+        self._each(
+            request,
+            queryset,
+            lambda actor, key: set_status(actor=actor, key=key, status=KeyStatus.INACTIVE),
+            "Disabled",
+        )
+
+    @admin.action(description="Enable selected keys")
+    def enable(self, request, queryset) -> None:
+        set_status = self.key_services[0]
+        self._each(
+            request,
+            queryset,
+            lambda actor, key: set_status(actor=actor, key=key, status=KeyStatus.ACTIVE),
+            "Enabled",
+        )
+
+    @admin.action(description="Delete selected keys (permanent)")
+    def delete_keys(self, request, queryset) -> None:
+        delete = self.key_services[1]
+        self._each(request, queryset, lambda actor, key: delete(actor=actor, key=key), "Deleted")
 
 
 @admin.register(AdminApiKey)
-class AdminApiKeyAdmin(admin.ModelAdmin):
+class AdminApiKeyAdmin(KeyAdmin):
     list_display = [
         "name",
         "hint",
@@ -199,31 +239,5 @@ class AdminApiKeyAdmin(admin.ModelAdmin):
         "last_used_at",
     ]
     readonly_fields = fields
-    actions = ["disable", "delete_keys"]
-
-    def has_add_permission(self, request) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request, obj=None) -> bool:
-        return False
-
-    @admin.action(description="Disable selected keys")
-    def disable(self, request, queryset) -> None:
-        for key in queryset.select_related("organization"):
-            try:
-                services.admin_key_set_status(
-                    actor=Actor.from_request(request), key=key, status=KeyStatus.INACTIVE
-                )
-            except ValidationError as error:
-                messages.warning(request, f"{key.name}: {' '.join(error.messages)}")
-
-    @admin.action(description="Delete selected keys (permanent)")
-    def delete_keys(self, request, queryset) -> None:
-        for key in queryset.select_related("organization"):
-            try:
-                services.admin_key_delete(actor=Actor.from_request(request), key=key)
-            except ValidationError as error:
-                messages.warning(request, f"{key.name}: {' '.join(error.messages)}")
+    key_services = (services.admin_key_set_status, services.admin_key_delete)
+    key_related = ("organization",)

@@ -19,6 +19,7 @@ from billing.models import (
     WorkspaceSpendLimit,
 )
 from billing.services import gateway_token_create
+from console.admin import ReadOnlyAdmin
 
 
 class ModelInline(admin.TabularInline):
@@ -136,19 +137,8 @@ class OrganizationRateLimitAdmin(_ThroughService, admin.ModelAdmin):
         return obj is not None and super().has_delete_permission(request, obj)
 
 
-class _ReadOnly(admin.ModelAdmin):
-    def has_add_permission(self, request) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request, obj=None) -> bool:
-        return False
-
-
 @admin.register(WorkspaceRateLimit)
-class WorkspaceRateLimitAdmin(_ReadOnly):
+class WorkspaceRateLimitAdmin(ReadOnlyAdmin):
     list_display = ["workspace", "model_group", "limiter", "value"]
     list_filter = ["model_group", "limiter"]
     search_fields = ["workspace__name", "workspace__public_id"]
@@ -156,21 +146,21 @@ class WorkspaceRateLimitAdmin(_ReadOnly):
 
 
 @admin.register(WorkspaceSpendLimit)
-class WorkspaceSpendLimitAdmin(_ReadOnly):
+class WorkspaceSpendLimitAdmin(ReadOnlyAdmin):
     list_display = ["workspace", "amount_cents"]
     search_fields = ["workspace__name", "workspace__public_id"]
     list_select_related = ["workspace"]
 
 
 @admin.register(SpendNotification)
-class SpendNotificationAdmin(_ReadOnly):
+class SpendNotificationAdmin(ReadOnlyAdmin):
     list_display = ["organization", "workspace", "amount_cents", "created_by", "created_at"]
     search_fields = ["organization__name", "workspace__name"]
     list_select_related = ["organization", "workspace", "created_by"]
 
 
 @admin.register(UsageRecord)
-class UsageRecordAdmin(_ReadOnly):
+class UsageRecordAdmin(ReadOnlyAdmin):
     list_display = [
         "created_at",
         "organization",
@@ -188,7 +178,7 @@ class UsageRecordAdmin(_ReadOnly):
 
 
 @admin.register(UsageDaily)
-class UsageDailyAdmin(_ReadOnly):
+class UsageDailyAdmin(ReadOnlyAdmin):
     list_display = [
         "day",
         "organization",

@@ -1,8 +1,9 @@
 from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
 
+from accounts.admin import KeyAdmin
 from accounts.audit import Actor
-from accounts.models import KeyStatus
+from console.admin import ReadOnlyAdmin, apply_each
 from workspaces import services
 from workspaces.models import ApiKey, Workspace, WorkspaceMember
 
@@ -69,37 +70,27 @@ class WorkspaceAdmin(admin.ModelAdmin):
 
     @admin.action(description="Archive selected workspaces (cannot be undone)")
     def archive(self, request, queryset) -> None:
-        archived = 0
-        for workspace in queryset:
-            try:
-                services.workspace_archive(actor=Actor.from_request(request), workspace=workspace)
-                archived += 1
-            except ValidationError as error:
-                messages.warning(request, f"{workspace.name}: {' '.join(error.messages)}")
-        if archived:
-            messages.success(request, f"Archived {archived} workspace(s).")
+        apply_each(
+            request,
+            queryset,
+            lambda actor, workspace: services.workspace_archive(actor=actor, workspace=workspace),
+            name=lambda workspace: workspace.name,
+            done="Archived",
+            noun="workspace",
+        )
 
 
 @admin.register(WorkspaceMember)
-class WorkspaceMemberAdmin(admin.ModelAdmin):
+class WorkspaceMemberAdmin(ReadOnlyAdmin):
     list_display = ["user", "workspace", "role", "created_at"]
     list_filter = ["role"]
     search_fields = ["user__email", "workspace__name", "workspace__public_id"]
     list_select_related = ["user", "workspace"]
     readonly_fields = ["workspace", "user", "role", "created_at"]
 
-    def has_add_permission(self, request) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request, obj=None) -> bool:
-        return False
-
 
 @admin.register(ApiKey)
-class ApiKeyAdmin(admin.ModelAdmin):
+class ApiKeyAdmin(KeyAdmin):
     list_display = [
         "name",
         "hint",
@@ -127,55 +118,5 @@ class ApiKeyAdmin(admin.ModelAdmin):
         "last_used_at",
     ]
     readonly_fields = fields
-    actions = ["disable", "enable", "delete_keys"]
-
-    def has_add_permission(self, request) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request, obj=None) -> bool:
-        return False
-
-    def _each(self, request, queryset, change, done: str) -> None:
-        changed = 0
-        for key in queryset.select_related("workspace__organization"):
-            try:
-                change(Actor.from_request(request), key)
-                changed += 1
-            except ValidationError as error:
-                messages.warning(request, f"{key.name}: {' '.join(error.messages)}")
-        if changed:
-            messages.success(request, f"{done.capitalize()} {changed} key(s).")
-
-    @admin.action(description="Disable selected keys")
-    def disable(self, request, queryset) -> None:
-        self._each(
-            request,
-            queryset,
-            lambda actor, key: services.api_key_set_status(
-                actor=actor, key=key, status=KeyStatus.INACTIVE
-            ),
-            "disabled",
-        )
-
-    @admin.action(description="Enable selected keys")
-    def enable(self, request, queryset) -> None:
-        self._each(
-            request,
-            queryset,
-            lambda actor, key: services.api_key_set_status(
-                actor=actor, key=key, status=KeyStatus.ACTIVE
-            ),
-            "enabled",
-        )
-
-    @admin.action(description="Delete selected keys (permanent)")
-    def delete_keys(self, request, queryset) -> None:
-        self._each(
-            request,
-            queryset,
-            lambda actor, key: services.api_key_delete(actor=actor, key=key),
-            "deleted",
-        )
+    key_services = (services.api_key_set_status, services.api_key_delete)
+    key_related = ("workspace__organization",)

@@ -6,8 +6,9 @@ from django.urls import reverse
 
 from accounts import services
 from accounts.audit import Actor
-from accounts.models import AuditEvent, Invite, OrganizationMember, User
+from accounts.models import AuditEvent, Invite, KeyStatus, OrganizationMember, User
 from tests.factories import WorkspaceFactory
+from workspaces import services as workspace_services
 from workspaces.models import Workspace
 
 
@@ -123,3 +124,46 @@ def test_non_staff_cannot_use_admin(personas):
         and OrganizationMember.objects.exists()
         and not Invite.objects.exists()
     )
+
+
+@pytest.mark.parametrize("kind", ["api_key", "admin_key"])
+def test_key_actions_go_through_the_services(staff, personas, kind):
+    actor = Actor.for_user(personas.admin)
+    if kind == "api_key":
+        workspace = WorkspaceFactory(organization=personas.org)
+        key, _ = workspace_services.api_key_create(actor=actor, workspace=workspace, name="k")
+        changelist = reverse("admin:workspaces_apikey_changelist")
+    else:
+        key, _ = services.admin_key_create(actor=actor, organization=personas.org, name="k")
+        changelist = reverse("admin:accounts_adminapikey_changelist")
+
+    def act(action):
+        return staff.post(changelist, {"action": action, "_selected_action": [key.pk]}, follow=True)
+
+    assert "Disabled 1 key(s)." in act("disable").content.decode()
+    key.refresh_from_db()
+    assert key.status == KeyStatus.INACTIVE
+    act("enable")
+    key.refresh_from_db()
+    assert key.status == KeyStatus.ACTIVE
+    act("delete_keys")
+    key.refresh_from_db()
+    assert key.status == KeyStatus.ARCHIVED
+    refused = act("enable").content.decode()
+    assert "K: This key was deleted; deleting is permanent." in refused  # the admin capitalizes
+    key.refresh_from_db()
+    assert key.status == KeyStatus.ARCHIVED
+    actions = list(
+        AuditEvent.objects.filter(target_id=key.public_id)
+        .order_by("created_at", "id")
+        .values_list("action", "actor_label")
+    )
+    assert actions == [
+        (f"{kind}.create", "admin@acme.test"),
+        (f"{kind}.status_change", "staff@console.test"),
+        (f"{kind}.status_change", "staff@console.test"),
+        (f"{kind}.delete", "staff@console.test"),
+    ]
+    if kind == "api_key":
+        workspace.refresh_from_db()
+        assert workspace.active_key_count == 0
