@@ -25,7 +25,16 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 # Sets Django up, so it comes before anything that imports a model.
-from bench.common import elapsed, load_average, prepare_database, say
+from bench.common import (
+    elapsed,
+    fetch,
+    load_average,
+    page_queries,
+    prepare_database,
+    say,
+    summary,
+    time_page,
+)
 
 # isort: split
 
@@ -33,7 +42,6 @@ from django.conf import settings
 from django.core import signing
 from django.db import connection, transaction
 from django.test import Client
-from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from accounts.audit import Actor
@@ -148,36 +156,6 @@ def build_organization():
 # -- measuring ------------------------------------------------------------------------------
 
 
-def summary(samples: list[float]) -> tuple[float, float]:
-    """(median, p95) in the samples' unit."""
-    return statistics.median(samples), statistics.quantiles(samples, n=20, method="inclusive")[-1]
-
-
-def fetch(client: Client, url: str, params: dict) -> bytes:
-    response = client.get(url, params)
-    if response.status_code != 200:
-        raise RuntimeError(f"GET {url} {params} answered {response.status_code}")
-    return response.content
-
-
-def time_page(client: Client, url: str, params: dict) -> list[float]:
-    for _ in range(WARMUP):
-        fetch(client, url, params)
-    gc.collect()
-    samples = []
-    for _ in range(REPEAT):
-        began = time.perf_counter()
-        fetch(client, url, params)
-        samples.append((time.perf_counter() - began) * 1000)
-    return samples
-
-
-def page_queries(client: Client, url: str, params: dict) -> list[tuple[float, str]]:
-    with CaptureQueriesContext(connection) as captured:
-        fetch(client, url, params)
-    return sorted(((float(q["time"]) * 1000, q["sql"]) for q in captured), reverse=True)
-
-
 def measure_pages(client: Client, loader: Loader, size: int) -> dict:
     url = reverse("workspaces:api_key_list")
     middle = loader.middle[size]
@@ -193,7 +171,7 @@ def measure_pages(client: Client, loader: Loader, size: int) -> dict:
 
     results = {}
     for label, params in (("first page", {}), ("deep page", deep)):
-        median, p95 = summary(time_page(client, url, params))
+        median, p95 = summary(time_page(client, url, params, warmup=WARMUP, repeat=REPEAT))
         results[label] = median
         say(f"{label} @{size // 1000:,}k: median {median:.1f} ms, p95 {p95:.1f} ms")
     queries = page_queries(client, url, {})

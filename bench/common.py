@@ -4,7 +4,9 @@ missing, migrated and emptied.
 
 A benchmark imports this first (`from bench import common`), before any model."""
 
+import gc
 import os
+import statistics
 import sys
 import time
 from pathlib import Path
@@ -22,6 +24,8 @@ import psycopg  # noqa: E402
 from django.conf import settings  # noqa: E402
 from django.core.management import call_command  # noqa: E402
 from django.db import connection  # noqa: E402
+from django.test import Client  # noqa: E402
+from django.test.utils import CaptureQueriesContext  # noqa: E402
 from psycopg import sql  # noqa: E402
 
 from billing.catalog import load_catalog  # noqa: E402
@@ -98,3 +102,38 @@ def prepare_database(example: str) -> str:
     with connection.cursor() as cursor:
         cursor.execute("SELECT version()")
         return cursor.fetchone()[0].split(" on ")[0]
+
+
+# -- pages --------------------------------------------------------------------------------------
+
+
+def summary(samples: list[float]) -> tuple[float, float]:
+    """(median, p95) in the samples' unit."""
+    return statistics.median(samples), statistics.quantiles(samples, n=20, method="inclusive")[-1]
+
+
+def fetch(client: Client, url: str, params: dict) -> bytes:
+    response = client.get(url, params)
+    if response.status_code != 200:
+        raise RuntimeError(f"GET {url} {params} answered {response.status_code}")
+    return response.content
+
+
+def time_page(client: Client, url: str, params: dict, *, warmup: int, repeat: int) -> list[float]:
+    """Milliseconds of `repeat` fetches, after `warmup` untimed ones."""
+    for _ in range(warmup):
+        fetch(client, url, params)
+    gc.collect()
+    samples = []
+    for _ in range(repeat):
+        began = time.perf_counter()
+        fetch(client, url, params)
+        samples.append((time.perf_counter() - began) * 1000)
+    return samples
+
+
+def page_queries(client: Client, url: str, params: dict) -> list[tuple[float, str]]:
+    """The page's SQL as (milliseconds, statement), slowest first."""
+    with CaptureQueriesContext(connection) as captured:
+        fetch(client, url, params)
+    return sorted(((float(q["time"]) * 1000, q["sql"]) for q in captured), reverse=True)

@@ -32,7 +32,6 @@ See docs/performance.md.
 """
 
 import cProfile
-import gc
 import io
 import os
 import pstats
@@ -47,7 +46,17 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 # Sets Django up, so it comes before anything that imports a model.
-from bench.common import connect_params, elapsed, load_average, prepare_database, say
+from bench.common import (
+    connect_params,
+    elapsed,
+    fetch,
+    load_average,
+    page_queries,
+    prepare_database,
+    say,
+    summary,
+    time_page,
+)
 
 # isort: split
 
@@ -55,7 +64,6 @@ import psycopg
 from django.conf import settings
 from django.db import connection
 from django.test import Client
-from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from accounts.audit import Actor
@@ -320,36 +328,6 @@ def table_sizes() -> list[tuple[str, int, str]]:
 # -- measuring ------------------------------------------------------------------------------
 
 
-def summary(samples: list[float]) -> tuple[float, float]:
-    """(median, p95) in the samples' unit."""
-    return statistics.median(samples), statistics.quantiles(samples, n=20, method="inclusive")[-1]
-
-
-def fetch(client: Client, url: str, params: dict) -> bytes:
-    response = client.get(url, params)
-    if response.status_code != 200:
-        raise RuntimeError(f"GET {url} {params} answered {response.status_code}")
-    return response.content
-
-
-def time_page(client: Client, url: str, params: dict) -> list[float]:
-    for _ in range(WARMUP):
-        fetch(client, url, params)
-    gc.collect()
-    samples = []
-    for _ in range(REPEAT):
-        began = time.perf_counter()
-        fetch(client, url, params)
-        samples.append((time.perf_counter() - began) * 1000)
-    return samples
-
-
-def page_queries(client: Client, url: str, params: dict) -> list[tuple[float, str]]:
-    with CaptureQueriesContext(connection) as captured:
-        fetch(client, url, params)
-    return sorted(((float(q["time"]) * 1000, q["sql"]) for q in captured), reverse=True)
-
-
 def profile_page(client: Client, url: str, params: dict, top: int = 12) -> None:
     """Where a page's time goes outside the database: cProfile, functions by own time."""
     profiler = cProfile.Profile()
@@ -460,7 +438,7 @@ def main() -> None:
         url = reverse(f"billing:{kind}")
         for label, workspace in (("All Workspaces", None), ("one workspace", one)):
             params = {"range": "90d"} | ({"workspace": workspace.public_id} if workspace else {})
-            median, p95 = summary(time_page(client, url, params))
+            median, p95 = summary(time_page(client, url, params, warmup=WARMUP, repeat=REPEAT))
             queries = page_queries(client, url, params)
             db_ms = sum(ms for ms, _ in queries)
             text, raw_params = raw_sql(kind, organization, workspace, start, end)
