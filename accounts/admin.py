@@ -188,25 +188,22 @@ class KeyAdmin(ReadOnlyAdmin):
             noun="key",
         )
 
-    @admin.action(description="Disable selected keys")
-    def disable(self, request, queryset) -> None:
+    def _set_status(self, request, queryset, status: str, done: str) -> None:
         set_status = self.key_services[0]
         self._each(
             request,
             queryset,
-            lambda actor, key: set_status(actor=actor, key=key, status=KeyStatus.INACTIVE),
-            "Disabled",
+            lambda actor, key: set_status(actor=actor, key=key, status=status),
+            done,
         )
+
+    @admin.action(description="Disable selected keys")
+    def disable(self, request, queryset) -> None:
+        self._set_status(request, queryset, KeyStatus.INACTIVE, "Disabled")
 
     @admin.action(description="Enable selected keys")
     def enable(self, request, queryset) -> None:
-        set_status = self.key_services[0]
-        self._each(
-            request,
-            queryset,
-            lambda actor, key: set_status(actor=actor, key=key, status=KeyStatus.ACTIVE),
-            "Enabled",
-        )
+        self._set_status(request, queryset, KeyStatus.ACTIVE, "Enabled")
 
     @admin.action(description="Delete selected keys (permanent)")
     def delete_keys(self, request, queryset) -> None:
