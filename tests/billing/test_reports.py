@@ -228,16 +228,25 @@ def test_cost_for_one_workspace_is_stacked_by_model(personas, data):
 
 
 def test_cost_for_one_api_key(personas, data):
-    """The Cost page has no key field, but a key in its address (a link from elsewhere)
-    narrows it as it does the Usage page."""
+    """The key filter narrows the Cost page, its breakdown and its CSV as it does Usage."""
     key = data["keys"][2]
-    response = client(personas.admin).get(reverse("billing:cost"), {**RANGE, "key": key.public_id})
+    c = client(personas.admin)
+    response = c.get(reverse("billing:cost"), {**RANGE, "key": key.public_id})
     assert response.status_code == 200
+    assert f'id="filter-key" placeholder="apikey_…" value="{key.public_id}"' in (
+        response.content.decode()
+    )
+    report = response.context["report"]
     records = raw(personas, api_key=key)
-    assert records and response.context["report"].total_cents == sum(r.cost_cents for r in records)
-    assert sum(line.tokens for line in response.context["report"].lines) == sum(
+    assert records and report.total_cents == sum(r.cost_cents for r in records)
+    assert sum(line.tokens for line in report.lines) == sum(
         getattr(r, kind) for r in records for kind in usage.TOKEN_FIELDS
     )
+    exported = c.get(reverse("billing:cost"), {**RANGE, "key": key.public_id, "format": "csv"})
+    rows = list(csv.reader(io.StringIO(exported.content.decode())))[1:]
+    assert [(row[0], row[1]) for row in rows] == [
+        (day.isoformat(), series) for day, series in sorted(report.daily)
+    ]
 
 
 # -- Access -----------------------------------------------------------------------------------
