@@ -19,10 +19,13 @@ Measured in one run: authorize and settle latency and throughput with `LocalBack
 `RedisBackend`, then through the gateway endpoints (a threaded Django WSGI server in this
 process, called over one keep-alive http.client connection); Redis commands per authorize and
 per settle, counted on the wire by a TCP proxy thread; a bare Redis round trip (EVALSHA of
-`return 1`); settles per second into PostgreSQL with `USAGE_ROLLUP_INLINE` off, and
-`rollup_pending` over the records they wrote; where an authorize and a settle spend their time.
-Targets, printed with PASS/FAIL: one Redis round trip per authorize and per settle, in-process
-authorize p99 at most 1 ms on Redis, at least 1,000 settles per second including rollups. When
+`return 1`); settles per second into PostgreSQL with `USAGE_ROLLUP_INLINE` off, each settle
+writing its record, then with `USAGE_QUEUE` on, the records queued in Redis and stored by
+`store_queued_usage` (what `usage_worker` runs), both with `rollup_pending` over the records
+they wrote; where an authorize and a settle spend their time. Targets, printed with PASS/FAIL:
+one Redis round trip per authorize and per settle, in-process authorize p99 at most 1 ms on
+Redis, at least 1,000 settles per second into PostgreSQL including rollups, with
+`USAGE_QUEUE` on (the production setting). When
 the latency or the settle target fails, the operation is profiled (cProfile). If the gateway
 URLs do not reach the gateway views (another route matching first), that is printed as a
 warning and HTTP is measured with the two routes put first. The exit status is 0 unless
