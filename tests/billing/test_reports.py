@@ -288,6 +288,11 @@ def test_another_organizations_workspace_is_404(personas, data, page):
         ).status_code
         == 404
     )
+    # Another organization's API key in the key filter is as unknown as its workspace.
+    other_key, _ = workspace_services.api_key_create(
+        actor=Actor.for_user(personas.outsider), workspace=data["other"], name="theirs"
+    )
+    assert c.get(reverse(page), {**RANGE, "key": other_key.public_id}).status_code == 404
     anonymous = Client().get(reverse(page))
     assert anonymous.status_code == 302 and anonymous["Location"].startswith("/login/")
 
@@ -310,6 +315,7 @@ def test_another_organizations_workspace_is_404(personas, data, page):
         ({"model": "gpt-9"}, "is not a model in the catalog"),
         ({"range": "forever"}, "Choose one of the ranges listed"),
         ({"day": "yesterday"}, "not a date"),
+        ({"key": "apikey_doesnotexist"}, "No API key has that ID"),
     ],
 )
 def test_bad_filters_show_a_message(personas, data, page, params, message):
