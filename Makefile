@@ -31,6 +31,10 @@ install: $(BIN)/.installed
 migrate: install
 	$(BIN)/python manage.py migrate --noinput
 
+# Both commands run in development mode: plain HTTP on this machine and a development key.
+# Without it the settings are production's, which need a SECRET_KEY and HTTPS.
+run test migrate: export DEBUG = true
+
 # Links in the demo's e-mails and messages point at the address served (unless set).
 run: export SITE_URL ?= http://$(HOST):$(PORT)
 run: migrate
