@@ -5,7 +5,10 @@ Money: limits and thresholds are whole USD cents (integers); the cost of usage i
 number of cents, since one request can cost a fraction of a cent.
 """
 
+from urllib.parse import urlsplit
+
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
@@ -413,6 +416,18 @@ class InputBound(models.TextChoices):
     COUNT_TOKENS = "count_tokens", "Ask the upstream's count_tokens before each request"
 
 
+def validate_upstream_url(value: str) -> None:
+    """An http(s) URL with a host; unlike URLField, a host without a dot (`http://vllm:8000`,
+    as container networks name servers) is fine."""
+    parts = urlsplit(value)
+    if parts.scheme not in ("http", "https") or not parts.hostname or parts.query or parts.fragment:
+        raise ValidationError("Enter an http:// or https:// URL such as http://vllm:8000.")
+    try:
+        parts.port  # noqa: B018 (parsing it is the check)
+    except ValueError:
+        raise ValidationError("The port is not a number from 1 to 65535.") from None
+
+
 class Upstream(models.Model):
     """A model server Console forwards Messages API requests to (any server that speaks the
     Messages API: the Anthropic API, vLLM, SGLang, llama.cpp's server, LiteLLM).
@@ -424,10 +439,11 @@ class Upstream(models.Model):
     protocol = models.CharField(
         max_length=20, choices=UpstreamProtocol.choices, default=UpstreamProtocol.MESSAGES_API
     )
-    base_url = models.URLField(
+    base_url = models.CharField(
         "base URL",
         max_length=500,
         blank=True,
+        validators=[validate_upstream_url],
         help_text="Where /v1/messages is found, e.g. https://api.anthropic.com or http://vllm.internal:8000.",
     )
     credential_encrypted = models.TextField(blank=True, default="", editable=False)

@@ -6,6 +6,8 @@ not pinned to one shared thread (`thread_sensitive=False`): requests in flight d
 queue behind each other's counter round trips.
 """
 
+from collections.abc import Callable
+from functools import wraps
 from typing import Any
 
 from asgiref.sync import sync_to_async
@@ -18,16 +20,25 @@ Settlement = enforcement.Settlement
 EnforcementError = enforcement.EnforcementError
 
 
+def in_pool[**P, R](function: Callable[P, R]) -> Callable[P, Any]:
+    """`function` as a coroutine run in the loop's thread pool, on a database connection
+    checked as Django checks it at the start of each request (dropped if broken or aged)."""
+
+    @wraps(function)
+    def checked(*args: P.args, **kwargs: P.kwargs) -> R:
+        close_old_connections()
+        return function(*args, **kwargs)
+
+    return sync_to_async(checked, thread_sensitive=False)
+
+
 def _authorize(secret: str, model: str, input_tokens: int, max_tokens: int) -> Decision:
-    # What Django does at the start of each request: drop a connection that broke or aged.
-    close_old_connections()
     return enforcement.authorize(secret, model, input_tokens, max_tokens)
 
 
 def _settle(reservation_id: str, usage: dict[str, Any]) -> Settlement:
-    close_old_connections()
     return enforcement.settle(reservation_id, usage)
 
 
-authorize = sync_to_async(_authorize, thread_sensitive=False)
-settle = sync_to_async(_settle, thread_sensitive=False)
+authorize = in_pool(_authorize)
+settle = in_pool(_settle)
