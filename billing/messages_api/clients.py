@@ -70,9 +70,12 @@ class _HttpAnswer:
         return bytes(body)
 
     def close(self) -> None:
-        # Closing rather than releasing: a connection left mid-answer cannot be reused, and
-        # closing it is how the upstream learns to stop generating.
-        self._response.close()
+        if self._response.content.is_eof():
+            self._response.release()  # back to the pool for the next request
+        else:
+            # A connection left mid-answer cannot be reused, and closing it is how the
+            # upstream learns to stop generating.
+            self._response.close()
 
 
 _pools: "weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[tuple[int, float], aiohttp.ClientSession]]" = weakref.WeakKeyDictionary()
