@@ -235,7 +235,7 @@ async def saturate(url: str, headers: dict, data: bytes, seconds: float) -> floa
 
 def percentile(values: list[float], q: float) -> float:
     ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(round(q * (len(ordered) - 1))))]
+    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
 
 
 def rss_per_worker(process: subprocess.Popen, workers: int) -> float:
