@@ -42,13 +42,17 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+# Sets Django up, so it comes before anything that imports a model.
+from bench import common
+
+# isort: split
+
 import aiohttp
 import httpx2
 from django.conf import settings
 
 from accounts import services as account_services
 from accounts.audit import Actor
-from bench import common
 from billing import enforcement, limiter, upstreams
 from billing import services as billing_services
 from billing.models import Limiter, Model, ModelGroup, UsageTier

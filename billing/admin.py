@@ -269,7 +269,7 @@ class UpstreamForm(forms.ModelForm):
         ]
 
     def clean(self):
-        data = super().clean()
+        data = super().clean() or {}
         if data.get("protocol") == UpstreamProtocol.MESSAGES_API and not data.get("base_url"):
             self.add_error("base_url", "An upstream that is a server needs its URL.")
         return data

@@ -132,12 +132,13 @@ async def create_message(exchange: Exchange) -> None:
     payload = exchange.parse_json(body)
     _payload_field_errors(payload)
     model, max_tokens = payload["model"], payload["max_tokens"]
-    if exchange.api_key() is None:
+    secret = exchange.api_key()
+    if secret is None:
         raise GatewayError(401, "authentication_error", "x-api-key header is required")
     route = await routed(exchange, model)
     input_bound = await _input_bound(exchange, route, body, payload)
     try:
-        decision = await engine.authorize(exchange.api_key(), model, input_bound, max_tokens)
+        decision = await engine.authorize(secret, model, input_bound, max_tokens)
     except engine.EnforcementError as error:
         raise GatewayError(error.status, error.error_type, error.message) from None
     if not decision.admitted:
