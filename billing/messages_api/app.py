@@ -138,8 +138,7 @@ async def gateway(scope: dict, receive: Any, send: Any) -> None:
         pass
     except clients.UpstreamFailure as failure:
         if not exchange.started:
-            await exchange.send_error(502, "api_error", "The model server cannot be reached.")
-        logger.warning("Upstream failure: %s", failure)
+            await exchange.send_error(*forwarding.failure_answer(failure))
     except Exception:
         logger.exception("The gateway failed to answer %s %s.", method, path)
         if not exchange.started:

@@ -167,7 +167,7 @@ async def create_message(exchange: Exchange) -> None:
         else:
             await _complete(exchange, answer, meter)
     except clients.UpstreamFailure as failure:
-        await exchange.send_error(*_failure_answer(failure, route.upstream))
+        await exchange.send_error(*failure_answer(failure))
     except ClientGone:
         client_left = True
     finally:
@@ -189,10 +189,8 @@ async def _settle(reservation_id: str, usage: dict[str, Any]) -> None:
         logger.exception("Settling reservation %s failed.", reservation_id)
 
 
-def _failure_answer(
-    failure: clients.UpstreamFailure, upstream: lookups.UpstreamConfig
-) -> tuple[int, str, str]:
-    logger.warning("Upstream %s: %s", upstream.name, failure)
+def failure_answer(failure: clients.UpstreamFailure) -> tuple[int, str, str]:
+    logger.warning("Upstream failure: %s", failure)
     if failure.kind == "timeout":
         return 529, "overloaded_error", "The model server did not answer in time."
     return 502, "api_error", "The model server cannot be reached."
