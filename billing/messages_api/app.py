@@ -167,8 +167,8 @@ async def _lifespan(receive: Any, send: Any) -> None:
             await send({"type": "lifespan.startup.complete"})
         elif message["type"] == "lifespan.shutdown":
             # Requests still settling finish before the process goes.
-            if forwarding.settling:
-                await asyncio.wait(set(forwarding.settling), timeout=30)
+            if forwarding.busy():
+                await asyncio.wait(forwarding.in_flight | forwarding.settling, timeout=30)
             await clients.close_pools()
             await send({"type": "lifespan.shutdown.complete"})
             return

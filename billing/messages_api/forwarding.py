@@ -35,8 +35,14 @@ DEFAULT_VERSION = "2023-06-01"
 MAX_ANSWER_BYTES = 64 * 1024 * 1024
 MAX_ERROR_BYTES = 64 * 1024
 
-# Settles still running, so a stopping server waits for them (and tests can tell).
+# Requests between their check and their settle, and settles still running: a stopping
+# server waits for them, and `busy` tells whether any is left.
+in_flight: set[asyncio.Future] = set()
 settling: set[asyncio.Future] = set()
+
+
+def busy() -> bool:
+    return bool(in_flight or settling)
 
 
 def _payload_field_errors(payload: dict) -> None:
@@ -149,6 +155,9 @@ async def create_message(exchange: Exchange) -> None:
         )
         return
     exchange.extra_headers = decision.headers
+    request = asyncio.current_task()
+    if request is not None:
+        in_flight.add(request)
     meter = UsageMeter(client_model=model, upstream_model=route.upstream_model)
     client_left = False
     answer = None
@@ -178,7 +187,11 @@ async def create_message(exchange: Exchange) -> None:
         task = asyncio.ensure_future(_settle(decision.reservation_id, usage))
         settling.add(task)
         task.add_done_callback(settling.discard)
-        await asyncio.shield(task)
+        try:
+            await asyncio.shield(task)
+        finally:
+            if request is not None:
+                in_flight.discard(request)
 
 
 async def _settle(reservation_id: str, usage: dict[str, Any]) -> None:

@@ -105,6 +105,7 @@ def _archive_workspace(gateway):
 @pytest.mark.parametrize("change", [_disable, _delete, _expire, _archive_workspace])
 def test_keys_that_may_not_call_are_401(gateway, change):
     call(gateway)
+    gateway.settled(count=1)
     change(gateway)
     forget_caches()
     for attempt in (
