@@ -33,9 +33,11 @@ class Exchange:
         self._receive = receive
         self._send = send
         self.request_id = new_id("req_")
-        self.headers = {
-            name.decode("latin-1"): value.decode("latin-1") for name, value in scope["headers"]
-        }
+        self.headers: dict[str, str] = {}
+        for raw_name, raw_value in scope["headers"]:
+            name, value = raw_name.decode("latin-1"), raw_value.decode("latin-1")
+            # A header sent twice (two anthropic-beta lines) is one comma-separated list.
+            self.headers[name] = f"{self.headers[name]},{value}" if name in self.headers else value
         self.started = False
         # Sent with every answer from the moment they are known (the rate-limit headers).
         self.extra_headers: dict[str, str] = {}

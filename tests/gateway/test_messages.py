@@ -124,6 +124,22 @@ def test_stream_with_the_raw_events(gateway):
     ]
 
 
+def test_repeated_beta_headers_are_passed_on_as_one_list(gateway):
+    response = httpx2.post(
+        f"{gateway.url}/v1/messages",
+        headers=[
+            ("x-api-key", gateway.secret),
+            ("anthropic-beta", "one-2099-01-01"),
+            ("anthropic-beta", "two-2099-01-01"),
+        ],
+        json={"model": "claude-sonnet-4-5", "max_tokens": 5, "messages": HELLO},
+    )
+    assert response.status_code == 200
+    headers = {k.lower(): v for k, v in gateway.upstream_log()[-1]["headers"].items()}
+    assert headers["anthropic-beta"] == "one-2099-01-01,two-2099-01-01"
+    gateway.settled()
+
+
 def test_bearer_authentication(gateway):
     client = anthropic.Anthropic(auth_token=gateway.secret, base_url=gateway.url, max_retries=0)
     message = client.messages.create(model="claude-sonnet-4-5", max_tokens=5, messages=HELLO)
