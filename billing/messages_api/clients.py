@@ -96,6 +96,9 @@ def _session(upstream: UpstreamConfig) -> aiohttp.ClientSession:
                 sock_read=upstream.read_timeout,
             ),
             headers={"user-agent": USER_AGENT},
+            # One session serves every client: a cookie an upstream sets must not follow
+            # another client's request.
+            cookie_jar=aiohttp.DummyCookieJar(),
         )
         pools[key] = session
     return session
