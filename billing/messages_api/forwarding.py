@@ -155,6 +155,8 @@ async def create_message(exchange: Exchange) -> None:
         )
         return
     exchange.extra_headers = decision.headers
+    reservation_id = decision.reservation_id
+    assert reservation_id is not None  # an admitted request always has its reservation
     request = asyncio.current_task()
     if request is not None:
         in_flight.add(request)
@@ -183,8 +185,7 @@ async def create_message(exchange: Exchange) -> None:
         if answer is not None:
             answer.close()
         usage = meter.settled_usage(client_left=client_left, max_tokens=max_tokens)
-        assert decision.reservation_id is not None
-        task = asyncio.ensure_future(_settle(decision.reservation_id, usage))
+        task = asyncio.ensure_future(_settle(reservation_id, usage))
         settling.add(task)
         task.add_done_callback(settling.discard)
         try:
