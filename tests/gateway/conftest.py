@@ -7,7 +7,6 @@ its own (`fake_upstream.py`). Both start once per session and stop at its end.
 """
 
 import asyncio
-import os
 import socket
 import subprocess
 import sys
@@ -181,7 +180,3 @@ def gateway(transactional_db, catalog, personas, console_url, fake_upstream_url,
         time.sleep(0.02)
     enforcement.use_backend(None)
     lookups.clear()
-
-
-def redis_url() -> str:
-    return os.environ.get("REDIS_URL") or "redis://127.0.0.1:6379/15"
