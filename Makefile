@@ -41,7 +41,8 @@ run: migrate
 	$(BIN)/python manage.py seed_demo
 	@echo ""
 	@echo "Console is at http://$(HOST):$(PORT)  (stop with Ctrl-C)"
-	$(BIN)/python manage.py runserver $(HOST):$(PORT)
+	$(BIN)/uvicorn console.asgi:application --host $(HOST) --port $(PORT) --reload \
+		--reload-dir accounts --reload-dir billing --reload-dir console --reload-dir workspaces
 
 lint: install
 	$(BIN)/ruff check .

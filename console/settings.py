@@ -202,6 +202,13 @@ USAGE_ROLLUP_INLINE = env.bool("USAGE_ROLLUP_INLINE", default=True)
 # `usage_worker` stores the queued records in batches. Needs the worker, so rollups not inline.
 USAGE_QUEUE = env.bool("USAGE_QUEUE", default=False)
 
+# The gateway (`/v1/messages`): upstream credentials are encrypted with the first of these
+# Fernet keys and decrypted with any (comma-separated; rotate by putting a new one first).
+# Unset: one key derived from SECRET_KEY.
+UPSTREAM_CREDENTIAL_KEYS = env.list("UPSTREAM_CREDENTIAL_KEYS", default=[])
+# The largest Messages API request body accepted (Anthropic's limit: 32 MB).
+GATEWAY_MAX_BODY_BYTES = env.int("GATEWAY_MAX_BODY_BYTES", default=32 * 1024 * 1024)
+
 TASKS = {
     "default": {
         "BACKEND": _env_str("TASKS_BACKEND", "django.tasks.backends.immediate.ImmediateBackend")
