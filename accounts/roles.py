@@ -1,6 +1,6 @@
 """The roles of organization members and workspace members.
 
-Roles are data; what each may do is decided in `accounts.permissions`.
+Roles are data; what each may do is decided in `workspaces.access`.
 """
 
 from django.db import models
@@ -35,6 +35,8 @@ INHERITED_WORKSPACE_ROLE = {
     OrgRole.ADMIN: WorkspaceRole.ADMIN,
     OrgRole.BILLING: WorkspaceRole.BILLING,
 }
+# The organization roles that take part in every workspace (admins and billing members).
+INHERITING_ORG_ROLES = frozenset(INHERITED_WORKSPACE_ROLE)
 
 # In the Default workspace every member of the organization takes part with the workspace
 # counterpart of their organization role.

@@ -1,5 +1,8 @@
-"""Writes about organizations, their members and invites. One transaction each; every
-write records an audit event in that transaction."""
+"""Writes about organizations, their members, invites and Admin API keys. One transaction
+each; every write records an audit event in that transaction.
+
+Creating an organization also makes its Default workspace, so it is
+`workspaces.services.organization_create`."""
 
 from datetime import timedelta
 
@@ -28,7 +31,8 @@ from accounts.roles import OrgRole
 from console.secrets import hash_secret, new_api_secret, new_token
 
 
-def _clean_name(name: str, *, field: str = "name", label: str = "Name") -> str:
+def clean_name(name: str, *, field: str = "name", label: str = "Name") -> str:
+    """A person's or an organization's name, stripped, 1 to `NAME_MAX_LENGTH` characters."""
     name = (name or "").strip()
     if not name:
         raise ValidationError({field: f"{label} cannot be empty."})
@@ -39,7 +43,19 @@ def _clean_name(name: str, *, field: str = "name", label: str = "Name") -> str:
     return name
 
 
-def _clean_email(email: str, *, field: str = "email") -> str:
+def clean_organization_name(name: str, *, organization: Organization | None = None) -> str:
+    """A name no other organization has (case-insensitively); `organization` is the one
+    being renamed."""
+    name = clean_name(name)
+    others = Organization.objects.filter(name__iexact=name)
+    if organization is not None:
+        others = others.exclude(pk=organization.pk)
+    if others.exists():
+        raise ValidationError({"name": f"An organization named “{name}” already exists."})
+    return name
+
+
+def clean_email(email: str, *, field: str = "email") -> str:
     email = (email or "").strip().lower()
     if not email:
         raise ValidationError({field: "Enter an e-mail address."})
@@ -57,46 +73,8 @@ def _clean_role(role: str, *, field: str = "role") -> OrgRole:
 
 
 @transaction.atomic
-def organization_create(
-    *,
-    actor: Actor,
-    name: str,
-    admin_email: str,
-    admin_password: str | None = None,
-    admin_name: str = "",
-) -> Organization:
-    """Create an organization with its first admin (new or existing user).
-
-    The Default workspace is created in the same transaction.
-    """
-    from workspaces import services as workspace_services
-
-    name = _clean_name(name)
-    admin_email = _clean_email(admin_email, field="admin_email")
-    if Organization.objects.filter(name__iexact=name).exists():
-        raise ValidationError({"name": f"An organization named “{name}” already exists."})
-    organization = Organization.objects.create(name=name)
-    user = User.objects.filter(email=admin_email).first()
-    if user is None:
-        user = User.objects.create_user(admin_email, admin_password, name=admin_name.strip())
-    OrganizationMember.objects.create(organization=organization, user=user, role=OrgRole.ADMIN)
-    workspace_services.workspace_create_default(organization=organization, created_by=user)
-    audit.record(
-        actor=actor,
-        organization=organization,
-        action="organization.create",
-        target_type="organization",
-        target_id=str(organization.id),
-        after={"name": name, "admin": admin_email},
-    )
-    return organization
-
-
-@transaction.atomic
 def organization_rename(*, actor: Actor, organization: Organization, name: str) -> Organization:
-    name = _clean_name(name)
-    if Organization.objects.filter(name__iexact=name).exclude(pk=organization.pk).exists():
-        raise ValidationError({"name": f"An organization named “{name}” already exists."})
+    name = clean_organization_name(name, organization=organization)
     before = organization.name
     organization.name = name
     organization.save(update_fields=["name"])
@@ -152,15 +130,11 @@ def member_change_role(
 
 @transaction.atomic
 def member_remove(*, actor: Actor, member: OrganizationMember) -> None:
+    """Remove a member from the organization; their workspace memberships go with it."""
     if actor.user is not None and member.user_id == actor.user.pk:
         raise ValidationError("You cannot remove yourself from the organization.")
     if member.role == OrgRole.ADMIN and _lock_admins(member.organization) <= 1:
         raise ValidationError("The organization's last admin cannot be removed.")
-    from workspaces import services as workspace_services
-
-    workspace_services.memberships_remove_for_user(
-        organization=member.organization, user=member.user
-    )
     audit.record(
         actor=actor,
         organization=member.organization,
@@ -194,7 +168,7 @@ def invite_create(
 
     The e-mail goes out once the transaction commits, so a rolled-back invite sends nothing.
     """
-    email = _clean_email(email)
+    email = clean_email(email)
     role = _clean_role(role)
     # Lock the organization row so two simultaneous invites to one address cannot both pass.
     Organization.objects.select_for_update().filter(pk=organization.pk).first()
@@ -279,7 +253,7 @@ def invite_accept(
     if user is None:
         if User.objects.filter(email=invite.email).exists():
             raise PermissionDenied("Sign in to accept this invite.")
-        user = User.objects.create_user(invite.email, password, name=_clean_name(name))
+        user = User.objects.create_user(invite.email, password, name=clean_name(name))
     elif user.email != invite.email:
         raise PermissionDenied(f"This invite is for {invite.email}.")
     try:

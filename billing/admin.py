@@ -20,6 +20,7 @@ from billing.models import (
 )
 from billing.services import gateway_token_create
 from console.admin import ReadOnlyAdmin
+from workspaces.access import staff_access
 
 
 class ModelInline(admin.TabularInline):
@@ -71,9 +72,11 @@ class UsageTierAdmin(admin.ModelAdmin):
 
 
 class _ThroughService:
-    """Saves of organization limits go through the service, so rules and the audit trail hold."""
+    """Saves of organization limits go through the service once staff access grants them, so
+    rules and the audit trail hold."""
 
     def _apply(self, request, change) -> None:
+        staff_access(request.user).require("org.limits.override")
         try:
             change(Actor.from_request(request))
         except ValidationError as error:

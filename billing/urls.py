@@ -2,7 +2,7 @@ from django.urls import path
 
 from billing import gateway
 from billing.views import limits as views
-from billing.views import reports
+from billing.views import organization, reports
 
 app_name = "billing"
 
@@ -27,6 +27,12 @@ urlpatterns = [
     ),
     path("settings/usage/", reports.usage, name="usage"),
     path("settings/cost/", reports.cost, name="cost"),
+    path("settings/organization/", organization.organization, name="organization"),
+    path(
+        "settings/organization/edit/",
+        organization.organization_rename,
+        name="organization_rename",
+    ),
     path("settings/limits/", views.organization_limits, name="organization_limits"),
     path(
         "settings/limits/spend/",

@@ -3,7 +3,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
-from accounts.models import Organization, SecretKey
+from accounts.models import Organization, OrganizationMember, SecretKey
 from accounts.roles import ASSIGNABLE_WORKSPACE_ROLES, WorkspaceRole
 from console.ids import public_id_field
 
@@ -70,11 +70,18 @@ class Workspace(models.Model):
 
 
 class WorkspaceMember(models.Model):
-    """An explicit workspace membership. Inherited ones (org admins, billing) are computed."""
+    """An explicit workspace membership. Inherited ones (org admins, billing) are computed.
+
+    It belongs to the user's membership of the workspace's organization and ends with it:
+    removing someone from the organization removes them from its workspaces.
+    """
 
     workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="members")
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="workspace_memberships"
+    )
+    organization_member = models.ForeignKey(
+        OrganizationMember, on_delete=models.CASCADE, related_name="workspace_memberships"
     )
     role = models.CharField(
         max_length=40,

@@ -1,4 +1,5 @@
-"""Writes about workspaces and workspace members. One transaction each, one audit event each."""
+"""Writes about workspaces, their members and API keys, and creating an organization (which
+makes its Default workspace). One transaction each, one audit event each."""
 
 from datetime import timedelta
 
@@ -12,11 +13,12 @@ from django.urls import reverse
 from django.utils import timezone
 
 from accounts import audit, keys
+from accounts import services as account_services
 from accounts.audit import Actor
 from accounts.models import KeyStatus, Organization, OrganizationMember, User
-from accounts.permissions import inherited_workspace_role
-from accounts.roles import ASSIGNABLE_WORKSPACE_ROLES, OrgRole, WorkspaceRole
+from accounts.roles import ASSIGNABLE_WORKSPACE_ROLES, INHERITING_ORG_ROLES, OrgRole, WorkspaceRole
 from console.secrets import new_api_secret
+from workspaces.access import inherited_workspace_role
 from workspaces.models import (
     DEFAULT_WORKSPACE_NAME,
     MAX_ACTIVE_WORKSPACES,
@@ -77,7 +79,7 @@ def _clean_role(role: str) -> str:
 
 
 def ensure_changeable(workspace: Workspace, *, what: str = "changed") -> None:
-    """Refuse any change to the Default workspace's details or to an archived workspace."""
+    """Refuse any change to an archived workspace: it is kept for its history, read-only."""
     if workspace.is_archived:
         raise ValidationError(f"This workspace is archived and can no longer be {what}.")
 
@@ -97,15 +99,52 @@ def _ensure_not_default(workspace: Workspace, what: str) -> None:
         raise ValidationError(f"The Default workspace cannot be {what}.")
 
 
-def workspace_create_default(*, organization: Organization, created_by: User | None) -> Workspace:
-    """The Default workspace, created with its organization (inside that transaction)."""
-    return Workspace.objects.create(
+def _lock_members_changeable(workspace: Workspace) -> Workspace:
+    """`_lock_changeable`, refusing the Default workspace too: every member of the organization
+    takes part in it through their organization role."""
+    locked = _lock_changeable(workspace)
+    if locked.is_default:
+        raise ValidationError(
+            "Every member of the organization takes part in the Default workspace through "
+            "their organization role; it has no members of its own."
+        )
+    return locked
+
+
+@transaction.atomic
+def organization_create(
+    *,
+    actor: Actor,
+    name: str,
+    admin_email: str,
+    admin_password: str | None = None,
+    admin_name: str = "",
+) -> Organization:
+    """Create an organization with its first admin (a new or an existing user) and its
+    Default workspace."""
+    name = account_services.clean_organization_name(name)
+    admin_email = account_services.clean_email(admin_email, field="admin_email")
+    organization = Organization.objects.create(name=name)
+    user = User.objects.filter(email=admin_email).first()
+    if user is None:
+        user = User.objects.create_user(admin_email, admin_password, name=admin_name.strip())
+    OrganizationMember.objects.create(organization=organization, user=user, role=OrgRole.ADMIN)
+    Workspace.objects.create(
         organization=organization,
         name=DEFAULT_WORKSPACE_NAME,
         display_color=WorkspaceColor.SLATE,
         is_default=True,
-        created_by=created_by,
+        created_by=user,
     )
+    audit.record(
+        actor=actor,
+        organization=organization,
+        action="organization.create",
+        target_type="organization",
+        target_id=str(organization.id),
+        after={"name": name, "admin": admin_email},
+    )
+    return organization
 
 
 @transaction.atomic
@@ -225,13 +264,15 @@ def _ensure_role_allowed(org_role: str, role: str) -> None:
 def workspace_member_add(
     *, actor: Actor, workspace: Workspace, user: User, role: str
 ) -> WorkspaceMember:
-    workspace = _lock_changeable(workspace)
+    workspace = _lock_members_changeable(workspace)
     role = _clean_role(role)
     org_member = _org_member(workspace, user)
     _ensure_role_allowed(org_member.role, role)
     if WorkspaceMember.objects.filter(workspace=workspace, user=user).exists():
         raise ValidationError({"user": f"{user.email} is already a member of this workspace."})
-    membership = WorkspaceMember.objects.create(workspace=workspace, user=user, role=role)
+    membership = WorkspaceMember.objects.create(
+        workspace=workspace, user=user, organization_member=org_member, role=role
+    )
     audit.record(
         actor=actor,
         organization=workspace.organization,
@@ -249,7 +290,7 @@ def _explicit_membership(workspace: Workspace, user: User) -> WorkspaceMember:
     )
     if membership is None:
         org_member = _org_member(workspace, user)
-        if org_member.role in (OrgRole.ADMIN, OrgRole.BILLING):
+        if org_member.role in INHERITING_ORG_ROLES:
             raise ValidationError(
                 "This membership is inherited from the organization role. "
                 "Change the organization role first."
@@ -262,7 +303,7 @@ def _explicit_membership(workspace: Workspace, user: User) -> WorkspaceMember:
 def workspace_member_change_role(
     *, actor: Actor, workspace: Workspace, user: User, role: str
 ) -> WorkspaceMember:
-    workspace = _lock_changeable(workspace)
+    workspace = _lock_members_changeable(workspace)
     role = _clean_role(role)
     membership = _explicit_membership(workspace, user)
     _ensure_role_allowed(_org_member(workspace, user).role, role)
@@ -285,7 +326,7 @@ def workspace_member_change_role(
 
 @transaction.atomic
 def workspace_member_remove(*, actor: Actor, workspace: Workspace, user: User) -> None:
-    workspace = _lock_changeable(workspace)
+    workspace = _lock_members_changeable(workspace)
     membership = _explicit_membership(workspace, user)
     org_member = _org_member(workspace, user)
     if inherited_workspace_role(org_member.role) == WorkspaceRole.ADMIN:
@@ -301,12 +342,6 @@ def workspace_member_remove(*, actor: Actor, workspace: Workspace, user: User) -
         before={"email": user.email, "role": membership.role},
     )
     membership.delete()
-
-
-def memberships_remove_for_user(*, organization: Organization, user: User) -> None:
-    """Drop a departing organization member's workspace memberships (inside the caller's
-    transaction; the caller records the event)."""
-    WorkspaceMember.objects.filter(workspace__organization=organization, user=user).delete()
 
 
 # -- API keys -----------------------------------------------------------------------------

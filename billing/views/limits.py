@@ -9,15 +9,13 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from django.views.decorators.vary import vary_on_headers
 
 from accounts.audit import Actor
-from accounts.permissions import Access, default_workspace_access, organization_access
+from accounts.http import ConsoleRequest
 from billing import selectors, services
 from billing.forms import NotificationForm, RateLimitForm, SpendLimitForm, to_cents
 from billing.models import Limiter, ModelGroup, SpendNotification
 from console.forms import add_service_errors
 from console.htmx import confirm_action, dialog_done, render_dialog, render_page
-from console.http import ConsoleRequest
-from workspaces import selectors as workspace_selectors
-from workspaces.views.members import tab_context
+from workspaces.access import organization_access, tab_context, workspace_access
 
 LIMITS_CHANGED = "limits:changed"
 
@@ -29,9 +27,6 @@ def _tab_context(workspace, access, **extra) -> dict:
     return {
         **tab_context(workspace, access, "billing:workspace_limits"),
         "limits": selectors.effective_limits(workspace),
-        "editable": access.can("limits.edit")
-        and not workspace.is_default
-        and not workspace.is_archived,
         **extra,
     }
 
@@ -39,9 +34,7 @@ def _tab_context(workspace, access, **extra) -> dict:
 @require_GET
 @vary_on_headers("HX-Request")
 def workspace_limits(request: ConsoleRequest, workspace_id: str) -> HttpResponse:
-    workspace, access = workspace_selectors.resolve_workspace(
-        request.member, workspace_id, "limits.view"
-    )
+    workspace, access = workspace_access(request.member, workspace_id, "limits.view")
     return render_page(
         request, "billing/workspace_limits.html", _tab_context(workspace, access), partial="tab"
     )
@@ -54,7 +47,6 @@ def _row_context(workspace, access, row, *, editing=False, form=None) -> dict:
         "row": row,
         "editing": editing,
         "form": form,
-        "editable": True,
     }
 
 
@@ -68,9 +60,7 @@ def _find_row(workspace, group_slug: str, limiter: str):
 @require_http_methods(["GET", "POST"])
 def workspace_rate_limit_edit(request: ConsoleRequest, workspace_id: str) -> HttpResponse:
     """The pencil: a rate limit's row in edit mode (GET), saving it (POST)."""
-    workspace, access = workspace_selectors.resolve_workspace(
-        request.member, workspace_id, "limits.edit"
-    )
+    workspace, access = workspace_access(request.member, workspace_id, "limits.edit")
     data = request.POST if request.method == "POST" else request.GET
     group, row = _find_row(workspace, data.get("model_group", ""), data.get("limiter", ""))
     if row is None:
@@ -114,9 +104,7 @@ def workspace_rate_limit_edit(request: ConsoleRequest, workspace_id: str) -> Htt
 @require_POST
 def workspace_rate_limit_reset(request: ConsoleRequest, workspace_id: str) -> HttpResponse:
     """The refresh icon: back to the organization's limit."""
-    workspace, access = workspace_selectors.resolve_workspace(
-        request.member, workspace_id, "limits.edit"
-    )
+    workspace, access = workspace_access(request.member, workspace_id, "limits.edit")
     group, row = _find_row(
         workspace, request.POST.get("model_group", ""), request.POST.get("limiter", "")
     )
@@ -171,9 +159,7 @@ def _amount_dialog(
 
 @require_http_methods(["GET", "POST"])
 def workspace_spend_limit_change(request: ConsoleRequest, workspace_id: str) -> HttpResponse:
-    workspace, _access = workspace_selectors.resolve_workspace(
-        request.member, workspace_id, "limits.edit"
-    )
+    workspace, _access = workspace_access(request.member, workspace_id, "limits.edit")
     limits = selectors.effective_limits(workspace)
     current = limits.workspace_spend_limit_cents
     return _amount_dialog(
@@ -196,9 +182,7 @@ def workspace_spend_limit_change(request: ConsoleRequest, workspace_id: str) -> 
 
 @require_http_methods(["GET", "POST"])
 def workspace_notification_add(request: ConsoleRequest, workspace_id: str) -> HttpResponse:
-    workspace, _access = workspace_selectors.resolve_workspace(
-        request.member, workspace_id, "limits.edit"
-    )
+    workspace, _access = workspace_access(request.member, workspace_id, "limits.edit")
     return _amount_dialog(
         request,
         form_class=NotificationForm,
@@ -240,9 +224,7 @@ def _remove_notification(
 def workspace_notification_remove(
     request: ConsoleRequest, workspace_id: str, amount_cents: int
 ) -> HttpResponse:
-    workspace, _access = workspace_selectors.resolve_workspace(
-        request.member, workspace_id, "limits.edit"
-    )
+    workspace, _access = workspace_access(request.member, workspace_id, "limits.edit")
     notification = (
         SpendNotification.objects.filter(workspace=workspace, amount_cents=amount_cents)
         .select_related("workspace", "organization")
@@ -258,29 +240,20 @@ def workspace_notification_remove(
 # -- Settings > Limits ---------------------------------------------------------------------
 
 
-def _organization_limits_access(request: ConsoleRequest, capability: str) -> Access:
-    """Organization-wide limits are asked as in the Default workspace, where every member
-    holds their organization role's counterpart."""
-    access = default_workspace_access(organization_access(request.member).member)
-    access.require(capability)
-    return access
-
-
 @require_GET
 @vary_on_headers("HX-Request")
 def organization_limits(request: ConsoleRequest) -> HttpResponse:
-    access = _organization_limits_access(request, "limits.view")
+    access = organization_access(request.member, "org.limits.view")
     context = {
         "access": access,
         "limits": selectors.organization_effective_limits(access.member.organization),
-        "editable": access.can("limits.edit"),
     }
     return render_page(request, "billing/organization_limits.html", context, partial="limits")
 
 
 @require_http_methods(["GET", "POST"])
 def organization_spend_limit_change(request: ConsoleRequest) -> HttpResponse:
-    access = _organization_limits_access(request, "limits.edit")
+    access = organization_access(request.member, "org.limits.edit")
     organization = access.member.organization
     limits = selectors.organization_effective_limits(organization)
     current = limits.settings.spend_limit_cents
@@ -301,7 +274,7 @@ def organization_spend_limit_change(request: ConsoleRequest) -> HttpResponse:
 
 @require_http_methods(["GET", "POST"])
 def organization_notification_add(request: ConsoleRequest) -> HttpResponse:
-    access = _organization_limits_access(request, "limits.edit")
+    access = organization_access(request.member, "org.limits.edit")
     organization = access.member.organization
     return _amount_dialog(
         request,
@@ -325,7 +298,7 @@ def organization_notification_add(request: ConsoleRequest) -> HttpResponse:
 
 @require_http_methods(["GET", "POST"])
 def organization_notification_remove(request: ConsoleRequest, amount_cents: int) -> HttpResponse:
-    access = _organization_limits_access(request, "limits.edit")
+    access = organization_access(request.member, "org.limits.edit")
     notification = (
         SpendNotification.objects.filter(
             organization=access.member.organization,

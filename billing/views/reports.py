@@ -5,19 +5,17 @@ from collections import defaultdict
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpResponse
 from django.views.decorators.http import require_GET
 from django.views.decorators.vary import vary_on_headers
 
-from accounts.permissions import Access, organization_access
+from accounts.http import ConsoleRequest
 from billing import charts, reports
 from billing.forms import ReportFilterForm
 from billing.models import Model
 from billing.money import dollars, usd
 from console.htmx import render_page
-from console.http import ConsoleRequest
-from workspaces import selectors as workspace_selectors
+from workspaces.access import organization_access, workspace_scope
 from workspaces.models import ApiKey, Workspace
 
 LIMITER_LABELS = {
@@ -44,25 +42,18 @@ class Filters:
         return cleaned.get("range") or self.form.data.get("range") or "this_month"
 
 
-def _filters(request: ConsoleRequest, kind: str) -> Filters:
-    """The report's scope from the URL, limited to what the viewer may see.
+def _filters(request: ConsoleRequest, capability: str, *, by_hour: bool) -> Filters:
+    """The report's scope from the URL, limited to the workspaces where the viewer holds
+    `capability` ("usage.view" or "cost.view"); `by_hour`: the report drills into days and
+    hours.
 
     Workspaces of other organizations (or ones the viewer cannot see) are a 404; other bad
     input is a message on the page.
     """
     member = organization_access(request.member).member
-    if Access(member).can(f"{kind}.view.all"):
-        workspaces = list(
-            Workspace.objects.filter(organization_id=member.organization_id).order_by(
-                "-is_default", "name"
-            )
-        )
-        allowed = None
-    else:
-        workspaces = workspace_selectors.workspaces_with(member, f"{kind}.view")
-        if not workspaces:
-            raise PermissionDenied(f"Your role does not give access to {kind} reports.")
-        allowed = workspaces
+    scope = workspace_scope(member, capability)
+    workspaces = scope.workspaces
+    allowed = None if scope.every else workspaces
     models = list(Model.objects.select_related("group").order_by("group__position", "api_name"))
     form = ReportFilterForm(request.GET, today=datetime.now(UTC).date())
     errors: list[str] = []
@@ -102,8 +93,8 @@ def _filters(request: ConsoleRequest, kind: str) -> Filters:
         end=data["end"],
         model=model,
         api_key=api_key,
-        day=data["day"] if kind == "usage" else None,
-        hour=data["hour"] if kind == "usage" else None,
+        day=data["day"] if by_hour else None,
+        hour=data["hour"] if by_hour else None,
     )
     return Filters(form, scope, workspaces, models, errors)
 
@@ -159,7 +150,7 @@ def _bucket_text(bucket) -> str:
 @require_GET
 @vary_on_headers("HX-Request")
 def usage(request: ConsoleRequest) -> HttpResponse:
-    filters = _filters(request, "usage")
+    filters = _filters(request, "usage.view", by_hour=True)
     context = {"filters": filters, "form": filters.form, "limiter_labels": LIMITER_LABELS}
     scope = filters.scope
     if scope is not None:
@@ -276,7 +267,7 @@ def _period_label(scope: reports.ReportScope) -> str:
 @require_GET
 @vary_on_headers("HX-Request")
 def cost(request: ConsoleRequest) -> HttpResponse:
-    filters = _filters(request, "cost")
+    filters = _filters(request, "cost.view", by_hour=False)
     context = {"filters": filters, "form": filters.form}
     scope = filters.scope
     if scope is not None:

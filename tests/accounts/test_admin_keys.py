@@ -58,24 +58,25 @@ def test_workspace_keys_are_not_admin_keys(personas):
 )
 def test_admin_keys_page_by_role(personas, who, status):
     assert (
-        client(getattr(personas, who)).get(reverse("accounts:admin_key_list")).status_code == status
+        client(getattr(personas, who)).get(reverse("workspaces:admin_key_list")).status_code
+        == status
     )
 
 
 def test_create_shows_secret_once(personas, htmx):
     c = client(personas.admin)
-    response = c.post(reverse("accounts:admin_key_create"), {"name": "deploy"}, **htmx)
+    response = c.post(reverse("workspaces:admin_key_create"), {"name": "deploy"}, **htmx)
     body = response.content.decode()
     secret = body.split('data-testid="new-secret"')[0].rsplit('value="', 1)[1].split('"')[0]
     assert services.admin_key_authenticate(secret).name == "deploy"
     assert "no-store" in response["Cache-Control"]
-    listing = c.get(reverse("accounts:admin_key_list")).content.decode()
+    listing = c.get(reverse("workspaces:admin_key_list")).content.decode()
     assert secret not in listing and AdminApiKey.objects.get().hint in listing
 
 
 def test_create_bad_name(personas, htmx):
     response = client(personas.admin).post(
-        reverse("accounts:admin_key_create"), {"name": ""}, **htmx
+        reverse("workspaces:admin_key_create"), {"name": ""}, **htmx
     )
     assert b"Give the key a name." in response.content
     assert not AdminApiKey.objects.exists()
@@ -86,7 +87,7 @@ def test_create_bad_name(personas, htmx):
 def test_admin_key_actions_by_role(personas, admin_key, htmx, action, who, status):
     key, _ = admin_key
     response = client(getattr(personas, who)).post(
-        reverse(f"accounts:admin_key_{action}", args=[key.public_id]), **htmx
+        reverse(f"workspaces:admin_key_{action}", args=[key.public_id]), **htmx
     )
     assert response.status_code == status
     key.refresh_from_db()
@@ -96,12 +97,12 @@ def test_admin_key_actions_by_role(personas, admin_key, htmx, action, who, statu
 def test_enable_admin_key(personas, admin_key, htmx):
     key, _ = admin_key
     c = client(personas.admin)
-    c.post(reverse("accounts:admin_key_disable", args=[key.public_id]), **htmx)
-    c.post(reverse("accounts:admin_key_enable", args=[key.public_id]), **htmx)
+    c.post(reverse("workspaces:admin_key_disable", args=[key.public_id]), **htmx)
+    c.post(reverse("workspaces:admin_key_enable", args=[key.public_id]), **htmx)
     key.refresh_from_db()
     assert key.status == KeyStatus.ACTIVE
 
 
 def test_admin_keys_need_no_anonymous(db):
-    response = Client().get(reverse("accounts:admin_key_list"))
+    response = Client().get(reverse("workspaces:admin_key_list"))
     assert response.status_code == 302 and response["Location"].startswith("/login/")

@@ -36,7 +36,7 @@ def test_sign_out_is_a_post(personas):
     c = Client()
     c.force_login(personas.admin)
     assert c.post(reverse("accounts:logout")).status_code == 302
-    assert c.get(reverse("accounts:members")).status_code == 302
+    assert c.get(reverse("workspaces:organization_members")).status_code == 302
 
 
 def test_password_reset_by_email(personas):
@@ -85,7 +85,7 @@ def test_accept_invite_as_new_person(personas):
     assert response.status_code == 302
     member = OrganizationMember.objects.get(user__email="new@x.test")
     assert member.role == "developer" and member.organization == personas.org
-    assert c.get(reverse("accounts:members")).status_code == 200  # signed in
+    assert c.get(reverse("workspaces:organization_members")).status_code == 200  # signed in
 
 
 def test_accept_invite_weak_password_is_refused(personas):
@@ -143,4 +143,4 @@ def test_user_without_organization_sees_explanation(db):
     c.force_login(lonely)
     response = c.get("/")
     assert b"not in an organization" in response.content
-    assert c.get(reverse("accounts:members")).status_code == 404
+    assert c.get(reverse("workspaces:organization_members")).status_code == 404

@@ -10,46 +10,15 @@ from django.utils import timezone
 
 from accounts import services
 from accounts.audit import Actor
-from accounts.models import AuditEvent, Invite, InviteStatus, Organization, OrganizationMember
+from accounts.models import AuditEvent, Invite, InviteStatus, OrganizationMember
 from accounts.roles import OrgRole
 from tests.factories import MemberFactory, WorkspaceFactory, WorkspaceMemberFactory
-from workspaces.models import Workspace, WorkspaceMember
+from workspaces.models import WorkspaceMember
 
 
 def events(org, action=None):
     found = AuditEvent.objects.filter(organization=org)
     return found.filter(action=action) if action else found
-
-
-def test_organization_create_makes_admin_default_workspace_and_one_event(db):
-    org = services.organization_create(
-        actor=Actor.system("test"),
-        name="  Initech ",
-        admin_email="Boss@Initech.test",
-        admin_password="pw-12345678",
-    )
-    assert org.name == "Initech"
-    member = OrganizationMember.objects.get(organization=org)
-    assert member.role == OrgRole.ADMIN
-    assert member.user.email == "boss@initech.test"
-    assert member.user.check_password("pw-12345678")
-    default = Workspace.objects.get(organization=org)
-    assert default.is_default and default.name == "Default"
-    (event,) = events(org)
-    assert (event.action, event.actor_label, event.target_id) == (
-        "organization.create",
-        "test",
-        str(org.id),
-    )
-
-
-def test_organization_create_refuses_duplicate_name_and_bad_email(db):
-    services.organization_create(actor=Actor.system("t"), name="Dup", admin_email="a@dup.test")
-    with pytest.raises(ValidationError, match="already exists"):
-        services.organization_create(actor=Actor.system("t"), name="dup", admin_email="b@dup.test")
-    with pytest.raises(ValidationError, match="not a valid e-mail"):
-        services.organization_create(actor=Actor.system("t"), name="Other", admin_email="nope")
-    assert Organization.objects.count() == 1
 
 
 def test_rename_records_before_and_after(personas):

@@ -475,7 +475,10 @@ def test_list_queries_large(personas, django_assert_num_queries):
 def test_members_tab_queries_do_not_grow(personas, workspace, django_assert_num_queries, members):
     people = MemberFactory.create_batch(members, organization=personas.org)
     WorkspaceMember.objects.bulk_create(
-        WorkspaceMember(workspace=workspace, user=p.user, role="workspace_user") for p in people
+        WorkspaceMember(
+            workspace=workspace, user=p.user, organization_member=p, role="workspace_user"
+        )
+        for p in people
     )
     c = client(personas.admin)
     c.get(url("workspace_members", workspace))

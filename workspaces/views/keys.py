@@ -1,6 +1,6 @@
 """API keys: the workspace page's API Keys tab, its modals, and Settings > API Keys."""
 
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.http import HttpResponse
 from django.urls import reverse
 from django.views.decorators.cache import never_cache
@@ -8,16 +8,21 @@ from django.views.decorators.http import require_GET, require_http_methods
 from django.views.decorators.vary import vary_on_headers
 
 from accounts.audit import Actor
+from accounts.http import ConsoleRequest
 from accounts.models import KeyStatus, OrganizationMember
-from accounts.permissions import organization_access
-from accounts.views.keys import key_action
 from console.forms import add_service_errors
 from console.htmx import dialog_done, render_dialog, render_page
-from console.http import ConsoleRequest
 from console.pagination import cursor_page
 from workspaces import selectors, services
+from workspaces.access import (
+    api_key_access,
+    organization_access,
+    tab_context,
+    workspace_access,
+    workspace_scope,
+)
 from workspaces.forms import ApiKeyCreateForm, ApiKeyRenameForm, KeyFilterForm
-from workspaces.views.members import tab_context
+from workspaces.views.key_dialogs import key_action
 
 KEYS_CHANGED = "keys:changed"
 PAGE_SIZE = 50
@@ -26,7 +31,7 @@ PAGE_SIZE = 50
 @require_GET
 @vary_on_headers("HX-Request")
 def workspace_keys(request: ConsoleRequest, workspace_id: str) -> HttpResponse:
-    workspace, access = selectors.resolve_workspace(request.member, workspace_id, "keys.view")
+    workspace, access = workspace_access(request.member, workspace_id, "keys.view")
     show_deleted = request.GET.get("deleted") == "1"
     filters = selectors.KeyFilters(
         workspace=workspace, status=KeyStatus.ARCHIVED if show_deleted else ""
@@ -48,7 +53,7 @@ def workspace_keys(request: ConsoleRequest, workspace_id: str) -> HttpResponse:
 @never_cache
 @require_http_methods(["GET", "POST"])
 def api_key_create(request: ConsoleRequest, workspace_id: str) -> HttpResponse:
-    workspace, _access = selectors.resolve_workspace(request.member, workspace_id, "keys.create")
+    workspace, access = workspace_access(request.member, workspace_id, "keys.create")
     form = ApiKeyCreateForm(request.POST or None)
     cancel_url = reverse("workspaces:workspace_keys", args=[workspace.public_id])
     if request.method == "POST" and form.is_valid():
@@ -73,8 +78,8 @@ def api_key_create(request: ConsoleRequest, workspace_id: str) -> HttpResponse:
             if request.htmx:
                 response["HX-Trigger"] = KEYS_CHANGED
             return response
-    elif workspace.is_archived:
-        form.add_error(None, "This workspace is archived and can no longer be given new API keys.")
+    elif not access.can("keys.create"):
+        form.add_error(None, access.refusal("keys.create"))
     return render_dialog(
         request,
         "workspaces/api_key_create_form.html",
@@ -102,7 +107,7 @@ def _cancel_url(request: ConsoleRequest, key) -> str:
 
 @require_http_methods(["GET", "POST"])
 def api_key_rename(request: ConsoleRequest, key_id: str) -> HttpResponse:
-    key, _access = selectors.resolve_api_key(request.member, key_id, "keys.manage")
+    key, _access = api_key_access(request.member, key_id, "keys.manage")
     form = ApiKeyRenameForm(request.POST or None, initial={"name": key.name})
     if request.method == "POST" and form.is_valid():
         try:
@@ -124,7 +129,7 @@ def api_key_rename(request: ConsoleRequest, key_id: str) -> HttpResponse:
 
 def _key_action(request: ConsoleRequest, key_id: str, *, action: str) -> HttpResponse:
     """The confirm dialog and the POST of "Disable API Key", "Enable API Key", "Delete API Key"."""
-    key, _access = selectors.resolve_api_key(request.member, key_id, "keys.manage")
+    key, _access = api_key_access(request.member, key_id, "keys.manage")
     return key_action(
         request,
         key,
@@ -160,15 +165,9 @@ def api_key_delete(request: ConsoleRequest, key_id: str) -> HttpResponse:
 @vary_on_headers("HX-Request")
 def api_key_list(request: ConsoleRequest) -> HttpResponse:
     """Settings > API Keys: every key the viewer may see, across workspaces."""
+    scope = workspace_scope(request.member, "keys.view")
     member = organization_access(request.member).member
-    if member.role == "admin":
-        workspaces = list(selectors.visible_workspaces(member, include_archived=True))
-        limited_to = None
-    else:
-        workspaces = selectors.workspaces_with(member, "keys.view")
-        limited_to = workspaces
-        if not workspaces:
-            raise PermissionDenied("Your role does not give access to API keys.")
+    workspaces = scope.workspaces
     creators = [
         (m.user.public_id, m.user.email)
         for m in OrganizationMember.objects.filter(organization_id=member.organization_id)
@@ -185,7 +184,7 @@ def api_key_list(request: ConsoleRequest) -> HttpResponse:
             creator=form.cleaned_data["creator"],
         )
     page = cursor_page(
-        selectors.api_keys(member, filters, workspaces=limited_to),
+        selectors.api_keys(member, filters, workspaces=None if scope.every else workspaces),
         cursor=request.GET.get("cursor"),
         key="public_id",
         size=PAGE_SIZE,

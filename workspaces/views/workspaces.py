@@ -8,11 +8,11 @@ from django.views.decorators.http import require_GET, require_http_methods
 from django.views.decorators.vary import vary_on_headers
 
 from accounts.audit import Actor
-from accounts.permissions import organization_access
+from accounts.http import ConsoleRequest
 from console.forms import add_service_errors
 from console.htmx import confirm_action, dialog_done, render_dialog, render_page
-from console.http import ConsoleRequest
 from workspaces import selectors, services
+from workspaces.access import access_in, organization_access, workspace_access, workspace_tabs
 from workspaces.forms import WorkspaceForm
 from workspaces.models import MAX_ACTIVE_WORKSPACES, WorkspaceColor
 
@@ -34,7 +34,7 @@ def workspace_list(request: ConsoleRequest) -> HttpResponse:
         workspace.member_count = (
             total_members if workspace.is_default else workspace.explicit_member_count + inheriting
         )
-        workspace.access = selectors.access_in(access.member, workspace)
+        workspace.access = access_in(access.member, workspace)
     context = {
         "access": access,
         "workspaces": workspaces,
@@ -84,7 +84,7 @@ def workspace_create(request: ConsoleRequest) -> HttpResponse:
 
 @require_http_methods(["GET", "POST"])
 def workspace_edit(request: ConsoleRequest, workspace_id: str) -> HttpResponse:
-    workspace, _access = selectors.resolve_workspace(request.member, workspace_id, "workspace.edit")
+    workspace, access = workspace_access(request.member, workspace_id, "workspace.edit")
     form = WorkspaceForm(
         request.POST or None,
         initial={"name": workspace.name, "display_color": workspace.display_color},
@@ -110,13 +110,8 @@ def workspace_edit(request: ConsoleRequest, workspace_id: str) -> HttpResponse:
                 events=(WORKSPACES_CHANGED,),
                 refresh=back_to_page,
             )
-    elif workspace.is_default or workspace.is_archived:
-        form.add_error(
-            None,
-            "The Default workspace cannot be edited."
-            if workspace.is_default
-            else "This workspace is archived and can no longer be edited.",
-        )
+    elif not access.can("workspace.edit"):
+        form.add_error(None, access.refusal("workspace.edit"))
     return render_dialog(
         request,
         "workspaces/workspace_form.html",
@@ -125,7 +120,7 @@ def workspace_edit(request: ConsoleRequest, workspace_id: str) -> HttpResponse:
             "workspace": workspace,
             "action": reverse("workspaces:workspace_edit", args=[workspace.public_id]),
             "submit": "Save",
-            "locked": workspace.is_default or workspace.is_archived,
+            "locked": not access.can("workspace.edit"),
             "next": request.POST.get("next") or request.GET.get("next", ""),
         },
         title="Edit details",
@@ -135,9 +130,7 @@ def workspace_edit(request: ConsoleRequest, workspace_id: str) -> HttpResponse:
 
 @require_http_methods(["GET", "POST"])
 def workspace_archive(request: ConsoleRequest, workspace_id: str) -> HttpResponse:
-    workspace, _access = selectors.resolve_workspace(
-        request.member, workspace_id, "workspace.archive"
-    )
+    workspace, _access = workspace_access(request.member, workspace_id, "workspace.archive")
     return confirm_action(
         request,
         perform=lambda: services.workspace_archive(
@@ -154,13 +147,13 @@ def workspace_archive(request: ConsoleRequest, workspace_id: str) -> HttpRespons
 
 @require_GET
 def workspace_detail(request: ConsoleRequest, workspace_id: str) -> HttpResponse:
-    workspace, access = selectors.workspace_access(request.member, workspace_id)
-    tab = selectors.first_tab(workspace, access)
-    if tab is None:
+    workspace, access = workspace_access(request.member, workspace_id)
+    tabs = workspace_tabs(workspace, access)
+    if not tabs:
         return render_page(
             request,
             "workspaces/workspace_base.html",
             {"workspace": workspace, "access": access, "tabs": []},
             partial="tab",
         )
-    return redirect(tab["url"])
+    return redirect(tabs[0]["url"])

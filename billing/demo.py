@@ -6,12 +6,11 @@ from datetime import UTC, timedelta
 
 from django.utils import timezone
 
-from accounts import services
+from accounts import services as account_services
 from accounts.audit import Actor
 from accounts.models import KeyStatus, Organization, OrganizationMember, User
 from accounts.roles import OrgRole, WorkspaceRole
-from billing import services as billing_services
-from billing import usage
+from billing import services, usage
 from billing.models import Limiter, Model, ModelGroup, UsageRecord, UsageTier
 from workspaces import services as workspace_services
 from workspaces.models import ApiKey, Workspace, WorkspaceColor
@@ -46,7 +45,7 @@ def seed() -> bool:
     """Load the demo data. Returns False, changing nothing, if it is already there."""
     if Organization.objects.filter(name=ORGANIZATION).exists():
         return False
-    organization = services.organization_create(
+    organization = workspace_services.organization_create(
         actor=ACTOR,
         name=ORGANIZATION,
         admin_email="admin@example.com",
@@ -92,10 +91,10 @@ def _seed_workspaces(organization: Organization) -> None:
 
 def _seed_limits(organization: Organization, production, staging) -> None:
 
-    billing_services.organization_limits_change(
+    services.organization_limits_change(
         actor=ACTOR, organization=organization, tier=UsageTier.objects.get(name="Tier 2")
     )
-    billing_services.organization_spend_limit_set(
+    services.organization_spend_limit_set(
         actor=ACTOR, organization=organization, amount_cents=400_00
     )
     sonnet = ModelGroup.objects.get(slug="sonnet-4")
@@ -106,17 +105,17 @@ def _seed_limits(organization: Organization, production, staging) -> None:
         (staging, haiku, Limiter.REQUESTS_PER_MINUTE, 200),
         (production, sonnet, Limiter.OUTPUT_TOKENS_PER_MINUTE, 60_000),
     ]:
-        billing_services.workspace_rate_limit_set(
+        services.workspace_rate_limit_set(
             actor=ACTOR, workspace=workspace, model_group=group, limiter=limiter, value=value
         )
-    billing_services.workspace_spend_limit_set(actor=ACTOR, workspace=staging, amount_cents=50_00)
+    services.workspace_spend_limit_set(actor=ACTOR, workspace=staging, amount_cents=50_00)
     for workspace, amount in [
         (production, 100_00),
         (production, 250_00),
         (staging, 25_00),
         (None, 300_00),
     ]:
-        billing_services.spend_notification_add(
+        services.spend_notification_add(
             actor=ACTOR, organization=organization, workspace=workspace, amount_cents=amount
         )
 
@@ -145,7 +144,9 @@ def _seed_keys(organization: Organization, production, staging, research) -> Non
             workspace_services.api_key_set_status(actor=actor, key=key, status=status)
         elif status == KeyStatus.ARCHIVED:
             workspace_services.api_key_delete(actor=actor, key=key)
-    services.admin_key_create(actor=admin, organization=organization, name="Provisioning script")
+    account_services.admin_key_create(
+        actor=admin, organization=organization, name="Provisioning script"
+    )
 
 
 def _seed_usage(organization: Organization) -> None:

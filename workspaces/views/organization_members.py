@@ -10,11 +10,11 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from accounts import selectors, services
 from accounts.audit import Actor
 from accounts.forms import InviteForm, MemberRoleForm
+from accounts.http import ConsoleRequest
 from accounts.models import Invite, OrganizationMember
-from accounts.permissions import Access, organization_access
 from console.forms import add_service_errors
 from console.htmx import confirm_action, dialog_done, render_dialog, render_page
-from console.http import ConsoleRequest
+from workspaces.access import Access, organization_access
 
 MEMBERS_CHANGED = "members:changed"
 
@@ -32,9 +32,11 @@ def _members_context(access: Access) -> dict:
 
 
 @require_GET
-def members(request: ConsoleRequest) -> HttpResponse:
+def organization_members(request: ConsoleRequest) -> HttpResponse:
     access = organization_access(request.member, "org.members.view")
-    return render_page(request, "accounts/members.html", _members_context(access), partial="lists")
+    return render_page(
+        request, "workspaces/organization_members.html", _members_context(access), partial="lists"
+    )
 
 
 def _member(access: Access, user_id: str) -> OrganizationMember:
@@ -64,14 +66,14 @@ def member_change_role(request: ConsoleRequest, user_id: str) -> HttpResponse:
     if request.htmx:
         return render_page(
             request,
-            "accounts/members.html",
+            "workspaces/organization_members.html",
             {"access": access, "m": member, "row_error": error, "role_form": MemberRoleForm()},
             partial="member_row",
             status=200,
         )
     if error:
         messages.error(request, error)
-    return redirect("accounts:members")
+    return redirect("workspaces:organization_members")
 
 
 @require_http_methods(["GET", "POST"])
@@ -81,10 +83,10 @@ def member_remove(request: ConsoleRequest, user_id: str) -> HttpResponse:
     return confirm_action(
         request,
         perform=lambda: services.member_remove(actor=Actor.from_request(request), member=member),
-        body_template="accounts/member_remove_form.html",
+        body_template="workspaces/member_remove_form.html",
         context={"m": member},
         title="Remove member",
-        cancel_url=reverse("accounts:members"),
+        cancel_url=reverse("workspaces:organization_members"),
         message=f"{member.user.email} was removed from the organization.",
         events=(MEMBERS_CHANGED,),
     )
@@ -107,16 +109,16 @@ def invite_create(request: ConsoleRequest) -> HttpResponse:
         else:
             return dialog_done(
                 request,
-                redirect_to=reverse("accounts:members"),
+                redirect_to=reverse("workspaces:organization_members"),
                 message=f"Invite sent to {invite.email}.",
                 events=(MEMBERS_CHANGED,),
             )
     return render_dialog(
         request,
-        "accounts/invite_form.html",
+        "workspaces/invite_form.html",
         {"form": form},
         title="Invite member",
-        cancel_url=reverse("accounts:members"),
+        cancel_url=reverse("workspaces:organization_members"),
     )
 
 
@@ -131,10 +133,10 @@ def invite_revoke(request: ConsoleRequest, invite_id: str) -> HttpResponse:
     return confirm_action(
         request,
         perform=lambda: services.invite_revoke(actor=Actor.from_request(request), invite=invite),
-        body_template="accounts/invite_revoke_form.html",
+        body_template="workspaces/invite_revoke_form.html",
         context={"invite": invite},
         title="Revoke invite",
-        cancel_url=reverse("accounts:members"),
+        cancel_url=reverse("workspaces:organization_members"),
         message=f"The invite for {invite.email} was revoked.",
         events=(MEMBERS_CHANGED,),
     )

@@ -2,7 +2,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand
 from django.db import transaction
 
-from accounts import demo
+from billing import demo
 
 
 class Command(BaseCommand):

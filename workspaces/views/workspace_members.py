@@ -10,29 +10,21 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from django.views.decorators.vary import vary_on_headers
 
 from accounts.audit import Actor
+from accounts.http import ConsoleRequest
 from accounts.models import User
 from console.forms import add_service_errors
 from console.htmx import confirm_action, dialog_done, render_dialog, render_page
-from console.http import ConsoleRequest
 from workspaces import selectors, services
+from workspaces.access import tab_context, workspace_access
 from workspaces.forms import ROLE_CHOICES, WorkspaceMemberAddForm, WorkspaceMemberRoleForm
 
 WORKSPACE_MEMBERS_CHANGED = "workspace-members:changed"
 
 
-def tab_context(workspace, access, tab_name: str) -> dict:
-    return {
-        "workspace": workspace,
-        "access": access,
-        "tabs": selectors.workspace_tabs(workspace, access),
-        "current_tab": tab_name,
-    }
-
-
 @require_GET
 @vary_on_headers("HX-Request")
 def workspace_members(request: ConsoleRequest, workspace_id: str) -> HttpResponse:
-    workspace, access = selectors.resolve_workspace(request.member, workspace_id, "members.view")
+    workspace, access = workspace_access(request.member, workspace_id, "members.view")
     context = {
         **tab_context(workspace, access, "workspaces:workspace_members"),
         "rows": selectors.workspace_members(workspace),
@@ -56,7 +48,7 @@ def _org_user_or_404(workspace, user_id: str) -> User:
 
 @require_http_methods(["GET", "POST"])
 def workspace_member_add(request: ConsoleRequest, workspace_id: str) -> HttpResponse:
-    workspace, _access = selectors.resolve_workspace(request.member, workspace_id, "members.manage")
+    workspace, access = workspace_access(request.member, workspace_id, "members.manage")
     search = request.GET.get("q", "").strip()[:100]
     form = WorkspaceMemberAddForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
@@ -91,8 +83,8 @@ def workspace_member_add(request: ConsoleRequest, workspace_id: str) -> HttpResp
         return render_page(
             request, "workspaces/workspace_member_add_form.html", context, partial="candidates"
         )
-    if workspace.is_archived:
-        form.add_error(None, "This workspace is archived and can no longer be changed.")
+    if not access.can("members.manage"):
+        form.add_error(None, access.refusal("members.manage"))
     return render_dialog(
         request,
         "workspaces/workspace_member_add_form.html",
@@ -123,7 +115,7 @@ def _row_response(request, workspace, access, user, error: str | None) -> HttpRe
 def workspace_member_change_role(
     request: ConsoleRequest, workspace_id: str, user_id: str
 ) -> HttpResponse:
-    workspace, access = selectors.resolve_workspace(request.member, workspace_id, "members.manage")
+    workspace, access = workspace_access(request.member, workspace_id, "members.manage")
     user = _org_user_or_404(workspace, user_id)
     form = WorkspaceMemberRoleForm(request.POST)
     error = None
@@ -146,7 +138,7 @@ def workspace_member_change_role(
 def workspace_member_remove(
     request: ConsoleRequest, workspace_id: str, user_id: str
 ) -> HttpResponse:
-    workspace, _access = selectors.resolve_workspace(request.member, workspace_id, "members.manage")
+    workspace, _access = workspace_access(request.member, workspace_id, "members.manage")
     user = _org_user_or_404(workspace, user_id)
     return confirm_action(
         request,

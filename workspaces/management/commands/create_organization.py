@@ -1,11 +1,12 @@
 import getpass
+import sys
 
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from accounts import services
 from accounts.audit import Actor
 from accounts.models import User
+from workspaces import services
 
 
 class Command(BaseCommand):
@@ -49,6 +50,4 @@ class Command(BaseCommand):
 
     @staticmethod
     def stdin_is_tty() -> bool:
-        import sys
-
         return sys.stdin is not None and sys.stdin.isatty()

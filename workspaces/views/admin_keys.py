@@ -9,13 +9,13 @@ from django.views.decorators.http import require_GET, require_http_methods
 from accounts import services
 from accounts.audit import Actor
 from accounts.forms import AdminKeyForm
+from accounts.http import ConsoleRequest
 from accounts.models import AdminApiKey, KeyStatus
-from accounts.permissions import Access, organization_access
-from accounts.views.keys import key_action
 from console.forms import add_service_errors
 from console.htmx import render_dialog, render_page
-from console.http import ConsoleRequest
 from console.pagination import cursor_page
+from workspaces.access import Access, organization_access
+from workspaces.views.key_dialogs import key_action
 
 ADMIN_KEYS_CHANGED = "admin-keys:changed"
 
@@ -30,7 +30,7 @@ def admin_key_list(request: ConsoleRequest) -> HttpResponse:
         cursor=request.GET.get("cursor"),
         key="public_id",
     )
-    return render_page(request, "accounts/admin_key_list.html", {"page": page}, partial="list")
+    return render_page(request, "workspaces/admin_key_list.html", {"page": page}, partial="list")
 
 
 @never_cache
@@ -38,7 +38,7 @@ def admin_key_list(request: ConsoleRequest) -> HttpResponse:
 def admin_key_create(request: ConsoleRequest) -> HttpResponse:
     access = organization_access(request.member, "adminkeys.manage")
     form = AdminKeyForm(request.POST or None)
-    cancel_url = reverse("accounts:admin_key_list")
+    cancel_url = reverse("workspaces:admin_key_list")
     if request.method == "POST" and form.is_valid():
         try:
             key, secret = services.admin_key_create(
@@ -61,7 +61,7 @@ def admin_key_create(request: ConsoleRequest) -> HttpResponse:
             return response
     return render_dialog(
         request,
-        "accounts/admin_key_form.html",
+        "workspaces/admin_key_form.html",
         {"form": form},
         title="Create Admin key",
         cancel_url=cancel_url,
@@ -89,9 +89,9 @@ def _admin_key_action(request: ConsoleRequest, key_id: str, *, action: str) -> H
         noun="Admin key",
         set_status=services.admin_key_set_status,
         delete=services.admin_key_delete,
-        body_template="accounts/admin_key_action_form.html",
-        url_name=f"accounts:admin_key_{action}",
-        cancel_url=reverse("accounts:admin_key_list"),
+        body_template="workspaces/admin_key_action_form.html",
+        url_name=f"workspaces:admin_key_{action}",
+        cancel_url=reverse("workspaces:admin_key_list"),
         events=(ADMIN_KEYS_CHANGED,),
     )
 

@@ -1,12 +1,14 @@
+"""Settings > Audit log: every change made in the organization, newest first."""
+
 from django.http import HttpResponse
 from django.views.decorators.http import require_GET
 
 from accounts import audit, selectors
 from accounts.forms import AuditFilterForm
-from accounts.permissions import organization_access
+from accounts.http import ConsoleRequest
 from console.htmx import render_page
-from console.http import ConsoleRequest
 from console.pagination import cursor_page
+from workspaces.access import organization_access
 
 
 @require_GET
@@ -26,4 +28,4 @@ def audit_log(request: ConsoleRequest) -> HttpResponse:
         selectors.audit_events(organization, filters), cursor=request.GET.get("cursor"), size=50
     )
     context = {"access": access, "form": form, "page": page, "action_labels": audit.ACTIONS}
-    return render_page(request, "accounts/audit_log.html", context, partial="results")
+    return render_page(request, "workspaces/audit_log.html", context, partial="results")

@@ -9,9 +9,9 @@ from django.http import HttpResponse
 from django.urls import reverse
 
 from accounts.audit import Actor
+from accounts.http import ConsoleRequest
 from accounts.models import KeyStatus, SecretKey
 from console.htmx import confirm_action
-from console.http import ConsoleRequest
 
 VERBS = {
     "disable": ("Disable", "disabled"),

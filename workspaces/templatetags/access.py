@@ -1,0 +1,11 @@
+from django import template
+
+from workspaces.access import BaseAccess
+
+register = template.Library()
+
+
+@register.filter
+def can(access: BaseAccess | None, capability: str) -> bool:
+    """`{% if access|can:"workspace.create" %}`: the template side of `Access.can`."""
+    return access is not None and access.can(capability)
