@@ -79,11 +79,9 @@ def organization_rename(*, actor: Actor, organization: Organization, name: str) 
     organization.name = name
     organization.save(update_fields=["name"])
     audit.record(
-        actor=actor,
-        organization=organization,
-        action="organization.rename",
-        target_type="organization",
-        target_id=str(organization.id),
+        actor,
+        "organization.rename",
+        target=organization,
         before={"name": before},
         after={"name": name},
     )
@@ -117,11 +115,9 @@ def member_change_role(
     member.role = role
     member.save(update_fields=["role"])
     audit.record(
-        actor=actor,
-        organization=member.organization,
-        action="member.role_change",
-        target_type="user",
-        target_id=member.user.public_id,
+        actor,
+        "member.change_role",
+        target=member,
         before={"role": before},
         after={"role": role},
     )
@@ -136,11 +132,9 @@ def member_remove(*, actor: Actor, member: OrganizationMember) -> None:
     if member.role == OrgRole.ADMIN and _lock_admins(member.organization) <= 1:
         raise ValidationError("The organization's last admin cannot be removed.")
     audit.record(
-        actor=actor,
-        organization=member.organization,
-        action="member.remove",
-        target_type="user",
-        target_id=member.user.public_id,
+        actor,
+        "member.remove",
+        target=member,
         before={"email": member.user.email, "role": member.role},
     )
     member.delete()
@@ -188,11 +182,9 @@ def invite_create(
         expires_at=now + timedelta(days=INVITE_LIFETIME_DAYS),
     )
     audit.record(
-        actor=actor,
-        organization=organization,
-        action="invite.create",
-        target_type="invite",
-        target_id=invite.public_id,
+        actor,
+        "invite.create",
+        target=invite,
         after={"email": email, "role": role},
     )
     transaction.on_commit(lambda: _send_invite_email(invite, token))
@@ -209,11 +201,9 @@ def invite_revoke(*, actor: Actor, invite: Invite) -> Invite:
     invite.status = InviteStatus.DELETED
     invite.save(update_fields=["status"])
     audit.record(
-        actor=actor,
-        organization=invite.organization,
-        action="invite.revoke",
-        target_type="invite",
-        target_id=invite.public_id,
+        actor,
+        "invite.revoke",
+        target=invite,
         before={"status": InviteStatus.PENDING},
         after={"status": InviteStatus.DELETED},
     )
@@ -267,11 +257,9 @@ def invite_accept(
     invite.accepted_at = timezone.now()
     invite.save(update_fields=["status", "accepted_at"])
     audit.record(
-        actor=Actor.for_user(user),
-        organization=invite.organization,
-        action="invite.accept",
-        target_type="invite",
-        target_id=invite.public_id,
+        Actor.for_user(user),
+        "invite.accept",
+        target=invite,
         after={"email": user.email, "role": member.role},
     )
     return member
@@ -283,7 +271,7 @@ audit.register_actions(
     {
         "admin_key.create": "Admin key created",
         "admin_key.rename": "Admin key renamed",
-        "admin_key.status_change": "Admin key enabled or disabled",
+        "admin_key.set_status": "Admin key enabled or disabled",
         "admin_key.delete": "Admin key deleted",
     }
 )
@@ -302,31 +290,23 @@ def admin_key_create(
         organization=organization, name=name, hint=hint, secret_hash=digest, created_by=actor.user
     )
     audit.record(
-        actor=actor,
-        organization=organization,
-        action="admin_key.create",
-        target_type="admin_key",
-        target_id=key.public_id,
+        actor,
+        "admin_key.create",
+        target=key,
         after={"name": name, "hint": hint},
     )
     return key, secret
 
 
 @transaction.atomic
-def admin_key_rename(*, actor: Actor, key: AdminApiKey, name: str) -> AdminApiKey:
-    keys.rename(actor, key, name, organization=key.organization, target_type="admin_key")
-    return key
-
-
-@transaction.atomic
 def admin_key_set_status(*, actor: Actor, key: AdminApiKey, status: str) -> AdminApiKey:
-    keys.set_status(actor, key, status, organization=key.organization, target_type="admin_key")
+    keys.set_status(actor, key, status, action="admin_key.set_status")
     return key
 
 
 @transaction.atomic
 def admin_key_delete(*, actor: Actor, key: AdminApiKey) -> AdminApiKey:
-    keys.delete(actor, key, organization=key.organization, target_type="admin_key")
+    keys.delete(actor, key, action="admin_key.delete")
     return key
 
 

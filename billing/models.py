@@ -10,7 +10,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
-from accounts.models import Organization, SecretKey
+from accounts.models import AuditTarget, Organization, SecretKey
 from console.ids import public_id_field
 from workspaces.models import ApiKey, Workspace
 
@@ -103,11 +103,6 @@ class TierLimit(GroupLimit):
 
     def __str__(self) -> str:
         return f"{self.tier} {self.model_group} {self.limiter}={self.value}"
-
-
-def default_tier_id() -> int | None:
-    tier = UsageTier.objects.order_by("position").first()
-    return tier.pk if tier else None
 
 
 class OrganizationLimits(models.Model):
@@ -396,3 +391,7 @@ class GatewayToken(SecretKey):
 
     class Meta:
         ordering = ["-created_at"]
+
+    @property
+    def audit_target(self) -> AuditTarget:
+        return AuditTarget("gateway_token", self.public_id, None)

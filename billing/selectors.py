@@ -107,20 +107,6 @@ class EffectiveLimits:
         return min(limits) if limits else None
 
     @property
-    def spend_limit_source(self) -> str:
-        if self.workspace_spend_limit_cents is not None and (
-            self.organization_spend_limit_cents is None
-            or self.workspace_spend_limit_cents <= self.organization_spend_limit_cents
-        ):
-            return SOURCE_WORKSPACE
-        if self.settings.spend_limit_cents is not None and (
-            self.settings.spend_cap_cents is None
-            or self.settings.spend_limit_cents <= self.settings.spend_cap_cents
-        ):
-            return "organization"
-        return SOURCE_TIER
-
-    @property
     def spend_above_organization(self) -> bool:
         return (
             self.workspace_spend_limit_cents is not None

@@ -2,7 +2,6 @@
 
 from collections.abc import Iterable
 from datetime import datetime
-from decimal import Decimal
 
 from django.core.exceptions import ValidationError
 from django.core.mail import send_mail
@@ -18,26 +17,25 @@ from billing import selectors, usage
 from billing.models import (
     GatewayToken,
     Limiter,
-    Model,
     ModelGroup,
     OrganizationLimits,
     OrganizationRateLimit,
     SpendNotification,
     SpendNotificationDelivery,
-    UsageRecord,
     UsageTier,
     WorkspaceRateLimit,
     WorkspaceSpendLimit,
 )
 from console.secrets import new_api_secret
-from workspaces.models import ApiKey, Workspace, WorkspaceMember
+from workspaces.models import Workspace, WorkspaceMember
 from workspaces.services import ensure_changeable
 
 audit.register_actions(
     {
-        "rate_limit.set": "Workspace rate limit set",
-        "rate_limit.reset": "Workspace rate limit reset",
-        "spend_limit.set": "Spend limit changed",
+        "workspace_rate_limit.set": "Workspace rate limit set",
+        "workspace_rate_limit.reset": "Workspace rate limit reset",
+        "workspace_spend_limit.set": "Workspace spend limit changed",
+        "organization_spend_limit.set": "Organization spend limit changed",
         "spend_notification.add": "Spend notification added",
         "spend_notification.remove": "Spend notification removed",
         "organization_limits.change": "Organization tier or limits changed by staff",
@@ -101,11 +99,9 @@ def workspace_rate_limit_set(
         workspace=workspace, model_group=model_group, limiter=limiter, defaults={"value": value}
     )
     audit.record(
-        actor=actor,
-        organization=workspace.organization,
-        action="rate_limit.set",
-        target_type="workspace",
-        target_id=workspace.public_id,
+        actor,
+        "workspace_rate_limit.set",
+        target=workspace,
         before={"model_group": model_group.slug, "limiter": limiter, "value": row.workspace_value},
         after={"model_group": model_group.slug, "limiter": limiter, "value": value},
     )
@@ -126,11 +122,9 @@ def workspace_rate_limit_reset(
         return
     existing.delete()
     audit.record(
-        actor=actor,
-        organization=workspace.organization,
-        action="rate_limit.reset",
-        target_type="workspace",
-        target_id=workspace.public_id,
+        actor,
+        "workspace_rate_limit.reset",
+        target=workspace,
         before={"model_group": model_group.slug, "limiter": limiter, "value": existing.value},
         after={"model_group": model_group.slug, "limiter": limiter, "value": None},
     )
@@ -170,11 +164,9 @@ def workspace_spend_limit_set(
             workspace=workspace, defaults={"amount_cents": amount_cents}
         )
     audit.record(
-        actor=actor,
-        organization=workspace.organization,
-        action="spend_limit.set",
-        target_type="workspace",
-        target_id=workspace.public_id,
+        actor,
+        "workspace_spend_limit.set",
+        target=workspace,
         before={"amount_cents": before},
         after={"amount_cents": amount_cents},
     )
@@ -221,11 +213,9 @@ def organization_spend_limit_set(
     limits.spend_limit_cents = amount_cents
     limits.save(update_fields=["spend_limit_cents"])
     audit.record(
-        actor=actor,
-        organization=organization,
-        action="spend_limit.set",
-        target_type="organization",
-        target_id=str(organization.id),
+        actor,
+        "organization_spend_limit.set",
+        target=organization,
         before={"amount_cents": before},
         after={"amount_cents": amount_cents},
     )
@@ -273,11 +263,9 @@ def organization_limits_change(
             )
         changed_overrides.append([group.slug, limiter, value])
     audit.record(
-        actor=actor,
-        organization=organization,
-        action="organization_limits.change",
-        target_type="organization",
-        target_id=str(organization.id),
+        actor,
+        "organization_limits.change",
+        target=organization,
         before=before,
         after={
             "tier": limits.tier.name,
@@ -309,11 +297,9 @@ def spend_notification_add(
             {"amount": f"There is already a notification at {_usd(amount_cents)}."}
         ) from None
     audit.record(
-        actor=actor,
-        organization=organization,
-        action="spend_notification.add",
-        target_type="workspace" if workspace else "organization",
-        target_id=workspace.public_id if workspace else str(organization.id),
+        actor,
+        "spend_notification.add",
+        target=workspace or organization,
         after={"amount_cents": amount_cents},
     )
     return notification
@@ -323,13 +309,10 @@ def spend_notification_add(
 def spend_notification_remove(*, actor: Actor, notification: SpendNotification) -> None:
     if notification.workspace is not None:
         ensure_changeable(notification.workspace)
-    workspace = notification.workspace
     audit.record(
-        actor=actor,
-        organization=notification.organization,
-        action="spend_notification.remove",
-        target_type="workspace" if workspace else "organization",
-        target_id=workspace.public_id if workspace else str(notification.organization_id),
+        actor,
+        "spend_notification.remove",
+        target=notification.workspace or notification.organization,
         before={"amount_cents": notification.amount_cents},
     )
     notification.delete()
@@ -410,16 +393,8 @@ def _send_spend_email(context: dict, recipients: list[str]) -> None:
 # -- Usage ----------------------------------------------------------------------------------
 
 
-def usage_record(
-    *, api_key: ApiKey, model: Model, tokens: dict[str, int], at: datetime | None = None
-) -> UsageRecord:
-    """Record one request's usage directly (without a reservation), priced from the catalog."""
-    with transaction.atomic():
-        return usage.record(api_key=api_key, model=model, tokens=tokens, at=at)
-
-
-def usage_cost_cents(model: Model, tokens: dict[str, int]) -> Decimal:
-    return usage.cost_cents(model, tokens)
+# Callers that have not moved to `usage.record` yet.
+usage_record = usage.record
 
 
 # -- Gateway tokens ----------------------------------------------------------------------------

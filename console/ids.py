@@ -46,17 +46,6 @@ def id_factory(kind: str):
     return partial(new_id, PREFIXES[kind])
 
 
-def looks_like(kind: str, value: str) -> bool:
-    """True if `value` has the shape of a public ID of `kind` (not whether it exists)."""
-    prefix = PREFIXES[kind]
-    body = value[len(prefix) :]
-    return (
-        value.startswith(prefix)
-        and len(body) == ID_LENGTH
-        and all(char in ALPHABET for char in body)
-    )
-
-
 def public_id_field(kind: str):
     """The model field that holds a public ID of `kind`: unique, indexed, never edited."""
     from django.db import models

@@ -278,7 +278,7 @@ class WorkspaceAdmin(admin.ModelAdmin):
     def save_model(self, request, obj, form, change) -> None:
         def edit(actor: Actor) -> None:
             staff_access(request.user, obj).require("workspace.edit")
-            services.workspace_update(
+            services.workspace_edit(
                 actor=actor,
                 workspace=obj,
                 name=form.cleaned_data.get("name"),

@@ -58,7 +58,7 @@ def _find_row(workspace, group_slug: str, limiter: str):
 
 
 @require_http_methods(["GET", "POST"])
-def workspace_rate_limit_edit(request: ConsoleRequest, workspace_id: str) -> HttpResponse:
+def workspace_rate_limit_set(request: ConsoleRequest, workspace_id: str) -> HttpResponse:
     """The pencil: a rate limit's row in edit mode (GET), saving it (POST)."""
     workspace, access = workspace_access(request.member, workspace_id, "limits.edit")
     data = request.POST if request.method == "POST" else request.GET
@@ -158,7 +158,7 @@ def _amount_dialog(
 
 
 @require_http_methods(["GET", "POST"])
-def workspace_spend_limit_change(request: ConsoleRequest, workspace_id: str) -> HttpResponse:
+def workspace_spend_limit_set(request: ConsoleRequest, workspace_id: str) -> HttpResponse:
     workspace, _access = workspace_access(request.member, workspace_id, "limits.edit")
     limits = selectors.effective_limits(workspace)
     current = limits.workspace_spend_limit_cents
@@ -172,7 +172,7 @@ def workspace_spend_limit_change(request: ConsoleRequest, workspace_id: str) -> 
         template="billing/spend_limit_form.html",
         context={
             "limits": limits,
-            "action": reverse("billing:workspace_spend_limit_change", args=[workspace.public_id]),
+            "action": reverse("billing:workspace_spend_limit_set", args=[workspace.public_id]),
         },
         cancel_url=reverse("billing:workspace_limits", args=[workspace.public_id]),
         message="Spend limit saved.",
@@ -181,7 +181,7 @@ def workspace_spend_limit_change(request: ConsoleRequest, workspace_id: str) -> 
 
 
 @require_http_methods(["GET", "POST"])
-def workspace_notification_add(request: ConsoleRequest, workspace_id: str) -> HttpResponse:
+def workspace_spend_notification_add(request: ConsoleRequest, workspace_id: str) -> HttpResponse:
     workspace, _access = workspace_access(request.member, workspace_id, "limits.edit")
     return _amount_dialog(
         request,
@@ -196,7 +196,9 @@ def workspace_notification_add(request: ConsoleRequest, workspace_id: str) -> Ht
         template="billing/notification_form.html",
         context={
             "scope": workspace.name,
-            "action": reverse("billing:workspace_notification_add", args=[workspace.public_id]),
+            "action": reverse(
+                "billing:workspace_spend_notification_add", args=[workspace.public_id]
+            ),
         },
         cancel_url=reverse("billing:workspace_limits", args=[workspace.public_id]),
         message="Notification added.",
@@ -221,7 +223,7 @@ def _remove_notification(
 
 
 @require_http_methods(["GET", "POST"])
-def workspace_notification_remove(
+def workspace_spend_notification_remove(
     request: ConsoleRequest, workspace_id: str, amount_cents: int
 ) -> HttpResponse:
     workspace, _access = workspace_access(request.member, workspace_id, "limits.edit")
@@ -252,7 +254,7 @@ def organization_limits(request: ConsoleRequest) -> HttpResponse:
 
 
 @require_http_methods(["GET", "POST"])
-def organization_spend_limit_change(request: ConsoleRequest) -> HttpResponse:
+def organization_spend_limit_set(request: ConsoleRequest) -> HttpResponse:
     access = organization_access(request.member, "org.limits.edit")
     organization = access.member.organization
     limits = selectors.organization_effective_limits(organization)
@@ -265,7 +267,7 @@ def organization_spend_limit_change(request: ConsoleRequest) -> HttpResponse:
         ),
         title="Change spend limit",
         template="billing/spend_limit_form.html",
-        context={"limits": limits, "action": reverse("billing:organization_spend_limit_change")},
+        context={"limits": limits, "action": reverse("billing:organization_spend_limit_set")},
         cancel_url=reverse("billing:organization_limits"),
         message="Spend limit saved.",
         initial={"amount": None if current is None else current / 100},
@@ -273,7 +275,7 @@ def organization_spend_limit_change(request: ConsoleRequest) -> HttpResponse:
 
 
 @require_http_methods(["GET", "POST"])
-def organization_notification_add(request: ConsoleRequest) -> HttpResponse:
+def organization_spend_notification_add(request: ConsoleRequest) -> HttpResponse:
     access = organization_access(request.member, "org.limits.edit")
     organization = access.member.organization
     return _amount_dialog(
@@ -289,7 +291,7 @@ def organization_notification_add(request: ConsoleRequest) -> HttpResponse:
         template="billing/notification_form.html",
         context={
             "scope": organization.name,
-            "action": reverse("billing:organization_notification_add"),
+            "action": reverse("billing:organization_spend_notification_add"),
         },
         cancel_url=reverse("billing:organization_limits"),
         message="Notification added.",
@@ -297,7 +299,9 @@ def organization_notification_add(request: ConsoleRequest) -> HttpResponse:
 
 
 @require_http_methods(["GET", "POST"])
-def organization_notification_remove(request: ConsoleRequest, amount_cents: int) -> HttpResponse:
+def organization_spend_notification_remove(
+    request: ConsoleRequest, amount_cents: int
+) -> HttpResponse:
     access = organization_access(request.member, "org.limits.edit")
     notification = (
         SpendNotification.objects.filter(

@@ -160,8 +160,8 @@ def test_key_actions_go_through_the_services(staff, personas, kind):
     )
     assert actions == [
         (f"{kind}.create", "admin@acme.test"),
-        (f"{kind}.status_change", "staff@console.test"),
-        (f"{kind}.status_change", "staff@console.test"),
+        (f"{kind}.set_status", "staff@console.test"),
+        (f"{kind}.set_status", "staff@console.test"),
         (f"{kind}.delete", "staff@console.test"),
     ]
     if kind == "api_key":

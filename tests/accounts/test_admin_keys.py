@@ -40,8 +40,8 @@ def test_admin_key_secret_and_authentication(personas, admin_key):
         services.admin_key_set_status(actor=actor, key=key, status=KeyStatus.ACTIVE)
     assert list(AuditEvent.objects.order_by("id").values_list("action", flat=True)) == [
         "admin_key.create",
-        "admin_key.status_change",
-        "admin_key.status_change",
+        "admin_key.set_status",
+        "admin_key.set_status",
         "admin_key.delete",
     ]
 

@@ -48,7 +48,7 @@ def test_change_role_writes_one_event(personas):
     member.refresh_from_db()
     assert member.role == OrgRole.DEVELOPER
     (event,) = events(personas.org)
-    assert (event.action, event.target_id) == ("member.role_change", personas.user.public_id)
+    assert (event.action, event.target_id) == ("member.change_role", personas.user.public_id)
     assert event.before == {"role": "user"} and event.after == {"role": "developer"}
 
 

@@ -273,7 +273,7 @@ def test_audit_log_lists_newest_first_and_filters(personas, htmx):
     c.post(_member_urls(personas)["role"], {"role": "developer"}, **htmx)
     page = c.get(reverse("workspaces:audit_log"))
     assert [e.action for e in page.context["page"].items] == [
-        "member.role_change",
+        "member.change_role",
         "organization.rename",
     ]
     assert b"Member role changed" in page.content

@@ -8,7 +8,7 @@ from django.core.exceptions import ValidationError
 
 from accounts.audit import Actor
 from accounts.models import AuditEvent
-from billing import selectors, services
+from billing import selectors, services, usage
 from billing.models import Limiter, Model, ModelGroup, TierLimit, UsageTier, WorkspaceRateLimit
 from tests.factories import WorkspaceFactory
 
@@ -80,7 +80,7 @@ def test_effective_limits_from_workspace(personas, workspace, sonnet, actor):
     )
     row = selectors.effective_limits(workspace).rate_limit(sonnet.pk, RPM)
     assert (row.value, row.source, row.organization_value) == (20, selectors.SOURCE_WORKSPACE, 50)
-    event = AuditEvent.objects.get(action="rate_limit.set")
+    event = AuditEvent.objects.get(action="workspace_rate_limit.set")
     assert event.after == {"model_group": "sonnet-4", "limiter": RPM, "value": 20}
 
 
@@ -121,7 +121,7 @@ def test_reset_returns_to_the_organization(personas, workspace, sonnet, actor):
     )
     row = selectors.effective_limits(workspace).rate_limit(sonnet.pk, RPM)
     assert (row.value, row.workspace_value) == (50, None)
-    assert AuditEvent.objects.filter(action="rate_limit.reset").count() == 1
+    assert AuditEvent.objects.filter(action="workspace_rate_limit.reset").count() == 1
 
 
 def test_default_workspace_has_no_limits_of_its_own(personas, sonnet, actor):
@@ -182,14 +182,12 @@ def test_spend_limits(personas, workspace, actor):
         services.workspace_spend_limit_set(actor=actor, workspace=workspace, amount_cents=80_00)
     services.workspace_spend_limit_set(actor=actor, workspace=workspace, amount_cents=79_99)
     limits = selectors.effective_limits(workspace)
-    assert (limits.spend_limit_cents, limits.spend_limit_source) == (
-        79_99,
-        selectors.SOURCE_WORKSPACE,
-    )
+    assert limits.spend_limit_cents == 79_99
     services.workspace_spend_limit_set(actor=actor, workspace=workspace, amount_cents=None)
     limits = selectors.effective_limits(workspace)
-    assert (limits.spend_limit_cents, limits.spend_limit_source) == (80_00, "organization")
-    assert AuditEvent.objects.filter(action="spend_limit.set").count() == 3
+    assert limits.spend_limit_cents == 80_00
+    assert AuditEvent.objects.filter(action="organization_spend_limit.set").count() == 1
+    assert AuditEvent.objects.filter(action="workspace_spend_limit.set").count() == 2
 
 
 def test_organization_spend_limit_lowered_below_workspace(personas, workspace, actor):
@@ -238,17 +236,17 @@ def test_usage_cost_and_month_to_date_spend(personas, workspace, actor):
         "output_tokens": 1_000_000,
     }
     # $3 + $3.75 + $6 + $0.30 + $15 = $28.05
-    assert services.usage_cost_cents(sonnet, tokens) == Decimal("2805")
-    services.usage_record(
+    assert usage.cost_cents(sonnet, tokens) == Decimal("2805")
+    usage.record(
         api_key=key, model=sonnet, tokens=tokens, at=datetime(2026, 10, 31, 23, 59, tzinfo=UTC)
     )
-    services.usage_record(
+    usage.record(
         api_key=key,
         model=sonnet,
         tokens={"output_tokens": 1000},
         at=datetime(2026, 11, 1, 0, 0, tzinfo=UTC),
     )
-    services.usage_record(
+    usage.record(
         api_key=key,
         model=sonnet,
         tokens={"output_tokens": 1000},
@@ -260,6 +258,6 @@ def test_usage_cost_and_month_to_date_spend(personas, workspace, actor):
         personas.org, now=datetime(2026, 10, 31, 23, 59, 59, tzinfo=UTC)
     ) == Decimal("2805")
     with pytest.raises(ValidationError):
-        services.usage_record(api_key=key, model=sonnet, tokens={"output_tokens": -1})
+        usage.record(api_key=key, model=sonnet, tokens={"output_tokens": -1})
     with pytest.raises(ValidationError):
-        services.usage_record(api_key=key, model=sonnet, tokens={"bogus_tokens": 1})
+        usage.record(api_key=key, model=sonnet, tokens={"bogus_tokens": 1})

@@ -9,7 +9,7 @@ from django.core.exceptions import ValidationError
 
 from accounts.audit import Actor
 from accounts.roles import WorkspaceRole
-from billing import services
+from billing import services, usage
 from billing.models import Model, SpendNotification
 from tests.factories import MemberFactory, WorkspaceFactory, WorkspaceMemberFactory
 from workspaces.services import api_key_create
@@ -28,7 +28,7 @@ def setup(personas):
 
 def spend(key, model, dollars: int, at: datetime) -> None:
     """Record `dollars` of output at Sonnet's $15 per million output tokens."""
-    services.usage_record(
+    usage.record(
         api_key=key, model=model, tokens={"output_tokens": dollars * 1_000_000 // 15}, at=at
     )
 

@@ -13,7 +13,7 @@ from django.urls import reverse
 
 from accounts.audit import Actor
 from accounts.roles import OrgRole, WorkspaceRole
-from billing import services, usage
+from billing import usage
 from billing.models import Model, UsageRecord
 from tests.factories import MemberFactory, WorkspaceFactory, WorkspaceMemberFactory
 from workspaces import services as workspace_services
@@ -56,7 +56,7 @@ def data(personas):
         )
     )
     for index, moment in enumerate(MOMENTS * 3):
-        services.usage_record(
+        usage.record(
             api_key=keys[index % len(keys)],
             model=models[index % len(models)],
             tokens={
@@ -79,9 +79,7 @@ def data(personas):
     workspace_services.workspace_archive(actor=actor, workspace=research)
     other = WorkspaceFactory(organization=personas.other_org)
     other_key, _ = workspace_services.api_key_create(actor=actor, workspace=other, name="o")
-    services.usage_record(
-        api_key=other_key, model=models[0], tokens={"output_tokens": 999}, at=MOMENTS[3]
-    )
+    usage.record(api_key=other_key, model=models[0], tokens={"output_tokens": 999}, at=MOMENTS[3])
     return {
         "production": production,
         "research": research,

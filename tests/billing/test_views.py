@@ -84,10 +84,10 @@ def test_pencils_only_for_editors(personas, workspace):
 
 
 EDITS = [
-    ("workspace_rate_limit_edit", {"model_group": "sonnet-4", "limiter": RPM, "value": "10"}),
+    ("workspace_rate_limit_set", {"model_group": "sonnet-4", "limiter": RPM, "value": "10"}),
     ("workspace_rate_limit_reset", {"model_group": "sonnet-4", "limiter": RPM}),
-    ("workspace_spend_limit_change", {"amount": "50"}),
-    ("workspace_notification_add", {"amount": "25"}),
+    ("workspace_spend_limit_set", {"amount": "50"}),
+    ("workspace_spend_notification_add", {"amount": "25"}),
 ]
 
 
@@ -110,21 +110,26 @@ def test_workspace_admin_can_edit(personas, workspace, tier2, htmx):
     ws_admin = workspace.members.get(role=WorkspaceRole.ADMIN).user
     c = client(ws_admin)
     response = c.post(
-        url("workspace_rate_limit_edit", workspace),
+        url("workspace_rate_limit_set", workspace),
         {"model_group": "sonnet-4", "limiter": RPM, "value": "10"},
         **htmx,
     )
     assert response.status_code == 200 and b"<tr" in response.content and b"10" in response.content
     assert (
-        c.post(url("workspace_spend_limit_change", workspace), {"amount": "50"}, **htmx).status_code
+        c.post(url("workspace_spend_limit_set", workspace), {"amount": "50"}, **htmx).status_code
         == 204
     )
     assert (
-        c.post(url("workspace_notification_add", workspace), {"amount": "25"}, **htmx).status_code
+        c.post(
+            url("workspace_spend_notification_add", workspace), {"amount": "25"}, **htmx
+        ).status_code
         == 204
     )
     assert WorkspaceSpendLimit.objects.get().amount_cents == 50_00
-    assert c.post(url("workspace_notification_remove", workspace, 25_00), **htmx).status_code == 204
+    assert (
+        c.post(url("workspace_spend_notification_remove", workspace, 25_00), **htmx).status_code
+        == 204
+    )
     assert not SpendNotification.objects.exists()
     response = c.post(
         url("workspace_rate_limit_reset", workspace),
@@ -155,7 +160,7 @@ def test_wrong_methods(personas, workspace):
 )
 def test_rate_limit_bad_input_shows_in_place(personas, workspace, htmx, value, message):
     response = client(personas.admin).post(
-        url("workspace_rate_limit_edit", workspace),
+        url("workspace_rate_limit_set", workspace),
         {"model_group": "sonnet-4", "limiter": RPM, "value": value},
         **htmx,
     )
@@ -171,7 +176,7 @@ def test_rate_limit_bad_input_shows_in_place(personas, workspace, htmx, value, m
 )
 def test_unknown_group_or_limiter_is_404(personas, workspace, htmx, data):
     response = client(personas.admin).post(
-        url("workspace_rate_limit_edit", workspace), {**data, "value": "5"}, **htmx
+        url("workspace_rate_limit_set", workspace), {**data, "value": "5"}, **htmx
     )
     assert response.status_code == 404
     assert not WorkspaceRateLimit.objects.exists()
@@ -191,7 +196,7 @@ def test_unknown_group_or_limiter_is_404(personas, workspace, htmx, data):
 )
 def test_spend_limit_bad_input(personas, workspace, tier2, htmx, amount, message):
     response = client(personas.admin).post(
-        url("workspace_spend_limit_change", workspace), {"amount": amount}, **htmx
+        url("workspace_spend_limit_set", workspace), {"amount": amount}, **htmx
     )
     assert response.status_code == 200 and message in response.content.decode()
     assert not WorkspaceSpendLimit.objects.exists()
@@ -199,9 +204,9 @@ def test_spend_limit_bad_input(personas, workspace, tier2, htmx, amount, message
 
 def test_empty_amount_removes_the_workspace_spend_limit(personas, workspace, tier2, htmx):
     c = client(personas.admin)
-    c.post(url("workspace_spend_limit_change", workspace), {"amount": "100.50"}, **htmx)
+    c.post(url("workspace_spend_limit_set", workspace), {"amount": "100.50"}, **htmx)
     assert WorkspaceSpendLimit.objects.get().amount_cents == 100_50
-    c.post(url("workspace_spend_limit_change", workspace), {"amount": ""}, **htmx)
+    c.post(url("workspace_spend_limit_set", workspace), {"amount": ""}, **htmx)
     assert not WorkspaceSpendLimit.objects.exists()
 
 
@@ -211,7 +216,7 @@ def test_default_workspace_tab_is_read_only(personas):
     assert "The Default workspace has no limits of its own" in page
     assert 'aria-label="Edit' not in page and "Change Limit" not in page
     response = client(personas.admin).post(
-        url("workspace_spend_limit_change", default), {"amount": "5"}, HTTP_HX_REQUEST="true"
+        url("workspace_spend_limit_set", default), {"amount": "5"}, HTTP_HX_REQUEST="true"
     )
     assert "Default workspace has no limits" in response.content.decode()
 
@@ -223,7 +228,7 @@ def test_archived_workspace_limits_are_read_only(personas, workspace, htmx):
     c = client(personas.admin)
     assert b'aria-label="Edit' not in c.get(url("workspace_limits", workspace)).content
     response = c.post(
-        url("workspace_rate_limit_edit", workspace),
+        url("workspace_rate_limit_set", workspace),
         {"model_group": "sonnet-4", "limiter": RPM, "value": "5"},
         **htmx,
     )
@@ -249,37 +254,46 @@ def test_organization_limits_page(personas, who, status):
 )
 def test_organization_spend_limit_by_role(personas, htmx, who, status):
     response = client(getattr(personas, who)).post(
-        url("organization_spend_limit_change"), {"amount": "60"}, **htmx
+        url("organization_spend_limit_set"), {"amount": "60"}, **htmx
     )
     assert response.status_code == status
 
 
 def test_organization_spend_limit_above_cap(personas, htmx):
     response = client(personas.admin).post(
-        url("organization_spend_limit_change"), {"amount": "100.01"}, **htmx
+        url("organization_spend_limit_set"), {"amount": "100.01"}, **htmx
     )
     assert b"at most your usage tier&#x27;s monthly cap ($100.00)" in response.content
 
 
 def test_organization_notifications(personas, htmx):
     c = client(personas.admin)
-    assert c.post(url("organization_notification_add"), {"amount": "30"}, **htmx).status_code == 204
-    duplicate = c.post(url("organization_notification_add"), {"amount": "30"}, **htmx)
+    assert (
+        c.post(url("organization_spend_notification_add"), {"amount": "30"}, **htmx).status_code
+        == 204
+    )
+    duplicate = c.post(url("organization_spend_notification_add"), {"amount": "30"}, **htmx)
     assert b"already a notification" in duplicate.content
     assert (
         client(personas.billing)
-        .post(url("organization_notification_remove", None, 30_00))
+        .post(url("organization_spend_notification_remove", None, 30_00))
         .status_code
         == 403
     )
     assert (
         client(personas.outsider)
-        .post(url("organization_notification_remove", None, 30_00))
+        .post(url("organization_spend_notification_remove", None, 30_00))
         .status_code
         == 404
     )
-    assert c.post(url("organization_notification_remove", None, 30_00), **htmx).status_code == 204
-    assert c.post(url("organization_notification_remove", None, 30_00), **htmx).status_code == 404
+    assert (
+        c.post(url("organization_spend_notification_remove", None, 30_00), **htmx).status_code
+        == 204
+    )
+    assert (
+        c.post(url("organization_spend_notification_remove", None, 30_00), **htmx).status_code
+        == 404
+    )
 
 
 # -- Query counts -----------------------------------------------------------------------------
@@ -320,19 +334,19 @@ def test_rate_limits_work_without_script(personas, workspace):
     """The pencil is a link and the forms post normally when there is no script."""
     c = client(personas.admin)
     editing = c.get(
-        url("workspace_rate_limit_edit", workspace), {"model_group": "sonnet-4", "limiter": RPM}
+        url("workspace_rate_limit_set", workspace), {"model_group": "sonnet-4", "limiter": RPM}
     )
     page = editing.content.decode()
     assert "<html" in page and 'name="value"' in page and 'data-testid="spend-card"' in page
     refused = c.post(
-        url("workspace_rate_limit_edit", workspace),
+        url("workspace_rate_limit_set", workspace),
         {"model_group": "sonnet-4", "limiter": RPM, "value": "999"},
     )
     assert refused.status_code == 200 and "at most the organization" in html.unescape(
         refused.content.decode()
     )
     saved = c.post(
-        url("workspace_rate_limit_edit", workspace),
+        url("workspace_rate_limit_set", workspace),
         {"model_group": "sonnet-4", "limiter": RPM, "value": "9"},
     )
     assert saved.status_code == 302 and WorkspaceRateLimit.objects.get().value == 9

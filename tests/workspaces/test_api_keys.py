@@ -134,7 +134,7 @@ def test_archiving_a_workspace_archives_its_keys_in_one_transaction(
     for name in ("a", "b", "c"):
         services.api_key_create(actor=actor, workspace=workspace, name=name)
 
-    def explode(**kwargs):
+    def explode(*args, **kwargs):
         raise RuntimeError("audit store down")
 
     monkeypatch.setattr("workspaces.services.audit.record", explode)
@@ -204,7 +204,7 @@ def test_each_key_service_writes_one_event(personas, key_and_secret):
     assert list(AuditEvent.objects.order_by("id").values_list("action", "target_id")) == [
         ("api_key.create", key.public_id),
         ("api_key.rename", key.public_id),
-        ("api_key.status_change", key.public_id),
+        ("api_key.set_status", key.public_id),
         ("api_key.delete", key.public_id),
     ]
 

@@ -111,9 +111,9 @@ def test_limit_holds_under_concurrent_creation():
 def test_default_workspace_refuses_every_change(personas, actor):
     default = personas.default_workspace
     with pytest.raises(ValidationError, match="Default workspace cannot be edited"):
-        services.workspace_update(actor=actor, workspace=default, name="Renamed")
+        services.workspace_edit(actor=actor, workspace=default, name="Renamed")
     with pytest.raises(ValidationError, match="Default workspace cannot be edited"):
-        services.workspace_update(actor=actor, workspace=default, display_color=WorkspaceColor.ROSE)
+        services.workspace_edit(actor=actor, workspace=default, display_color=WorkspaceColor.ROSE)
     with pytest.raises(ValidationError, match="cannot be archived"):
         services.workspace_archive(actor=actor, workspace=default)
     default.refresh_from_db()
@@ -131,10 +131,10 @@ def test_default_workspace_has_no_delete():
 
 def test_update_records_before_and_after(personas, actor):
     workspace = create(personas, actor, name="Old")
-    services.workspace_update(
+    services.workspace_edit(
         actor=actor, workspace=workspace, name="New", display_color=WorkspaceColor.ROSE
     )
-    event = AuditEvent.objects.get(action="workspace.update")
+    event = AuditEvent.objects.get(action="workspace.edit")
     assert event.before == {"name": "Old", "display_color": WorkspaceColor.TEAL}
     assert event.after == {"name": "New", "display_color": WorkspaceColor.ROSE}
 
@@ -148,7 +148,7 @@ def test_archive_is_irreversible_and_freezes_the_workspace(personas, actor):
     with pytest.raises(ValidationError, match="already archived"):
         services.workspace_archive(actor=actor, workspace=workspace)
     with pytest.raises(ValidationError, match="archived"):
-        services.workspace_update(actor=actor, workspace=workspace, name="Again")
+        services.workspace_edit(actor=actor, workspace=workspace, name="Again")
     with pytest.raises(ValidationError, match="archived"):
         services.workspace_member_add(
             actor=actor, workspace=workspace, user=personas.user, role=WorkspaceRole.USER
@@ -178,7 +178,7 @@ def test_add_member_and_change_role_and_remove(personas, actor):
     assert actions == [
         "workspace.create",
         "workspace_member.add",
-        "workspace_member.role_change",
+        "workspace_member.change_role",
         "workspace_member.remove",
     ]
 

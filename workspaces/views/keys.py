@@ -1,5 +1,7 @@
 """API keys: the workspace page's API Keys tab, its modals, and Settings > API Keys."""
 
+from dataclasses import dataclass
+
 from django.core.exceptions import ValidationError
 from django.http import HttpResponse
 from django.urls import reverse
@@ -15,6 +17,7 @@ from console.htmx import dialog_done, render_dialog, render_page
 from console.pagination import cursor_page
 from workspaces import selectors, services
 from workspaces.access import (
+    Access,
     api_key_access,
     organization_access,
     tab_context,
@@ -22,10 +25,17 @@ from workspaces.access import (
     workspace_scope,
 )
 from workspaces.forms import ApiKeyCreateForm, ApiKeyRenameForm, KeyFilterForm
+from workspaces.models import ApiKey
 from workspaces.views.key_dialogs import key_action
 
 KEYS_CHANGED = "keys:changed"
 PAGE_SIZE = 50
+
+
+@dataclass(frozen=True)
+class KeyRow:
+    key: ApiKey
+    access: Access
 
 
 @require_GET
@@ -45,6 +55,7 @@ def workspace_keys(request: ConsoleRequest, workspace_id: str) -> HttpResponse:
     context = {
         **tab_context(workspace, access, "workspaces:workspace_keys"),
         "page": page,
+        "key_rows": [KeyRow(key, access) for key in page.items],
         "show_deleted": show_deleted,
     }
     return render_page(request, "workspaces/workspace_keys.html", context, partial="tab")
@@ -189,5 +200,10 @@ def api_key_list(request: ConsoleRequest) -> HttpResponse:
         key="public_id",
         size=PAGE_SIZE,
     )
-    context = {"form": form, "page": page, "org_wide": True}
+    context = {
+        "form": form,
+        "page": page,
+        "key_rows": [KeyRow(key, scope.access(key.workspace)) for key in page.items],
+        "org_wide": True,
+    }
     return render_page(request, "workspaces/api_key_list.html", context, partial="results")

@@ -1,5 +1,7 @@
 """Settings > Workspaces: the list, creating, editing and archiving workspaces."""
 
+from dataclasses import dataclass
+
 from django.core.exceptions import ValidationError
 from django.http import HttpResponse
 from django.shortcuts import redirect
@@ -12,11 +14,24 @@ from accounts.http import ConsoleRequest
 from console.forms import add_service_errors
 from console.htmx import confirm_action, dialog_done, render_dialog, render_page
 from workspaces import selectors, services
-from workspaces.access import access_in, organization_access, workspace_access, workspace_tabs
+from workspaces.access import (
+    Access,
+    access_in,
+    organization_access,
+    workspace_access,
+    workspace_tabs,
+)
 from workspaces.forms import WorkspaceForm
-from workspaces.models import MAX_ACTIVE_WORKSPACES, WorkspaceColor
+from workspaces.models import MAX_ACTIVE_WORKSPACES, Workspace, WorkspaceColor
 
 WORKSPACES_CHANGED = "workspaces:changed"
+
+
+@dataclass(frozen=True)
+class WorkspaceRow:
+    workspace: Workspace
+    member_count: int
+    access: Access
 
 
 @require_GET
@@ -24,20 +39,23 @@ WORKSPACES_CHANGED = "workspaces:changed"
 def workspace_list(request: ConsoleRequest) -> HttpResponse:
     access = organization_access(request.member, "org.view")
     show_archived = request.GET.get("archived") == "1"
-    workspaces = list(
-        selectors.visible_workspaces(
-            access.member, include_archived=show_archived, with_counts=True
-        )
+    workspaces = selectors.visible_workspaces(
+        access.member, include_archived=show_archived, with_counts=True
     )
     total_members, inheriting = selectors.member_counts(access.member)
-    for workspace in workspaces:
-        workspace.member_count = (
-            total_members if workspace.is_default else workspace.explicit_member_count + inheriting
+    rows = [
+        WorkspaceRow(
+            workspace=workspace,
+            member_count=total_members
+            if workspace.is_default
+            else workspace.explicit_member_count + inheriting,
+            access=access_in(access.member, workspace),
         )
-        workspace.access = access_in(access.member, workspace)
+        for workspace in workspaces
+    ]
     context = {
         "access": access,
-        "workspaces": workspaces,
+        "rows": rows,
         "show_archived": show_archived,
         "max_workspaces": MAX_ACTIVE_WORKSPACES,
     }
@@ -91,7 +109,7 @@ def workspace_edit(request: ConsoleRequest, workspace_id: str) -> HttpResponse:
     )
     if request.method == "POST" and form.is_valid():
         try:
-            workspace = services.workspace_update(
+            workspace = services.workspace_edit(
                 actor=Actor.from_request(request),
                 workspace=workspace,
                 name=form.cleaned_data["name"],
