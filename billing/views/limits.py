@@ -14,11 +14,8 @@ from billing import selectors, services
 from billing.forms import NotificationForm, RateLimitForm, SpendLimitForm, to_cents
 from billing.models import Limiter, ModelGroup, SpendNotification
 from console.forms import add_service_errors
-from console.htmx import confirm_action, dialog_done, render_dialog, render_page
+from console.htmx import Event, confirm_action, dialog_done, render_dialog, render_page
 from workspaces.access import organization_access, tab_context, workspace_access
-
-LIMITS_CHANGED = "limits:changed"
-
 
 # -- Workspace Limits tab ----------------------------------------------------------------
 
@@ -134,8 +131,7 @@ def _amount_dialog(
     *,
     form_class,
     save,
-    title: str,
-    template: str,
+    template_name: str,
     context: dict,
     cancel_url: str,
     message: str,
@@ -150,11 +146,9 @@ def _amount_dialog(
             add_service_errors(form, error)
         else:
             return dialog_done(
-                request, redirect_to=cancel_url, message=message, events=(LIMITS_CHANGED,)
+                request, redirect_to=cancel_url, message=message, events=(Event.LIMITS_CHANGED,)
             )
-    return render_dialog(
-        request, template, {**context, "form": form}, title=title, cancel_url=cancel_url
-    )
+    return render_dialog(request, template_name, {**context, "form": form}, cancel_url=cancel_url)
 
 
 @require_http_methods(["GET", "POST"])
@@ -168,8 +162,7 @@ def workspace_spend_limit_set(request: ConsoleRequest, workspace_id: str) -> Htt
         save=lambda cents: services.workspace_spend_limit_set(
             actor=Actor.from_request(request), workspace=workspace, amount_cents=cents
         ),
-        title="Change spend limit",
-        template="billing/spend_limit_form.html",
+        template_name="billing/spend_limit_set_dialog.html",
         context={
             "limits": limits,
             "action": reverse("billing:workspace_spend_limit_set", args=[workspace.public_id]),
@@ -192,8 +185,7 @@ def workspace_spend_notification_add(request: ConsoleRequest, workspace_id: str)
             workspace=workspace,
             amount_cents=cents,
         ),
-        title="Add notification",
-        template="billing/notification_form.html",
+        template_name="billing/spend_notification_add_dialog.html",
         context={
             "scope": workspace.name,
             "action": reverse(
@@ -213,12 +205,11 @@ def _remove_notification(
         perform=lambda: services.spend_notification_remove(
             actor=Actor.from_request(request), notification=notification
         ),
-        body_template="billing/notification_remove_form.html",
+        template_name="billing/spend_notification_remove_dialog.html",
         context={"notification": notification, "action": request.path},
-        title="Remove notification",
         cancel_url=cancel_url,
         message="Notification removed.",
-        events=(LIMITS_CHANGED,),
+        events=(Event.LIMITS_CHANGED,),
     )
 
 
@@ -265,8 +256,7 @@ def organization_spend_limit_set(request: ConsoleRequest) -> HttpResponse:
         save=lambda cents: services.organization_spend_limit_set(
             actor=Actor.from_request(request), organization=organization, amount_cents=cents
         ),
-        title="Change spend limit",
-        template="billing/spend_limit_form.html",
+        template_name="billing/spend_limit_set_dialog.html",
         context={"limits": limits, "action": reverse("billing:organization_spend_limit_set")},
         cancel_url=reverse("billing:organization_limits"),
         message="Spend limit saved.",
@@ -287,8 +277,7 @@ def organization_spend_notification_add(request: ConsoleRequest) -> HttpResponse
             workspace=None,
             amount_cents=cents,
         ),
-        title="Add notification",
-        template="billing/notification_form.html",
+        template_name="billing/spend_notification_add_dialog.html",
         context={
             "scope": organization.name,
             "action": reverse("billing:organization_spend_notification_add"),

@@ -48,8 +48,7 @@ def organization_rename(request: ConsoleRequest) -> HttpResponse:
             )
     return render_dialog(
         request,
-        "billing/organization_rename_form.html",
+        "billing/organization_rename_dialog.html",
         {"form": form},
-        title="Edit organization",
         cancel_url=reverse("billing:organization"),
     )

@@ -214,7 +214,7 @@ def test_revoke_invite(personas, htmx):
 def test_rename_organization(personas, htmx):
     c = client(personas, "admin")
     response = c.post(reverse("billing:organization_rename"), {"name": "Acme Renamed"}, **htmx)
-    assert response.status_code == 204
+    assert response.status_code == 200 and response["HX-Refresh"] == "true"
     personas.org.refresh_from_db()
     assert personas.org.name == "Acme Renamed"
 

@@ -5,6 +5,7 @@ from django.http import Http404, HttpResponse
 from django.urls import reverse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods
+from django_htmx.http import trigger_client_event
 
 from accounts import services
 from accounts.audit import Actor
@@ -12,12 +13,10 @@ from accounts.forms import AdminKeyForm
 from accounts.http import ConsoleRequest
 from accounts.models import AdminApiKey, KeyStatus
 from console.forms import add_service_errors
-from console.htmx import render_dialog, render_page
+from console.htmx import Event, render_dialog, render_page
 from console.pagination import cursor_page
 from workspaces.access import Access, organization_access
 from workspaces.views.key_dialogs import key_action
-
-ADMIN_KEYS_CHANGED = "admin-keys:changed"
 
 
 @require_GET
@@ -51,20 +50,15 @@ def admin_key_create(request: ConsoleRequest) -> HttpResponse:
         else:
             response = render_dialog(
                 request,
-                "includes/secret_once.html",
+                "workspaces/admin_key_secret_dialog.html",
                 {"key": key, "secret": secret},
-                title="Save your Admin key",
                 cancel_url=cancel_url,
             )
             if request.htmx:
-                response["HX-Trigger"] = ADMIN_KEYS_CHANGED
+                trigger_client_event(response, Event.ADMIN_KEYS_CHANGED)
             return response
     return render_dialog(
-        request,
-        "workspaces/admin_key_form.html",
-        {"form": form},
-        title="Create Admin key",
-        cancel_url=cancel_url,
+        request, "workspaces/admin_key_create_dialog.html", {"form": form}, cancel_url=cancel_url
     )
 
 
@@ -79,33 +73,39 @@ def _admin_key(access: Access, key_id: str) -> AdminApiKey:
     return key
 
 
-def _admin_key_action(request: ConsoleRequest, key_id: str, *, action: str) -> HttpResponse:
+def _admin_key_action(
+    request: ConsoleRequest, key_id: str, *, action: str, template_name: str
+) -> HttpResponse:
     access = organization_access(request.member, "adminkeys.manage")
     return key_action(
         request,
         _admin_key(access, key_id),
         action=action,
-        title_noun="Admin key",
         noun="Admin key",
         set_status=services.admin_key_set_status,
         delete=services.admin_key_delete,
-        body_template="workspaces/admin_key_action_form.html",
-        url_name=f"workspaces:admin_key_{action}",
+        template_name=template_name,
         cancel_url=reverse("workspaces:admin_key_list"),
-        events=(ADMIN_KEYS_CHANGED,),
+        events=(Event.ADMIN_KEYS_CHANGED,),
     )
 
 
 @require_http_methods(["GET", "POST"])
 def admin_key_disable(request: ConsoleRequest, key_id: str) -> HttpResponse:
-    return _admin_key_action(request, key_id, action="disable")
+    return _admin_key_action(
+        request, key_id, action="disable", template_name="workspaces/admin_key_disable_dialog.html"
+    )
 
 
 @require_http_methods(["GET", "POST"])
 def admin_key_enable(request: ConsoleRequest, key_id: str) -> HttpResponse:
-    return _admin_key_action(request, key_id, action="enable")
+    return _admin_key_action(
+        request, key_id, action="enable", template_name="workspaces/admin_key_enable_dialog.html"
+    )
 
 
 @require_http_methods(["GET", "POST"])
 def admin_key_delete(request: ConsoleRequest, key_id: str) -> HttpResponse:
-    return _admin_key_action(request, key_id, action="delete")
+    return _admin_key_action(
+        request, key_id, action="delete", template_name="workspaces/admin_key_delete_dialog.html"
+    )

@@ -8,12 +8,13 @@ from django.urls import reverse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods
 from django.views.decorators.vary import vary_on_headers
+from django_htmx.http import trigger_client_event
 
 from accounts.audit import Actor
 from accounts.http import ConsoleRequest
 from accounts.models import KeyStatus, OrganizationMember
 from console.forms import add_service_errors
-from console.htmx import dialog_done, render_dialog, render_page
+from console.htmx import Event, dialog_done, render_dialog, render_page
 from console.pagination import cursor_page
 from workspaces import selectors, services
 from workspaces.access import (
@@ -28,7 +29,6 @@ from workspaces.forms import ApiKeyCreateForm, ApiKeyRenameForm, KeyFilterForm
 from workspaces.models import ApiKey
 from workspaces.views.key_dialogs import key_action
 
-KEYS_CHANGED = "keys:changed"
 PAGE_SIZE = 50
 
 
@@ -81,21 +81,17 @@ def api_key_create(request: ConsoleRequest, workspace_id: str) -> HttpResponse:
             # The one response that carries the secret: shown in the modal, never again.
             response = render_dialog(
                 request,
-                "includes/secret_once.html",
+                "workspaces/api_key_secret_dialog.html",
                 {"key": key, "secret": secret, "workspace": workspace},
-                title="Save your key",
                 cancel_url=cancel_url,
             )
             if request.htmx:
-                response["HX-Trigger"] = KEYS_CHANGED
+                trigger_client_event(response, Event.KEYS_CHANGED)
             return response
-    elif not access.can("keys.create"):
-        form.add_error(None, access.refusal("keys.create"))
     return render_dialog(
         request,
-        "workspaces/api_key_create_form.html",
-        {"form": form, "workspace": workspace},
-        title="Create API key",
+        "workspaces/api_key_create_dialog.html",
+        {"form": form, "workspace": workspace, "access": access},
         cancel_url=cancel_url,
     )
 
@@ -106,7 +102,7 @@ def _key_done(request: ConsoleRequest, key, message: str) -> HttpResponse:
         redirect_to=request.POST.get("next")
         or reverse("workspaces:workspace_keys", args=[key.workspace.public_id]),
         message=message,
-        events=(KEYS_CHANGED,),
+        events=(Event.KEYS_CHANGED,),
     )
 
 
@@ -131,45 +127,49 @@ def api_key_rename(request: ConsoleRequest, key_id: str) -> HttpResponse:
             return _key_done(request, key, "Key renamed.")
     return render_dialog(
         request,
-        "workspaces/api_key_rename_form.html",
+        "workspaces/api_key_rename_dialog.html",
         {"form": form, "key": key},
-        title="Rename API key",
         cancel_url=_cancel_url(request, key),
     )
 
 
-def _key_action(request: ConsoleRequest, key_id: str, *, action: str) -> HttpResponse:
-    """The confirm dialog and the POST of "Disable API Key", "Enable API Key", "Delete API Key"."""
+def _key_action(
+    request: ConsoleRequest, key_id: str, *, action: str, template_name: str
+) -> HttpResponse:
     key, _access = api_key_access(request.member, key_id, "keys.manage")
     return key_action(
         request,
         key,
         action=action,
-        title_noun="API Key",
         noun="API key",
         set_status=services.api_key_set_status,
         delete=services.api_key_delete,
-        body_template="workspaces/api_key_action_form.html",
-        url_name=f"workspaces:api_key_{action}",
+        template_name=template_name,
         cancel_url=_cancel_url(request, key),
         redirect_to=request.POST.get("next") or None,
-        events=(KEYS_CHANGED,),
+        events=(Event.KEYS_CHANGED,),
     )
 
 
 @require_http_methods(["GET", "POST"])
 def api_key_disable(request: ConsoleRequest, key_id: str) -> HttpResponse:
-    return _key_action(request, key_id, action="disable")
+    return _key_action(
+        request, key_id, action="disable", template_name="workspaces/api_key_disable_dialog.html"
+    )
 
 
 @require_http_methods(["GET", "POST"])
 def api_key_enable(request: ConsoleRequest, key_id: str) -> HttpResponse:
-    return _key_action(request, key_id, action="enable")
+    return _key_action(
+        request, key_id, action="enable", template_name="workspaces/api_key_enable_dialog.html"
+    )
 
 
 @require_http_methods(["GET", "POST"])
 def api_key_delete(request: ConsoleRequest, key_id: str) -> HttpResponse:
-    return _key_action(request, key_id, action="delete")
+    return _key_action(
+        request, key_id, action="delete", template_name="workspaces/api_key_delete_dialog.html"
+    )
 
 
 @require_GET

@@ -13,10 +13,8 @@ from accounts.forms import InviteForm, MemberRoleForm
 from accounts.http import ConsoleRequest
 from accounts.models import Invite, OrganizationMember
 from console.forms import add_service_errors
-from console.htmx import confirm_action, dialog_done, render_dialog, render_page
+from console.htmx import Event, confirm_action, dialog_done, render_dialog, render_page
 from workspaces.access import Access, organization_access
-
-MEMBERS_CHANGED = "members:changed"
 
 
 def _members_context(access: Access) -> dict:
@@ -83,12 +81,11 @@ def member_remove(request: ConsoleRequest, user_id: str) -> HttpResponse:
     return confirm_action(
         request,
         perform=lambda: services.member_remove(actor=Actor.from_request(request), member=member),
-        body_template="workspaces/member_remove_form.html",
+        template_name="workspaces/member_remove_dialog.html",
         context={"m": member},
-        title="Remove member",
         cancel_url=reverse("workspaces:organization_members"),
         message=f"{member.user.email} was removed from the organization.",
-        events=(MEMBERS_CHANGED,),
+        events=(Event.MEMBERS_CHANGED,),
     )
 
 
@@ -111,13 +108,12 @@ def invite_create(request: ConsoleRequest) -> HttpResponse:
                 request,
                 redirect_to=reverse("workspaces:organization_members"),
                 message=f"Invite sent to {invite.email}.",
-                events=(MEMBERS_CHANGED,),
+                events=(Event.MEMBERS_CHANGED,),
             )
     return render_dialog(
         request,
-        "workspaces/invite_form.html",
+        "workspaces/invite_create_dialog.html",
         {"form": form},
-        title="Invite member",
         cancel_url=reverse("workspaces:organization_members"),
     )
 
@@ -133,10 +129,9 @@ def invite_revoke(request: ConsoleRequest, invite_id: str) -> HttpResponse:
     return confirm_action(
         request,
         perform=lambda: services.invite_revoke(actor=Actor.from_request(request), invite=invite),
-        body_template="workspaces/invite_revoke_form.html",
+        template_name="workspaces/invite_revoke_dialog.html",
         context={"invite": invite},
-        title="Revoke invite",
         cancel_url=reverse("workspaces:organization_members"),
         message=f"The invite for {invite.email} was revoked.",
-        events=(MEMBERS_CHANGED,),
+        events=(Event.MEMBERS_CHANGED,),
     )

@@ -13,12 +13,10 @@ from accounts.audit import Actor
 from accounts.http import ConsoleRequest
 from accounts.models import User
 from console.forms import add_service_errors
-from console.htmx import confirm_action, dialog_done, render_dialog, render_page
+from console.htmx import Event, confirm_action, dialog_done, render_dialog, render_page
 from workspaces import selectors, services
 from workspaces.access import tab_context, workspace_access
 from workspaces.forms import ROLE_CHOICES, WorkspaceMemberAddForm, WorkspaceMemberRoleForm
-
-WORKSPACE_MEMBERS_CHANGED = "workspace-members:changed"
 
 
 @require_GET
@@ -69,10 +67,11 @@ def workspace_member_add(request: ConsoleRequest, workspace_id: str) -> HttpResp
                 request,
                 redirect_to=reverse("workspaces:workspace_members", args=[workspace.public_id]),
                 message=f"{user.email} was added to {workspace.name}.",
-                events=(WORKSPACE_MEMBERS_CHANGED,),
+                events=(Event.WORKSPACE_MEMBERS_CHANGED,),
             )
     context = {
         "workspace": workspace,
+        "access": access,
         "form": form,
         "candidates": selectors.addable_members(workspace, search),
         "search": search,
@@ -81,15 +80,12 @@ def workspace_member_add(request: ConsoleRequest, workspace_id: str) -> HttpResp
     }
     if request.htmx and request.htmx.target == "member-candidates":
         return render_page(
-            request, "workspaces/workspace_member_add_form.html", context, partial="candidates"
+            request, "workspaces/workspace_member_add_dialog.html", context, partial="candidates"
         )
-    if not access.can("members.manage"):
-        form.add_error(None, access.refusal("members.manage"))
     return render_dialog(
         request,
-        "workspaces/workspace_member_add_form.html",
+        "workspaces/workspace_member_add_dialog.html",
         context,
-        title="Add to Workspace",
         cancel_url=reverse("workspaces:workspace_members", args=[workspace.public_id]),
     )
 
@@ -145,10 +141,9 @@ def workspace_member_remove(
         perform=lambda: services.workspace_member_remove(
             actor=Actor.from_request(request), workspace=workspace, user=user
         ),
-        body_template="workspaces/workspace_member_remove_form.html",
+        template_name="workspaces/workspace_member_remove_dialog.html",
         context={"workspace": workspace, "member_user": user},
-        title="Remove from workspace",
         cancel_url=reverse("workspaces:workspace_members", args=[workspace.public_id]),
         message=f"{user.email} was removed from {workspace.name}.",
-        events=(WORKSPACE_MEMBERS_CHANGED,),
+        events=(Event.WORKSPACE_MEMBERS_CHANGED,),
     )

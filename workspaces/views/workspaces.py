@@ -12,7 +12,7 @@ from django.views.decorators.vary import vary_on_headers
 from accounts.audit import Actor
 from accounts.http import ConsoleRequest
 from console.forms import add_service_errors
-from console.htmx import confirm_action, dialog_done, render_dialog, render_page
+from console.htmx import Event, confirm_action, dialog_done, render_dialog, render_page
 from workspaces import selectors, services
 from workspaces.access import (
     Access,
@@ -23,8 +23,6 @@ from workspaces.access import (
 )
 from workspaces.forms import WorkspaceForm
 from workspaces.models import MAX_ACTIVE_WORKSPACES, Workspace, WorkspaceColor
-
-WORKSPACES_CHANGED = "workspaces:changed"
 
 
 @dataclass(frozen=True)
@@ -85,17 +83,12 @@ def workspace_create(request: ConsoleRequest) -> HttpResponse:
                 request,
                 redirect_to=reverse("workspaces:workspace_list"),
                 message=f"Workspace “{workspace.name}” created.",
-                events=(WORKSPACES_CHANGED,),
+                events=(Event.WORKSPACES_CHANGED,),
             )
     return render_dialog(
         request,
-        "workspaces/workspace_form.html",
-        {
-            **_form_context(form),
-            "action": reverse("workspaces:workspace_create"),
-            "submit": "Create",
-        },
-        title="Add Workspace",
+        "workspaces/workspace_create_dialog.html",
+        _form_context(form),
         cancel_url=reverse("workspaces:workspace_list"),
     )
 
@@ -125,23 +118,18 @@ def workspace_edit(request: ConsoleRequest, workspace_id: str) -> HttpResponse:
                 if back_to_page
                 else reverse("workspaces:workspace_list"),
                 message=f"Workspace “{workspace.name}” saved.",
-                events=(WORKSPACES_CHANGED,),
+                events=(Event.WORKSPACES_CHANGED,),
                 refresh=back_to_page,
             )
-    elif not access.can("workspace.edit"):
-        form.add_error(None, access.refusal("workspace.edit"))
     return render_dialog(
         request,
-        "workspaces/workspace_form.html",
+        "workspaces/workspace_edit_dialog.html",
         {
             **_form_context(form),
             "workspace": workspace,
-            "action": reverse("workspaces:workspace_edit", args=[workspace.public_id]),
-            "submit": "Save",
-            "locked": not access.can("workspace.edit"),
+            "access": access,
             "next": request.POST.get("next") or request.GET.get("next", ""),
         },
-        title="Edit details",
         cancel_url=reverse("workspaces:workspace_list"),
     )
 
@@ -154,12 +142,11 @@ def workspace_archive(request: ConsoleRequest, workspace_id: str) -> HttpRespons
         perform=lambda: services.workspace_archive(
             actor=Actor.from_request(request), workspace=workspace
         ),
-        body_template="workspaces/workspace_archive_form.html",
+        template_name="workspaces/workspace_archive_dialog.html",
         context={"workspace": workspace, "active_keys": workspace.active_key_count},
-        title="Archive workspace",
         cancel_url=reverse("workspaces:workspace_list"),
         message=f"Workspace “{workspace.name}” archived.",
-        events=(WORKSPACES_CHANGED,),
+        events=(Event.WORKSPACES_CHANGED,),
     )
 
 
