@@ -1,4 +1,5 @@
-"""Server-rendered SVG bar charts: geometry computed here, drawn by a template.
+"""Server-rendered SVG bar charts: geometry computed and the `<svg>` written here (`svg`);
+the template adds only the title, the legend and the empty state around it.
 
 No script is needed to read them: every bar has a title with its exact value, axes are
 labelled, and the palette steps through light and dark so stacks stay apart in grayscale

@@ -387,6 +387,8 @@ class GatewayToken(SecretKey):
     """A credential for the operator's gateway to call the authorize and settle endpoints.
     Created by staff in the Django admin; the secret is shown once."""
 
+    SECRET_PREFIX = "cgw-"
+
     public_id = public_id_field("gateway_token")
 
     class Meta:

@@ -39,6 +39,9 @@ audit.register_actions(
         "spend_notification.add": "Spend notification added",
         "spend_notification.remove": "Spend notification removed",
         "organization_limits.change": "Organization tier or limits changed by staff",
+        "gateway_token.create": "Gateway token created",
+        "gateway_token.set_status": "Gateway token enabled or disabled",
+        "gateway_token.delete": "Gateway token deleted",
     }
 )
 
@@ -400,13 +403,34 @@ usage_record = usage.record
 # -- Gateway tokens ----------------------------------------------------------------------------
 
 
-def gateway_token_create(*, name: str, created_by=None) -> tuple[GatewayToken, str]:
-    """A token for the operator's gateway. Returns it with its secret, shown once."""
-    from billing.gateway import GATEWAY_TOKEN_PREFIX
+# The operator's own: their events are in no organization's trail.
+OPERATOR = Actor.system("operator")
 
+
+@transaction.atomic
+def gateway_token_create(*, name: str, actor: Actor = OPERATOR) -> tuple[GatewayToken, str]:
+    """A token for the operator's gateway. Returns it with its secret, shown once. `actor`
+    is the staff member creating it; the operator when it is set up from code."""
     name = keys.clean_name(name)
-    secret, hint, digest = new_api_secret(GATEWAY_TOKEN_PREFIX)
+    secret, hint, digest = new_api_secret(GatewayToken.SECRET_PREFIX)
     token = GatewayToken.objects.create(
-        name=name, hint=hint, secret_hash=digest, created_by=created_by
+        name=name, hint=hint, secret_hash=digest, created_by=actor.user
     )
+    audit.record(actor, "gateway_token.create", target=token, after={"name": name, "hint": hint})
     return token, secret
+
+
+@transaction.atomic
+def gateway_token_set_status(*, actor: Actor, key: GatewayToken, status: str) -> GatewayToken:
+    """Disable (inactive) or enable (active) a gateway token; deleted ones refuse."""
+    key = GatewayToken.objects.select_for_update().get(pk=key.pk)
+    keys.set_status(actor, key, status, action="gateway_token.set_status")
+    return key
+
+
+@transaction.atomic
+def gateway_token_delete(*, actor: Actor, key: GatewayToken) -> GatewayToken:
+    """Delete a gateway token for good: the gateway using it is refused from then on."""
+    key = GatewayToken.objects.select_for_update().get(pk=key.pk)
+    keys.delete(actor, key, action="gateway_token.delete")
+    return key

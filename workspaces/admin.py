@@ -164,9 +164,11 @@ class KeyAdmin(ReadOnlyAdmin):
             self.key_access(request, key).require(self.capability)
             change(actor, key)
 
+        if self.key_related:
+            queryset = queryset.select_related(*self.key_related)
         apply_each(
             request,
-            queryset.select_related(*self.key_related),
+            queryset,
             checked,
             name=lambda key: key.name,
             done=done,
