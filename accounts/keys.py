@@ -88,7 +88,7 @@ def delete(actor: Actor, key: SecretKey, *, action: str) -> str:
     return before["status"]
 
 
-def authenticate(queryset: QuerySet, secret: str, *, prefix: str) -> SecretKey | None:
+def authenticate[K: SecretKey](queryset: QuerySet[K], secret: str, *, prefix: str) -> K | None:
     """The active, unexpired key of `queryset` whose secret is `secret`, else None.
 
     One indexed lookup by the secret's hash, then a constant-time comparison. `last_used_at`
@@ -104,7 +104,7 @@ def authenticate(queryset: QuerySet, secret: str, *, prefix: str) -> SecretKey |
     if key.current_status(now) != KeyStatus.ACTIVE:
         return None
     if key.last_used_at is None or key.last_used_at <= now - LAST_USED_RESOLUTION:
-        type(key).objects.filter(pk=key.pk).exclude(
+        type(key)._default_manager.filter(pk=key.pk).exclude(
             last_used_at__gt=now - LAST_USED_RESOLUTION
         ).update(last_used_at=now)
         key.last_used_at = now

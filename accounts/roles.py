@@ -31,7 +31,7 @@ ASSIGNABLE_WORKSPACE_ROLES = [
 ]
 
 # Organization roles that grant a workspace role in every workspace of the organization.
-INHERITED_WORKSPACE_ROLE = {
+INHERITED_WORKSPACE_ROLE: dict[str, str] = {
     OrgRole.ADMIN: WorkspaceRole.ADMIN,
     OrgRole.BILLING: WorkspaceRole.BILLING,
 }
@@ -40,7 +40,7 @@ INHERITING_ORG_ROLES = frozenset(INHERITED_WORKSPACE_ROLE)
 
 # In the Default workspace every member of the organization takes part with the workspace
 # counterpart of their organization role.
-DEFAULT_WORKSPACE_ROLE = {
+DEFAULT_WORKSPACE_ROLE: dict[str, str] = {
     OrgRole.USER: WorkspaceRole.USER,
     OrgRole.DEVELOPER: WorkspaceRole.DEVELOPER,
     OrgRole.BILLING: WorkspaceRole.BILLING,

@@ -5,6 +5,8 @@ Money: limits and thresholds are whole USD cents (integers); the cost of usage i
 number of cents, since one request can cost a fraction of a cent.
 """
 
+from typing import TypedDict
+
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
@@ -14,8 +16,14 @@ from accounts.models import AuditTarget, Organization, SecretKey
 from console.ids import public_id_field
 from workspaces.models import ApiKey, Workspace
 
-PRICE = {"max_digits": 12, "decimal_places": 4}  # USD per million tokens
-COST = {"max_digits": 24, "decimal_places": 8}  # USD cents
+
+class Digits(TypedDict):
+    max_digits: int
+    decimal_places: int
+
+
+PRICE: Digits = {"max_digits": 12, "decimal_places": 4}  # USD per million tokens
+COST: Digits = {"max_digits": 24, "decimal_places": 8}  # USD cents
 
 
 class Limiter(models.TextChoices):

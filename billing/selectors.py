@@ -130,7 +130,9 @@ class EffectiveLimits:
 
 
 def default_tier() -> UsageTier:
-    return UsageTier.objects.order_by("position").first()
+    """The first usage tier, where organizations start (the catalog's data migration loads
+    the tiers)."""
+    return UsageTier.objects.earliest("position")
 
 
 def organization_settings(organization: Organization) -> OrganizationSettings:
@@ -175,12 +177,14 @@ def _organization_rate_limits(organization: Organization, tier: UsageTier) -> li
 
 
 def month_to_date_spend(
-    organization: Organization, workspace: Workspace | None = None, now=None
+    organization: Organization, workspace: Workspace | None = None, now: datetime | None = None
 ) -> Decimal:
     return usage.month_to_date_spend(organization, workspace, now=now)
 
 
-def organization_effective_limits(organization: Organization, now=None) -> EffectiveLimits:
+def organization_effective_limits(
+    organization: Organization, now: datetime | None = None
+) -> EffectiveLimits:
     settings = organization_settings(organization)
     return EffectiveLimits(
         organization=organization,
@@ -195,7 +199,7 @@ def organization_effective_limits(organization: Organization, now=None) -> Effec
     )
 
 
-def effective_limits(workspace: Workspace, now=None) -> EffectiveLimits:
+def effective_limits(workspace: Workspace, now: datetime | None = None) -> EffectiveLimits:
     """For each model group and limiter, the value in force for `workspace` and where it comes
     from; its spend limit and month-to-date spend. The Default workspace has no limits of
     its own: the organization's apply."""

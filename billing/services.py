@@ -2,6 +2,7 @@
 
 from collections.abc import Iterable
 from datetime import datetime
+from functools import partial
 
 from django.core.exceptions import ValidationError
 from django.core.mail import send_mail
@@ -59,7 +60,7 @@ def _clean_limiter(limiter: str) -> str:
     return limiter
 
 
-def _clean_positive(value, *, field: str, maximum: int, what: str) -> int:
+def _clean_positive(value: object, *, field: str, maximum: int, what: str) -> int:
     if isinstance(value, bool) or not isinstance(value, int):
         raise ValidationError({field: f"Enter the {what} as a whole number."})
     if value <= 0:
@@ -372,11 +373,7 @@ def spend_notifications_check(
                     "spend_cents": spend,
                     "month": month,
                 }
-                transaction.on_commit(
-                    lambda context=context, recipients=recipients: _send_spend_email(
-                        context, recipients
-                    )
-                )
+                transaction.on_commit(partial(_send_spend_email, context, recipients))
         except IntegrityError:
             continue
         sent += 1

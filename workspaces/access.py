@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 from functools import cache
 from typing import Any
 
+from django.contrib.auth.models import AnonymousUser
 from django.core.exceptions import PermissionDenied
 from django.db.models import OuterRef, Q
 from django.http import Http404
@@ -280,10 +281,13 @@ def viewer_role(member: OrganizationMember) -> Any:
     )[:1]
 
 
-def access_in(member: OrganizationMember, workspace: Workspace) -> Access:
-    """The member's access in a workspace fetched with `viewer_role` annotated."""
+def access_in(
+    member: OrganizationMember, workspace: Workspace, explicit_role: str | None
+) -> Access:
+    """The member's access in `workspace`, where their explicit role is `explicit_role` (as
+    read with `viewer_role`)."""
     role = effective_workspace_role(
-        member.role, workspace.viewer_role, is_default_workspace=workspace.is_default
+        member.role, explicit_role, is_default_workspace=workspace.is_default
     )
     return Access(member, workspace, role)
 
@@ -305,7 +309,7 @@ def workspace_access(
     )
     if workspace is None:
         raise Http404("No such workspace.")
-    access = access_in(member, workspace)
+    access = access_in(member, workspace, workspace.viewer_role)
     if access.workspace_role is None:
         raise Http404("No such workspace.")
     if capability is not None:
@@ -354,10 +358,11 @@ def workspace_scope(member: OrganizationMember | None, capability: str) -> Works
     workspaces = Workspace.objects.filter(organization_id=member.organization_id)
     if not every:
         workspaces = workspaces.filter(visible_to(member))
-    listed = list(
-        workspaces.annotate(viewer_role=viewer_role(member)).order_by("-is_default", "name", "id")
+    annotated = workspaces.annotate(viewer_role=viewer_role(member)).order_by(
+        "-is_default", "name", "id"
     )
-    accesses = {workspace.pk: access_in(member, workspace) for workspace in listed}
+    accesses = {w.pk: access_in(member, w, w.viewer_role) for w in annotated}
+    listed: list[Workspace] = [access.workspace for access in accesses.values() if access.workspace]
     if not every:
         listed = [workspace for workspace in listed if accesses[workspace.pk].can(capability)]
         if not listed:
@@ -395,7 +400,7 @@ def can_anywhere(
     return any(Access(member, workspace_role=role).can(capability) for role in held)
 
 
-def staff_access(user: User, workspace: Workspace | None = None) -> StaffAccess:
+def staff_access(user: User | AnonymousUser, workspace: Workspace | None = None) -> StaffAccess:
     """The access of a staff member of the operator in the Django admin (403 for anyone
     else), inside `workspace` if given."""
     if not (user.is_active and user.is_staff):

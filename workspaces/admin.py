@@ -212,7 +212,7 @@ class AdminApiKeyAdmin(KeyAdmin):
     list_filter = ["status"]
     search_fields = ["name", "public_id", "hint", "organization__name"]
     list_select_related = ["organization", "created_by"]
-    fields = [
+    fields = readonly_fields = (
         "public_id",
         "name",
         "hint",
@@ -221,8 +221,7 @@ class AdminApiKeyAdmin(KeyAdmin):
         "created_by",
         "created_at",
         "last_used_at",
-    ]
-    readonly_fields = fields
+    )
     capability = "adminkeys.manage"
     key_services = (account_services.admin_key_set_status, account_services.admin_key_delete)
     key_related = ("organization",)
@@ -332,7 +331,7 @@ class ApiKeyAdmin(KeyAdmin):
     search_fields = ["name", "public_id", "hint", "workspace__name", "organization__name"]
     list_select_related = ["workspace", "organization", "created_by"]
     # The hash is never shown; the workspace is fixed at creation.
-    fields = [
+    fields = readonly_fields = (
         "public_id",
         "name",
         "hint",
@@ -343,8 +342,7 @@ class ApiKeyAdmin(KeyAdmin):
         "created_at",
         "expires_at",
         "last_used_at",
-    ]
-    readonly_fields = fields
+    )
     capability = "keys.manage"
     key_services = (services.api_key_set_status, services.api_key_delete)
     key_related = ("workspace__organization",)

@@ -10,6 +10,8 @@ from django.utils import timezone
 from accounts.models import KeyStatus, OrganizationMember, User
 from accounts.roles import INHERITING_ORG_ROLES, OrgRole, WorkspaceRole
 from workspaces.access import (
+    Access,
+    access_in,
     effective_workspace_role,
     inherited_workspace_role,
     viewer_role,
@@ -18,12 +20,23 @@ from workspaces.access import (
 from workspaces.models import ApiKey, Workspace, WorkspaceMember
 
 
-def visible_workspaces(
-    member: OrganizationMember, *, include_archived: bool = False, with_counts: bool = False
-) -> QuerySet[Workspace]:
-    """The member's workspaces, each with `viewer_role` (the viewer's explicit role there)
-    and, `with_counts`, `explicit_member_count` (explicit members who do not also inherit a
-    role)."""
+@dataclass(frozen=True)
+class WorkspaceRow:
+    workspace: Workspace
+    member_count: int
+    access: Access
+
+
+def workspace_rows(member: OrganizationMember, *, include_archived: bool) -> list[WorkspaceRow]:
+    """The workspaces the member can see, Default first then oldest first, each with its
+    number of members and the member's access there (two queries).
+
+    A workspace's members are its explicit members and everyone taking part through their
+    organization role (admins and billing members); in the Default workspace, everyone.
+    """
+    counts = OrganizationMember.objects.filter(organization_id=member.organization_id).aggregate(
+        total=Count("id"), inheriting=Count("id", filter=Q(role__in=INHERITING_ORG_ROLES))
+    )
     inheriting_users = OrganizationMember.objects.filter(
         organization_id=member.organization_id, role__in=INHERITING_ORG_ROLES
     ).values("user_id")
@@ -38,24 +51,24 @@ def visible_workspaces(
     workspaces = (
         Workspace.objects.filter(organization_id=member.organization_id)
         .filter(visible_to(member))
-        .annotate(viewer_role=viewer_role(member))
+        .annotate(
+            viewer_role=viewer_role(member),
+            explicit_member_count=Coalesce(Subquery(explicit_count), 0),
+        )
         .order_by("-is_default", "created_at", "id")
     )
-    if with_counts:
-        workspaces = workspaces.annotate(
-            explicit_member_count=Coalesce(Subquery(explicit_count), 0)
-        )
     if not include_archived:
-        workspaces = workspaces.active()
-    return workspaces
-
-
-def member_counts(member: OrganizationMember) -> tuple[int, int]:
-    """(all members, members inheriting a role in every workspace) of the organization."""
-    counts = OrganizationMember.objects.filter(organization_id=member.organization_id).aggregate(
-        total=Count("id"), inheriting=Count("id", filter=Q(role__in=INHERITING_ORG_ROLES))
-    )
-    return counts["total"], counts["inheriting"]
+        workspaces = workspaces.filter(archived_at__isnull=True)
+    return [
+        WorkspaceRow(
+            workspace=workspace,
+            member_count=counts["total"]
+            if workspace.is_default
+            else workspace.explicit_member_count + counts["inheriting"],
+            access=access_in(member, workspace, workspace.viewer_role),
+        )
+        for workspace in workspaces
+    ]
 
 
 @dataclass(frozen=True)
@@ -98,6 +111,8 @@ def workspace_members(workspace: Workspace) -> list[MemberRow]:
             explicit_member.role if explicit_member else None,
             is_default_workspace=workspace.is_default,
         )
+        if role is None:  # not taking part here after all
+            continue
         rows.append(
             MemberRow(
                 user=org_member.user,

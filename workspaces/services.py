@@ -1,7 +1,7 @@
 """Writes about workspaces, their members and API keys, and creating an organization (which
 makes its Default workspace). One transaction each, one audit event each."""
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -342,7 +342,7 @@ API_KEY_PREFIX = "sk-ant-api03-"
 
 @transaction.atomic
 def api_key_create(
-    *, actor: Actor, workspace: Workspace, name: str, expires_at=None
+    *, actor: Actor, workspace: Workspace, name: str, expires_at: datetime | None = None
 ) -> tuple[ApiKey, str]:
     """A new API key in `workspace` (for good). Returns the key and its secret, which is
     never stored or available again."""
@@ -473,7 +473,7 @@ def api_key_expiry_notices_send() -> int:
             claimed = ApiKey.objects.filter(pk=key.pk, **{f"{field}__isnull": True}).update(
                 **{field: now}
             )
-            if claimed:
+            if claimed and key.expires_at is not None:
                 _send_expiry_notice(key, key.expires_at - now)
                 sent += 1
     return sent

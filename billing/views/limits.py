@@ -1,5 +1,8 @@
 """Limits: the workspace page's Limits tab and Settings > Limits."""
 
+from collections.abc import Callable
+from typing import Any
+
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.http import Http404, HttpResponse
@@ -11,16 +14,18 @@ from django.views.decorators.vary import vary_on_headers
 from accounts.audit import Actor
 from accounts.http import ConsoleRequest
 from billing import selectors, services
-from billing.forms import NotificationForm, RateLimitForm, SpendLimitForm, to_cents
+from billing.forms import NotificationForm, RateLimitForm, SpendLimitForm
 from billing.models import Limiter, ModelGroup, SpendNotification
+from billing.selectors import RateLimitRow
 from console.forms import add_service_errors
 from console.htmx import Event, confirm_action, dialog_done, render_dialog, render_page
-from workspaces.access import organization_access, tab_context, workspace_access
+from workspaces.access import Access, organization_access, tab_context, workspace_access
+from workspaces.models import Workspace
 
 # -- Workspace Limits tab ----------------------------------------------------------------
 
 
-def _tab_context(workspace, access, **extra) -> dict:
+def _tab_context(workspace: Workspace, access: Access, **extra: object) -> dict[str, Any]:
     return {
         **tab_context(workspace, access, "billing:workspace_limits"),
         "limits": selectors.effective_limits(workspace),
@@ -37,7 +42,14 @@ def workspace_limits(request: ConsoleRequest, workspace_id: str) -> HttpResponse
     )
 
 
-def _row_context(workspace, access, row, *, editing=False, form=None) -> dict:
+def _row_context(
+    workspace: Workspace,
+    access: Access,
+    row: RateLimitRow,
+    *,
+    editing: bool = False,
+    form: RateLimitForm | None = None,
+) -> dict[str, Any]:
     return {
         "workspace": workspace,
         "access": access,
@@ -47,11 +59,18 @@ def _row_context(workspace, access, row, *, editing=False, form=None) -> dict:
     }
 
 
-def _find_row(workspace, group_slug: str, limiter: str):
+def _find_row(
+    workspace: Workspace, group_slug: str, limiter: str
+) -> tuple[ModelGroup, RateLimitRow]:
+    """The model group and the row of the workspace's rate limits it and `limiter` name (404
+    for unknown ones)."""
     group = ModelGroup.objects.filter(slug=group_slug).first()
-    if group is None or limiter not in Limiter.values:
-        return None, None
-    return group, selectors.effective_limits(workspace).rate_limit(group.pk, limiter)
+    row = None
+    if group is not None and limiter in Limiter.values:
+        row = selectors.effective_limits(workspace).rate_limit(group.pk, limiter)
+    if group is None or row is None:
+        raise Http404("No such model group or limit type.")
+    return group, row
 
 
 @require_http_methods(["GET", "POST"])
@@ -60,8 +79,6 @@ def workspace_rate_limit_set(request: ConsoleRequest, workspace_id: str) -> Http
     workspace, access = workspace_access(request.member, workspace_id, "limits.edit")
     data = request.POST if request.method == "POST" else request.GET
     group, row = _find_row(workspace, data.get("model_group", ""), data.get("limiter", ""))
-    if row is None:
-        raise Http404("No such model group or limit type.")
     if request.method == "GET":
         editing = data.get("mode") != "view"
         form = RateLimitForm(initial={"value": row.workspace_value or row.organization_value})
@@ -105,8 +122,6 @@ def workspace_rate_limit_reset(request: ConsoleRequest, workspace_id: str) -> Ht
     group, row = _find_row(
         workspace, request.POST.get("model_group", ""), request.POST.get("limiter", "")
     )
-    if row is None:
-        raise Http404("No such model group or limit type.")
     error = None
     try:
         services.workspace_rate_limit_reset(
@@ -126,22 +141,22 @@ def workspace_rate_limit_reset(request: ConsoleRequest, workspace_id: str) -> Ht
     return render_page(request, "billing/workspace_limits.html", context, partial="rate_row")
 
 
-def _amount_dialog(
+def _amount_dialog[F: (SpendLimitForm, NotificationForm)](
     request: ConsoleRequest,
     *,
-    form_class,
-    save,
+    form_class: type[F],
+    save: Callable[[F], object],
     template_name: str,
-    context: dict,
+    context: dict[str, Any],
     cancel_url: str,
     message: str,
     initial: dict | None = None,
 ) -> HttpResponse:
-    """A modal with one USD amount that `save(cents)` applies."""
+    """A dialog with one USD amount that `save(form)` applies once the form is valid."""
     form = form_class(request.POST or None, initial=initial)
     if request.method == "POST" and form.is_valid():
         try:
-            save(to_cents(form.cleaned_data["amount"]))
+            save(form)
         except ValidationError as error:
             add_service_errors(form, error)
         else:
@@ -159,8 +174,8 @@ def workspace_spend_limit_set(request: ConsoleRequest, workspace_id: str) -> Htt
     return _amount_dialog(
         request,
         form_class=SpendLimitForm,
-        save=lambda cents: services.workspace_spend_limit_set(
-            actor=Actor.from_request(request), workspace=workspace, amount_cents=cents
+        save=lambda form: services.workspace_spend_limit_set(
+            actor=Actor.from_request(request), workspace=workspace, amount_cents=form.amount_cents()
         ),
         template_name="billing/spend_limit_set_dialog.html",
         context={
@@ -179,11 +194,11 @@ def workspace_spend_notification_add(request: ConsoleRequest, workspace_id: str)
     return _amount_dialog(
         request,
         form_class=NotificationForm,
-        save=lambda cents: services.spend_notification_add(
+        save=lambda form: services.spend_notification_add(
             actor=Actor.from_request(request),
             organization=workspace.organization,
             workspace=workspace,
-            amount_cents=cents,
+            amount_cents=form.amount_cents(),
         ),
         template_name="billing/spend_notification_add_dialog.html",
         context={
@@ -253,8 +268,10 @@ def organization_spend_limit_set(request: ConsoleRequest) -> HttpResponse:
     return _amount_dialog(
         request,
         form_class=SpendLimitForm,
-        save=lambda cents: services.organization_spend_limit_set(
-            actor=Actor.from_request(request), organization=organization, amount_cents=cents
+        save=lambda form: services.organization_spend_limit_set(
+            actor=Actor.from_request(request),
+            organization=organization,
+            amount_cents=form.amount_cents(),
         ),
         template_name="billing/spend_limit_set_dialog.html",
         context={"limits": limits, "action": reverse("billing:organization_spend_limit_set")},
@@ -271,11 +288,11 @@ def organization_spend_notification_add(request: ConsoleRequest) -> HttpResponse
     return _amount_dialog(
         request,
         form_class=NotificationForm,
-        save=lambda cents: services.spend_notification_add(
+        save=lambda form: services.spend_notification_add(
             actor=Actor.from_request(request),
             organization=organization,
             workspace=None,
-            amount_cents=cents,
+            amount_cents=form.amount_cents(),
         ),
         template_name="billing/spend_notification_add_dialog.html",
         context={

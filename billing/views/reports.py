@@ -2,8 +2,9 @@
 
 import csv
 from collections import defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 from django.http import Http404, HttpResponse
 from django.views.decorators.http import require_GET
@@ -51,14 +52,14 @@ def _filters(request: ConsoleRequest, capability: str, *, by_hour: bool) -> Filt
     input is a message on the page.
     """
     member = organization_access(request.member).member
-    scope = workspace_scope(member, capability)
-    workspaces = scope.workspaces
-    allowed = None if scope.every else workspaces
+    where = workspace_scope(member, capability)
+    workspaces = list(where.workspaces)
+    allowed = None if where.every else workspaces
     models = list(Model.objects.select_related("group").order_by("group__position", "api_name"))
     form = ReportFilterForm(request.GET, today=datetime.now(UTC).date())
     errors: list[str] = []
     if not form.is_valid():
-        errors = [message for messages in form.errors.values() for message in messages]
+        errors = [str(message) for messages in form.errors.values() for message in messages]
         return Filters(form, None, workspaces, models, errors)
     data = form.cleaned_data
     workspace = None
@@ -99,7 +100,7 @@ def _filters(request: ConsoleRequest, capability: str, *, by_hour: bool) -> Filt
     return Filters(form, scope, workspaces, models, errors)
 
 
-def _query(request: ConsoleRequest, **changes) -> str:
+def _query(request: ConsoleRequest, **changes: str | None) -> str:
     params = request.GET.copy()
     for name, value in changes.items():
         if value is None:
@@ -124,13 +125,13 @@ def _drill_links(request: ConsoleRequest, buckets: list, granularity: str) -> di
     return {b: f"{prefix}hour={b:%Y-%m-%dT%H}" for b in buckets}
 
 
-def _label(bucket, granularity: str) -> str:
+def _label(bucket: date | datetime, granularity: str) -> str:
     if granularity == "day":
         return f"{bucket:%b} {bucket.day}"
     return f"{bucket:%H:%M}"
 
 
-def _csv(filename: str, header: list[str], rows) -> HttpResponse:
+def _csv(filename: str, header: list[str], rows: Iterable[list[object]]) -> HttpResponse:
     response = HttpResponse(content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="{filename}"'
     writer = csv.writer(response)
@@ -139,12 +140,10 @@ def _csv(filename: str, header: list[str], rows) -> HttpResponse:
     return response
 
 
-def _bucket_text(bucket) -> str:
-    return (
-        bucket.isoformat().replace("+00:00", "Z")
-        if isinstance(bucket, datetime)
-        else bucket.isoformat()
-    )
+def _bucket_text(bucket: object) -> str:
+    if isinstance(bucket, datetime):
+        return bucket.isoformat().replace("+00:00", "Z")
+    return bucket.isoformat() if isinstance(bucket, date) else str(bucket)
 
 
 @require_GET
@@ -183,28 +182,26 @@ def _usage_context(request: ConsoleRequest, report: reports.UsageReport) -> dict
     links = _drill_links(request, buckets, granularity)
     href = links.get
     labels = {b: _label(b, granularity) for b in buckets}
-    common = {
-        "label": labels.__getitem__,
-        "href": href,
-        "x_title": {"day": "Day (UTC)", "hour": "Hour (UTC)", "minute": "Minute (UTC)"}[
-            granularity
-        ],
-    }
+    x_title = {"day": "Day (UTC)", "hour": "Hour (UTC)", "minute": "Minute (UTC)"}[granularity]
     input_chart = charts.stacked_bars(
         buckets,
         report.models,
         lambda b, m: tokens.get((b, m), no_tokens)[0],
+        label=labels.__getitem__,
+        href=href,
+        x_title=x_title,
         y_title="Input tokens",
         title="Input tokens by model",
-        **common,
     )
     output_chart = charts.stacked_bars(
         buckets,
         report.models,
         lambda b, m: tokens.get((b, m), no_tokens)[1],
+        label=labels.__getitem__,
+        href=href,
+        x_title=x_title,
         y_title="Output tokens",
         title="Output tokens by model",
-        **common,
     )
     limiters = sorted({limiter for _b, limiter, _n in report.refusals})
     refused: dict = defaultdict(int)
@@ -214,10 +211,12 @@ def _usage_context(request: ConsoleRequest, report: reports.UsageReport) -> dict
         buckets,
         [LIMITER_LABELS.get(limiter, limiter) for limiter in limiters],
         lambda b, label: refused.get((b, label), 0),
+        label=labels.__getitem__,
+        href=href,
+        x_title=x_title,
         y_title="Refused requests",
         title="Rate-limited requests by limiter",
         whole_numbers=True,
-        **common,
     )
     refused_by_bucket: dict = defaultdict(int)
     for (bucket, _limiter_label), count in refused.items():
@@ -236,7 +235,7 @@ def _usage_context(request: ConsoleRequest, report: reports.UsageReport) -> dict
             {"bucket": b, "label": labels[b], "href": href(b), "cells": charts.number_cells(cells)}
         )
     back = None
-    if granularity == "minute":
+    if granularity == "minute" and scope.day is not None:
         back = (
             _query(request, hour=None, day=scope.day.isoformat()),
             f"← Back to the hours of {scope.day:%b} {scope.day.day}",

@@ -96,7 +96,7 @@ def api_key_create(request: ConsoleRequest, workspace_id: str) -> HttpResponse:
     )
 
 
-def _key_done(request: ConsoleRequest, key, message: str) -> HttpResponse:
+def _key_done(request: ConsoleRequest, key: ApiKey, message: str) -> HttpResponse:
     return dialog_done(
         request,
         redirect_to=request.POST.get("next")
@@ -106,7 +106,7 @@ def _key_done(request: ConsoleRequest, key, message: str) -> HttpResponse:
     )
 
 
-def _cancel_url(request: ConsoleRequest, key) -> str:
+def _cancel_url(request: ConsoleRequest, key: ApiKey) -> str:
     return request.GET.get("next") or reverse(
         "workspaces:workspace_keys", args=[key.workspace.public_id]
     )

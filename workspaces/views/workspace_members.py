@@ -15,8 +15,9 @@ from accounts.models import User
 from console.forms import add_service_errors
 from console.htmx import Event, confirm_action, dialog_done, render_dialog, render_page
 from workspaces import selectors, services
-from workspaces.access import tab_context, workspace_access
+from workspaces.access import Access, tab_context, workspace_access
 from workspaces.forms import ROLE_CHOICES, WorkspaceMemberAddForm, WorkspaceMemberRoleForm
+from workspaces.models import Workspace
 
 
 @require_GET
@@ -31,13 +32,13 @@ def workspace_members(request: ConsoleRequest, workspace_id: str) -> HttpRespons
     return render_page(request, "workspaces/workspace_members.html", context, partial="tab")
 
 
-def _org_user(workspace, user_id: str) -> User | None:
+def _org_user(workspace: Workspace, user_id: str) -> User | None:
     return User.objects.filter(
         public_id=user_id, memberships__organization_id=workspace.organization_id
     ).first()
 
 
-def _org_user_or_404(workspace, user_id: str) -> User:
+def _org_user_or_404(workspace: Workspace, user_id: str) -> User:
     user = _org_user(workspace, user_id)
     if user is None:
         raise Http404("No such member.")
@@ -90,7 +91,9 @@ def workspace_member_add(request: ConsoleRequest, workspace_id: str) -> HttpResp
     )
 
 
-def _row_response(request, workspace, access, user, error: str | None) -> HttpResponse:
+def _row_response(
+    request: ConsoleRequest, workspace: Workspace, access: Access, user: User, error: str | None
+) -> HttpResponse:
     rows = [row for row in selectors.workspace_members(workspace) if row.user.pk == user.pk]
     if request.htmx and rows:
         context = {

@@ -1,7 +1,5 @@
 """Settings > Workspaces: the list, creating, editing and archiving workspaces."""
 
-from dataclasses import dataclass
-
 from django.core.exceptions import ValidationError
 from django.http import HttpResponse
 from django.shortcuts import redirect
@@ -15,21 +13,12 @@ from console.forms import add_service_errors
 from console.htmx import Event, confirm_action, dialog_done, render_dialog, render_page
 from workspaces import selectors, services
 from workspaces.access import (
-    Access,
-    access_in,
     organization_access,
     workspace_access,
     workspace_tabs,
 )
 from workspaces.forms import WorkspaceForm
-from workspaces.models import MAX_ACTIVE_WORKSPACES, Workspace, WorkspaceColor
-
-
-@dataclass(frozen=True)
-class WorkspaceRow:
-    workspace: Workspace
-    member_count: int
-    access: Access
+from workspaces.models import MAX_ACTIVE_WORKSPACES, WorkspaceColor
 
 
 @require_GET
@@ -37,20 +26,7 @@ class WorkspaceRow:
 def workspace_list(request: ConsoleRequest) -> HttpResponse:
     access = organization_access(request.member, "org.view")
     show_archived = request.GET.get("archived") == "1"
-    workspaces = selectors.visible_workspaces(
-        access.member, include_archived=show_archived, with_counts=True
-    )
-    total_members, inheriting = selectors.member_counts(access.member)
-    rows = [
-        WorkspaceRow(
-            workspace=workspace,
-            member_count=total_members
-            if workspace.is_default
-            else workspace.explicit_member_count + inheriting,
-            access=access_in(access.member, workspace),
-        )
-        for workspace in workspaces
-    ]
+    rows = selectors.workspace_rows(access.member, include_archived=show_archived)
     context = {
         "access": access,
         "rows": rows,
