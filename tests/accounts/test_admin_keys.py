@@ -7,14 +7,12 @@ from django.urls import reverse
 
 from accounts import services
 from accounts.audit import Actor
-from accounts.models import AdminApiKey, AuditEvent, KeyStatus
+from accounts.models import (
+    AdminApiKey,
+    AuditEvent,
+    KeyStatus,
+)
 from workspaces import services as workspace_services
-
-
-def client(user) -> Client:
-    c = Client()
-    c.force_login(user)
-    return c
 
 
 @pytest.fixture
@@ -56,14 +54,14 @@ def test_workspace_keys_are_not_admin_keys(personas):
 @pytest.mark.parametrize(
     ("who", "status"), [("admin", 200), ("billing", 403), ("developer", 403), ("user", 403)]
 )
-def test_admin_keys_page_by_role(personas, who, status):
+def test_admin_keys_page_by_role(client, personas, who, status):
     assert (
         client(getattr(personas, who)).get(reverse("workspaces:admin_key_list")).status_code
         == status
     )
 
 
-def test_create_shows_secret_once(personas, htmx):
+def test_create_shows_secret_once(client, personas, htmx):
     c = client(personas.admin)
     response = c.post(reverse("workspaces:admin_key_create"), {"name": "deploy"}, **htmx)
     body = response.content.decode()
@@ -74,7 +72,7 @@ def test_create_shows_secret_once(personas, htmx):
     assert secret not in listing and AdminApiKey.objects.get().hint in listing
 
 
-def test_create_bad_name(personas, htmx):
+def test_create_bad_name(client, personas, htmx):
     response = client(personas.admin).post(
         reverse("workspaces:admin_key_create"), {"name": ""}, **htmx
     )
@@ -84,7 +82,7 @@ def test_create_bad_name(personas, htmx):
 
 @pytest.mark.parametrize("action", ["disable", "delete"])
 @pytest.mark.parametrize(("who", "status"), [("admin", 204), ("developer", 403), ("outsider", 404)])
-def test_admin_key_actions_by_role(personas, admin_key, htmx, action, who, status):
+def test_admin_key_actions_by_role(client, personas, admin_key, htmx, action, who, status):
     key, _ = admin_key
     response = client(getattr(personas, who)).post(
         reverse(f"workspaces:admin_key_{action}", args=[key.public_id]), **htmx
@@ -94,7 +92,7 @@ def test_admin_key_actions_by_role(personas, admin_key, htmx, action, who, statu
     assert (key.status != KeyStatus.ACTIVE) is (status == 204)
 
 
-def test_enable_admin_key(personas, admin_key, htmx):
+def test_enable_admin_key(client, personas, admin_key, htmx):
     key, _ = admin_key
     c = client(personas.admin)
     c.post(reverse("workspaces:admin_key_disable", args=[key.public_id]), **htmx)

@@ -1,25 +1,18 @@
 """Gateway tokens: created, disabled, enabled and deleted by staff in the Django admin, each
 through its service and recorded in the audit trail (in no organization's)."""
 
-import pytest
-from django.test import Client
 from django.urls import reverse
 
 from accounts.audit import Actor
-from accounts.models import AuditEvent, KeyStatus, User
+from accounts.models import AuditEvent, KeyStatus
 from billing import services
 from billing.models import GatewayToken
 
 
-@pytest.fixture
-def staff(db) -> Client:
-    c = Client()
-    c.force_login(User.objects.create_superuser("staff@console.test", "pw-staff-123"))
-    return c
-
-
-def test_staff_create_a_token_and_see_its_secret_once(staff):
-    response = staff.post(reverse("admin:billing_gatewaytoken_add"), {"name": "edge"}, follow=True)
+def test_staff_create_a_token_and_see_its_secret_once(client, staff):
+    response = client(staff).post(
+        reverse("admin:billing_gatewaytoken_add"), {"name": "edge"}, follow=True
+    )
     token = GatewayToken.objects.get()
     page = response.content.decode()
     assert "Copy its secret now" in page and GatewayToken.SECRET_PREFIX in page
@@ -32,12 +25,12 @@ def test_staff_create_a_token_and_see_its_secret_once(staff):
     assert event.actor_label == "staff@console.test"
 
 
-def test_admin_actions_go_through_the_services(staff):
+def test_admin_actions_go_through_the_services(client, staff):
     token, _secret = services.gateway_token_create(name="edge")
     changelist = reverse("admin:billing_gatewaytoken_changelist")
 
     def act(action: str) -> str:
-        response = staff.post(
+        response = client(staff).post(
             changelist, {"action": action, "_selected_action": [token.pk]}, follow=True
         )
         token.refresh_from_db()

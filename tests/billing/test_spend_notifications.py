@@ -1,4 +1,5 @@
-"""Spend notifications: once per threshold per calendar month, to the right people."""
+"""Spend notifications: added and removed by admins, sent once per threshold per calendar
+month, to the right people."""
 
 from datetime import UTC, datetime
 
@@ -6,13 +7,55 @@ import pytest
 import time_machine
 from django.core import mail
 from django.core.exceptions import ValidationError
+from django.urls import reverse
 
 from accounts.audit import Actor
 from accounts.roles import WorkspaceRole
 from billing import services, usage
-from billing.models import Model, SpendNotification
+from billing.models import (
+    Model,
+    SpendNotification,
+)
 from tests.factories import MemberFactory, WorkspaceFactory, WorkspaceMemberFactory
 from workspaces.services import api_key_create
+
+
+def test_organization_notifications_add_and_remove(client, personas, htmx):
+    c = client(personas.admin)
+    assert (
+        c.post(
+            reverse("billing:organization_spend_notification_add"), {"amount": "30"}, **htmx
+        ).status_code
+        == 204
+    )
+    duplicate = c.post(
+        reverse("billing:organization_spend_notification_add"), {"amount": "30"}, **htmx
+    )
+    assert b"already a notification" in duplicate.content
+    assert (
+        client(personas.billing)
+        .post(reverse("billing:organization_spend_notification_remove", args=[30_00]))
+        .status_code
+        == 403
+    )
+    assert (
+        client(personas.outsider)
+        .post(reverse("billing:organization_spend_notification_remove", args=[30_00]))
+        .status_code
+        == 404
+    )
+    assert (
+        c.post(
+            reverse("billing:organization_spend_notification_remove", args=[30_00]), **htmx
+        ).status_code
+        == 204
+    )
+    assert (
+        c.post(
+            reverse("billing:organization_spend_notification_remove", args=[30_00]), **htmx
+        ).status_code
+        == 404
+    )
 
 
 @pytest.fixture
