@@ -13,7 +13,7 @@ from django.utils import timezone
 from accounts import audit, keys
 from accounts.audit import Actor
 from accounts.models import Organization, OrganizationMember
-from accounts.roles import OrgRole, WorkspaceRole
+from accounts.roles import INHERITING_ORG_ROLES, WorkspaceRole
 from billing import selectors, usage
 from billing.models import (
     GatewayToken,
@@ -327,7 +327,7 @@ def notification_recipients(organization: Organization, workspace: Workspace | N
     workspace also its explicit Workspace Admins."""
     emails = set(
         OrganizationMember.objects.filter(
-            organization=organization, role__in=[OrgRole.ADMIN, OrgRole.BILLING]
+            organization=organization, role__in=INHERITING_ORG_ROLES
         ).values_list("user__email", flat=True)
     )
     if workspace is not None:
