@@ -21,7 +21,7 @@ and API keys; every module that asks it sits in `workspaces` or `billing`.
 
 from abc import ABC, abstractmethod
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import cache
 from typing import Any
 
@@ -52,7 +52,7 @@ def _ws(*roles: WorkspaceRole) -> set[str]:
     return {f"ws:{role}" for role in roles}
 
 
-ADMIN = _org(OrgRole.ADMIN)
+ORG_ADMIN = _org(OrgRole.ADMIN)
 WS_ADMIN = WorkspaceRole.ADMIN
 WS_BILLING = WorkspaceRole.BILLING
 WS_DEVELOPERS = (WorkspaceRole.DEVELOPER, WorkspaceRole.RESTRICTED_DEVELOPER)
@@ -63,35 +63,35 @@ CAPABILITIES: dict[str, frozenset[str]] = {
     for name, principals in {
         # Organization level.
         "org.view": _org(*OrgRole),
-        "org.edit": ADMIN | {STAFF},
+        "org.edit": ORG_ADMIN | {STAFF},
         "org.members.view": _org(*OrgRole),
-        "org.members.manage": ADMIN | {STAFF},
-        "org.invites.manage": ADMIN | {STAFF},
+        "org.members.manage": ORG_ADMIN | {STAFF},
+        "org.invites.manage": ORG_ADMIN | {STAFF},
         "org.limits.view": _org(OrgRole.ADMIN, OrgRole.BILLING, OrgRole.DEVELOPER),
-        "org.limits.edit": ADMIN,
+        "org.limits.edit": ORG_ADMIN,
         # The tier, its cap and rate limit overrides are the operator's to set.
         "org.limits.override": {STAFF},
-        "adminkeys.manage": ADMIN | {STAFF},
-        "audit.view": ADMIN,
+        "adminkeys.manage": ORG_ADMIN | {STAFF},
+        "audit.view": ORG_ADMIN,
         "gateway_tokens.manage": {STAFF},
-        "workspace.create": ADMIN,
-        "workspace.archive": ADMIN | {STAFF},
+        "workspace.create": ORG_ADMIN,
+        "workspace.archive": ORG_ADMIN | {STAFF},
         # The keys, usage and cost of every workspace at once; others see those of the
         # workspaces where they hold keys.view, usage.view or cost.view.
-        "keys.view.all": ADMIN,
+        "keys.view.all": ORG_ADMIN,
         "usage.view.all": REPORT_READERS,
         "cost.view.all": REPORT_READERS,
         # Workspace level: asked with the member's effective role in that workspace.
         "workspace.view": _ws(*WorkspaceRole),
-        "workspace.edit": ADMIN | _ws(WS_ADMIN) | {STAFF},
+        "workspace.edit": ORG_ADMIN | _ws(WS_ADMIN) | {STAFF},
         "members.view": _ws(WS_ADMIN, WS_BILLING, *WS_DEVELOPERS),
-        "members.manage": ADMIN | _ws(WS_ADMIN),
-        "keys.view": ADMIN | _ws(WS_ADMIN, *WS_DEVELOPERS),
-        "keys.create": ADMIN | _ws(WS_ADMIN, *WS_DEVELOPERS),
-        "keys.manage": ADMIN | _ws(WS_ADMIN, *WS_DEVELOPERS) | {STAFF},
+        "members.manage": ORG_ADMIN | _ws(WS_ADMIN),
+        "keys.view": ORG_ADMIN | _ws(WS_ADMIN, *WS_DEVELOPERS),
+        "keys.create": ORG_ADMIN | _ws(WS_ADMIN, *WS_DEVELOPERS),
+        "keys.manage": ORG_ADMIN | _ws(WS_ADMIN, *WS_DEVELOPERS) | {STAFF},
         "limits.view": _org(OrgRole.ADMIN, OrgRole.BILLING)
         | _ws(WS_ADMIN, WS_BILLING, WorkspaceRole.DEVELOPER),
-        "limits.edit": ADMIN | _ws(WS_ADMIN),
+        "limits.edit": ORG_ADMIN | _ws(WS_ADMIN),
         "usage.view": REPORT_READERS | _ws(WS_ADMIN, WS_BILLING),
         "cost.view": REPORT_READERS | _ws(WS_ADMIN, WS_BILLING),
     }.items()
@@ -343,7 +343,7 @@ class WorkspaceScope:
 
     workspaces: list[Workspace]
     every: bool
-    accesses: dict[int, Access] = field(default_factory=dict)
+    accesses: dict[int, Access]
 
     def access(self, workspace: Workspace) -> Access:
         return self.accesses[workspace.pk]
