@@ -23,10 +23,7 @@ def events(organization: Organization, action: str | None = None) -> QuerySet[Au
 
 
 def create_workspace(
-    organization: Organization,
-    actor: Actor,
-    name: str = "Prod",
-    color: str = WorkspaceColor.TEAL,
+    organization: Organization, actor: Actor, name: str = "Prod", color: str = WorkspaceColor.TEAL
 ) -> Workspace:
     return workspace_services.workspace_create(
         actor=actor, organization=organization, name=name, display_color=color

@@ -6,12 +6,7 @@ from django.urls import reverse
 
 from accounts import services
 from accounts.audit import Actor
-from accounts.models import (
-    AuditEvent,
-    Invite,
-    KeyStatus,
-    OrganizationMember,
-)
+from accounts.models import AuditEvent, Invite, KeyStatus, OrganizationMember
 from tests.factories import WorkspaceFactory
 from workspaces import services as workspace_services
 from workspaces.models import Workspace

@@ -7,11 +7,7 @@ from django.urls import reverse
 
 from accounts import services
 from accounts.audit import Actor
-from accounts.models import (
-    AdminApiKey,
-    AuditEvent,
-    KeyStatus,
-)
+from accounts.models import AdminApiKey, AuditEvent, KeyStatus
 from workspaces import services as workspace_services
 
 

@@ -12,11 +12,7 @@ from django.utils import timezone
 
 from accounts import services
 from accounts.audit import Actor
-from accounts.models import (
-    InviteStatus,
-    OrganizationMember,
-    User,
-)
+from accounts.models import InviteStatus, OrganizationMember, User
 from accounts.roles import OrgRole
 from tests.helpers import events
 

@@ -7,12 +7,7 @@ import pytest
 from django.urls import reverse
 
 from billing import selectors, services
-from billing.models import (
-    Model,
-    ModelGroup,
-    TierLimit,
-    UsageTier,
-)
+from billing.models import Model, ModelGroup, TierLimit, UsageTier
 from tests.helpers import ITPM, more_model_groups
 
 

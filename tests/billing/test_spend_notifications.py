@@ -12,10 +12,7 @@ from django.urls import reverse
 from accounts.audit import Actor
 from accounts.roles import WorkspaceRole
 from billing import services, usage
-from billing.models import (
-    Model,
-    SpendNotification,
-)
+from billing.models import Model, SpendNotification
 from tests.factories import MemberFactory, WorkspaceFactory, WorkspaceMemberFactory
 from workspaces.services import api_key_create
 

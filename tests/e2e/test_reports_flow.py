@@ -284,8 +284,7 @@ def test_cost_report_with_an_archived_workspace(
     workspace_services.workspace_archive(actor=Actor.for_user(personas.admin), workspace=legacy)
     prices = {m.api_name: m for m in Model.objects.filter(api_name__in=[SONNET, HAIKU, OPUS])}
     total = sum(
-        (billing_usage.cost_cents(prices[r.model], r.tokens) for r in usage.records),
-        Decimal(0),
+        (billing_usage.cost_cents(prices[r.model], r.tokens) for r in usage.records), Decimal(0)
     )
 
     sign_in(page, live_server, personas.admin.email, PASSWORD)

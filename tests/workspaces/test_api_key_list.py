@@ -5,10 +5,7 @@ from django.urls import reverse
 
 from accounts.audit import Actor
 from accounts.models import KeyStatus
-from tests.factories import (
-    MemberFactory,
-    WorkspaceFactory,
-)
+from tests.factories import MemberFactory, WorkspaceFactory
 from tests.helpers import bulk_api_keys
 from workspaces import services
 

@@ -10,20 +10,14 @@ from accounts.roles import WorkspaceRole
 from tests.factories import WorkspaceMemberFactory
 from tests.helpers import create_workspace, workspace_url
 from workspaces import services
-from workspaces.models import (
-    ApiKey,
-    WorkspaceMember,
-)
+from workspaces.models import ApiKey, WorkspaceMember
 
 
 @pytest.mark.parametrize("who", ["developer", "billing", "user"])
 def test_only_org_admins_archive(client, personas, production_admined_by_developer, who):
     assert client(getattr(personas, who)).post(
         workspace_url("workspaces:workspace_archive", production_admined_by_developer)
-    ).status_code in (
-        403,
-        404,
-    )
+    ).status_code in (403, 404)
     production_admined_by_developer.refresh_from_db()
     assert not production_admined_by_developer.is_archived
 

@@ -11,17 +11,10 @@ from django.urls import reverse
 from accounts.audit import Actor
 from accounts.models import AuditEvent
 from accounts.roles import OrgRole
-from tests.factories import (
-    MemberFactory,
-    OrganizationFactory,
-    WorkspaceFactory,
-)
+from tests.factories import MemberFactory, OrganizationFactory, WorkspaceFactory
 from tests.helpers import create_workspace
 from workspaces import services
-from workspaces.models import (
-    MAX_ACTIVE_WORKSPACES,
-    Workspace,
-)
+from workspaces.models import MAX_ACTIVE_WORKSPACES, Workspace
 
 
 @pytest.mark.parametrize("who", ["billing", "developer", "user"])

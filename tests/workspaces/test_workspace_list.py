@@ -3,11 +3,7 @@ and the list's queries."""
 
 from django.urls import reverse
 
-from tests.factories import (
-    MemberFactory,
-    WorkspaceFactory,
-    WorkspaceMemberFactory,
-)
+from tests.factories import MemberFactory, WorkspaceFactory, WorkspaceMemberFactory
 from tests.helpers import workspace_url
 
 
