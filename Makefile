@@ -12,11 +12,11 @@ PORT ?= 8000
 PYTHON ?= $(shell for p in python3.13 python3.12 python3 $(wildcard $(HOME)/.pyenv/versions/3.1[2-9]*/bin/python3); do \
 	if command -v $$p >/dev/null 2>&1 && $$p -c 'import sys; sys.exit(sys.version_info < (3, 12))' 2>/dev/null; then echo $$p; break; fi; done)
 
-.PHONY: help run test install lint browser migrate clean
+.PHONY: help run test install lint types browser migrate clean
 
 help:
 	@echo "make run   set up and serve the console with demo data on http://$(HOST):$(PORT)"
-	@echo "make test  set up and run lint, checks and the whole test suite"
+	@echo "make test  set up and run lint, types, checks and the whole test suite"
 
 $(BIN)/.installed: pyproject.toml
 	@if [ -z "$(PYTHON)" ]; then echo "Console needs Python 3.12 or newer; none was found on PATH." >&2; exit 1; fi
@@ -33,7 +33,7 @@ migrate: install
 
 # Both commands run in development mode: plain HTTP on this machine and a development key.
 # Without it the settings are production's, which need a SECRET_KEY and HTTPS.
-run test migrate: export DEBUG = true
+run test types migrate: export DEBUG = true
 
 # Links in the demo's e-mails and messages point at the address served (unless set).
 run: export SITE_URL ?= http://$(HOST):$(PORT)
@@ -48,6 +48,11 @@ lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 
+# Types (mypy with django-stubs) and the import contracts between apps and modules.
+types: install
+	$(BIN)/mypy
+	$(BIN)/lint-imports
+
 # Browser tests drive Debian's Chromium; install it when we can, else say how.
 browser:
 	@if ! command -v chromium >/dev/null 2>&1 && [ ! -x /usr/bin/chromium ]; then \
@@ -59,7 +64,7 @@ browser:
 		fi; \
 	fi
 
-test: lint browser
+test: lint types browser
 	$(BIN)/python manage.py check
 	$(BIN)/python manage.py makemigrations --check --dry-run
 	DJANGO_ALLOW_ASYNC_UNSAFE=true $(BIN)/pytest $(PYTEST_ARGS)

@@ -1,12 +1,12 @@
 """The audit trail: every service records one event in its own transaction."""
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 from django.db import models
 from django.http import HttpRequest
 
-from accounts.models import AuditEvent, Organization, User
+from accounts.models import AuditEvent, AuditTarget, User
 
 
 @dataclass(frozen=True)
@@ -19,7 +19,7 @@ class Actor:
 
     @classmethod
     def from_request(cls, request: HttpRequest) -> "Actor":
-        user = request.user if request.user.is_authenticated else None
+        user = request.user if isinstance(request.user, User) else None
         return cls(
             user=user,
             label=user.email if user else "anonymous",
@@ -39,7 +39,7 @@ class Actor:
 ACTIONS: dict[str, str] = {
     "organization.create": "Organization created",
     "organization.rename": "Organization renamed",
-    "member.role_change": "Member role changed",
+    "member.change_role": "Member role changed",
     "member.remove": "Member removed",
     "invite.create": "Invite sent",
     "invite.revoke": "Invite revoked",
@@ -63,25 +63,33 @@ def snapshot(instance: models.Model, fields: list[str]) -> dict[str, Any]:
     return values
 
 
+class Auditable(Protocol):
+    """An object the trail can name (each audited model says how)."""
+
+    @property
+    def audit_target(self) -> AuditTarget: ...
+
+
 def record(
-    *,
     actor: Actor,
-    organization: Organization,
     action: str,
-    target_type: str,
-    target_id: str,
+    *,
+    target: Auditable,
     before: dict[str, Any] | None = None,
     after: dict[str, Any] | None = None,
 ) -> AuditEvent:
+    """Record that `actor` did `action` to `target`, in the trail of the target's
+    organization."""
     if action not in ACTIONS:
         raise ValueError(f"Unknown audit action {action!r}.")
+    named = target.audit_target
     return AuditEvent.objects.create(
-        organization=organization,
+        organization_id=named.organization_id,
         actor=actor.user,
         actor_label=actor.label,
         action=action,
-        target_type=target_type,
-        target_id=target_id,
+        target_type=named.type,
+        target_id=named.id,
         before=before,
         after=after,
         ip_address=actor.ip_address,

@@ -1,9 +1,12 @@
+from typing import Any
+
 from django import forms
 from django.contrib.auth import password_validation
 from django.contrib.auth.forms import AuthenticationForm
 
 from accounts.models import NAME_MAX_LENGTH
 from accounts.roles import OrgRole
+from console.forms import choice
 
 
 class SignInForm(AuthenticationForm):
@@ -38,7 +41,7 @@ class NewAccountForm(forms.Form):
         help_text="At least 8 characters, not entirely numeric, not a common password.",
     )
 
-    def __init__(self, *args, email: str, **kwargs) -> None:
+    def __init__(self, *args: Any, email: str, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.email = email
 
@@ -52,10 +55,16 @@ class AuditFilterForm(forms.Form):
     action = forms.ChoiceField(required=False)
     actor = forms.ChoiceField(required=False)
 
-    def __init__(self, *args, actions: dict[str, str], actors: list[tuple[str, str]], **kwargs):
+    def __init__(
+        self,
+        *args: Any,
+        actions: dict[str, str],
+        actors: list[tuple[str, str]],
+        **kwargs: Any,
+    ) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["action"].choices = [("", "All actions"), *sorted(actions.items())]
-        self.fields["actor"].choices = [("", "Everyone"), *actors]
+        choice(self, "action").choices = [("", "All actions"), *sorted(actions.items())]
+        choice(self, "actor").choices = [("", "Everyone"), *actors]
 
 
 class AdminKeyForm(forms.Form):

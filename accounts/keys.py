@@ -1,9 +1,10 @@
-"""Rules shared by workspace API keys and Admin API keys: names, expiry, the lifecycle
-(rename, enable and disable, delete, each recorded in the audit trail), and authenticating a
-presented secret. The services of each kind lock the key and keep their own counts around
-these."""
+"""Rules shared by every kind of key (workspace API keys, Admin API keys, gateway tokens):
+names, expiry, the lifecycle (rename, enable and disable, delete, each recorded in the audit
+trail under the action its kind's service names), and authenticating a presented secret. The
+services of each kind lock the key and keep their own counts around these."""
 
 from datetime import datetime, timedelta
+from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db.models import QuerySet
@@ -11,7 +12,7 @@ from django.utils import timezone
 
 from accounts import audit
 from accounts.audit import Actor
-from accounts.models import KeyStatus, Organization, SecretKey
+from accounts.models import KeyStatus, SecretKey
 from console import validation
 from console.secrets import hash_secret, matches
 
@@ -54,81 +55,40 @@ def ensure_not_deleted(key: SecretKey) -> None:
         raise ValidationError("This key was deleted; deleting is permanent.")
 
 
-def _save(
-    actor: Actor,
-    key: SecretKey,
-    *,
-    organization: Organization,
-    target_type: str,
-    action: str,
-    **changes,
-) -> dict:
-    """Save `changes` to the key and record them as `<target_type>.<action>`; returns the
-    values they replaced."""
+def _save(actor: Actor, key: SecretKey, action: str, **changes: Any) -> dict[str, Any]:
+    """Save `changes` to the key and record them as `action`; returns the values they
+    replaced."""
     before = {name: getattr(key, name) for name in changes}
     for name, value in changes.items():
         setattr(key, name, value)
     key.save(update_fields=list(changes))
-    audit.record(
-        actor=actor,
-        organization=organization,
-        action=f"{target_type}.{action}",
-        target_type=target_type,
-        target_id=key.public_id,
-        before=before,
-        after=changes,
-    )
+    audit.record(actor, action, target=key, before=before, after=changes)
     return before
 
 
-def rename(
-    actor: Actor, key: SecretKey, name: str, *, organization: Organization, target_type: str
-) -> None:
+def rename(actor: Actor, key: SecretKey, name: str, *, action: str) -> None:
     ensure_not_deleted(key)
-    _save(
-        actor,
-        key,
-        organization=organization,
-        target_type=target_type,
-        action="rename",
-        name=clean_name(name),
-    )
+    _save(actor, key, action, name=clean_name(name))
 
 
-def set_status(
-    actor: Actor, key: SecretKey, status: str, *, organization: Organization, target_type: str
-) -> bool:
+def set_status(actor: Actor, key: SecretKey, status: str, *, action: str) -> bool:
     """Enable (active) or disable (inactive) a key; deleted and expired keys refuse. Returns
     whether anything changed."""
     ensure_status_change(key, status)
     if key.status == status:
         return False
-    _save(
-        actor,
-        key,
-        organization=organization,
-        target_type=target_type,
-        action="status_change",
-        status=status,
-    )
+    _save(actor, key, action, status=status)
     return True
 
 
-def delete(actor: Actor, key: SecretKey, *, organization: Organization, target_type: str) -> str:
+def delete(actor: Actor, key: SecretKey, *, action: str) -> str:
     """Delete a key for good (it is archived, its history kept). Returns its status before."""
     ensure_not_deleted(key)
-    before = _save(
-        actor,
-        key,
-        organization=organization,
-        target_type=target_type,
-        action="delete",
-        status=KeyStatus.ARCHIVED,
-    )
+    before = _save(actor, key, action, status=KeyStatus.ARCHIVED)
     return before["status"]
 
 
-def authenticate(queryset: QuerySet, secret: str, *, prefix: str) -> SecretKey | None:
+def authenticate[K: SecretKey](queryset: QuerySet[K], secret: str, *, prefix: str) -> K | None:
     """The active, unexpired key of `queryset` whose secret is `secret`, else None.
 
     One indexed lookup by the secret's hash, then a constant-time comparison. `last_used_at`
@@ -144,7 +104,7 @@ def authenticate(queryset: QuerySet, secret: str, *, prefix: str) -> SecretKey |
     if key.current_status(now) != KeyStatus.ACTIVE:
         return None
     if key.last_used_at is None or key.last_used_at <= now - LAST_USED_RESOLUTION:
-        type(key).objects.filter(pk=key.pk).exclude(
+        type(key)._default_manager.filter(pk=key.pk).exclude(
             last_used_at__gt=now - LAST_USED_RESOLUTION
         ).update(last_used_at=now)
         key.last_used_at = now

@@ -1,4 +1,6 @@
 import uuid
+from abc import abstractmethod
+from dataclasses import dataclass
 from datetime import datetime
 
 from django.contrib.auth.models import AbstractBaseUser, BaseUserManager, PermissionsMixin
@@ -13,6 +15,16 @@ NAME_MAX_LENGTH = 100
 INVITE_LIFETIME_DAYS = 21
 
 
+@dataclass(frozen=True)
+class AuditTarget:
+    """How the audit trail names an object: its kind, its id, and the organization whose
+    trail it belongs to (None: the operator's own, such as a gateway token)."""
+
+    type: str
+    id: str
+    organization_id: uuid.UUID | None
+
+
 class UserManager(BaseUserManager["User"]):
     use_in_migrations = True
 
@@ -24,7 +36,7 @@ class UserManager(BaseUserManager["User"]):
         user.save(using=self._db)
         return user
 
-    def get_by_natural_key(self, email: str) -> "User":
+    def get_by_natural_key(self, email: str | None) -> "User":
         """Sign-in looks addresses up as stored: lower case."""
         return self.get(email=(email or "").strip().lower())
 
@@ -83,6 +95,10 @@ class Organization(models.Model):
     def __str__(self) -> str:
         return self.name
 
+    @property
+    def audit_target(self) -> AuditTarget:
+        return AuditTarget("organization", str(self.id), self.id)
+
 
 class OrganizationMember(models.Model):
     organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="members")
@@ -102,8 +118,9 @@ class OrganizationMember(models.Model):
         return f"{self.user} in {self.organization} ({self.role})"
 
     @property
-    def is_admin(self) -> bool:
-        return self.role == OrgRole.ADMIN
+    def audit_target(self) -> AuditTarget:
+        """A membership is named by its person: the trail says what happened to them."""
+        return AuditTarget("user", self.user.public_id, self.organization_id)
 
 
 class InviteStatus(models.TextChoices):
@@ -159,6 +176,10 @@ class Invite(models.Model):
     def status_label(self) -> str:
         return InviteStatus(self.current_status()).label
 
+    @property
+    def audit_target(self) -> AuditTarget:
+        return AuditTarget("invite", self.public_id, self.organization_id)
+
 
 class AuditEventQuerySet(models.QuerySet["AuditEvent"]):
     def update(self, **kwargs):
@@ -169,10 +190,14 @@ class AuditEventQuerySet(models.QuerySet["AuditEvent"]):
 
 
 class AuditEvent(models.Model):
-    """Who did what to which object, and when. Append-only: never updated or deleted."""
+    """Who did what to which object, and when. Append-only: never updated or deleted.
+
+    Events of an organization's objects are in its trail; those of the operator's own (gateway
+    tokens) have no organization and are seen by staff only.
+    """
 
     organization = models.ForeignKey(
-        Organization, on_delete=models.CASCADE, related_name="audit_events"
+        Organization, null=True, blank=True, on_delete=models.CASCADE, related_name="audit_events"
     )
     actor = models.ForeignKey(
         User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
@@ -258,6 +283,11 @@ class SecretKey(models.Model):
     def status_label(self) -> str:
         return KeyStatus(self.current_status()).label
 
+    @property
+    @abstractmethod
+    def audit_target(self) -> AuditTarget:
+        """How the audit trail names the key; each kind says."""
+
 
 class AdminApiKey(SecretKey):
     """An organization-level key for the Admin API, managed only by organization admins."""
@@ -270,3 +300,7 @@ class AdminApiKey(SecretKey):
     class Meta:
         ordering = ["-public_id"]
         indexes = [models.Index(fields=["organization", "-public_id"], name="adminkey_org_newest")]
+
+    @property
+    def audit_target(self) -> AuditTarget:
+        return AuditTarget("admin_key", self.public_id, self.organization_id)

@@ -1,6 +1,6 @@
 """The roles of organization members and workspace members.
 
-Roles are data; what each may do is decided in `accounts.permissions`.
+Roles are data; what each may do is decided in `workspaces.access`.
 """
 
 from django.db import models
@@ -31,14 +31,16 @@ ASSIGNABLE_WORKSPACE_ROLES = [
 ]
 
 # Organization roles that grant a workspace role in every workspace of the organization.
-INHERITED_WORKSPACE_ROLE = {
+INHERITED_WORKSPACE_ROLE: dict[str, str] = {
     OrgRole.ADMIN: WorkspaceRole.ADMIN,
     OrgRole.BILLING: WorkspaceRole.BILLING,
 }
+# The organization roles that take part in every workspace (admins and billing members).
+INHERITING_ORG_ROLES = frozenset(INHERITED_WORKSPACE_ROLE)
 
 # In the Default workspace every member of the organization takes part with the workspace
 # counterpart of their organization role.
-DEFAULT_WORKSPACE_ROLE = {
+DEFAULT_WORKSPACE_ROLE: dict[str, str] = {
     OrgRole.USER: WorkspaceRole.USER,
     OrgRole.DEVELOPER: WorkspaceRole.DEVELOPER,
     OrgRole.BILLING: WorkspaceRole.BILLING,

@@ -41,10 +41,6 @@ def pending_invites(organization: Organization) -> QuerySet[Invite]:
     )
 
 
-def admin_count(organization: Organization) -> int:
-    return OrganizationMember.objects.filter(organization=organization, role="admin").count()
-
-
 @dataclass(frozen=True)
 class AuditFilters:
     action: str = ""
@@ -58,12 +54,3 @@ def audit_events(organization: Organization, filters: AuditFilters) -> QuerySet[
     if filters.actor:
         events = events.filter(actor__public_id=filters.actor)
     return events.order_by("-id")
-
-
-def audit_actions(organization: Organization) -> list[str]:
-    return list(
-        AuditEvent.objects.filter(organization=organization)
-        .order_by("action")
-        .values_list("action", flat=True)
-        .distinct()
-    )

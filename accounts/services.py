@@ -1,5 +1,8 @@
-"""Writes about organizations, their members and invites. One transaction each; every
-write records an audit event in that transaction."""
+"""Writes about organizations, their members, invites and Admin API keys. One transaction
+each; every write records an audit event in that transaction.
+
+Creating an organization also makes its Default workspace, so it is
+`workspaces.services.organization_create`."""
 
 from datetime import timedelta
 
@@ -29,7 +32,9 @@ from console import validation
 from console.secrets import hash_secret, new_api_secret, new_token
 
 
-def _clean_name(name: str, *, field: str = "name", label: str = "Name") -> str:
+def clean_name(name: str, *, field: str = "name", label: str = "Name") -> str:
+    """A person's or an organization's name: trimmed, 1 to `NAME_MAX_LENGTH` characters,
+    fit for a name (no control characters, no bidirectional overrides)."""
     return validation.clean_name(
         name,
         max_length=NAME_MAX_LENGTH,
@@ -39,7 +44,19 @@ def _clean_name(name: str, *, field: str = "name", label: str = "Name") -> str:
     )
 
 
-def _clean_email(email: str, *, field: str = "email") -> str:
+def clean_organization_name(name: str, *, organization: Organization | None = None) -> str:
+    """A name no other organization has (case-insensitively); `organization` is the one
+    being renamed."""
+    name = clean_name(name)
+    others = Organization.objects.filter(name__iexact=name)
+    if organization is not None:
+        others = others.exclude(pk=organization.pk)
+    if others.exists():
+        raise ValidationError({"name": f"An organization named “{name}” already exists."})
+    return name
+
+
+def clean_email(email: str, *, field: str = "email") -> str:
     email = (email or "").strip().lower()
     if not email:
         raise ValidationError({field: "Enter an e-mail address."})
@@ -57,55 +74,15 @@ def _clean_role(role: str, *, field: str = "role") -> OrgRole:
 
 
 @transaction.atomic
-def organization_create(
-    *,
-    actor: Actor,
-    name: str,
-    admin_email: str,
-    admin_password: str | None = None,
-    admin_name: str = "",
-) -> Organization:
-    """Create an organization with its first admin (new or existing user).
-
-    The Default workspace is created in the same transaction.
-    """
-    from workspaces import services as workspace_services
-
-    name = _clean_name(name)
-    admin_email = _clean_email(admin_email, field="admin_email")
-    if Organization.objects.filter(name__iexact=name).exists():
-        raise ValidationError({"name": f"An organization named “{name}” already exists."})
-    organization = Organization.objects.create(name=name)
-    user = User.objects.filter(email=admin_email).first()
-    if user is None:
-        user = User.objects.create_user(admin_email, admin_password, name=admin_name.strip())
-    OrganizationMember.objects.create(organization=organization, user=user, role=OrgRole.ADMIN)
-    workspace_services.workspace_create_default(organization=organization, created_by=user)
-    audit.record(
-        actor=actor,
-        organization=organization,
-        action="organization.create",
-        target_type="organization",
-        target_id=str(organization.id),
-        after={"name": name, "admin": admin_email},
-    )
-    return organization
-
-
-@transaction.atomic
 def organization_rename(*, actor: Actor, organization: Organization, name: str) -> Organization:
-    name = _clean_name(name)
-    if Organization.objects.filter(name__iexact=name).exclude(pk=organization.pk).exists():
-        raise ValidationError({"name": f"An organization named “{name}” already exists."})
+    name = clean_organization_name(name, organization=organization)
     before = organization.name
     organization.name = name
     organization.save(update_fields=["name"])
     audit.record(
-        actor=actor,
-        organization=organization,
-        action="organization.rename",
-        target_type="organization",
-        target_id=str(organization.id),
+        actor,
+        "organization.rename",
+        target=organization,
         before={"name": before},
         after={"name": name},
     )
@@ -139,11 +116,9 @@ def member_change_role(
     member.role = role
     member.save(update_fields=["role"])
     audit.record(
-        actor=actor,
-        organization=member.organization,
-        action="member.role_change",
-        target_type="user",
-        target_id=member.user.public_id,
+        actor,
+        "member.change_role",
+        target=member,
         before={"role": before},
         after={"role": role},
     )
@@ -152,21 +127,15 @@ def member_change_role(
 
 @transaction.atomic
 def member_remove(*, actor: Actor, member: OrganizationMember) -> None:
+    """Remove a member from the organization; their workspace memberships go with it."""
     if actor.user is not None and member.user_id == actor.user.pk:
         raise ValidationError("You cannot remove yourself from the organization.")
     if member.role == OrgRole.ADMIN and _lock_admins(member.organization) <= 1:
         raise ValidationError("The organization's last admin cannot be removed.")
-    from workspaces import services as workspace_services
-
-    workspace_services.memberships_remove_for_user(
-        organization=member.organization, user=member.user
-    )
     audit.record(
-        actor=actor,
-        organization=member.organization,
-        action="member.remove",
-        target_type="user",
-        target_id=member.user.public_id,
+        actor,
+        "member.remove",
+        target=member,
         before={"email": member.user.email, "role": member.role},
     )
     member.delete()
@@ -194,7 +163,7 @@ def invite_create(
 
     The e-mail goes out once the transaction commits, so a rolled-back invite sends nothing.
     """
-    email = _clean_email(email)
+    email = clean_email(email)
     role = _clean_role(role)
     # Lock the organization row so two simultaneous invites to one address cannot both pass.
     Organization.objects.select_for_update().filter(pk=organization.pk).first()
@@ -214,11 +183,9 @@ def invite_create(
         expires_at=now + timedelta(days=INVITE_LIFETIME_DAYS),
     )
     audit.record(
-        actor=actor,
-        organization=organization,
-        action="invite.create",
-        target_type="invite",
-        target_id=invite.public_id,
+        actor,
+        "invite.create",
+        target=invite,
         after={"email": email, "role": role},
     )
     transaction.on_commit(lambda: _send_invite_email(invite, token))
@@ -235,11 +202,9 @@ def invite_revoke(*, actor: Actor, invite: Invite) -> Invite:
     invite.status = InviteStatus.DELETED
     invite.save(update_fields=["status"])
     audit.record(
-        actor=actor,
-        organization=invite.organization,
-        action="invite.revoke",
-        target_type="invite",
-        target_id=invite.public_id,
+        actor,
+        "invite.revoke",
+        target=invite,
         before={"status": InviteStatus.PENDING},
         after={"status": InviteStatus.DELETED},
     )
@@ -279,7 +244,7 @@ def invite_accept(
     if user is None:
         if User.objects.filter(email=invite.email).exists():
             raise PermissionDenied("Sign in to accept this invite.")
-        user = User.objects.create_user(invite.email, password, name=_clean_name(name))
+        user = User.objects.create_user(invite.email, password, name=clean_name(name))
     elif user.email != invite.email:
         raise PermissionDenied(f"This invite is for {invite.email}.")
     try:
@@ -293,11 +258,9 @@ def invite_accept(
     invite.accepted_at = timezone.now()
     invite.save(update_fields=["status", "accepted_at"])
     audit.record(
-        actor=Actor.for_user(user),
-        organization=invite.organization,
-        action="invite.accept",
-        target_type="invite",
-        target_id=invite.public_id,
+        Actor.for_user(user),
+        "invite.accept",
+        target=invite,
         after={"email": user.email, "role": member.role},
     )
     return member
@@ -309,7 +272,7 @@ audit.register_actions(
     {
         "admin_key.create": "Admin key created",
         "admin_key.rename": "Admin key renamed",
-        "admin_key.status_change": "Admin key enabled or disabled",
+        "admin_key.set_status": "Admin key enabled or disabled",
         "admin_key.delete": "Admin key deleted",
     }
 )
@@ -328,31 +291,23 @@ def admin_key_create(
         organization=organization, name=name, hint=hint, secret_hash=digest, created_by=actor.user
     )
     audit.record(
-        actor=actor,
-        organization=organization,
-        action="admin_key.create",
-        target_type="admin_key",
-        target_id=key.public_id,
+        actor,
+        "admin_key.create",
+        target=key,
         after={"name": name, "hint": hint},
     )
     return key, secret
 
 
 @transaction.atomic
-def admin_key_rename(*, actor: Actor, key: AdminApiKey, name: str) -> AdminApiKey:
-    keys.rename(actor, key, name, organization=key.organization, target_type="admin_key")
-    return key
-
-
-@transaction.atomic
 def admin_key_set_status(*, actor: Actor, key: AdminApiKey, status: str) -> AdminApiKey:
-    keys.set_status(actor, key, status, organization=key.organization, target_type="admin_key")
+    keys.set_status(actor, key, status, action="admin_key.set_status")
     return key
 
 
 @transaction.atomic
 def admin_key_delete(*, actor: Actor, key: AdminApiKey) -> AdminApiKey:
-    keys.delete(actor, key, organization=key.organization, target_type="admin_key")
+    keys.delete(actor, key, action="admin_key.delete")
     return key
 
 

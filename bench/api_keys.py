@@ -46,11 +46,15 @@ from django.urls import reverse
 
 from accounts.audit import Actor
 from accounts.models import OrganizationMember
-from accounts.services import organization_create
 from console.ids import new_id
 from workspaces import selectors
 from workspaces.models import ApiKey, Workspace, WorkspaceColor
-from workspaces.services import api_key_authenticate, api_key_create, workspace_create
+from workspaces.services import (
+    api_key_authenticate,
+    api_key_create,
+    organization_create,
+    workspace_create,
+)
 
 SMALL = 1_000
 LARGE = 1_000_000

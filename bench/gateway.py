@@ -51,7 +51,6 @@ import aiohttp
 import httpx2
 from django.conf import settings
 
-from accounts import services as account_services
 from accounts.audit import Actor
 from billing import enforcement, limiter, upstreams
 from billing import services as billing_services
@@ -108,7 +107,7 @@ def start(command: list[str], env: dict | None = None, log: str = "") -> subproc
 def console_key(upstream_url: str) -> str:
     """An organization with limits no benchmark reaches, a key, and the route to the fake."""
     actor = Actor.system("gateway benchmark")
-    organization = account_services.organization_create(
+    organization = workspace_services.organization_create(
         actor=actor, name="Bench", admin_email="bench@example.com", admin_password="bench-pw-1"
     )
     billing_services.organization_limits_change(

@@ -68,12 +68,11 @@ from django.urls import reverse
 
 from accounts.audit import Actor
 from accounts.models import OrganizationMember
-from accounts.services import organization_create
 from billing import reports
 from billing.models import Model, RollupCursor
 from billing.usage import TOKEN_FIELDS, ensure_partitions, rollup_pending
 from workspaces.models import ApiKey, Workspace, WorkspaceColor
-from workspaces.services import api_key_create, workspace_create
+from workspaces.services import api_key_create, organization_create, workspace_create
 
 RECORDS = int(os.environ.get("BENCH_RECORDS", 10_000_000))
 DAYS = 90

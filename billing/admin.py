@@ -3,7 +3,6 @@ from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
 
 from accounts.audit import Actor
-from accounts.models import KeyStatus
 from billing import services, upstreams
 from billing.models import (
     GatewayToken,
@@ -22,8 +21,9 @@ from billing.models import (
     WorkspaceRateLimit,
     WorkspaceSpendLimit,
 )
-from billing.services import gateway_token_create
 from console.admin import ReadOnlyAdmin
+from workspaces.access import staff_access
+from workspaces.admin import KeyAdmin
 
 
 class ModelInline(admin.TabularInline):
@@ -75,9 +75,11 @@ class UsageTierAdmin(admin.ModelAdmin):
 
 
 class _ThroughService:
-    """Saves of organization limits go through the service, so rules and the audit trail hold."""
+    """Saves of organization limits go through the service once staff access grants them, so
+    rules and the audit trail hold."""
 
     def _apply(self, request, change) -> None:
+        staff_access(request.user).require("org.limits.override")
         try:
             change(Actor.from_request(request))
         except ValidationError as error:
@@ -200,13 +202,17 @@ class UsageDailyAdmin(ReadOnlyAdmin):
 
 
 @admin.register(GatewayToken)
-class GatewayTokenAdmin(admin.ModelAdmin):
+class GatewayTokenAdmin(KeyAdmin):
     """Staff create tokens here; the secret is shown once, in the confirmation message."""
 
     list_display = ["name", "hint", "status", "created_by", "created_at", "last_used_at"]
     list_filter = ["status"]
     search_fields = ["name", "hint", "public_id"]
-    actions = ["disable", "delete_tokens"]
+    capability = "gateway_tokens.manage"
+    key_services = (services.gateway_token_set_status, services.gateway_token_delete)
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return True
 
     def get_fields(self, request, obj=None):
         if obj is None:
@@ -214,34 +220,18 @@ class GatewayTokenAdmin(admin.ModelAdmin):
         return ["public_id", "name", "hint", "status", "created_by", "created_at", "last_used_at"]
 
     def get_readonly_fields(self, request, obj=None):
-        return (
-            []
-            if obj is None
-            else ["public_id", "name", "hint", "status", "created_by", "created_at", "last_used_at"]
-        )
+        return [] if obj is None else self.get_fields(request, obj)
 
     def save_model(self, request, obj, form, change) -> None:
-        if change:
-            return
-        token, secret = gateway_token_create(
-            name=form.cleaned_data["name"], created_by=request.user
+        staff_access(request.user).require(self.capability)
+        token, secret = services.gateway_token_create(
+            actor=Actor.from_request(request), name=form.cleaned_data["name"]
         )
         obj.pk = token.pk
         messages.warning(
             request,
             f"Gateway token “{token.name}” created. Copy its secret now; it will not be shown again: {secret}",
         )
-
-    def has_delete_permission(self, request, obj=None) -> bool:
-        return False
-
-    @admin.action(description="Disable selected tokens")
-    def disable(self, request, queryset) -> None:
-        queryset.exclude(status=KeyStatus.ARCHIVED).update(status=KeyStatus.INACTIVE)
-
-    @admin.action(description="Delete selected tokens (permanent)")
-    def delete_tokens(self, request, queryset) -> None:
-        queryset.update(status=KeyStatus.ARCHIVED)
 
 
 class UpstreamForm(forms.ModelForm):

@@ -28,7 +28,7 @@ GROUPS = {
 }
 
 # tier: (position, monthly cap in cents, {group: (rpm, itpm, otpm)}); "Haiku 3.5 and 3" share.
-_T = {
+_T: dict[str, tuple[int, int | None, list[tuple[int, int, int]]]] = {
     "Tier 1": (
         1,
         100_00,

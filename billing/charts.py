@@ -1,4 +1,5 @@
-"""Server-rendered SVG bar charts: geometry computed here, drawn by a template.
+"""Server-rendered SVG bar charts: geometry computed and the `<svg>` written here (`svg`);
+the template adds only the title, the legend and the empty state around it.
 
 No script is needed to read them: every bar has a title with its exact value, axes are
 labelled, and the palette steps through light and dark so stacks stay apart in grayscale
@@ -86,13 +87,13 @@ def compact(value: float) -> str:
     return f"{value:g}"
 
 
-def stacked_bars(
-    buckets: Sequence,
+def stacked_bars[B](
+    buckets: Sequence[B],
     series: Sequence[str],
-    value: Callable[[object, str], float | Decimal],
+    value: Callable[[B, str], float | Decimal],
     *,
-    label: Callable[[object], str],
-    href: Callable[[object], str | None] = lambda bucket: None,
+    label: Callable[[B], str],
+    href: Callable[[B], str | None] = lambda bucket: None,
     fmt: Callable[[float | Decimal], str] = lambda v: f"{v:,}",
     y_axis_label: Callable[[float, float], str] = lambda value, top: compact(value),
     x_title: str,
@@ -116,7 +117,7 @@ def stacked_bars(
     columns = []
     for index, (bucket, total) in enumerate(zip(buckets, totals, strict=True)):
         x = LEFT + index * slot + (slot - bar_width) / 2
-        y = HEIGHT - BOTTOM
+        y = float(HEIGHT - BOTTOM)
         text = label(bucket)
         bars = []
         for name in series:
@@ -127,10 +128,10 @@ def stacked_bars(
             y -= height
             bars.append(
                 Bar(
-                    x,
-                    y,
-                    bar_width,
-                    height,
+                    _n(x),
+                    _n(y),
+                    _n(bar_width),
+                    _n(height),
                     colors[name],
                     f"{text} · {name}: {fmt(amount)}",
                 )

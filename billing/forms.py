@@ -1,10 +1,12 @@
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
+from typing import Any
 
 from django import forms
 
 from billing.reports import MAX_RANGE_DAYS
 from billing.services import MAX_RATE_LIMIT
+from console.forms import choice
 
 AMOUNT_ERRORS = {
     "invalid": "Enter an amount in US dollars, e.g. 250 or 99.50.",
@@ -13,10 +15,6 @@ AMOUNT_ERRORS = {
     "max_whole_digits": "That amount is too large.",
     "min_value": "The amount must be at least $0.01.",
 }
-
-
-def to_cents(amount: Decimal | None) -> int | None:
-    return None if amount is None else int(amount * 100)
 
 
 class RateLimitForm(forms.Form):
@@ -47,6 +45,11 @@ class SpendLimitForm(forms.Form):
         widget=forms.NumberInput(attrs={"step": "0.01", "min": "0.01", "autofocus": True}),
     )
 
+    def amount_cents(self) -> int | None:
+        """The valid form's limit in whole cents; None removes the limit."""
+        amount = self.cleaned_data["amount"]
+        return None if amount is None else int(amount * 100)
+
 
 class NotificationForm(forms.Form):
     amount = forms.DecimalField(
@@ -58,8 +61,12 @@ class NotificationForm(forms.Form):
         widget=forms.NumberInput(attrs={"step": "0.01", "min": "0.01", "autofocus": True}),
     )
 
+    def amount_cents(self) -> int:
+        """The valid form's amount in whole cents."""
+        return int(self.cleaned_data["amount"] * 100)
 
-def range_choices(today) -> list[tuple[str, str]]:
+
+def range_choices(today: date) -> list[tuple[str, str]]:
     """This month, rolling windows, each of the previous 12 months, and a custom range."""
     months = []
     first = today.replace(day=1)
@@ -100,14 +107,15 @@ class ReportFilterForm(forms.Form):
         error_messages={"invalid": "That hour is not valid."},
     )
 
-    def __init__(self, *args, today, **kwargs):
+    def __init__(self, *args: Any, today: date, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.today = today
-        self.fields["range"].choices = range_choices(today)
+        choice(self, "range").choices = range_choices(today)
         self.fields["range"].error_messages["invalid_choice"] = "Choose one of the ranges listed."
 
-    def clean(self) -> dict:
-        data = super().clean()
+    def clean(self) -> dict[str, Any]:
+        super().clean()
+        data = self.cleaned_data
         if self.errors:
             return data
         chosen = data.get("range") or (
@@ -122,9 +130,10 @@ class ReportFilterForm(forms.Form):
             start = datetime.strptime(chosen[6:], "%Y-%m").date()
             end = (start.replace(day=28) + timedelta(days=4)).replace(day=1) - timedelta(days=1)
         else:
-            start, end = data.get("start"), data.get("end")
-            if start is None or end is None:
+            chosen_start, chosen_end = data.get("start"), data.get("end")
+            if chosen_start is None or chosen_end is None:
                 raise forms.ValidationError("Choose both the start and the end of the range.")
+            start, end = chosen_start, chosen_end
         if end < start:
             raise forms.ValidationError("The end of the range is before its start.")
         if (end - start).days + 1 > MAX_RANGE_DAYS:

@@ -5,6 +5,7 @@ Money: limits and thresholds are whole USD cents (integers); the cost of usage i
 number of cents, since one request can cost a fraction of a cent.
 """
 
+from typing import TypedDict
 from urllib.parse import urlsplit
 
 from django.conf import settings
@@ -13,12 +14,18 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
-from accounts.models import Organization, SecretKey
+from accounts.models import AuditTarget, Organization, SecretKey
 from console.ids import public_id_field
 from workspaces.models import ApiKey, Workspace
 
-PRICE = {"max_digits": 12, "decimal_places": 4}  # USD per million tokens
-COST = {"max_digits": 24, "decimal_places": 8}  # USD cents
+
+class Digits(TypedDict):
+    max_digits: int
+    decimal_places: int
+
+
+PRICE: Digits = {"max_digits": 12, "decimal_places": 4}  # USD per million tokens
+COST: Digits = {"max_digits": 24, "decimal_places": 8}  # USD cents
 
 
 class Limiter(models.TextChoices):
@@ -106,11 +113,6 @@ class TierLimit(GroupLimit):
 
     def __str__(self) -> str:
         return f"{self.tier} {self.model_group} {self.limiter}={self.value}"
-
-
-def default_tier_id() -> int | None:
-    tier = UsageTier.objects.order_by("position").first()
-    return tier.pk if tier else None
 
 
 class OrganizationLimits(models.Model):
@@ -395,10 +397,16 @@ class GatewayToken(SecretKey):
     """A credential for the operator's gateway to call the authorize and settle endpoints.
     Created by staff in the Django admin; the secret is shown once."""
 
+    SECRET_PREFIX = "cgw-"
+
     public_id = public_id_field("gateway_token")
 
     class Meta:
         ordering = ["-created_at"]
+
+    @property
+    def audit_target(self) -> AuditTarget:
+        return AuditTarget("gateway_token", self.public_id, None)
 
 
 class UpstreamProtocol(models.TextChoices):

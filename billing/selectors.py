@@ -107,20 +107,6 @@ class EffectiveLimits:
         return min(limits) if limits else None
 
     @property
-    def spend_limit_source(self) -> str:
-        if self.workspace_spend_limit_cents is not None and (
-            self.organization_spend_limit_cents is None
-            or self.workspace_spend_limit_cents <= self.organization_spend_limit_cents
-        ):
-            return SOURCE_WORKSPACE
-        if self.settings.spend_limit_cents is not None and (
-            self.settings.spend_cap_cents is None
-            or self.settings.spend_limit_cents <= self.settings.spend_cap_cents
-        ):
-            return "organization"
-        return SOURCE_TIER
-
-    @property
     def spend_above_organization(self) -> bool:
         return (
             self.workspace_spend_limit_cents is not None
@@ -144,7 +130,9 @@ class EffectiveLimits:
 
 
 def default_tier() -> UsageTier:
-    return UsageTier.objects.order_by("position").first()
+    """The first usage tier, where organizations start (the catalog's data migration loads
+    the tiers)."""
+    return UsageTier.objects.earliest("position")
 
 
 def organization_settings(organization: Organization) -> OrganizationSettings:
@@ -189,12 +177,14 @@ def _organization_rate_limits(organization: Organization, tier: UsageTier) -> li
 
 
 def month_to_date_spend(
-    organization: Organization, workspace: Workspace | None = None, now=None
+    organization: Organization, workspace: Workspace | None = None, now: datetime | None = None
 ) -> Decimal:
     return usage.month_to_date_spend(organization, workspace, now=now)
 
 
-def organization_effective_limits(organization: Organization, now=None) -> EffectiveLimits:
+def organization_effective_limits(
+    organization: Organization, now: datetime | None = None
+) -> EffectiveLimits:
     settings = organization_settings(organization)
     return EffectiveLimits(
         organization=organization,
@@ -209,7 +199,7 @@ def organization_effective_limits(organization: Organization, now=None) -> Effec
     )
 
 
-def effective_limits(workspace: Workspace, now=None) -> EffectiveLimits:
+def effective_limits(workspace: Workspace, now: datetime | None = None) -> EffectiveLimits:
     """For each model group and limiter, the value in force for `workspace` and where it comes
     from; its spend limit and month-to-date spend. The Default workspace has no limits of
     its own: the organization's apply."""

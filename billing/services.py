@@ -2,7 +2,7 @@
 
 from collections.abc import Iterable
 from datetime import datetime
-from decimal import Decimal
+from functools import partial
 
 from django.core.exceptions import ValidationError
 from django.core.mail import send_mail
@@ -13,34 +13,36 @@ from django.utils import timezone
 from accounts import audit, keys
 from accounts.audit import Actor
 from accounts.models import Organization, OrganizationMember
-from accounts.roles import OrgRole, WorkspaceRole
+from accounts.roles import INHERITING_ORG_ROLES, WorkspaceRole
 from billing import selectors, usage
 from billing.models import (
     GatewayToken,
     Limiter,
-    Model,
     ModelGroup,
     OrganizationLimits,
     OrganizationRateLimit,
     SpendNotification,
     SpendNotificationDelivery,
-    UsageRecord,
     UsageTier,
     WorkspaceRateLimit,
     WorkspaceSpendLimit,
 )
 from console.secrets import new_api_secret
-from workspaces.models import ApiKey, Workspace, WorkspaceMember
+from workspaces.models import Workspace, WorkspaceMember
 from workspaces.services import ensure_changeable
 
 audit.register_actions(
     {
-        "rate_limit.set": "Workspace rate limit set",
-        "rate_limit.reset": "Workspace rate limit reset",
-        "spend_limit.set": "Spend limit changed",
+        "workspace_rate_limit.set": "Workspace rate limit set",
+        "workspace_rate_limit.reset": "Workspace rate limit reset",
+        "workspace_spend_limit.set": "Workspace spend limit changed",
+        "organization_spend_limit.set": "Organization spend limit changed",
         "spend_notification.add": "Spend notification added",
         "spend_notification.remove": "Spend notification removed",
         "organization_limits.change": "Organization tier or limits changed by staff",
+        "gateway_token.create": "Gateway token created",
+        "gateway_token.set_status": "Gateway token enabled or disabled",
+        "gateway_token.delete": "Gateway token deleted",
     }
 )
 
@@ -58,7 +60,7 @@ def _clean_limiter(limiter: str) -> str:
     return limiter
 
 
-def _clean_positive(value, *, field: str, maximum: int, what: str) -> int:
+def _clean_positive(value: object, *, field: str, maximum: int, what: str) -> int:
     if isinstance(value, bool) or not isinstance(value, int):
         raise ValidationError({field: f"Enter the {what} as a whole number."})
     if value <= 0:
@@ -101,11 +103,9 @@ def workspace_rate_limit_set(
         workspace=workspace, model_group=model_group, limiter=limiter, defaults={"value": value}
     )
     audit.record(
-        actor=actor,
-        organization=workspace.organization,
-        action="rate_limit.set",
-        target_type="workspace",
-        target_id=workspace.public_id,
+        actor,
+        "workspace_rate_limit.set",
+        target=workspace,
         before={"model_group": model_group.slug, "limiter": limiter, "value": row.workspace_value},
         after={"model_group": model_group.slug, "limiter": limiter, "value": value},
     )
@@ -126,11 +126,9 @@ def workspace_rate_limit_reset(
         return
     existing.delete()
     audit.record(
-        actor=actor,
-        organization=workspace.organization,
-        action="rate_limit.reset",
-        target_type="workspace",
-        target_id=workspace.public_id,
+        actor,
+        "workspace_rate_limit.reset",
+        target=workspace,
         before={"model_group": model_group.slug, "limiter": limiter, "value": existing.value},
         after={"model_group": model_group.slug, "limiter": limiter, "value": None},
     )
@@ -170,11 +168,9 @@ def workspace_spend_limit_set(
             workspace=workspace, defaults={"amount_cents": amount_cents}
         )
     audit.record(
-        actor=actor,
-        organization=workspace.organization,
-        action="spend_limit.set",
-        target_type="workspace",
-        target_id=workspace.public_id,
+        actor,
+        "workspace_spend_limit.set",
+        target=workspace,
         before={"amount_cents": before},
         after={"amount_cents": amount_cents},
     )
@@ -221,11 +217,9 @@ def organization_spend_limit_set(
     limits.spend_limit_cents = amount_cents
     limits.save(update_fields=["spend_limit_cents"])
     audit.record(
-        actor=actor,
-        organization=organization,
-        action="spend_limit.set",
-        target_type="organization",
-        target_id=str(organization.id),
+        actor,
+        "organization_spend_limit.set",
+        target=organization,
         before={"amount_cents": before},
         after={"amount_cents": amount_cents},
     )
@@ -273,11 +267,9 @@ def organization_limits_change(
             )
         changed_overrides.append([group.slug, limiter, value])
     audit.record(
-        actor=actor,
-        organization=organization,
-        action="organization_limits.change",
-        target_type="organization",
-        target_id=str(organization.id),
+        actor,
+        "organization_limits.change",
+        target=organization,
         before=before,
         after={
             "tier": limits.tier.name,
@@ -309,11 +301,9 @@ def spend_notification_add(
             {"amount": f"There is already a notification at {_usd(amount_cents)}."}
         ) from None
     audit.record(
-        actor=actor,
-        organization=organization,
-        action="spend_notification.add",
-        target_type="workspace" if workspace else "organization",
-        target_id=workspace.public_id if workspace else str(organization.id),
+        actor,
+        "spend_notification.add",
+        target=workspace or organization,
         after={"amount_cents": amount_cents},
     )
     return notification
@@ -323,13 +313,10 @@ def spend_notification_add(
 def spend_notification_remove(*, actor: Actor, notification: SpendNotification) -> None:
     if notification.workspace is not None:
         ensure_changeable(notification.workspace)
-    workspace = notification.workspace
     audit.record(
-        actor=actor,
-        organization=notification.organization,
-        action="spend_notification.remove",
-        target_type="workspace" if workspace else "organization",
-        target_id=workspace.public_id if workspace else str(notification.organization_id),
+        actor,
+        "spend_notification.remove",
+        target=notification.workspace or notification.organization,
         before={"amount_cents": notification.amount_cents},
     )
     notification.delete()
@@ -340,7 +327,7 @@ def notification_recipients(organization: Organization, workspace: Workspace | N
     workspace also its explicit Workspace Admins."""
     emails = set(
         OrganizationMember.objects.filter(
-            organization=organization, role__in=[OrgRole.ADMIN, OrgRole.BILLING]
+            organization=organization, role__in=INHERITING_ORG_ROLES
         ).values_list("user__email", flat=True)
     )
     if workspace is not None:
@@ -386,11 +373,7 @@ def spend_notifications_check(
                     "spend_cents": spend,
                     "month": month,
                 }
-                transaction.on_commit(
-                    lambda context=context, recipients=recipients: _send_spend_email(
-                        context, recipients
-                    )
-                )
+                transaction.on_commit(partial(_send_spend_email, context, recipients))
         except IntegrityError:
             continue
         sent += 1
@@ -410,28 +393,41 @@ def _send_spend_email(context: dict, recipients: list[str]) -> None:
 # -- Usage ----------------------------------------------------------------------------------
 
 
-def usage_record(
-    *, api_key: ApiKey, model: Model, tokens: dict[str, int], at: datetime | None = None
-) -> UsageRecord:
-    """Record one request's usage directly (without a reservation), priced from the catalog."""
-    with transaction.atomic():
-        return usage.record(api_key=api_key, model=model, tokens=tokens, at=at)
-
-
-def usage_cost_cents(model: Model, tokens: dict[str, int]) -> Decimal:
-    return usage.cost_cents(model, tokens)
+# Callers that have not moved to `usage.record` yet.
+usage_record = usage.record
 
 
 # -- Gateway tokens ----------------------------------------------------------------------------
 
 
-def gateway_token_create(*, name: str, created_by=None) -> tuple[GatewayToken, str]:
-    """A token for the operator's gateway. Returns it with its secret, shown once."""
-    from billing.gateway import GATEWAY_TOKEN_PREFIX
+# The operator's own: their events are in no organization's trail.
+OPERATOR = Actor.system("operator")
 
+
+@transaction.atomic
+def gateway_token_create(*, name: str, actor: Actor = OPERATOR) -> tuple[GatewayToken, str]:
+    """A token for the operator's gateway. Returns it with its secret, shown once. `actor`
+    is the staff member creating it; the operator when it is set up from code."""
     name = keys.clean_name(name)
-    secret, hint, digest = new_api_secret(GATEWAY_TOKEN_PREFIX)
+    secret, hint, digest = new_api_secret(GatewayToken.SECRET_PREFIX)
     token = GatewayToken.objects.create(
-        name=name, hint=hint, secret_hash=digest, created_by=created_by
+        name=name, hint=hint, secret_hash=digest, created_by=actor.user
     )
+    audit.record(actor, "gateway_token.create", target=token, after={"name": name, "hint": hint})
     return token, secret
+
+
+@transaction.atomic
+def gateway_token_set_status(*, actor: Actor, key: GatewayToken, status: str) -> GatewayToken:
+    """Disable (inactive) or enable (active) a gateway token; deleted ones refuse."""
+    key = GatewayToken.objects.select_for_update().get(pk=key.pk)
+    keys.set_status(actor, key, status, action="gateway_token.set_status")
+    return key
+
+
+@transaction.atomic
+def gateway_token_delete(*, actor: Actor, key: GatewayToken) -> GatewayToken:
+    """Delete a gateway token for good: the gateway using it is refused from then on."""
+    key = GatewayToken.objects.select_for_update().get(pk=key.pk)
+    keys.delete(actor, key, action="gateway_token.delete")
+    return key

@@ -2,7 +2,7 @@ from django.urls import path
 
 from billing import gateway
 from billing.views import limits as views
-from billing.views import reports
+from billing.views import organization, reports
 
 app_name = "billing"
 
@@ -12,35 +12,41 @@ urlpatterns = [
     path("v1/gateway/authorize", gateway.authorize, name="gateway_authorize"),
     path("v1/gateway/settle", gateway.settle, name="gateway_settle"),
     path(f"{W}/", views.workspace_limits, name="workspace_limits"),
-    path(f"{W}/rate/", views.workspace_rate_limit_edit, name="workspace_rate_limit_edit"),
+    path(f"{W}/rate/", views.workspace_rate_limit_set, name="workspace_rate_limit_set"),
     path(f"{W}/rate/reset/", views.workspace_rate_limit_reset, name="workspace_rate_limit_reset"),
-    path(f"{W}/spend/", views.workspace_spend_limit_change, name="workspace_spend_limit_change"),
+    path(f"{W}/spend/", views.workspace_spend_limit_set, name="workspace_spend_limit_set"),
     path(
         f"{W}/notifications/new/",
-        views.workspace_notification_add,
-        name="workspace_notification_add",
+        views.workspace_spend_notification_add,
+        name="workspace_spend_notification_add",
     ),
     path(
         f"{W}/notifications/<int:amount_cents>/remove/",
-        views.workspace_notification_remove,
-        name="workspace_notification_remove",
+        views.workspace_spend_notification_remove,
+        name="workspace_spend_notification_remove",
     ),
     path("settings/usage/", reports.usage, name="usage"),
     path("settings/cost/", reports.cost, name="cost"),
+    path("settings/organization/", organization.organization, name="organization"),
+    path(
+        "settings/organization/edit/",
+        organization.organization_rename,
+        name="organization_rename",
+    ),
     path("settings/limits/", views.organization_limits, name="organization_limits"),
     path(
         "settings/limits/spend/",
-        views.organization_spend_limit_change,
-        name="organization_spend_limit_change",
+        views.organization_spend_limit_set,
+        name="organization_spend_limit_set",
     ),
     path(
         "settings/limits/notifications/new/",
-        views.organization_notification_add,
-        name="organization_notification_add",
+        views.organization_spend_notification_add,
+        name="organization_spend_notification_add",
     ),
     path(
         "settings/limits/notifications/<int:amount_cents>/remove/",
-        views.organization_notification_remove,
-        name="organization_notification_remove",
+        views.organization_spend_notification_remove,
+        name="organization_spend_notification_remove",
     ),
 ]

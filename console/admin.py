@@ -5,10 +5,9 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from django.contrib import admin, messages
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db.models import Model
 from django.http import HttpRequest
-
-from accounts.audit import Actor
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
@@ -25,25 +24,25 @@ class ReadOnlyAdmin(admin.ModelAdmin):
         return False
 
 
-def apply_each(
+def apply_each[T: Model](
     request: HttpRequest,
-    objects: Iterable,
-    change: Callable[[Actor, Any], Any],
+    objects: Iterable[T],
+    change: Callable[[T], object],
     *,
-    name: Callable[[Any], str],
+    name: Callable[[T], str],
     done: str,
     noun: str,
 ) -> int:
-    """`change(actor, obj)` for each object, the signed-in staff member as actor. What a
-    service refuses becomes a warning naming the object; the rest, one success message
+    """`change(obj)` for each object. What it refuses (a service's `ValidationError`, or a
+    `PermissionDenied`) becomes a warning naming the object; the rest, one success message
     ("Archived 2 workspace(s)."). Returns how many changed."""
-    actor = Actor.from_request(request)
     changed = 0
     for obj in objects:
         try:
-            change(actor, obj)
-        except ValidationError as error:
-            messages.warning(request, f"{name(obj)}: {' '.join(error.messages)}")
+            change(obj)
+        except (ValidationError, PermissionDenied) as error:
+            reason = " ".join(error.messages) if isinstance(error, ValidationError) else str(error)
+            messages.warning(request, f"{name(obj)}: {reason}")
         else:
             changed += 1
     if changed:

@@ -1,5 +1,12 @@
+from typing import cast
+
 from django import forms
 from django.core.exceptions import ValidationError
+
+
+def choice(form: forms.BaseForm, name: str) -> forms.ChoiceField:
+    """The form's choice field `name`, whose choices are set when the form is made."""
+    return cast(forms.ChoiceField, form.fields[name])
 
 
 def add_service_errors(form: forms.Form, error: ValidationError) -> None:

@@ -1,18 +1,39 @@
-"""Helpers for the console's htmx patterns: a page whose named partial serves htmx, and
-`<dialog>` modals that have their own URL."""
+"""The console's htmx patterns: a page whose named partial serves htmx, `<dialog>` modals that
+have their own URL, and the client events that tie them to the lists on the page."""
 
-import json
+import enum
 from collections.abc import Callable
 from typing import Any
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.http import HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
+from django_htmx.http import HttpResponseClientRefresh, trigger_client_event
+
+from console.http import HtmxRequest
+
+
+class Event(enum.StrEnum):
+    """Every client event the console fires, by one name. Views send them after a change; a
+    list listens for its own (`hx-trigger="{{ events.KEYS_CHANGED }} from:body"`, templates
+    get them from the `events` context processor) and console.js for the dialog's."""
+
+    # Tells templates to read the members, not call the class.
+    do_not_call_in_templates = enum.nonmember(True)
+
+    CLOSE_MODAL = "console:close-modal"
+    TOAST = "console:toast"
+    WORKSPACES_CHANGED = "workspaces:changed"
+    WORKSPACE_MEMBERS_CHANGED = "workspace-members:changed"
+    KEYS_CHANGED = "keys:changed"
+    MEMBERS_CHANGED = "members:changed"
+    ADMIN_KEYS_CHANGED = "admin-keys:changed"
+    LIMITS_CHANGED = "limits:changed"
 
 
 def render_page(
-    request: HttpRequest,
+    request: HtmxRequest,
     template_name: str,
     context: dict[str, Any],
     *,
@@ -27,65 +48,50 @@ def render_page(
 
 
 def render_dialog(
-    request: HttpRequest,
-    body_template: str,
-    context: dict[str, Any],
-    *,
-    title: str,
-    cancel_url: str,
-    page_base: str = "settings/base.html",
+    request: HtmxRequest, template_name: str, context: dict[str, Any], *, cancel_url: str
 ) -> HttpResponse:
-    """A modal with its own URL: a `<dialog>` for htmx, else a page showing it open.
-
-    `body_template` is the modal's content (usually a form posting back to the same URL);
-    `cancel_url` is where closing it leads when there is no script.
-    """
-    context = {
-        **context,
-        "modal_title": title,
-        "body_template": body_template,
-        "cancel_url": cancel_url,
-        "page_base": page_base,
-    }
-    template = "includes/modal.html" if request.htmx else "includes/modal_page.html"
-    return render(request, template, context)
+    """A dialog: a template extending `includes/modal.html`, which is the `<dialog>` alone
+    for htmx and a page showing it open otherwise. `cancel_url` is where closing it leads when
+    there is no script."""
+    return render(request, template_name, {**context, "cancel_url": cancel_url})
 
 
 def dialog_done(
-    request: HttpRequest,
+    request: HtmxRequest,
     *,
     redirect_to: str,
     message: str,
-    events: tuple[str, ...] = (),
+    events: tuple[Event, ...] = (),
     refresh: bool = False,
 ) -> HttpResponse:
-    """After a modal's form succeeds: htmx closes the modal, shows `message` and fires
+    """After a dialog's form succeeds: htmx closes the dialog, shows `message` and fires
     `events` (lists listen for them and refresh), or reloads the page when `refresh`; a plain
     POST redirects with the message."""
     if request.htmx and refresh:
         messages.success(request, message)
-        return HttpResponse(status=204, headers={"HX-Refresh": "true"})
+        return HttpResponseClientRefresh()
     if request.htmx:
-        # htmx fires these on the form inside the modal, in order; closing the modal last
+        # htmx fires these on the form inside the dialog, in order; closing the dialog last
         # keeps the form attached so the other events still bubble up to the lists.
-        triggers: dict[str, Any] = dict.fromkeys(events, True)
-        triggers["console:toast"] = message
-        triggers["console:close-modal"] = True
-        return HttpResponse(status=204, headers={"HX-Trigger": json.dumps(triggers)})
+        response = HttpResponse(status=204)
+        for event in events:
+            trigger_client_event(response, event)
+        trigger_client_event(response, Event.TOAST, {"value": message})
+        trigger_client_event(response, Event.CLOSE_MODAL)
+        return response
     messages.success(request, message)
     return HttpResponseRedirect(redirect_to)
 
 
 def confirm_action(
-    request: HttpRequest,
+    request: HtmxRequest,
     *,
-    perform: Callable[[], Any],
-    body_template: str,
+    perform: Callable[[], object],
+    template_name: str,
     context: dict[str, Any],
-    title: str,
     cancel_url: str,
     message: str,
-    events: tuple[str, ...] = (),
+    events: tuple[Event, ...] = (),
     redirect_to: str | None = None,
 ) -> HttpResponse:
     """A confirm dialog (GET) and its action (POST). `perform` runs the service; a
@@ -100,6 +106,4 @@ def confirm_action(
             return dialog_done(
                 request, redirect_to=redirect_to or cancel_url, message=message, events=events
             )
-    return render_dialog(
-        request, body_template, {**context, "error": error}, title=title, cancel_url=cancel_url
-    )
+    return render_dialog(request, template_name, {**context, "error": error}, cancel_url=cancel_url)

@@ -8,7 +8,10 @@ which lets lists page by ID with a stable creation order.
 import secrets
 import string
 import time
+from collections.abc import Callable
 from functools import partial
+
+from django.db import models
 
 ALPHABET = string.digits + string.ascii_uppercase + string.ascii_lowercase
 TIME_LENGTH = 8
@@ -41,26 +44,13 @@ def new_id(prefix: str, *, now: float | None = None) -> str:
     return f"{prefix}{_encode_time(milliseconds)}{random_part}"
 
 
-def id_factory(kind: str):
+def id_factory(kind: str) -> Callable[[], str]:
     """A zero-argument callable for a model field's ``default``."""
     return partial(new_id, PREFIXES[kind])
 
 
-def looks_like(kind: str, value: str) -> bool:
-    """True if `value` has the shape of a public ID of `kind` (not whether it exists)."""
-    prefix = PREFIXES[kind]
-    body = value[len(prefix) :]
-    return (
-        value.startswith(prefix)
-        and len(body) == ID_LENGTH
-        and all(char in ALPHABET for char in body)
-    )
-
-
-def public_id_field(kind: str):
+def public_id_field(kind: str) -> models.CharField:
     """The model field that holds a public ID of `kind`: unique, indexed, never edited."""
-    from django.db import models
-
     return models.CharField(
         max_length=len(PREFIXES[kind]) + ID_LENGTH,
         unique=True,

@@ -1,18 +1,28 @@
-"""Personas: one user per organization role, a member of another organization, anonymous.
+"""Personas: one user per organization role, a member of another organization, staff.
 
-`org` is the organization under test; `other_org` is someone else's. Clients are signed in
-as each persona (`admin_client`, `billing_client`, ...).
+`org` is the organization under test; `other_org` is someone else's. `client(user)` is a test
+client signed in as `user` (`client(None)`: anonymous). The named workspaces say who holds
+which role in them.
 """
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import pytest
 from django.test import Client
 
+from accounts.audit import Actor
 from accounts.models import Organization, OrganizationMember, User
-from accounts.roles import OrgRole
-from tests.factories import MemberFactory, OrganizationFactory, UserFactory
-from workspaces.models import Workspace
+from accounts.roles import OrgRole, WorkspaceRole
+from tests.factories import (
+    MemberFactory,
+    OrganizationFactory,
+    UserFactory,
+    WorkspaceFactory,
+    WorkspaceMemberFactory,
+)
+from workspaces import services as workspace_services
+from workspaces.models import ApiKey, Workspace
 
 
 @pytest.fixture(autouse=True)
@@ -72,46 +82,66 @@ def org(personas: Personas) -> Organization:
     return personas.org
 
 
-def _client_for(user: User | None) -> Client:
-    client = Client()
-    if user is not None:
-        client.force_login(user)
-    return client
+@pytest.fixture
+def client() -> Callable[[User | None], Client]:
+    """`client(user)`: a test client signed in as `user`; `client(None)`: anonymous."""
+
+    def signed_in(user: User | None) -> Client:
+        signed = Client()
+        if user is not None:
+            signed.force_login(user)
+        return signed
+
+    return signed_in
 
 
 @pytest.fixture
-def client_for():
-    return _client_for
+def staff(db) -> User:
+    """The operator's staff: a superuser of the Django admin, in no organization."""
+    return User.objects.create_superuser("staff@console.test", "pw-staff-123")
 
 
 @pytest.fixture
-def admin_client(personas: Personas) -> Client:  # shadows pytest-django's superuser client
-    return _client_for(personas.admin)
+def admin_actor(personas: Personas) -> Actor:
+    return Actor.for_user(personas.admin)
 
 
 @pytest.fixture
-def billing_client(personas: Personas) -> Client:
-    return _client_for(personas.billing)
+def newcomer(personas: Personas) -> User:
+    """An organization developer who is in no workspace yet."""
+    return MemberFactory(
+        organization=personas.org, role=OrgRole.DEVELOPER, user__email="new@acme.test"
+    ).user
 
 
 @pytest.fixture
-def developer_client(personas: Personas) -> Client:
-    return _client_for(personas.developer)
+def production(personas: Personas) -> Workspace:
+    """ "Production": the developer persona is a Workspace Developer there, the user persona a
+    Workspace User."""
+    workspace = WorkspaceFactory(organization=personas.org, name="Production")
+    WorkspaceMemberFactory(
+        workspace=workspace, user=personas.developer, role=WorkspaceRole.DEVELOPER
+    )
+    WorkspaceMemberFactory(workspace=workspace, user=personas.user, role=WorkspaceRole.USER)
+    return workspace
 
 
 @pytest.fixture
-def user_client(personas: Personas) -> Client:
-    return _client_for(personas.user)
+def production_admined_by_developer(personas: Personas) -> Workspace:
+    """ "Production": the developer persona is its Workspace Admin, the user persona a
+    Workspace User."""
+    workspace = WorkspaceFactory(organization=personas.org, name="Production")
+    WorkspaceMemberFactory(workspace=workspace, user=personas.developer, role=WorkspaceRole.ADMIN)
+    WorkspaceMemberFactory(workspace=workspace, user=personas.user, role=WorkspaceRole.USER)
+    return workspace
 
 
 @pytest.fixture
-def outsider_client(personas: Personas) -> Client:
-    return _client_for(personas.outsider)
-
-
-@pytest.fixture
-def anonymous_client() -> Client:
-    return Client()
+def production_key(personas: Personas, production: Workspace) -> tuple[ApiKey, str]:
+    """An API key of `production` that the developer persona made, and its secret."""
+    return workspace_services.api_key_create(
+        actor=Actor.for_user(personas.developer), workspace=production, name="bot"
+    )
 
 
 @pytest.fixture

@@ -61,9 +61,17 @@ class WorkspaceFactory(factory.django.DjangoModelFactory):
 
 
 class WorkspaceMemberFactory(factory.django.DjangoModelFactory):
+    """An explicit workspace membership, within the user's membership of the organization
+    (made a User of it if they are not a member yet)."""
+
     class Meta:
         model = WorkspaceMember
 
     workspace = factory.SubFactory(WorkspaceFactory)
     user = factory.SubFactory(UserFactory)
+    organization_member = factory.LazyAttribute(
+        lambda membership: OrganizationMember.objects.get_or_create(
+            organization=membership.workspace.organization, user=membership.user
+        )[0]
+    )
     role = WorkspaceRole.DEVELOPER

@@ -1,4 +1,6 @@
+from collections.abc import Sequence
 from datetime import UTC, datetime, time, timedelta
+from typing import Any
 
 from django import forms
 from django.utils import timezone
@@ -6,7 +8,8 @@ from django.utils import timezone
 from accounts.keys import KEY_NAME_MAX_LENGTH
 from accounts.models import KeyStatus
 from accounts.roles import ASSIGNABLE_WORKSPACE_ROLES
-from workspaces.models import NAME_MAX_LENGTH, WorkspaceColor
+from console.forms import choice
+from workspaces.models import NAME_MAX_LENGTH, Workspace, WorkspaceColor
 
 ROLE_CHOICES = [(role.value, role.label) for role in ASSIGNABLE_WORKSPACE_ROLES]
 
@@ -70,8 +73,9 @@ class ApiKeyCreateForm(forms.Form):
         error_messages={"invalid": "Enter a date as YYYY-MM-DD."},
     )
 
-    def clean(self) -> dict:
-        data = super().clean()
+    def clean(self) -> dict[str, Any]:
+        super().clean()
+        data = self.cleaned_data
         expiry = data.get("expiry")
         data["expires_at"] = None
         if expiry in ("7", "30", "90"):
@@ -105,9 +109,16 @@ class KeyFilterForm(forms.Form):
     )
     creator = forms.ChoiceField(required=False, label="Created by")
 
-    def __init__(self, *args, workspaces, creators, **kwargs):
+    def __init__(
+        self,
+        *args: Any,
+        workspaces: Sequence[Workspace],
+        creators: list[tuple[str, str]],
+        **kwargs: Any,
+    ) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["workspace"].choices = [("", "All Workspaces")] + [
-            (w.public_id, w.name) for w in workspaces
+        choice(self, "workspace").choices = [
+            ("", "All Workspaces"),
+            *((w.public_id, w.name) for w in workspaces),
         ]
-        self.fields["creator"].choices = [("", "Anyone"), *creators]
+        choice(self, "creator").choices = [("", "Anyone"), *creators]

@@ -3,7 +3,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
-from accounts.models import Organization, SecretKey
+from accounts.models import AuditTarget, Organization, OrganizationMember, SecretKey
 from accounts.roles import ASSIGNABLE_WORKSPACE_ROLES, WorkspaceRole
 from console.ids import public_id_field
 
@@ -68,13 +68,24 @@ class Workspace(models.Model):
     def is_archived(self) -> bool:
         return self.archived_at is not None
 
+    @property
+    def audit_target(self) -> AuditTarget:
+        return AuditTarget("workspace", self.public_id, self.organization_id)
+
 
 class WorkspaceMember(models.Model):
-    """An explicit workspace membership. Inherited ones (org admins, billing) are computed."""
+    """An explicit workspace membership. Inherited ones (org admins, billing) are computed.
+
+    It belongs to the user's membership of the workspace's organization and ends with it:
+    removing someone from the organization removes them from its workspaces.
+    """
 
     workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="members")
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="workspace_memberships"
+    )
+    organization_member = models.ForeignKey(
+        OrganizationMember, on_delete=models.CASCADE, related_name="workspace_memberships"
     )
     role = models.CharField(
         max_length=40,
@@ -95,6 +106,14 @@ class WorkspaceMember(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user} in {self.workspace} ({self.role})"
+
+    @property
+    def audit_target(self) -> AuditTarget:
+        return AuditTarget(
+            "workspace_member",
+            f"{self.workspace.public_id}:{self.user.public_id}",
+            self.workspace.organization_id,
+        )
 
 
 class ApiKey(SecretKey):
@@ -122,6 +141,10 @@ class ApiKey(SecretKey):
                 name="apikey_expiring",
             ),
         ]
+
+    @property
+    def audit_target(self) -> AuditTarget:
+        return AuditTarget("api_key", self.public_id, self.organization_id)
 
     def save(self, *args, **kwargs) -> None:
         if self.pk is not None:

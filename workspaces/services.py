@@ -1,6 +1,7 @@
-"""Writes about workspaces and workspace members. One transaction each, one audit event each."""
+"""Writes about workspaces, their members and API keys, and creating an organization (which
+makes its Default workspace). One transaction each, one audit event each."""
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -12,12 +13,13 @@ from django.urls import reverse
 from django.utils import timezone
 
 from accounts import audit, keys
+from accounts import services as account_services
 from accounts.audit import Actor
 from accounts.models import KeyStatus, Organization, OrganizationMember, User
-from accounts.permissions import inherited_workspace_role
-from accounts.roles import ASSIGNABLE_WORKSPACE_ROLES, OrgRole, WorkspaceRole
+from accounts.roles import ASSIGNABLE_WORKSPACE_ROLES, INHERITING_ORG_ROLES, OrgRole, WorkspaceRole
 from console import validation
 from console.secrets import new_api_secret
+from workspaces.access import inherited_workspace_role
 from workspaces.models import (
     DEFAULT_WORKSPACE_NAME,
     MAX_ACTIVE_WORKSPACES,
@@ -31,14 +33,14 @@ from workspaces.models import (
 audit.register_actions(
     {
         "workspace.create": "Workspace created",
-        "workspace.update": "Workspace edited",
+        "workspace.edit": "Workspace edited",
         "workspace.archive": "Workspace archived",
         "workspace_member.add": "Workspace member added",
-        "workspace_member.role_change": "Workspace member role changed",
+        "workspace_member.change_role": "Workspace member role changed",
         "workspace_member.remove": "Workspace member removed",
         "api_key.create": "API key created",
         "api_key.rename": "API key renamed",
-        "api_key.status_change": "API key enabled or disabled",
+        "api_key.set_status": "API key enabled or disabled",
         "api_key.delete": "API key deleted",
     }
 )
@@ -73,7 +75,7 @@ def _clean_role(role: str) -> str:
 
 
 def ensure_changeable(workspace: Workspace, *, what: str = "changed") -> None:
-    """Refuse any change to the Default workspace's details or to an archived workspace."""
+    """Refuse any change to an archived workspace: it is kept for its history, read-only."""
     if workspace.is_archived:
         raise ValidationError(f"This workspace is archived and can no longer be {what}.")
 
@@ -93,15 +95,50 @@ def _ensure_not_default(workspace: Workspace, what: str) -> None:
         raise ValidationError(f"The Default workspace cannot be {what}.")
 
 
-def workspace_create_default(*, organization: Organization, created_by: User | None) -> Workspace:
-    """The Default workspace, created with its organization (inside that transaction)."""
-    return Workspace.objects.create(
+def _lock_members_changeable(workspace: Workspace) -> Workspace:
+    """`_lock_changeable`, refusing the Default workspace too: every member of the organization
+    takes part in it through their organization role."""
+    locked = _lock_changeable(workspace)
+    if locked.is_default:
+        raise ValidationError(
+            "Every member of the organization takes part in the Default workspace through "
+            "their organization role; it has no members of its own."
+        )
+    return locked
+
+
+@transaction.atomic
+def organization_create(
+    *,
+    actor: Actor,
+    name: str,
+    admin_email: str,
+    admin_password: str | None = None,
+    admin_name: str = "",
+) -> Organization:
+    """Create an organization with its first admin (a new or an existing user) and its
+    Default workspace."""
+    name = account_services.clean_organization_name(name)
+    admin_email = account_services.clean_email(admin_email, field="admin_email")
+    organization = Organization.objects.create(name=name)
+    user = User.objects.filter(email=admin_email).first()
+    if user is None:
+        user = User.objects.create_user(admin_email, admin_password, name=admin_name.strip())
+    OrganizationMember.objects.create(organization=organization, user=user, role=OrgRole.ADMIN)
+    Workspace.objects.create(
         organization=organization,
         name=DEFAULT_WORKSPACE_NAME,
         display_color=WorkspaceColor.SLATE,
         is_default=True,
-        created_by=created_by,
+        created_by=user,
     )
+    audit.record(
+        actor,
+        "organization.create",
+        target=organization,
+        after={"name": name, "admin": admin_email},
+    )
+    return organization
 
 
 @transaction.atomic
@@ -122,18 +159,16 @@ def workspace_create(
         organization=organization, name=name, display_color=display_color, created_by=actor.user
     )
     audit.record(
-        actor=actor,
-        organization=organization,
-        action="workspace.create",
-        target_type="workspace",
-        target_id=workspace.public_id,
+        actor,
+        "workspace.create",
+        target=workspace,
         after={"name": name, "display_color": display_color},
     )
     return workspace
 
 
 @transaction.atomic
-def workspace_update(
+def workspace_edit(
     *,
     actor: Actor,
     workspace: Workspace,
@@ -153,15 +188,17 @@ def workspace_update(
         return workspace
     workspace.save(update_fields=["name", "display_color"])
     audit.record(
-        actor=actor,
-        organization=workspace.organization,
-        action="workspace.update",
-        target_type="workspace",
-        target_id=workspace.public_id,
+        actor,
+        "workspace.edit",
+        target=workspace,
         before=before,
         after=after,
     )
     return workspace
+
+
+# The Admin API's callers that have not moved to `workspace_edit` yet.
+workspace_update = workspace_edit
 
 
 @transaction.atomic
@@ -181,11 +218,9 @@ def workspace_archive(*, actor: Actor, workspace: Workspace) -> Workspace:
     )
     details = {"archived_at": workspace.archived_at.isoformat(), "archived_api_keys": archived_keys}
     audit.record(
-        actor=actor,
-        organization=workspace.organization,
-        action="workspace.archive",
-        target_type="workspace",
-        target_id=workspace.public_id,
+        actor,
+        "workspace.archive",
+        target=workspace,
         before={"archived_at": None},
         after=details,
     )
@@ -221,19 +256,19 @@ def _ensure_role_allowed(org_role: str, role: str) -> None:
 def workspace_member_add(
     *, actor: Actor, workspace: Workspace, user: User, role: str
 ) -> WorkspaceMember:
-    workspace = _lock_changeable(workspace)
+    workspace = _lock_members_changeable(workspace)
     role = _clean_role(role)
     org_member = _org_member(workspace, user)
     _ensure_role_allowed(org_member.role, role)
     if WorkspaceMember.objects.filter(workspace=workspace, user=user).exists():
         raise ValidationError({"user": f"{user.email} is already a member of this workspace."})
-    membership = WorkspaceMember.objects.create(workspace=workspace, user=user, role=role)
+    membership = WorkspaceMember.objects.create(
+        workspace=workspace, user=user, organization_member=org_member, role=role
+    )
     audit.record(
-        actor=actor,
-        organization=workspace.organization,
-        action="workspace_member.add",
-        target_type="workspace_member",
-        target_id=f"{workspace.public_id}:{user.public_id}",
+        actor,
+        "workspace_member.add",
+        target=membership,
         after={"email": user.email, "role": role},
     )
     return membership
@@ -245,12 +280,13 @@ def _explicit_membership(workspace: Workspace, user: User) -> WorkspaceMember:
     )
     if membership is None:
         org_member = _org_member(workspace, user)
-        if org_member.role in (OrgRole.ADMIN, OrgRole.BILLING):
+        if org_member.role in INHERITING_ORG_ROLES:
             raise ValidationError(
                 "This membership is inherited from the organization role. "
                 "Change the organization role first."
             )
         raise ValidationError(f"{user.email} is not a member of this workspace.")
+    membership.workspace, membership.user = workspace, user
     return membership
 
 
@@ -258,7 +294,7 @@ def _explicit_membership(workspace: Workspace, user: User) -> WorkspaceMember:
 def workspace_member_change_role(
     *, actor: Actor, workspace: Workspace, user: User, role: str
 ) -> WorkspaceMember:
-    workspace = _lock_changeable(workspace)
+    workspace = _lock_members_changeable(workspace)
     role = _clean_role(role)
     membership = _explicit_membership(workspace, user)
     _ensure_role_allowed(_org_member(workspace, user).role, role)
@@ -268,11 +304,9 @@ def workspace_member_change_role(
     membership.role = role
     membership.save(update_fields=["role"])
     audit.record(
-        actor=actor,
-        organization=workspace.organization,
-        action="workspace_member.role_change",
-        target_type="workspace_member",
-        target_id=f"{workspace.public_id}:{user.public_id}",
+        actor,
+        "workspace_member.change_role",
+        target=membership,
         before={"role": before},
         after={"role": role},
     )
@@ -281,7 +315,7 @@ def workspace_member_change_role(
 
 @transaction.atomic
 def workspace_member_remove(*, actor: Actor, workspace: Workspace, user: User) -> None:
-    workspace = _lock_changeable(workspace)
+    workspace = _lock_members_changeable(workspace)
     membership = _explicit_membership(workspace, user)
     org_member = _org_member(workspace, user)
     if inherited_workspace_role(org_member.role) == WorkspaceRole.ADMIN:
@@ -289,20 +323,12 @@ def workspace_member_remove(*, actor: Actor, workspace: Workspace, user: User) -
             "Organization admins are members of every workspace and cannot be removed."
         )
     audit.record(
-        actor=actor,
-        organization=workspace.organization,
-        action="workspace_member.remove",
-        target_type="workspace_member",
-        target_id=f"{workspace.public_id}:{user.public_id}",
+        actor,
+        "workspace_member.remove",
+        target=membership,
         before={"email": user.email, "role": membership.role},
     )
     membership.delete()
-
-
-def memberships_remove_for_user(*, organization: Organization, user: User) -> None:
-    """Drop a departing organization member's workspace memberships (inside the caller's
-    transaction; the caller records the event)."""
-    WorkspaceMember.objects.filter(workspace__organization=organization, user=user).delete()
 
 
 # -- API keys -----------------------------------------------------------------------------
@@ -312,7 +338,7 @@ API_KEY_PREFIX = "sk-ant-api03-"
 
 @transaction.atomic
 def api_key_create(
-    *, actor: Actor, workspace: Workspace, name: str, expires_at=None
+    *, actor: Actor, workspace: Workspace, name: str, expires_at: datetime | None = None
 ) -> tuple[ApiKey, str]:
     """A new API key in `workspace` (for good). Returns the key and its secret, which is
     never stored or available again."""
@@ -331,11 +357,9 @@ def api_key_create(
     )
     _count_active(workspace, +1)
     audit.record(
-        actor=actor,
-        organization=workspace.organization,
-        action="api_key.create",
-        target_type="api_key",
-        target_id=key.public_id,
+        actor,
+        "api_key.create",
+        target=key,
         after={
             "name": name,
             "hint": hint,
@@ -363,7 +387,7 @@ def _locked(key: ApiKey) -> ApiKey:
 @transaction.atomic
 def api_key_rename(*, actor: Actor, key: ApiKey, name: str) -> ApiKey:
     key = _locked(key)
-    keys.rename(actor, key, name, organization=key.workspace.organization, target_type="api_key")
+    keys.rename(actor, key, name, action="api_key.rename")
     return key
 
 
@@ -371,9 +395,7 @@ def api_key_rename(*, actor: Actor, key: ApiKey, name: str) -> ApiKey:
 def api_key_set_status(*, actor: Actor, key: ApiKey, status: str) -> ApiKey:
     """Disable (inactive) or enable (active) a key. Deleted and expired keys refuse."""
     key = _locked(key)
-    if keys.set_status(
-        actor, key, status, organization=key.workspace.organization, target_type="api_key"
-    ):
+    if keys.set_status(actor, key, status, action="api_key.set_status"):
         _count_active(key.workspace, +1 if status == KeyStatus.ACTIVE else -1)
     return key
 
@@ -382,7 +404,7 @@ def api_key_set_status(*, actor: Actor, key: ApiKey, status: str) -> ApiKey:
 def api_key_delete(*, actor: Actor, key: ApiKey) -> ApiKey:
     """Delete a key for good: it is archived, never usable again; its usage history stays."""
     key = _locked(key)
-    before = keys.delete(actor, key, organization=key.workspace.organization, target_type="api_key")
+    before = keys.delete(actor, key, action="api_key.delete")
     if before == KeyStatus.ACTIVE:
         _count_active(key.workspace, -1)
     return key
@@ -447,7 +469,7 @@ def api_key_expiry_notices_send() -> int:
             claimed = ApiKey.objects.filter(pk=key.pk, **{f"{field}__isnull": True}).update(
                 **{field: now}
             )
-            if claimed:
+            if claimed and key.expires_at is not None:
                 _send_expiry_notice(key, key.expires_at - now)
                 sent += 1
     return sent

@@ -4,6 +4,6 @@ from workspaces import services
 
 
 @task
-def notify_expiring_api_keys() -> int:
+def api_key_expiry_notices_send() -> int:
     """Send the notices due about keys that expire soon (run it hourly)."""
     return services.api_key_expiry_notices_send()

@@ -1,5 +1,8 @@
 """Limits: the workspace page's Limits tab and Settings > Limits."""
 
+from collections.abc import Callable
+from typing import Any
+
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.http import Http404, HttpResponse
@@ -9,29 +12,23 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from django.views.decorators.vary import vary_on_headers
 
 from accounts.audit import Actor
-from accounts.permissions import Access, default_workspace_access, organization_access
+from accounts.http import ConsoleRequest
 from billing import selectors, services
-from billing.forms import NotificationForm, RateLimitForm, SpendLimitForm, to_cents
+from billing.forms import NotificationForm, RateLimitForm, SpendLimitForm
 from billing.models import Limiter, ModelGroup, SpendNotification
+from billing.selectors import RateLimitRow
 from console.forms import add_service_errors
-from console.htmx import confirm_action, dialog_done, render_dialog, render_page
-from console.http import ConsoleRequest
-from workspaces import selectors as workspace_selectors
-from workspaces.views.members import tab_context
-
-LIMITS_CHANGED = "limits:changed"
-
+from console.htmx import Event, confirm_action, dialog_done, render_dialog, render_page
+from workspaces.access import Access, organization_access, tab_context, workspace_access
+from workspaces.models import Workspace
 
 # -- Workspace Limits tab ----------------------------------------------------------------
 
 
-def _tab_context(workspace, access, **extra) -> dict:
+def _tab_context(workspace: Workspace, access: Access, **extra: object) -> dict[str, Any]:
     return {
         **tab_context(workspace, access, "billing:workspace_limits"),
         "limits": selectors.effective_limits(workspace),
-        "editable": access.can("limits.edit")
-        and not workspace.is_default
-        and not workspace.is_archived,
         **extra,
     }
 
@@ -39,42 +36,49 @@ def _tab_context(workspace, access, **extra) -> dict:
 @require_GET
 @vary_on_headers("HX-Request")
 def workspace_limits(request: ConsoleRequest, workspace_id: str) -> HttpResponse:
-    workspace, access = workspace_selectors.resolve_workspace(
-        request.member, workspace_id, "limits.view"
-    )
+    workspace, access = workspace_access(request.member, workspace_id, "limits.view")
     return render_page(
         request, "billing/workspace_limits.html", _tab_context(workspace, access), partial="tab"
     )
 
 
-def _row_context(workspace, access, row, *, editing=False, form=None) -> dict:
+def _row_context(
+    workspace: Workspace,
+    access: Access,
+    row: RateLimitRow,
+    *,
+    editing: bool = False,
+    form: RateLimitForm | None = None,
+) -> dict[str, Any]:
     return {
         "workspace": workspace,
         "access": access,
         "row": row,
         "editing": editing,
         "form": form,
-        "editable": True,
     }
 
 
-def _find_row(workspace, group_slug: str, limiter: str):
+def _find_row(
+    workspace: Workspace, group_slug: str, limiter: str
+) -> tuple[ModelGroup, RateLimitRow]:
+    """The model group and the row of the workspace's rate limits it and `limiter` name (404
+    for unknown ones)."""
     group = ModelGroup.objects.filter(slug=group_slug).first()
-    if group is None or limiter not in Limiter.values:
-        return None, None
-    return group, selectors.effective_limits(workspace).rate_limit(group.pk, limiter)
+    row = None
+    if group is not None and limiter in Limiter.values:
+        row = selectors.effective_limits(workspace).rate_limit(group.pk, limiter)
+    if group is None or row is None:
+        raise Http404("No such model group or limit type.")
+    return group, row
 
 
 @require_http_methods(["GET", "POST"])
-def workspace_rate_limit_edit(request: ConsoleRequest, workspace_id: str) -> HttpResponse:
+def workspace_rate_limit_set(request: ConsoleRequest, workspace_id: str) -> HttpResponse:
     """The pencil: a rate limit's row in edit mode (GET), saving it (POST)."""
-    workspace, access = workspace_selectors.resolve_workspace(
-        request.member, workspace_id, "limits.edit"
-    )
+    workspace, access = workspace_access(request.member, workspace_id, "limits.edit")
     data = request.POST if request.method == "POST" else request.GET
     group, row = _find_row(workspace, data.get("model_group", ""), data.get("limiter", ""))
-    if row is None:
-        raise Http404("No such model group or limit type.")
     if request.method == "GET":
         editing = data.get("mode") != "view"
         form = RateLimitForm(initial={"value": row.workspace_value or row.organization_value})
@@ -114,14 +118,10 @@ def workspace_rate_limit_edit(request: ConsoleRequest, workspace_id: str) -> Htt
 @require_POST
 def workspace_rate_limit_reset(request: ConsoleRequest, workspace_id: str) -> HttpResponse:
     """The refresh icon: back to the organization's limit."""
-    workspace, access = workspace_selectors.resolve_workspace(
-        request.member, workspace_id, "limits.edit"
-    )
+    workspace, access = workspace_access(request.member, workspace_id, "limits.edit")
     group, row = _find_row(
         workspace, request.POST.get("model_group", ""), request.POST.get("limiter", "")
     )
-    if row is None:
-        raise Http404("No such model group or limit type.")
     error = None
     try:
         services.workspace_rate_limit_reset(
@@ -141,52 +141,46 @@ def workspace_rate_limit_reset(request: ConsoleRequest, workspace_id: str) -> Ht
     return render_page(request, "billing/workspace_limits.html", context, partial="rate_row")
 
 
-def _amount_dialog(
+def _amount_dialog[F: (SpendLimitForm, NotificationForm)](
     request: ConsoleRequest,
     *,
-    form_class,
-    save,
-    title: str,
-    template: str,
-    context: dict,
+    form_class: type[F],
+    save: Callable[[F], object],
+    template_name: str,
+    context: dict[str, Any],
     cancel_url: str,
     message: str,
     initial: dict | None = None,
 ) -> HttpResponse:
-    """A modal with one USD amount that `save(cents)` applies."""
+    """A dialog with one USD amount that `save(form)` applies once the form is valid."""
     form = form_class(request.POST or None, initial=initial)
     if request.method == "POST" and form.is_valid():
         try:
-            save(to_cents(form.cleaned_data["amount"]))
+            save(form)
         except ValidationError as error:
             add_service_errors(form, error)
         else:
             return dialog_done(
-                request, redirect_to=cancel_url, message=message, events=(LIMITS_CHANGED,)
+                request, redirect_to=cancel_url, message=message, events=(Event.LIMITS_CHANGED,)
             )
-    return render_dialog(
-        request, template, {**context, "form": form}, title=title, cancel_url=cancel_url
-    )
+    return render_dialog(request, template_name, {**context, "form": form}, cancel_url=cancel_url)
 
 
 @require_http_methods(["GET", "POST"])
-def workspace_spend_limit_change(request: ConsoleRequest, workspace_id: str) -> HttpResponse:
-    workspace, _access = workspace_selectors.resolve_workspace(
-        request.member, workspace_id, "limits.edit"
-    )
+def workspace_spend_limit_set(request: ConsoleRequest, workspace_id: str) -> HttpResponse:
+    workspace, _access = workspace_access(request.member, workspace_id, "limits.edit")
     limits = selectors.effective_limits(workspace)
     current = limits.workspace_spend_limit_cents
     return _amount_dialog(
         request,
         form_class=SpendLimitForm,
-        save=lambda cents: services.workspace_spend_limit_set(
-            actor=Actor.from_request(request), workspace=workspace, amount_cents=cents
+        save=lambda form: services.workspace_spend_limit_set(
+            actor=Actor.from_request(request), workspace=workspace, amount_cents=form.amount_cents()
         ),
-        title="Change spend limit",
-        template="billing/spend_limit_form.html",
+        template_name="billing/spend_limit_set_dialog.html",
         context={
             "limits": limits,
-            "action": reverse("billing:workspace_spend_limit_change", args=[workspace.public_id]),
+            "action": reverse("billing:workspace_spend_limit_set", args=[workspace.public_id]),
         },
         cancel_url=reverse("billing:workspace_limits", args=[workspace.public_id]),
         message="Spend limit saved.",
@@ -195,24 +189,23 @@ def workspace_spend_limit_change(request: ConsoleRequest, workspace_id: str) -> 
 
 
 @require_http_methods(["GET", "POST"])
-def workspace_notification_add(request: ConsoleRequest, workspace_id: str) -> HttpResponse:
-    workspace, _access = workspace_selectors.resolve_workspace(
-        request.member, workspace_id, "limits.edit"
-    )
+def workspace_spend_notification_add(request: ConsoleRequest, workspace_id: str) -> HttpResponse:
+    workspace, _access = workspace_access(request.member, workspace_id, "limits.edit")
     return _amount_dialog(
         request,
         form_class=NotificationForm,
-        save=lambda cents: services.spend_notification_add(
+        save=lambda form: services.spend_notification_add(
             actor=Actor.from_request(request),
             organization=workspace.organization,
             workspace=workspace,
-            amount_cents=cents,
+            amount_cents=form.amount_cents(),
         ),
-        title="Add notification",
-        template="billing/notification_form.html",
+        template_name="billing/spend_notification_add_dialog.html",
         context={
             "scope": workspace.name,
-            "action": reverse("billing:workspace_notification_add", args=[workspace.public_id]),
+            "action": reverse(
+                "billing:workspace_spend_notification_add", args=[workspace.public_id]
+            ),
         },
         cancel_url=reverse("billing:workspace_limits", args=[workspace.public_id]),
         message="Notification added.",
@@ -227,22 +220,19 @@ def _remove_notification(
         perform=lambda: services.spend_notification_remove(
             actor=Actor.from_request(request), notification=notification
         ),
-        body_template="billing/notification_remove_form.html",
+        template_name="billing/spend_notification_remove_dialog.html",
         context={"notification": notification, "action": request.path},
-        title="Remove notification",
         cancel_url=cancel_url,
         message="Notification removed.",
-        events=(LIMITS_CHANGED,),
+        events=(Event.LIMITS_CHANGED,),
     )
 
 
 @require_http_methods(["GET", "POST"])
-def workspace_notification_remove(
+def workspace_spend_notification_remove(
     request: ConsoleRequest, workspace_id: str, amount_cents: int
 ) -> HttpResponse:
-    workspace, _access = workspace_selectors.resolve_workspace(
-        request.member, workspace_id, "limits.edit"
-    )
+    workspace, _access = workspace_access(request.member, workspace_id, "limits.edit")
     notification = (
         SpendNotification.objects.filter(workspace=workspace, amount_cents=amount_cents)
         .select_related("workspace", "organization")
@@ -258,41 +248,33 @@ def workspace_notification_remove(
 # -- Settings > Limits ---------------------------------------------------------------------
 
 
-def _organization_limits_access(request: ConsoleRequest, capability: str) -> Access:
-    """Organization-wide limits are asked as in the Default workspace, where every member
-    holds their organization role's counterpart."""
-    access = default_workspace_access(organization_access(request.member).member)
-    access.require(capability)
-    return access
-
-
 @require_GET
 @vary_on_headers("HX-Request")
 def organization_limits(request: ConsoleRequest) -> HttpResponse:
-    access = _organization_limits_access(request, "limits.view")
+    access = organization_access(request.member, "org.limits.view")
     context = {
         "access": access,
         "limits": selectors.organization_effective_limits(access.member.organization),
-        "editable": access.can("limits.edit"),
     }
     return render_page(request, "billing/organization_limits.html", context, partial="limits")
 
 
 @require_http_methods(["GET", "POST"])
-def organization_spend_limit_change(request: ConsoleRequest) -> HttpResponse:
-    access = _organization_limits_access(request, "limits.edit")
+def organization_spend_limit_set(request: ConsoleRequest) -> HttpResponse:
+    access = organization_access(request.member, "org.limits.edit")
     organization = access.member.organization
     limits = selectors.organization_effective_limits(organization)
     current = limits.settings.spend_limit_cents
     return _amount_dialog(
         request,
         form_class=SpendLimitForm,
-        save=lambda cents: services.organization_spend_limit_set(
-            actor=Actor.from_request(request), organization=organization, amount_cents=cents
+        save=lambda form: services.organization_spend_limit_set(
+            actor=Actor.from_request(request),
+            organization=organization,
+            amount_cents=form.amount_cents(),
         ),
-        title="Change spend limit",
-        template="billing/spend_limit_form.html",
-        context={"limits": limits, "action": reverse("billing:organization_spend_limit_change")},
+        template_name="billing/spend_limit_set_dialog.html",
+        context={"limits": limits, "action": reverse("billing:organization_spend_limit_set")},
         cancel_url=reverse("billing:organization_limits"),
         message="Spend limit saved.",
         initial={"amount": None if current is None else current / 100},
@@ -300,23 +282,22 @@ def organization_spend_limit_change(request: ConsoleRequest) -> HttpResponse:
 
 
 @require_http_methods(["GET", "POST"])
-def organization_notification_add(request: ConsoleRequest) -> HttpResponse:
-    access = _organization_limits_access(request, "limits.edit")
+def organization_spend_notification_add(request: ConsoleRequest) -> HttpResponse:
+    access = organization_access(request.member, "org.limits.edit")
     organization = access.member.organization
     return _amount_dialog(
         request,
         form_class=NotificationForm,
-        save=lambda cents: services.spend_notification_add(
+        save=lambda form: services.spend_notification_add(
             actor=Actor.from_request(request),
             organization=organization,
             workspace=None,
-            amount_cents=cents,
+            amount_cents=form.amount_cents(),
         ),
-        title="Add notification",
-        template="billing/notification_form.html",
+        template_name="billing/spend_notification_add_dialog.html",
         context={
             "scope": organization.name,
-            "action": reverse("billing:organization_notification_add"),
+            "action": reverse("billing:organization_spend_notification_add"),
         },
         cancel_url=reverse("billing:organization_limits"),
         message="Notification added.",
@@ -324,8 +305,10 @@ def organization_notification_add(request: ConsoleRequest) -> HttpResponse:
 
 
 @require_http_methods(["GET", "POST"])
-def organization_notification_remove(request: ConsoleRequest, amount_cents: int) -> HttpResponse:
-    access = _organization_limits_access(request, "limits.edit")
+def organization_spend_notification_remove(
+    request: ConsoleRequest, amount_cents: int
+) -> HttpResponse:
+    access = organization_access(request.member, "org.limits.edit")
     notification = (
         SpendNotification.objects.filter(
             organization=access.member.organization,

@@ -2,22 +2,20 @@
 
 from collections import defaultdict
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
-from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpResponse
 from django.views.decorators.http import require_GET
 from django.views.decorators.vary import vary_on_headers
 
-from accounts.permissions import Access, organization_access
+from accounts.http import ConsoleRequest
 from billing import charts, reports
 from billing.forms import ReportFilterForm
 from billing.models import Model
 from billing.money import dollars, usd
 from console.csv_export import csv_response
 from console.htmx import render_page
-from console.http import ConsoleRequest
-from workspaces import selectors as workspace_selectors
+from workspaces.access import organization_access, workspace_scope
 from workspaces.models import ApiKey, Workspace
 
 LIMITER_LABELS = {
@@ -44,30 +42,23 @@ class Filters:
         return cleaned.get("range") or self.form.data.get("range") or "this_month"
 
 
-def _filters(request: ConsoleRequest, kind: str) -> Filters:
-    """The report's scope from the URL, limited to what the viewer may see.
+def _filters(request: ConsoleRequest, capability: str, *, by_hour: bool) -> Filters:
+    """The report's scope from the URL, limited to the workspaces where the viewer holds
+    `capability` ("usage.view" or "cost.view"); `by_hour`: the report drills into days and
+    hours.
 
     Workspaces of other organizations (or ones the viewer cannot see) are a 404; other bad
     input is a message on the page.
     """
     member = organization_access(request.member).member
-    if Access(member).can(f"{kind}.view.all"):
-        workspaces = list(
-            Workspace.objects.filter(organization_id=member.organization_id).order_by(
-                "-is_default", "name"
-            )
-        )
-        allowed = None
-    else:
-        workspaces = workspace_selectors.workspaces_with(member, f"{kind}.view")
-        if not workspaces:
-            raise PermissionDenied(f"Your role does not give access to {kind} reports.")
-        allowed = workspaces
+    where = workspace_scope(member, capability)
+    workspaces = list(where.workspaces)
+    allowed = None if where.every else workspaces
     models = list(Model.objects.select_related("group").order_by("group__position", "api_name"))
     form = ReportFilterForm(request.GET, today=datetime.now(UTC).date())
     errors: list[str] = []
     if not form.is_valid():
-        errors = [message for messages in form.errors.values() for message in messages]
+        errors = [str(message) for messages in form.errors.values() for message in messages]
         return Filters(form, None, workspaces, models, errors)
     data = form.cleaned_data
     workspace = None
@@ -102,13 +93,13 @@ def _filters(request: ConsoleRequest, kind: str) -> Filters:
         end=data["end"],
         model=model,
         api_key=api_key,
-        day=data["day"] if kind == "usage" else None,
-        hour=data["hour"] if kind == "usage" else None,
+        day=data["day"] if by_hour else None,
+        hour=data["hour"] if by_hour else None,
     )
     return Filters(form, scope, workspaces, models, errors)
 
 
-def _query(request: ConsoleRequest, **changes) -> str:
+def _query(request: ConsoleRequest, **changes: str | None) -> str:
     params = request.GET.copy()
     for name, value in changes.items():
         if value is None:
@@ -133,24 +124,22 @@ def _drill_links(request: ConsoleRequest, buckets: list, granularity: str) -> di
     return {b: f"{prefix}hour={b:%Y-%m-%dT%H}" for b in buckets}
 
 
-def _label(bucket, granularity: str) -> str:
+def _label(bucket: date | datetime, granularity: str) -> str:
     if granularity == "day":
         return f"{bucket:%b} {bucket.day}"
     return f"{bucket:%H:%M}"
 
 
-def _bucket_text(bucket) -> str:
-    return (
-        bucket.isoformat().replace("+00:00", "Z")
-        if isinstance(bucket, datetime)
-        else bucket.isoformat()
-    )
+def _bucket_text(bucket: object) -> str:
+    if isinstance(bucket, datetime):
+        return bucket.isoformat().replace("+00:00", "Z")
+    return bucket.isoformat() if isinstance(bucket, date) else str(bucket)
 
 
 @require_GET
 @vary_on_headers("HX-Request")
 def usage(request: ConsoleRequest) -> HttpResponse:
-    filters = _filters(request, "usage")
+    filters = _filters(request, "usage.view", by_hour=True)
     context = {"filters": filters, "form": filters.form, "limiter_labels": LIMITER_LABELS}
     scope = filters.scope
     if scope is not None:
@@ -183,28 +172,26 @@ def _usage_context(request: ConsoleRequest, report: reports.UsageReport) -> dict
     links = _drill_links(request, buckets, granularity)
     href = links.get
     labels = {b: _label(b, granularity) for b in buckets}
-    common = {
-        "label": labels.__getitem__,
-        "href": href,
-        "x_title": {"day": "Day (UTC)", "hour": "Hour (UTC)", "minute": "Minute (UTC)"}[
-            granularity
-        ],
-    }
+    x_title = {"day": "Day (UTC)", "hour": "Hour (UTC)", "minute": "Minute (UTC)"}[granularity]
     input_chart = charts.stacked_bars(
         buckets,
         report.models,
         lambda b, m: tokens.get((b, m), no_tokens)[0],
+        label=labels.__getitem__,
+        href=href,
+        x_title=x_title,
         y_title="Input tokens",
         title="Input tokens by model",
-        **common,
     )
     output_chart = charts.stacked_bars(
         buckets,
         report.models,
         lambda b, m: tokens.get((b, m), no_tokens)[1],
+        label=labels.__getitem__,
+        href=href,
+        x_title=x_title,
         y_title="Output tokens",
         title="Output tokens by model",
-        **common,
     )
     limiters = sorted({limiter for _b, limiter, _n in report.refusals})
     refused: dict = defaultdict(int)
@@ -214,10 +201,12 @@ def _usage_context(request: ConsoleRequest, report: reports.UsageReport) -> dict
         buckets,
         [LIMITER_LABELS.get(limiter, limiter) for limiter in limiters],
         lambda b, label: refused.get((b, label), 0),
+        label=labels.__getitem__,
+        href=href,
+        x_title=x_title,
         y_title="Refused requests",
         title="Rate-limited requests by limiter",
         whole_numbers=True,
-        **common,
     )
     refused_by_bucket: dict = defaultdict(int)
     for (bucket, _limiter_label), count in refused.items():
@@ -236,7 +225,7 @@ def _usage_context(request: ConsoleRequest, report: reports.UsageReport) -> dict
             {"bucket": b, "label": labels[b], "href": href(b), "cells": charts.number_cells(cells)}
         )
     back = None
-    if granularity == "minute":
+    if granularity == "minute" and scope.day is not None:
         back = (
             _query(request, hour=None, day=scope.day.isoformat()),
             f"← Back to the hours of {scope.day:%b} {scope.day.day}",
@@ -267,7 +256,7 @@ def _period_label(scope: reports.ReportScope) -> str:
 @require_GET
 @vary_on_headers("HX-Request")
 def cost(request: ConsoleRequest) -> HttpResponse:
-    filters = _filters(request, "cost")
+    filters = _filters(request, "cost.view", by_hour=False)
     context = {"filters": filters, "form": filters.form}
     scope = filters.scope
     if scope is not None:

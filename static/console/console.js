@@ -43,8 +43,11 @@
       setTimeout(function () { item.remove(); }, 6000);
     });
   });
-  document.body.addEventListener("console:close-modal", function () { setTimeout(closeModals, 0); });
-  document.body.addEventListener("console:toast", function (event) {
+  // The server names these events (console/htmx.py); the page carries their names.
+  document.body.addEventListener(document.body.dataset.closeModalEvent, function () {
+    setTimeout(closeModals, 0);
+  });
+  document.body.addEventListener(document.body.dataset.toastEvent, function (event) {
     toast(event.detail && event.detail.value);
   });
   document.body.addEventListener("htmx:responseError", function (event) {

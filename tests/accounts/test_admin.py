@@ -1,23 +1,15 @@
-"""The staff admin: every model listed and searchable, secrets hidden, rules kept."""
+"""The staff admin: every model listed and searchable, secrets hidden, every change through
+the services after asking staff access."""
 
 import pytest
-from django.test import Client
 from django.urls import reverse
 
 from accounts import services
 from accounts.audit import Actor
-from accounts.models import AuditEvent, Invite, KeyStatus, OrganizationMember, User
+from accounts.models import AuditEvent, Invite, KeyStatus, OrganizationMember
 from tests.factories import WorkspaceFactory
 from workspaces import services as workspace_services
 from workspaces.models import Workspace
-
-
-@pytest.fixture
-def staff(personas) -> Client:
-    superuser = User.objects.create_superuser("staff@console.test", "pw-staff-123")
-    c = Client()
-    c.force_login(superuser)
-    return c
 
 
 @pytest.mark.parametrize(
@@ -32,46 +24,35 @@ def staff(personas) -> Client:
         "workspaces.workspacemember",
     ],
 )
-def test_every_model_has_a_searchable_changelist(staff, model):
+def test_every_model_has_a_searchable_changelist(client, staff, model):
     app, name = model.split(".")
-    response = staff.get(reverse(f"admin:{app}_{name}_changelist"), {"q": "acme"})
+    response = client(staff).get(reverse(f"admin:{app}_{name}_changelist"), {"q": "acme"})
     assert response.status_code == 200
 
 
-def test_invite_token_hash_is_never_shown(staff, personas):
+def test_invite_token_hash_is_never_shown(client, staff, personas):
     invite, token = services.invite_create(
         actor=Actor.for_user(personas.admin),
         organization=personas.org,
         email="s@x.test",
         role="user",
     )
-    page = staff.get(reverse("admin:accounts_invite_change", args=[invite.pk])).content.decode()
+    page = (
+        client(staff)
+        .get(reverse("admin:accounts_invite_change", args=[invite.pk]))
+        .content.decode()
+    )
     assert invite.token_hash not in page and token not in page
     assert "token_hash" not in page
 
 
-def test_audit_events_are_read_only_in_admin(staff, personas):
-    services.organization_rename(
-        actor=Actor.for_user(personas.admin), organization=personas.org, name="Renamed"
-    )
-    event = AuditEvent.objects.get()
-    change_url = reverse("admin:accounts_auditevent_change", args=[event.pk])
-    assert staff.get(change_url).status_code == 200
-    staff.post(change_url, {"action": "forged"})
-    event.refresh_from_db()
-    assert event.action == "organization.rename"
-    assert (
-        staff.post(reverse("admin:accounts_auditevent_delete", args=[event.pk])).status_code == 403
-    )
-
-
-def test_default_workspace_is_protected_in_admin(staff, personas):
+def test_default_workspace_is_protected_in_admin(client, staff, personas):
     default = personas.default_workspace
-    staff.post(
+    client(staff).post(
         reverse("admin:workspaces_workspace_change", args=[default.pk]),
         {"name": "Hacked", "display_color": "#D14D72"},
     )
-    staff.post(
+    client(staff).post(
         reverse("admin:workspaces_workspace_changelist"),
         {"action": "archive", "_selected_action": [default.pk]},
     )
@@ -79,9 +60,9 @@ def test_default_workspace_is_protected_in_admin(staff, personas):
     assert (default.name, default.archived_at) == ("Default", None)
 
 
-def test_admin_archive_action_uses_the_service(staff, personas):
+def test_admin_archive_action_uses_the_service(client, staff, personas):
     workspace = WorkspaceFactory(organization=personas.org)
-    staff.post(
+    client(staff).post(
         reverse("admin:workspaces_workspace_changelist"),
         {"action": "archive", "_selected_action": [workspace.pk]},
     )
@@ -90,33 +71,8 @@ def test_admin_archive_action_uses_the_service(staff, personas):
     assert AuditEvent.objects.get().actor_label == "staff@console.test"
 
 
-def test_admin_role_change_keeps_last_admin_rule(staff, personas):
-    member = personas.member(personas.admin)
-    staff.post(
-        reverse("admin:accounts_organizationmember_change", args=[member.pk]), {"role": "user"}
-    )
-    member.refresh_from_db()
-    assert member.role == "admin"
-
-
-def test_admin_revoke_invites_action(staff, personas):
-    invite, _ = services.invite_create(
-        actor=Actor.for_user(personas.admin),
-        organization=personas.org,
-        email="r@x.test",
-        role="user",
-    )
-    staff.post(
-        reverse("admin:accounts_invite_changelist"),
-        {"action": "revoke", "_selected_action": [invite.pk]},
-    )
-    invite.refresh_from_db()
-    assert invite.status == "deleted"
-
-
-def test_non_staff_cannot_use_admin(personas):
-    c = Client()
-    c.force_login(personas.admin)
+def test_non_staff_cannot_use_admin(client, personas):
+    c = client(personas.admin)
     response = c.get(reverse("admin:index"))
     assert response.status_code == 302 and "/admin/login/" in response["Location"]
     assert (
@@ -127,7 +83,7 @@ def test_non_staff_cannot_use_admin(personas):
 
 
 @pytest.mark.parametrize("kind", ["api_key", "admin_key"])
-def test_key_actions_go_through_the_services(staff, personas, kind):
+def test_key_actions_go_through_the_services(client, staff, personas, kind):
     actor = Actor.for_user(personas.admin)
     if kind == "api_key":
         workspace = WorkspaceFactory(organization=personas.org)
@@ -138,7 +94,9 @@ def test_key_actions_go_through_the_services(staff, personas, kind):
         changelist = reverse("admin:accounts_adminapikey_changelist")
 
     def act(action):
-        return staff.post(changelist, {"action": action, "_selected_action": [key.pk]}, follow=True)
+        return client(staff).post(
+            changelist, {"action": action, "_selected_action": [key.pk]}, follow=True
+        )
 
     assert "Disabled 1 key(s)." in act("disable").content.decode()
     key.refresh_from_db()
@@ -160,8 +118,8 @@ def test_key_actions_go_through_the_services(staff, personas, kind):
     )
     assert actions == [
         (f"{kind}.create", "admin@acme.test"),
-        (f"{kind}.status_change", "staff@console.test"),
-        (f"{kind}.status_change", "staff@console.test"),
+        (f"{kind}.set_status", "staff@console.test"),
+        (f"{kind}.set_status", "staff@console.test"),
         (f"{kind}.delete", "staff@console.test"),
     ]
     if kind == "api_key":

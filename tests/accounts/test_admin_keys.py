@@ -11,12 +11,6 @@ from accounts.models import AdminApiKey, AuditEvent, KeyStatus
 from workspaces import services as workspace_services
 
 
-def client(user) -> Client:
-    c = Client()
-    c.force_login(user)
-    return c
-
-
 @pytest.fixture
 def admin_key(personas):
     return services.admin_key_create(
@@ -40,8 +34,8 @@ def test_admin_key_secret_and_authentication(personas, admin_key):
         services.admin_key_set_status(actor=actor, key=key, status=KeyStatus.ACTIVE)
     assert list(AuditEvent.objects.order_by("id").values_list("action", flat=True)) == [
         "admin_key.create",
-        "admin_key.status_change",
-        "admin_key.status_change",
+        "admin_key.set_status",
+        "admin_key.set_status",
         "admin_key.delete",
     ]
 
@@ -56,26 +50,27 @@ def test_workspace_keys_are_not_admin_keys(personas):
 @pytest.mark.parametrize(
     ("who", "status"), [("admin", 200), ("billing", 403), ("developer", 403), ("user", 403)]
 )
-def test_admin_keys_page_by_role(personas, who, status):
+def test_admin_keys_page_by_role(client, personas, who, status):
     assert (
-        client(getattr(personas, who)).get(reverse("accounts:admin_key_list")).status_code == status
+        client(getattr(personas, who)).get(reverse("workspaces:admin_key_list")).status_code
+        == status
     )
 
 
-def test_create_shows_secret_once(personas, htmx):
+def test_create_shows_secret_once(client, personas, htmx):
     c = client(personas.admin)
-    response = c.post(reverse("accounts:admin_key_create"), {"name": "deploy"}, **htmx)
+    response = c.post(reverse("workspaces:admin_key_create"), {"name": "deploy"}, **htmx)
     body = response.content.decode()
     secret = body.split('data-testid="new-secret"')[0].rsplit('value="', 1)[1].split('"')[0]
     assert services.admin_key_authenticate(secret).name == "deploy"
     assert "no-store" in response["Cache-Control"]
-    listing = c.get(reverse("accounts:admin_key_list")).content.decode()
+    listing = c.get(reverse("workspaces:admin_key_list")).content.decode()
     assert secret not in listing and AdminApiKey.objects.get().hint in listing
 
 
-def test_create_bad_name(personas, htmx):
+def test_create_bad_name(client, personas, htmx):
     response = client(personas.admin).post(
-        reverse("accounts:admin_key_create"), {"name": ""}, **htmx
+        reverse("workspaces:admin_key_create"), {"name": ""}, **htmx
     )
     assert b"Give the key a name." in response.content
     assert not AdminApiKey.objects.exists()
@@ -83,25 +78,25 @@ def test_create_bad_name(personas, htmx):
 
 @pytest.mark.parametrize("action", ["disable", "delete"])
 @pytest.mark.parametrize(("who", "status"), [("admin", 204), ("developer", 403), ("outsider", 404)])
-def test_admin_key_actions_by_role(personas, admin_key, htmx, action, who, status):
+def test_admin_key_actions_by_role(client, personas, admin_key, htmx, action, who, status):
     key, _ = admin_key
     response = client(getattr(personas, who)).post(
-        reverse(f"accounts:admin_key_{action}", args=[key.public_id]), **htmx
+        reverse(f"workspaces:admin_key_{action}", args=[key.public_id]), **htmx
     )
     assert response.status_code == status
     key.refresh_from_db()
     assert (key.status != KeyStatus.ACTIVE) is (status == 204)
 
 
-def test_enable_admin_key(personas, admin_key, htmx):
+def test_enable_admin_key(client, personas, admin_key, htmx):
     key, _ = admin_key
     c = client(personas.admin)
-    c.post(reverse("accounts:admin_key_disable", args=[key.public_id]), **htmx)
-    c.post(reverse("accounts:admin_key_enable", args=[key.public_id]), **htmx)
+    c.post(reverse("workspaces:admin_key_disable", args=[key.public_id]), **htmx)
+    c.post(reverse("workspaces:admin_key_enable", args=[key.public_id]), **htmx)
     key.refresh_from_db()
     assert key.status == KeyStatus.ACTIVE
 
 
 def test_admin_keys_need_no_anonymous(db):
-    response = Client().get(reverse("accounts:admin_key_list"))
+    response = Client().get(reverse("workspaces:admin_key_list"))
     assert response.status_code == 302 and response["Location"].startswith("/login/")

@@ -1,6 +1,6 @@
 import time
 
-from console.ids import ALPHABET, ID_LENGTH, looks_like, new_id
+from console.ids import ALPHABET, ID_LENGTH, new_id
 
 
 def test_ids_have_prefix_and_24_characters():
@@ -8,7 +8,6 @@ def test_ids_have_prefix_and_24_characters():
     assert value.startswith("wrkspc_")
     assert len(value) == len("wrkspc_") + ID_LENGTH == len("wrkspc_") + 24
     assert all(char in ALPHABET for char in value[len("wrkspc_") :])
-    assert looks_like("workspace", value)
 
 
 def test_ids_sort_by_creation_time():
@@ -19,9 +18,3 @@ def test_ids_sort_by_creation_time():
 
 def test_ids_are_unique():
     assert len({new_id("apikey_") for _ in range(5000)}) == 5000
-
-
-def test_looks_like_refuses_other_shapes():
-    assert not looks_like("workspace", "wrkspc_short")
-    assert not looks_like("workspace", "user_" + "a" * 24)
-    assert not looks_like("workspace", "wrkspc_" + "!" * 24)

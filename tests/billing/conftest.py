@@ -1,4 +1,5 @@
-"""What the enforcement tests share: a workspace with a key, and a Redis backend."""
+"""What billing's tests share: the catalog's Sonnet group, an organization on Tier 2, and for
+the enforcement tests a workspace with a key and a Redis backend."""
 
 import os
 from datetime import UTC, datetime
@@ -6,8 +7,8 @@ from datetime import UTC, datetime
 import pytest
 
 from accounts.audit import Actor
-from billing import enforcement, limiter
-from billing.models import Limiter
+from billing import enforcement, limiter, services
+from billing.models import Limiter, ModelGroup, UsageTier
 from tests.factories import WorkspaceFactory
 from workspaces import services as workspace_services
 
@@ -18,6 +19,24 @@ RPM, ITPM, OTPM = (
     Limiter.INPUT_TOKENS_PER_MINUTE,
     Limiter.OUTPUT_TOKENS_PER_MINUTE,
 )
+
+
+@pytest.fixture
+def sonnet(db) -> ModelGroup:
+    return ModelGroup.objects.get(slug="sonnet-4")
+
+
+@pytest.fixture
+def tier_2(personas) -> None:
+    """The organization on Tier 2 ($500 cap), with a spend limit of $400 it set itself."""
+    services.organization_limits_change(
+        actor=Actor.system("staff"),
+        organization=personas.org,
+        tier=UsageTier.objects.get(name="Tier 2"),
+    )
+    services.organization_spend_limit_set(
+        actor=Actor.system("staff"), organization=personas.org, amount_cents=400_00
+    )
 
 
 def redis_backend():

@@ -76,17 +76,6 @@ def test_usage_worker_once_rolls_up(personas, settings):
     assert UsageDaily.objects.get().output_tokens == 10
 
 
-def test_seed_demo_backfills_ninety_days(db):
-    call_command("seed_demo", stdout=io.StringIO())
-    first = UsageRecord.objects.order_by("created_at").first().created_at
-    last = UsageRecord.objects.order_by("created_at").last().created_at
-    assert (last - first).days >= 85
-    assert UsageDaily.objects.values("day").distinct().count() >= 60
-    assert RefusalMinute.objects.exists()
-    rolled = sum(d.cost_cents for d in UsageDaily.objects.all())
-    assert rolled == sum(r.cost_cents for r in UsageRecord.objects.all())
-
-
 @pytest.mark.skipif(connection.vendor != "postgresql", reason="partitions are PostgreSQL's")
 def test_usage_records_are_partitioned_by_month(db):
     created = usage.ensure_partitions(

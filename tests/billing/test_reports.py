@@ -13,7 +13,7 @@ from django.urls import reverse
 
 from accounts.audit import Actor
 from accounts.roles import OrgRole, WorkspaceRole
-from billing import services, usage
+from billing import usage
 from billing.models import Model, UsageRecord
 from tests.factories import MemberFactory, WorkspaceFactory, WorkspaceMemberFactory
 from workspaces import services as workspace_services
@@ -28,13 +28,9 @@ MOMENTS = [
     datetime(2026, 11, 1, 23, 30, tzinfo=UTC),
     datetime(2026, 11, 2, 8, 15, tzinfo=UTC),
 ]
+
+
 RANGE = {"range": "custom", "start": "2026-10-30", "end": "2026-11-02"}
-
-
-def client(user) -> Client:
-    c = Client()
-    c.force_login(user)
-    return c
 
 
 @pytest.fixture
@@ -56,7 +52,7 @@ def data(personas):
         )
     )
     for index, moment in enumerate(MOMENTS * 3):
-        services.usage_record(
+        usage.record(
             api_key=keys[index % len(keys)],
             model=models[index % len(models)],
             tokens={
@@ -79,9 +75,7 @@ def data(personas):
     workspace_services.workspace_archive(actor=actor, workspace=research)
     other = WorkspaceFactory(organization=personas.other_org)
     other_key, _ = workspace_services.api_key_create(actor=actor, workspace=other, name="o")
-    services.usage_record(
-        api_key=other_key, model=models[0], tokens={"output_tokens": 999}, at=MOMENTS[3]
-    )
+    usage.record(api_key=other_key, model=models[0], tokens={"output_tokens": 999}, at=MOMENTS[3])
     return {
         "production": production,
         "research": research,
@@ -97,7 +91,7 @@ def raw(personas, **filters):
     )
 
 
-def test_usage_days_totals_table_and_csv_match_raw(personas, data):
+def test_usage_days_totals_table_and_csv_match_raw(client, personas, data):
     c = client(personas.admin)
     response = c.get(reverse("billing:usage"), RANGE)
     report = response.context["report"]
@@ -133,7 +127,7 @@ def test_usage_days_totals_table_and_csv_match_raw(personas, data):
         ]
 
 
-def test_drill_down_sums_to_parents(personas, data):
+def test_drill_down_sums_to_parents(client, personas, data):
     c = client(personas.admin)
     days = {
         (r.bucket, r.model): r
@@ -153,7 +147,7 @@ def test_drill_down_sums_to_parents(personas, data):
     assert sum(r.requests for r in minutes.rows) == first_hour > 0
 
 
-def test_usage_filters_by_workspace_model_and_key(personas, data):
+def test_usage_filters_by_workspace_model_and_key(client, personas, data):
     c = client(personas.admin)
     model = data["models"][0]
     only = c.get(
@@ -166,12 +160,12 @@ def test_usage_filters_by_workspace_model_and_key(personas, data):
     assert by_key.context["report"].totals.requests == len(raw(personas, api_key=data["keys"][2]))
 
 
-def test_refusals_chart(personas, data):
+def test_refusals_chart(client, personas, data):
     report = client(personas.admin).get(reverse("billing:usage"), RANGE).context["report"]
     assert report.refusals == [(datetime(2026, 11, 1).date(), "requests_per_minute", 1)]
 
 
-def test_cost_matches_raw(personas, data):
+def test_cost_matches_raw(client, personas, data):
     c = client(personas.admin)
     response = c.get(reverse("billing:cost"), RANGE)
     report = response.context["report"]
@@ -215,7 +209,7 @@ def test_cost_matches_raw(personas, data):
     assert b"Archived" in response.content
 
 
-def test_cost_for_one_workspace_is_stacked_by_model(personas, data):
+def test_cost_for_one_workspace_is_stacked_by_model(client, personas, data):
     report = (
         client(personas.admin)
         .get(reverse("billing:cost"), {**RANGE, "workspace": data["production"].public_id})
@@ -227,7 +221,7 @@ def test_cost_for_one_workspace_is_stacked_by_model(personas, data):
     )
 
 
-def test_cost_for_one_api_key(personas, data):
+def test_cost_for_one_api_key(client, personas, data):
     """The key filter narrows the Cost page, its breakdown and its CSV as it does Usage."""
     key = data["keys"][2]
     c = client(personas.admin)
@@ -249,21 +243,18 @@ def test_cost_for_one_api_key(personas, data):
     ]
 
 
-# -- Access -----------------------------------------------------------------------------------
-
-
 @pytest.mark.parametrize("page", ["billing:usage", "billing:cost"])
 @pytest.mark.parametrize(
     ("who", "status"), [("admin", 200), ("billing", 200), ("developer", 200), ("user", 403)]
 )
-def test_access_by_role(personas, data, page, who, status):
+def test_access_by_role(client, personas, data, page, who, status):
     c = client(getattr(personas, who))
     assert c.get(reverse(page), RANGE).status_code == status
     assert c.get(reverse(page), {**RANGE, "format": "csv"}).status_code == status
 
 
 @pytest.mark.parametrize("page", ["billing:usage", "billing:cost"])
-def test_workspace_admins_see_only_their_workspaces(personas, data, page):
+def test_workspace_admins_see_only_their_workspaces(client, personas, data, page):
     ws_admin = MemberFactory(organization=personas.org, role=OrgRole.USER).user
     WorkspaceMemberFactory(workspace=data["production"], user=ws_admin, role=WorkspaceRole.ADMIN)
     c = client(ws_admin)
@@ -279,7 +270,7 @@ def test_workspace_admins_see_only_their_workspaces(personas, data, page):
 
 
 @pytest.mark.parametrize("page", ["billing:usage", "billing:cost"])
-def test_another_organizations_workspace_is_404(personas, data, page):
+def test_another_organizations_workspace_is_404(client, personas, data, page):
     c = client(personas.admin)
     assert c.get(reverse(page), {**RANGE, "workspace": data["other"].public_id}).status_code == 404
     assert (
@@ -318,13 +309,10 @@ def test_another_organizations_workspace_is_404(personas, data, page):
         ({"key": "apikey_doesnotexist"}, "No API key has that ID"),
     ],
 )
-def test_bad_filters_show_a_message(personas, data, page, params, message):
+def test_bad_filters_show_a_message(client, personas, data, page, params, message):
     response = client(personas.admin).get(reverse(page), params)
     assert response.status_code == 200
     assert message in response.content.decode()
-
-
-# -- Queries ---------------------------------------------------------------------------------
 
 
 def _insert_raw_records(personas, data, count: int) -> None:
@@ -354,7 +342,7 @@ def _insert_raw_records(personas, data, count: int) -> None:
             )
 
 
-def test_queries_do_not_grow_with_records(personas, data, django_assert_num_queries):
+def test_queries_do_not_grow_with_records(client, personas, data, django_assert_num_queries):
     """Both pages read rollups only: as many queries with a million raw records as with a few."""
     c = client(personas.admin)
     expected = {"billing:usage": 9, "billing:cost": 11}

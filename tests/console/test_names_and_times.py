@@ -40,7 +40,7 @@ def test_workspace_names_are_refused_and_nothing_changes(personas, actor, name):
         )
     assert "name" in caught.value.message_dict
     with pytest.raises(ValidationError):
-        workspace_services.workspace_update(actor=actor, workspace=existing, name=name)
+        workspace_services.workspace_edit(actor=actor, workspace=existing, name=name)
     existing.refresh_from_db()
     assert existing.name == "Research"
     assert (Workspace.objects.count(), AuditEvent.objects.count()) == before

@@ -27,9 +27,10 @@ API_ADDRESSES = [
 
 
 @pytest.mark.parametrize("address", PAGE_ADDRESSES)
-def test_pages_answer_400_with_a_message(admin_client, address):
+def test_pages_answer_400_with_a_message(client, personas, address):
+    admin = client(personas.admin)
     for method in ("get", "post"):
-        response = getattr(admin_client, method)(address)
+        response = getattr(admin, method)(address)
         assert response.status_code == 400
         assert b"control characters" in response.content
 
@@ -43,8 +44,8 @@ def test_apis_answer_400_in_the_error_envelope(db, address):
     assert response["request-id"] == body["request_id"]
 
 
-def test_ordinary_unicode_in_addresses_is_untouched(admin_client):
-    assert admin_client.get("/settings/workspaces/?q=%C3%89quipe").status_code == 200
+def test_ordinary_unicode_in_addresses_is_untouched(client, personas):
+    assert client(personas.admin).get("/settings/workspaces/?q=%C3%89quipe").status_code == 200
 
 
 def test_client_errors_are_logged_without_their_traceback():

@@ -8,7 +8,7 @@ import re
 from playwright.sync_api import Page, expect
 
 from accounts.audit import Actor
-from billing import services
+from billing import services, usage
 from billing.models import (
     Model,
     ModelGroup,
@@ -69,14 +69,14 @@ def _spend(workspace, user, output_tokens: int) -> None:
     key, _secret = workspace_services.api_key_create(
         actor=Actor.for_user(user), workspace=workspace, name="usage"
     )
-    services.usage_record(
+    usage.record(
         api_key=key,
         model=Model.objects.get(api_name="claude-sonnet-4-5"),
         tokens={"output_tokens": output_tokens},
     )
 
 
-def test_workspace_rate_limit_edit_and_reset(transactional_db, personas, live_server, page: Page):
+def test_workspace_rate_limit_set_and_reset(transactional_db, personas, live_server, page: Page):
     workspace = WorkspaceFactory(organization=personas.org, name="Research")
     sign_in(page, live_server, personas.admin.email, PASSWORD)
     _open_limits_tab(page, "Research")
@@ -177,7 +177,9 @@ def test_workspace_spend_limit(transactional_db, personas, live_server, page: Pa
     assert not WorkspaceSpendLimit.objects.filter(workspace=workspace).exists()
 
 
-def test_workspace_notification_add_and_remove(transactional_db, personas, live_server, page: Page):
+def test_workspace_spend_notification_add_and_remove(
+    transactional_db, personas, live_server, page: Page
+):
     workspace = WorkspaceFactory(organization=personas.org, name="Research")
     sign_in(page, live_server, personas.admin.email, PASSWORD)
     _open_limits_tab(page, "Research")

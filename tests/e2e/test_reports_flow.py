@@ -15,7 +15,7 @@ from pathlib import Path
 from playwright.sync_api import Page, expect
 
 from accounts.audit import Actor
-from billing import services
+from billing import usage as billing_usage
 from billing.models import Model
 from billing.money import dollars, usd
 from tests.e2e.conftest import allow_console_error, no_full_reload, sign_in
@@ -110,7 +110,7 @@ def _record_usage(personas, extra: list[tuple[Workspace, str, datetime, dict]] =
             keys[workspace.pk], _secret = workspace_services.api_key_create(
                 actor=actor, workspace=workspace, name=f"{workspace.name} key"
             )
-        services.usage_record(
+        billing_usage.record(
             api_key=keys[workspace.pk],
             model=Model.objects.get(api_name=model),
             tokens=tokens,
@@ -284,8 +284,7 @@ def test_cost_report_with_an_archived_workspace(
     workspace_services.workspace_archive(actor=Actor.for_user(personas.admin), workspace=legacy)
     prices = {m.api_name: m for m in Model.objects.filter(api_name__in=[SONNET, HAIKU, OPUS])}
     total = sum(
-        (services.usage_cost_cents(prices[r.model], r.tokens) for r in usage.records),
-        Decimal(0),
+        (billing_usage.cost_cents(prices[r.model], r.tokens) for r in usage.records), Decimal(0)
     )
 
     sign_in(page, live_server, personas.admin.email, PASSWORD)
@@ -304,7 +303,7 @@ def test_cost_report_with_an_archived_workspace(
     expect(legacy_row.locator("td").nth(1)).to_have_text(OPUS)
     expect(legacy_row.locator("td").nth(3)).to_have_text("100,000")
     expect(legacy_row.locator("td").nth(4)).to_have_text(
-        usd(services.usage_cost_cents(prices[OPUS], {"uncached_input_tokens": 100_000}))
+        usd(billing_usage.cost_cents(prices[OPUS], {"uncached_input_tokens": 100_000}))
     )
     expect(_filter(page, "Workspace").locator("option", has_text="Legacy")).to_have_text(
         "Legacy (archived)"
@@ -318,7 +317,7 @@ def test_cost_report_with_an_archived_workspace(
     by_day: dict[tuple[str, str], Decimal] = defaultdict(Decimal)
     for r in usage.records:
         name = f"{r.workspace.name} (archived)" if r.workspace == legacy else r.workspace.name
-        by_day[(r.at.date().isoformat(), name)] += services.usage_cost_cents(
+        by_day[(r.at.date().isoformat(), name)] += billing_usage.cost_cents(
             prices[r.model], r.tokens
         )
     assert rows[1:] == [[d, name, str(dollars(c))] for (d, name), c in sorted(by_day.items())]
@@ -346,7 +345,7 @@ def test_cost_report_with_an_archived_workspace(
     expect(chart.locator("figcaption")).to_have_text("Cost per day by model")
     research_total = sum(
         (
-            services.usage_cost_cents(prices[r.model], r.tokens)
+            billing_usage.cost_cents(prices[r.model], r.tokens)
             for r in usage.records
             if r.workspace == usage.research
         ),

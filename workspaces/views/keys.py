@@ -1,32 +1,47 @@
 """API keys: the workspace page's API Keys tab, its modals, and Settings > API Keys."""
 
-from django.core.exceptions import PermissionDenied, ValidationError
+from dataclasses import dataclass
+
+from django.core.exceptions import ValidationError
 from django.http import HttpResponse
 from django.urls import reverse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods
 from django.views.decorators.vary import vary_on_headers
+from django_htmx.http import trigger_client_event
 
 from accounts.audit import Actor
+from accounts.http import ConsoleRequest
 from accounts.models import KeyStatus, OrganizationMember
-from accounts.permissions import organization_access
-from accounts.views.keys import key_action
 from console.forms import add_service_errors
-from console.htmx import dialog_done, render_dialog, render_page
-from console.http import ConsoleRequest
+from console.htmx import Event, dialog_done, render_dialog, render_page
 from console.pagination import cursor_page
 from workspaces import selectors, services
+from workspaces.access import (
+    Access,
+    api_key_access,
+    organization_access,
+    tab_context,
+    workspace_access,
+    workspace_scope,
+)
 from workspaces.forms import ApiKeyCreateForm, ApiKeyRenameForm, KeyFilterForm
-from workspaces.views.members import tab_context
+from workspaces.models import ApiKey
+from workspaces.views.key_dialogs import key_action
 
-KEYS_CHANGED = "keys:changed"
 PAGE_SIZE = 50
+
+
+@dataclass(frozen=True)
+class KeyRow:
+    key: ApiKey
+    access: Access
 
 
 @require_GET
 @vary_on_headers("HX-Request")
 def workspace_keys(request: ConsoleRequest, workspace_id: str) -> HttpResponse:
-    workspace, access = selectors.resolve_workspace(request.member, workspace_id, "keys.view")
+    workspace, access = workspace_access(request.member, workspace_id, "keys.view")
     show_deleted = request.GET.get("deleted") == "1"
     filters = selectors.KeyFilters(
         workspace=workspace, status=KeyStatus.ARCHIVED if show_deleted else ""
@@ -40,6 +55,7 @@ def workspace_keys(request: ConsoleRequest, workspace_id: str) -> HttpResponse:
     context = {
         **tab_context(workspace, access, "workspaces:workspace_keys"),
         "page": page,
+        "key_rows": [KeyRow(key, access) for key in page.items],
         "show_deleted": show_deleted,
     }
     return render_page(request, "workspaces/workspace_keys.html", context, partial="tab")
@@ -48,7 +64,7 @@ def workspace_keys(request: ConsoleRequest, workspace_id: str) -> HttpResponse:
 @never_cache
 @require_http_methods(["GET", "POST"])
 def api_key_create(request: ConsoleRequest, workspace_id: str) -> HttpResponse:
-    workspace, _access = selectors.resolve_workspace(request.member, workspace_id, "keys.create")
+    workspace, access = workspace_access(request.member, workspace_id, "keys.create")
     form = ApiKeyCreateForm(request.POST or None)
     cancel_url = reverse("workspaces:workspace_keys", args=[workspace.public_id])
     if request.method == "POST" and form.is_valid():
@@ -65,36 +81,32 @@ def api_key_create(request: ConsoleRequest, workspace_id: str) -> HttpResponse:
             # The one response that carries the secret: shown in the modal, never again.
             response = render_dialog(
                 request,
-                "includes/secret_once.html",
+                "workspaces/api_key_secret_dialog.html",
                 {"key": key, "secret": secret, "workspace": workspace},
-                title="Save your key",
                 cancel_url=cancel_url,
             )
             if request.htmx:
-                response["HX-Trigger"] = KEYS_CHANGED
+                trigger_client_event(response, Event.KEYS_CHANGED)
             return response
-    elif workspace.is_archived:
-        form.add_error(None, "This workspace is archived and can no longer be given new API keys.")
     return render_dialog(
         request,
-        "workspaces/api_key_create_form.html",
-        {"form": form, "workspace": workspace},
-        title="Create API key",
+        "workspaces/api_key_create_dialog.html",
+        {"form": form, "workspace": workspace, "access": access},
         cancel_url=cancel_url,
     )
 
 
-def _key_done(request: ConsoleRequest, key, message: str) -> HttpResponse:
+def _key_done(request: ConsoleRequest, key: ApiKey, message: str) -> HttpResponse:
     return dialog_done(
         request,
         redirect_to=request.POST.get("next")
         or reverse("workspaces:workspace_keys", args=[key.workspace.public_id]),
         message=message,
-        events=(KEYS_CHANGED,),
+        events=(Event.KEYS_CHANGED,),
     )
 
 
-def _cancel_url(request: ConsoleRequest, key) -> str:
+def _cancel_url(request: ConsoleRequest, key: ApiKey) -> str:
     return request.GET.get("next") or reverse(
         "workspaces:workspace_keys", args=[key.workspace.public_id]
     )
@@ -102,7 +114,7 @@ def _cancel_url(request: ConsoleRequest, key) -> str:
 
 @require_http_methods(["GET", "POST"])
 def api_key_rename(request: ConsoleRequest, key_id: str) -> HttpResponse:
-    key, _access = selectors.resolve_api_key(request.member, key_id, "keys.manage")
+    key, _access = api_key_access(request.member, key_id, "keys.manage")
     form = ApiKeyRenameForm(request.POST or None, initial={"name": key.name})
     if request.method == "POST" and form.is_valid():
         try:
@@ -115,60 +127,58 @@ def api_key_rename(request: ConsoleRequest, key_id: str) -> HttpResponse:
             return _key_done(request, key, "Key renamed.")
     return render_dialog(
         request,
-        "workspaces/api_key_rename_form.html",
+        "workspaces/api_key_rename_dialog.html",
         {"form": form, "key": key},
-        title="Rename API key",
         cancel_url=_cancel_url(request, key),
     )
 
 
-def _key_action(request: ConsoleRequest, key_id: str, *, action: str) -> HttpResponse:
-    """The confirm dialog and the POST of "Disable API Key", "Enable API Key", "Delete API Key"."""
-    key, _access = selectors.resolve_api_key(request.member, key_id, "keys.manage")
+def _key_action(
+    request: ConsoleRequest, key_id: str, *, action: str, template_name: str
+) -> HttpResponse:
+    key, _access = api_key_access(request.member, key_id, "keys.manage")
     return key_action(
         request,
         key,
         action=action,
-        title_noun="API Key",
         noun="API key",
         set_status=services.api_key_set_status,
         delete=services.api_key_delete,
-        body_template="workspaces/api_key_action_form.html",
-        url_name=f"workspaces:api_key_{action}",
+        template_name=template_name,
         cancel_url=_cancel_url(request, key),
         redirect_to=request.POST.get("next") or None,
-        events=(KEYS_CHANGED,),
+        events=(Event.KEYS_CHANGED,),
     )
 
 
 @require_http_methods(["GET", "POST"])
 def api_key_disable(request: ConsoleRequest, key_id: str) -> HttpResponse:
-    return _key_action(request, key_id, action="disable")
+    return _key_action(
+        request, key_id, action="disable", template_name="workspaces/api_key_disable_dialog.html"
+    )
 
 
 @require_http_methods(["GET", "POST"])
 def api_key_enable(request: ConsoleRequest, key_id: str) -> HttpResponse:
-    return _key_action(request, key_id, action="enable")
+    return _key_action(
+        request, key_id, action="enable", template_name="workspaces/api_key_enable_dialog.html"
+    )
 
 
 @require_http_methods(["GET", "POST"])
 def api_key_delete(request: ConsoleRequest, key_id: str) -> HttpResponse:
-    return _key_action(request, key_id, action="delete")
+    return _key_action(
+        request, key_id, action="delete", template_name="workspaces/api_key_delete_dialog.html"
+    )
 
 
 @require_GET
 @vary_on_headers("HX-Request")
 def api_key_list(request: ConsoleRequest) -> HttpResponse:
     """Settings > API Keys: every key the viewer may see, across workspaces."""
+    scope = workspace_scope(request.member, "keys.view")
     member = organization_access(request.member).member
-    if member.role == "admin":
-        workspaces = list(selectors.visible_workspaces(member, include_archived=True))
-        limited_to = None
-    else:
-        workspaces = selectors.workspaces_with(member, "keys.view")
-        limited_to = workspaces
-        if not workspaces:
-            raise PermissionDenied("Your role does not give access to API keys.")
+    workspaces = scope.workspaces
     creators = [
         (m.user.public_id, m.user.email)
         for m in OrganizationMember.objects.filter(organization_id=member.organization_id)
@@ -185,10 +195,15 @@ def api_key_list(request: ConsoleRequest) -> HttpResponse:
             creator=form.cleaned_data["creator"],
         )
     page = cursor_page(
-        selectors.api_keys(member, filters, workspaces=limited_to),
+        selectors.api_keys(member, filters, workspaces=None if scope.every else workspaces),
         cursor=request.GET.get("cursor"),
         key="public_id",
         size=PAGE_SIZE,
     )
-    context = {"form": form, "page": page, "org_wide": True}
+    context = {
+        "form": form,
+        "page": page,
+        "key_rows": [KeyRow(key, scope.access(key.workspace)) for key in page.items],
+        "org_wide": True,
+    }
     return render_page(request, "workspaces/api_key_list.html", context, partial="results")

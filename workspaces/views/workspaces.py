@@ -8,15 +8,17 @@ from django.views.decorators.http import require_GET, require_http_methods
 from django.views.decorators.vary import vary_on_headers
 
 from accounts.audit import Actor
-from accounts.permissions import organization_access
+from accounts.http import ConsoleRequest
 from console.forms import add_service_errors
-from console.htmx import confirm_action, dialog_done, render_dialog, render_page
-from console.http import ConsoleRequest
+from console.htmx import Event, confirm_action, dialog_done, render_dialog, render_page
 from workspaces import selectors, services
+from workspaces.access import (
+    organization_access,
+    workspace_access,
+    workspace_tabs,
+)
 from workspaces.forms import WorkspaceForm
 from workspaces.models import MAX_ACTIVE_WORKSPACES, WorkspaceColor
-
-WORKSPACES_CHANGED = "workspaces:changed"
 
 
 @require_GET
@@ -24,20 +26,10 @@ WORKSPACES_CHANGED = "workspaces:changed"
 def workspace_list(request: ConsoleRequest) -> HttpResponse:
     access = organization_access(request.member, "org.view")
     show_archived = request.GET.get("archived") == "1"
-    workspaces = list(
-        selectors.visible_workspaces(
-            access.member, include_archived=show_archived, with_counts=True
-        )
-    )
-    total_members, inheriting = selectors.member_counts(access.member)
-    for workspace in workspaces:
-        workspace.member_count = (
-            total_members if workspace.is_default else workspace.explicit_member_count + inheriting
-        )
-        workspace.access = selectors.access_in(access.member, workspace)
+    rows = selectors.workspace_rows(access.member, include_archived=show_archived)
     context = {
         "access": access,
-        "workspaces": workspaces,
+        "rows": rows,
         "show_archived": show_archived,
         "max_workspaces": MAX_ACTIVE_WORKSPACES,
     }
@@ -67,31 +59,26 @@ def workspace_create(request: ConsoleRequest) -> HttpResponse:
                 request,
                 redirect_to=reverse("workspaces:workspace_list"),
                 message=f"Workspace “{workspace.name}” created.",
-                events=(WORKSPACES_CHANGED,),
+                events=(Event.WORKSPACES_CHANGED,),
             )
     return render_dialog(
         request,
-        "workspaces/workspace_form.html",
-        {
-            **_form_context(form),
-            "action": reverse("workspaces:workspace_create"),
-            "submit": "Create",
-        },
-        title="Add Workspace",
+        "workspaces/workspace_create_dialog.html",
+        _form_context(form),
         cancel_url=reverse("workspaces:workspace_list"),
     )
 
 
 @require_http_methods(["GET", "POST"])
 def workspace_edit(request: ConsoleRequest, workspace_id: str) -> HttpResponse:
-    workspace, _access = selectors.resolve_workspace(request.member, workspace_id, "workspace.edit")
+    workspace, access = workspace_access(request.member, workspace_id, "workspace.edit")
     form = WorkspaceForm(
         request.POST or None,
         initial={"name": workspace.name, "display_color": workspace.display_color},
     )
     if request.method == "POST" and form.is_valid():
         try:
-            workspace = services.workspace_update(
+            workspace = services.workspace_edit(
                 actor=Actor.from_request(request),
                 workspace=workspace,
                 name=form.cleaned_data["name"],
@@ -107,60 +94,47 @@ def workspace_edit(request: ConsoleRequest, workspace_id: str) -> HttpResponse:
                 if back_to_page
                 else reverse("workspaces:workspace_list"),
                 message=f"Workspace “{workspace.name}” saved.",
-                events=(WORKSPACES_CHANGED,),
+                events=(Event.WORKSPACES_CHANGED,),
                 refresh=back_to_page,
             )
-    elif workspace.is_default or workspace.is_archived:
-        form.add_error(
-            None,
-            "The Default workspace cannot be edited."
-            if workspace.is_default
-            else "This workspace is archived and can no longer be edited.",
-        )
     return render_dialog(
         request,
-        "workspaces/workspace_form.html",
+        "workspaces/workspace_edit_dialog.html",
         {
             **_form_context(form),
             "workspace": workspace,
-            "action": reverse("workspaces:workspace_edit", args=[workspace.public_id]),
-            "submit": "Save",
-            "locked": workspace.is_default or workspace.is_archived,
+            "access": access,
             "next": request.POST.get("next") or request.GET.get("next", ""),
         },
-        title="Edit details",
         cancel_url=reverse("workspaces:workspace_list"),
     )
 
 
 @require_http_methods(["GET", "POST"])
 def workspace_archive(request: ConsoleRequest, workspace_id: str) -> HttpResponse:
-    workspace, _access = selectors.resolve_workspace(
-        request.member, workspace_id, "workspace.archive"
-    )
+    workspace, _access = workspace_access(request.member, workspace_id, "workspace.archive")
     return confirm_action(
         request,
         perform=lambda: services.workspace_archive(
             actor=Actor.from_request(request), workspace=workspace
         ),
-        body_template="workspaces/workspace_archive_form.html",
+        template_name="workspaces/workspace_archive_dialog.html",
         context={"workspace": workspace, "active_keys": workspace.active_key_count},
-        title="Archive workspace",
         cancel_url=reverse("workspaces:workspace_list"),
         message=f"Workspace “{workspace.name}” archived.",
-        events=(WORKSPACES_CHANGED,),
+        events=(Event.WORKSPACES_CHANGED,),
     )
 
 
 @require_GET
 def workspace_detail(request: ConsoleRequest, workspace_id: str) -> HttpResponse:
-    workspace, access = selectors.workspace_access(request.member, workspace_id)
-    tab = selectors.first_tab(workspace, access)
-    if tab is None:
+    workspace, access = workspace_access(request.member, workspace_id)
+    tabs = workspace_tabs(workspace, access)
+    if not tabs:
         return render_page(
             request,
             "workspaces/workspace_base.html",
             {"workspace": workspace, "access": access, "tabs": []},
             partial="tab",
         )
-    return redirect(tab["url"])
+    return redirect(tabs[0]["url"])

@@ -1,0 +1,37 @@
+"""`seed_demo`: the demo organization, loaded once, with ninety days of usage rolled up."""
+
+import io
+
+from django.core.management import call_command
+
+from accounts.models import Organization, OrganizationMember, User
+from billing.models import RefusalMinute, UsageDaily, UsageRecord
+
+
+def test_seed_demo_is_idempotent(db):
+    out = io.StringIO()
+    call_command("seed_demo", stdout=out)
+    call_command("seed_demo", stdout=out)
+    assert Organization.objects.filter(name="Acme Corp").count() == 1
+    roles = dict(
+        OrganizationMember.objects.filter(organization__name="Acme Corp").values_list(
+            "user__email", "role"
+        )
+    )
+    assert roles["admin@example.com"] == "admin"
+    assert roles["billing@example.com"] == "billing"
+    assert roles["developer@example.com"] == "developer"
+    assert roles["user@example.com"] == "user"
+    assert User.objects.get(email="user@example.com").check_password("console-demo")
+    assert "console-demo" in out.getvalue() and "already loaded" in out.getvalue()
+
+
+def test_seed_demo_backfills_ninety_days(db):
+    call_command("seed_demo", stdout=io.StringIO())
+    first = UsageRecord.objects.order_by("created_at").first().created_at
+    last = UsageRecord.objects.order_by("created_at").last().created_at
+    assert (last - first).days >= 85
+    assert UsageDaily.objects.values("day").distinct().count() >= 60
+    assert RefusalMinute.objects.exists()
+    rolled = sum(d.cost_cents for d in UsageDaily.objects.all())
+    assert rolled == sum(r.cost_cents for r in UsageRecord.objects.all())

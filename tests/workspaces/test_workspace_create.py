@@ -1,0 +1,164 @@
+"""Adding a workspace: only organization admins, names and colours, the limit of 100
+active workspaces (held under concurrent requests), one audit event."""
+
+import threading
+
+import pytest
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, connection, connections, transaction
+from django.urls import reverse
+
+from accounts.audit import Actor
+from accounts.models import AuditEvent
+from accounts.roles import OrgRole
+from tests.factories import MemberFactory, OrganizationFactory, WorkspaceFactory
+from tests.helpers import create_workspace
+from workspaces import services
+from workspaces.models import MAX_ACTIVE_WORKSPACES, Workspace
+
+
+@pytest.mark.parametrize("who", ["billing", "developer", "user"])
+def test_only_org_admins_create(client, personas, who):
+    response = client(getattr(personas, who)).post(
+        reverse("workspaces:workspace_create"), {"name": "X", "display_color": "#3B82F6"}
+    )
+    assert response.status_code == 403
+    assert not Workspace.objects.filter(name="X").exists()
+
+
+def test_admin_creates_with_htmx(client, personas, htmx):
+    response = client(personas.admin).post(
+        reverse("workspaces:workspace_create"),
+        {"name": "Research", "display_color": "#7C6FE0"},
+        **htmx,
+    )
+    assert response.status_code == 204
+    assert "workspaces:changed" in response["HX-Trigger"]
+    workspace = Workspace.objects.get(name="Research")
+    assert workspace.display_color == "#7C6FE0" and workspace.organization == personas.org
+
+
+def test_create_without_htmx_redirects_to_list(client, personas):
+    response = client(personas.admin).post(
+        reverse("workspaces:workspace_create"), {"name": "Plain", "display_color": "#7C6FE0"}
+    )
+    assert response.status_code == 302 and response["Location"] == reverse(
+        "workspaces:workspace_list"
+    )
+
+
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [
+        ({"name": "", "display_color": "#7C6FE0"}, "Enter a name for the workspace."),
+        ({"name": "   ", "display_color": "#7C6FE0"}, "Enter a name for the workspace."),
+        ({"name": "x" * 41, "display_color": "#7C6FE0"}, "at most 40 characters"),
+        ({"name": "Fine", "display_color": "#000000"}, "Choose one of the colours shown."),
+    ],
+)
+def test_create_errors_stay_in_the_modal_and_keep_input(client, personas, htmx, data, message):
+    response = client(personas.admin).post(reverse("workspaces:workspace_create"), data, **htmx)
+    body = response.content.decode()
+    assert response.status_code == 200 and "<dialog" in body and message in body
+    if data["name"].strip():
+        assert f'value="{data["name"]}"' in body
+    assert Workspace.objects.filter(organization=personas.org).count() == 1
+
+
+def test_limit_error_shows_in_modal(client, personas, htmx):
+    WorkspaceFactory.create_batch(99, organization=personas.org)
+    response = client(personas.admin).post(
+        reverse("workspaces:workspace_create"),
+        {"name": "One more", "display_color": "#7C6FE0"},
+        **htmx,
+    )
+    assert b"limit of 100 workspaces" in response.content
+    assert b'value="One more"' in response.content
+
+
+def test_names_with_html_render_escaped(client, personas, htmx):
+    client(personas.admin).post(
+        reverse("workspaces:workspace_create"),
+        {"name": "<b>bold</b>", "display_color": "#7C6FE0"},
+        **htmx,
+    )
+    page = client(personas.admin).get(reverse("workspaces:workspace_list")).content
+    assert b"<b>bold</b>" not in page and b"&lt;b&gt;bold&lt;/b&gt;" in page
+
+
+def test_create_workspace_records_event(personas, admin_actor):
+    workspace = create_workspace(personas.org, admin_actor, name="  Production  ")
+    assert workspace.name == "Production" and workspace.public_id.startswith("wrkspc_")
+    assert workspace.created_by == personas.admin
+    event = AuditEvent.objects.get()
+    assert (event.action, event.target_id) == ("workspace.create", workspace.public_id)
+
+
+@pytest.mark.parametrize("name", ["", "   ", "x" * 41])
+def test_bad_names_are_refused(personas, admin_actor, name):
+    with pytest.raises(ValidationError):
+        create_workspace(personas.org, admin_actor, name=name)
+    assert Workspace.objects.filter(organization=personas.org).count() == 1
+
+
+def test_forty_unicode_characters_are_fine(personas, admin_actor):
+    name = "日本語のワークスペース🚀" + "é" * 28
+    assert len(name) == 40
+    assert create_workspace(personas.org, admin_actor, name=name).name == name
+
+
+def test_unknown_colour_is_refused(personas, admin_actor):
+    with pytest.raises(ValidationError, match="colours"):
+        create_workspace(personas.org, admin_actor, color="#123456")
+
+
+def test_one_default_workspace_per_organization_in_the_database(personas):
+    with pytest.raises(IntegrityError), transaction.atomic():
+        Workspace.objects.create(organization=personas.org, name="Second", is_default=True)
+
+
+def test_limit_of_100_active_workspaces(personas, admin_actor):
+    WorkspaceFactory.create_batch(MAX_ACTIVE_WORKSPACES - 1, organization=personas.org)
+    with pytest.raises(ValidationError, match="limit of 100"):
+        create_workspace(personas.org, admin_actor)
+    archived = Workspace.objects.filter(organization=personas.org, is_default=False).first()
+    services.workspace_archive(actor=admin_actor, workspace=archived)
+    assert create_workspace(personas.org, admin_actor)  # archived ones don't count
+
+
+def test_limit_is_per_organization(personas, admin_actor):
+    WorkspaceFactory.create_batch(MAX_ACTIVE_WORKSPACES - 1, organization=personas.other_org)
+    assert create_workspace(personas.org, admin_actor)
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="row locks need PostgreSQL")
+@pytest.mark.django_db(transaction=True)
+def test_limit_holds_under_concurrent_creation():
+    org = OrganizationFactory()
+    admin = MemberFactory(organization=org, role=OrgRole.ADMIN).user
+    WorkspaceFactory.create_batch(94, organization=org)  # 95 with Default
+    barrier = threading.Barrier(10)
+    outcomes = []
+
+    def worker(index: int) -> None:
+        try:
+            barrier.wait()
+            services.workspace_create(
+                actor=Actor.for_user(admin),
+                organization=org,
+                name=f"Race {index}",
+                display_color="#3B82F6",
+            )
+            outcomes.append("created")
+        except ValidationError:
+            outcomes.append("refused")
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=worker, args=(i,)) for i in range(10)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert outcomes.count("created") == 5 and outcomes.count("refused") == 5
+    assert Workspace.objects.filter(organization=org).active().count() == 100

@@ -1,0 +1,48 @@
+"""The confirm dialogs of a key's lifecycle (disable, enable, delete), shared by workspace API
+keys and Admin API keys."""
+
+from collections.abc import Callable
+from functools import partial
+
+from django.http import HttpResponse
+
+from accounts.audit import Actor
+from accounts.http import ConsoleRequest
+from accounts.models import KeyStatus, SecretKey
+from console.htmx import Event, confirm_action
+
+DONE = {"disable": "disabled", "enable": "enabled", "delete": "deleted"}
+
+
+def key_action(
+    request: ConsoleRequest,
+    key: SecretKey,
+    *,
+    action: str,
+    noun: str,
+    set_status: Callable[..., object],
+    delete: Callable[..., object],
+    template_name: str,
+    cancel_url: str,
+    events: tuple[Event, ...],
+    redirect_to: str | None = None,
+) -> HttpResponse:
+    """The dialog (GET) and the change (POST) of `action` ("disable", "enable" or "delete")
+    on `key`, through the kind's own services (`set_status` and `delete`), so each kind's
+    rules and counts hold."""
+    actor = Actor.from_request(request)
+    if action == "delete":
+        perform = partial(delete, actor=actor, key=key)
+    else:
+        status = KeyStatus.ACTIVE if action == "enable" else KeyStatus.INACTIVE
+        perform = partial(set_status, actor=actor, key=key, status=status)
+    return confirm_action(
+        request,
+        perform=perform,
+        template_name=template_name,
+        context={"key": key},
+        cancel_url=cancel_url,
+        redirect_to=redirect_to,
+        message=f"{noun} “{key.name}” {DONE[action]}.",
+        events=events,
+    )
