@@ -13,6 +13,7 @@ from accounts import audit
 from accounts.audit import Actor
 from accounts.models import KeyStatus, Organization, SecretKey
 from console.secrets import hash_secret, matches
+from console.validation import check_datetime
 
 KEY_NAME_MAX_LENGTH = 500
 # `last_used_at` is written at most this often per key, so authentication stays a read.
@@ -33,6 +34,8 @@ def clean_name(name: str) -> str:
 
 
 def clean_expiry(expires_at: datetime | None) -> datetime | None:
+    if expires_at is not None:
+        check_datetime(expires_at, field="expires_at")
     if expires_at is not None and expires_at <= timezone.now():
         raise ValidationError({"expires_at": "The expiry must be in the future."})
     return expires_at
