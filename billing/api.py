@@ -459,7 +459,9 @@ class ScopeIn(Body):
     @model_validator(mode="after")
     def _workspace_named(self) -> "ScopeIn":
         if (self.type == "workspace") != (self.workspace_id is not None):
-            raise ValueError("A workspace scope names its workspace_id; an organization scope none.")
+            raise ValueError(
+                "A workspace scope names its workspace_id; an organization scope none."
+            )
         return self
 
 
@@ -520,9 +522,19 @@ def _set_spend_limit(
 
 
 ScopeType = Literal[
-    "organization", "organization_service", "rbac_group", "seat_tier", "usage_tier", "user", "workspace"
+    "organization",
+    "organization_service",
+    "rbac_group",
+    "seat_tier",
+    "usage_tier",
+    "user",
+    "workspace",
 ]
-CONSOLE_SCOPES = {selectors.SCOPE_ORGANIZATION, selectors.SCOPE_WORKSPACE, selectors.SCOPE_USAGE_TIER}
+CONSOLE_SCOPES = {
+    selectors.SCOPE_ORGANIZATION,
+    selectors.SCOPE_WORKSPACE,
+    selectors.SCOPE_USAGE_TIER,
+}
 
 
 @router.get("/spend_limits", response=list[SpendLimitOut], summary="List spend limits")
@@ -534,7 +546,9 @@ def spend_limit_list(
 ) -> list[dict]:
     if scope_type and set(scope_type) - CONSOLE_SCOPES:
         raise ValidationError(
-            {"scope_type": "Console's spend limits are of the organization, workspace and usage_tier scopes."}
+            {
+                "scope_type": "Console's spend limits are of the organization, workspace and usage_tier scopes."
+            }
         )
     entries = selectors.spend_limits(organization(request))
     if scope_type:
@@ -660,7 +674,9 @@ def spend_limit_retrieve(request: AdminApiRequest, spend_limit_id: str):
 )
 def spend_limit_update(request: AdminApiRequest, spend_limit_id: str, payload: SpendLimitAmount):
     entry = _spend_limit_entry(request, spend_limit_id)
-    return _spend_limit(_set_spend_limit(request, entry.scope_type, entry.workspace, payload.amount))
+    return _spend_limit(
+        _set_spend_limit(request, entry.scope_type, entry.workspace, payload.amount)
+    )
 
 
 @router.delete(
@@ -762,7 +778,8 @@ def increase_request_list(
     status: list[IncreaseStatus] | None = Query(None, alias="status[]"),
 ) -> QuerySet[SpendLimitIncreaseRequest]:
     requests = SpendLimitIncreaseRequest.objects.filter(
-        organization=organization(request), requested_by__memberships__organization=organization(request)
+        organization=organization(request),
+        requested_by__memberships__organization=organization(request),
     ).select_related("workspace", "organization", "requested_by", "resolved_by")
     if actor_ids:
         requests = requests.filter(requested_by__public_id__in=actor_ids)
@@ -805,7 +822,9 @@ def increase_request_approve(request: AdminApiRequest, request_id: str, payload:
     )
     entry = selectors.spend_limit_by_id(
         increase.organization,
-        selectors.spend_limit_id(selectors.SCOPE_WORKSPACE, increase.organization, increase.workspace),
+        selectors.spend_limit_id(
+            selectors.SCOPE_WORKSPACE, increase.organization, increase.workspace
+        ),
     )
     return {
         **_increase_request(increase),
@@ -904,7 +923,13 @@ class UsageReportOut(Schema):
 
 
 UsageGroup = Literal[
-    "api_key_id", "workspace_id", "model", "service_tier", "context_window", "inference_geo", "speed"
+    "api_key_id",
+    "workspace_id",
+    "model",
+    "service_tier",
+    "context_window",
+    "inference_geo",
+    "speed",
 ]
 GeoFilter = Literal["global", "us", "not_available"]
 
@@ -917,8 +942,12 @@ class ReportWindow(Schema):
 
 class UsageReportQuery(ReportWindow):
     bucket_width: Literal["1m", "1h", "1d"] = "1d"
-    limit: int | None = Field(None, ge=1, le=1440, description="1d: 7 by default, at most 31; "
-                              "1h: 24, at most 168; 1m: 60, at most 1440.")
+    limit: int | None = Field(
+        None,
+        ge=1,
+        le=1440,
+        description="1d: 7 by default, at most 31; 1h: 24, at most 168; 1m: 60, at most 1440.",
+    )
     group_by: list[UsageGroup] = Field([], alias="group_by[]")
     api_key_ids: list[SafeText] = Field([], alias="api_key_ids[]")
     workspace_ids: list[SafeText] = Field([], alias="workspace_ids[]")
@@ -1046,9 +1075,7 @@ def _cost_result(result: reports.CostResult) -> dict:
     }
 
 
-@router.get(
-    "/cost_report", response=CostReportOut, summary="Cost by day", by_alias=False
-)
+@router.get("/cost_report", response=CostReportOut, summary="Cost by day", by_alias=False)
 def cost_report(request: AdminApiRequest, query: Query[CostReportQuery]):
     starts, next_page = _bucket_starts(
         "1d", query.starting_at, query.ending_at, query.page, query.limit
@@ -1190,7 +1217,9 @@ def claude_code_report(
                         "cache_creation": tokens["cache_creation_5m_tokens"]
                         + tokens["cache_creation_1h_tokens"],
                     },
-                    "estimated_cost": {"amount": int(cost.to_integral_value(rounding=ROUND_CEILING))},
+                    "estimated_cost": {
+                        "amount": int(cost.to_integral_value(rounding=ROUND_CEILING))
+                    },
                 }
                 for model, tokens, cost in key_day.models
             ],
@@ -1203,4 +1232,3 @@ def claude_code_report(
         else None
     )
     return {"data": data, "has_more": next_page is not None, "next_page": next_page}
-

@@ -44,7 +44,7 @@ def parse_cents(value: object, *, field: str = "amount") -> int:
     """A whole number of cents written as a decimal string ("5000" is $50.00)."""
     if not isinstance(value, str) or not value.isascii() or not value.isdigit():
         raise ValidationError(
-            {field: f'Give the amount in cents as a string of digits, such as "5000" for $50.00.'},
+            {field: 'Give the amount in cents as a string of digits, such as "5000" for $50.00.'},
         )
     return int(value)
 

@@ -330,7 +330,9 @@ class BucketFilters:
 
     @property
     def need_dimensions(self) -> bool:
-        return bool(self.service_tiers or self.context_windows or self.inference_geos or self.speeds)
+        return bool(
+            self.service_tiers or self.context_windows or self.inference_geos or self.speeds
+        )
 
 
 @dataclass(frozen=True)

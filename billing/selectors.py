@@ -263,7 +263,9 @@ def month_to_date_spend_by_workspace(
     start_day = month_start(now)
     spend: dict[int, Decimal] = defaultdict(Decimal)
     rolled = (
-        UsageDaily.objects.filter(organization=organization, day__gte=start_day, day__lte=now.date())
+        UsageDaily.objects.filter(
+            organization=organization, day__gte=start_day, day__lte=now.date()
+        )
         .values_list("workspace_id")
         .annotate(total=Sum("cost_cents"))
         .order_by()

@@ -27,8 +27,8 @@ from billing.models import (
     ModelGroup,
     OrganizationLimits,
     OrganizationRateLimit,
-    SpendNotification,
     SpendLimitIncreaseRequest,
+    SpendNotification,
     SpendNotificationDelivery,
     UsageRecord,
     UsageTier,
@@ -296,8 +296,8 @@ def organization_spend_limit_set(
         return
     now = timezone.now()
     limits.spend_limit_cents = amount_cents
-    limits.spend_limit_created_at = None if amount_cents is None else (
-        limits.spend_limit_created_at or now
+    limits.spend_limit_created_at = (
+        None if amount_cents is None else (limits.spend_limit_created_at or now)
     )
     limits.spend_limit_updated_at = None if amount_cents is None else now
     limits.save(
@@ -595,9 +595,7 @@ def spend_limit_increase_request_create(
     limits = selectors.effective_limits(workspace)
     current = limits.workspace_spend_limit_cents
     if current is not None and amount_cents <= current:
-        raise ValidationError(
-            {"amount": f"Ask for more than the current limit ({_usd(current)})."}
-        )
+        raise ValidationError({"amount": f"Ask for more than the current limit ({_usd(current)})."})
     organization_limit = limits.organization_spend_limit_cents
     if organization_limit is not None and amount_cents >= organization_limit:
         raise ValidationError(
@@ -672,9 +670,7 @@ def spend_limit_increase_request_approve(
     increase.approved_amount_cents = amount
     increase.resolved_at = timezone.now()
     increase.resolved_by = actor.user
-    increase.save(
-        update_fields=["status", "approved_amount_cents", "resolved_at", "resolved_by"]
-    )
+    increase.save(update_fields=["status", "approved_amount_cents", "resolved_at", "resolved_by"])
     audit.record(
         actor=actor,
         organization=increase.organization,

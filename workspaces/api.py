@@ -18,7 +18,7 @@ from accounts.roles import OrgRole, WorkspaceRole
 from console.pagination import IdPagination
 from console.schemas import Body, InputTime, Name, SafeText, Timestamp, choices
 from workspaces import services
-from workspaces.models import ApiKey, InferenceGeo, Workspace, WorkspaceMember, WorkspaceGeo
+from workspaces.models import ApiKey, InferenceGeo, Workspace, WorkspaceGeo, WorkspaceMember
 
 router = Router(tags=["Workspaces"])
 
@@ -269,9 +269,7 @@ def _membership(request: AdminApiRequest, workspace_id: str, user_id: str) -> Wo
     description="Explicit members; organization admins, members of every workspace, are left out.",
 )
 @paginate(IdPagination, key="user__public_id")
-def workspace_member_list(
-    request: AdminApiRequest, workspace_id: str
-) -> QuerySet[WorkspaceMember]:
+def workspace_member_list(request: AdminApiRequest, workspace_id: str) -> QuerySet[WorkspaceMember]:
     workspace = _workspace(request, workspace_id)
     admins = OrganizationMember.objects.filter(
         organization=organization(request), role=OrgRole.ADMIN
@@ -408,9 +406,7 @@ class ApiKeyCreate(Body):
 
 class ApiKeyUpdate(Body):
     name: Name | None = None
-    status: KeyStatusChange | None = Field(
-        None, description="archived deletes the key for good."
-    )
+    status: KeyStatusChange | None = Field(None, description="archived deletes the key for good.")
 
 
 class ApiKeyDeleted(Schema):

@@ -130,7 +130,9 @@ def _clean_inference_geos(
     allowed = sorted(set(allowed))
     if default not in allowed:
         raise ValidationError(
-            {"default_inference_geo": f"The default geo must be one of the allowed ({', '.join(allowed)})."}
+            {
+                "default_inference_geo": f"The default geo must be one of the allowed ({', '.join(allowed)})."
+            }
         )
     return allowed, default
 
@@ -287,7 +289,10 @@ def workspace_update(
             else workspace.allowed_inference_geos,
             default_inference_geo or workspace.default_inference_geo,
         )
-    for field, value in (("external_key_id", external_key_id), ("user_profile_id", user_profile_id)):
+    for field, value in (
+        ("external_key_id", external_key_id),
+        ("user_profile_id", user_profile_id),
+    ):
         if value is None:
             continue
         value = _clean_reference(value, field)
@@ -296,9 +301,12 @@ def workspace_update(
             raise ValidationError({field: f"{field} is set once and cannot be changed."})
         setattr(workspace, field, value)
     after = audit.snapshot(workspace, EDITABLE_FIELDS)
-    if after == before:
+    changed = [name for name in EDITABLE_FIELDS if after[name] != before[name]]
+    if not changed:
         return workspace
-    workspace.save(update_fields=EDITABLE_FIELDS)
+    workspace.save(update_fields=changed)
+    before = {name: before[name] for name in changed}
+    after = {name: after[name] for name in changed}
     audit.record(
         actor=actor,
         organization=workspace.organization,

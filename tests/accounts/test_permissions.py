@@ -7,12 +7,13 @@ from accounts.permissions import CAPABILITIES, Access, effective_workspace_role
 from accounts.roles import OrgRole, WorkspaceRole
 
 A, B, D, U = OrgRole.ADMIN, OrgRole.BILLING, OrgRole.DEVELOPER, OrgRole.USER
+CC = OrgRole.CLAUDE_CODE_USER  # may do in the console what a user may
 
 # capability -> organization roles that hold it at organization level.
 ORG_LEVEL = {
-    "org.view": {A, B, D, U},
+    "org.view": {A, B, D, U, CC},
     "org.edit": {A},
-    "org.members.view": {A, B, D, U},
+    "org.members.view": {A, B, D, U, CC},
     "org.members.manage": {A},
     "org.invites.manage": {A},
     "adminkeys.manage": {A},

@@ -165,7 +165,9 @@ def test_invites(api, personas):
     )
     assert already["details"] == {"error_code": "invite_already_exists"}
     error(
-        api.post("organizations/invites", {"email": "a@b.test", "role": "user", "rbac_group_ids": ["g"]}),
+        api.post(
+            "organizations/invites", {"email": "a@b.test", "role": "user", "rbac_group_ids": ["g"]}
+        ),
         400,
         "invalid_request_error",
     )
@@ -513,7 +515,10 @@ def test_rate_limits(api, personas):
     assert {"type": "input_tokens_per_minute_cache_aware", "value": 30_000} in sonnet["limits"]
     haiku_3 = next(e for e in org["data"] if e["id"] == "haiku-3")
     assert "input_tokens_per_minute" in {limit["type"] for limit in haiku_3["limits"]}
-    assert [e["id"] for e in api.get("organizations/rate_limits", {"model": "claude-haiku-4-5"}).json()["data"]] == ["haiku-4-5"]
+    assert [
+        e["id"]
+        for e in api.get("organizations/rate_limits", {"model": "claude-haiku-4-5"}).json()["data"]
+    ] == ["haiku-4-5"]
     assert api.get("organizations/rate_limits", {"group_type": "batch"}).json()["data"] == []
     paged = api.get("organizations/rate_limits", {"limit": 2}).json()
     assert len(paged["data"]) == 2 and paged["next_page"]
