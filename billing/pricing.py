@@ -15,7 +15,7 @@ PRICE_OF = {
 }
 TOKEN_KINDS = tuple(PRICE_OF)
 
-# USD per million tokens → cents per token: × 100 / 1,000,000.
+# USD per million tokens, as cents per token: times 100, divided by a million.
 _CENTS_PER_TOKEN = Decimal(100) / Decimal(1_000_000)
 
 
