@@ -56,6 +56,7 @@ CAPABILITIES: dict[str, frozenset[str]] = {
         "usage.view.all": _org(OrgRole.DEVELOPER, OrgRole.BILLING, OrgRole.ADMIN),
         "cost.view.all": _org(OrgRole.DEVELOPER, OrgRole.BILLING, OrgRole.ADMIN),
         "workspace.archive": _org(OrgRole.ADMIN),
+        "limits.increase_requests.manage": _org(OrgRole.ADMIN),
         # Workspace level: asked with the member's effective role in that workspace.
         "workspace.view": _ws(*WorkspaceRole),
         "workspace.edit": _org(OrgRole.ADMIN) | _ws(WS_ADMIN),
@@ -67,6 +68,8 @@ CAPABILITIES: dict[str, frozenset[str]] = {
         "limits.view": _org(OrgRole.ADMIN, OrgRole.BILLING)
         | _ws(WS_ADMIN, WS_BILLING, WorkspaceRole.DEVELOPER),
         "limits.edit": _org(OrgRole.ADMIN) | _ws(WS_ADMIN),
+        # Those who see a workspace's limits but cannot change them ask for more.
+        "limits.request_increase": _ws(WS_BILLING, WorkspaceRole.DEVELOPER),
         "usage.view": _org(OrgRole.DEVELOPER, OrgRole.BILLING, OrgRole.ADMIN)
         | _ws(WS_ADMIN, WS_BILLING),
         "cost.view": _org(OrgRole.DEVELOPER, OrgRole.BILLING, OrgRole.ADMIN)

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from django.core import signing
 from django.core.exceptions import ValidationError
-from django.db.models import QuerySet
+from django.db.models import Q
 from django.http import Http404
 from django.utils import timezone
 from ninja import Field, Query, Router, Schema
@@ -729,13 +729,20 @@ class IncreaseDeny(Body):
     suppress_notification: bool = False
 
 
-def _increase_request(increase: SpendLimitIncreaseRequest) -> dict:
+def _increase_request(
+    increase: SpendLimitIncreaseRequest,
+    effective: dict[int | None, selectors.EffectiveSpendLimit] | None = None,
+) -> dict:
+    """The request as the SDK's type has it; `effective` holds the spend limits in force of
+    its workspace (read when not given)."""
     status = increase.current_status()
     summary = None
     if status == IncreaseRequestStatus.PENDING and increase.requested_by is not None:
-        effective = selectors.effective_spend_limits(increase.organization, [increase.workspace])
+        if effective is None or increase.workspace.pk not in effective:
+            effective = selectors.effective_spend_limits(
+                increase.organization, [increase.workspace]
+            )
         summary = _summary(increase.requested_by, effective[increase.workspace.pk])
-    lapsed = increase.has_lapsed
     return {
         "id": increase.public_id,
         "actor": _user_actor(increase.requested_by)
@@ -744,7 +751,7 @@ def _increase_request(increase: SpendLimitIncreaseRequest) -> dict:
         "status": status,
         "created_at": increase.created_at,
         "expires_at": increase.expires_at,
-        "resolved_at": increase.expires_at if lapsed else increase.resolved_at,
+        "resolved_at": increase.expires_at if increase.has_lapsed else increase.resolved_at,
         "resolved_by": _user_actor(increase.resolved_by) if increase.resolved_by else None,
         "workspace_id": increase.workspace.public_id,
         "requested_amount": money.cents_text(increase.amount_cents),
@@ -766,37 +773,54 @@ def _find_increase(request: AdminApiRequest, request_id: str) -> SpendLimitIncre
     return increase
 
 
+class IncreaseRequestPage(Schema):
+    data: list[IncreaseRequestOut]
+    has_more: bool
+    next_page: str | None
+
+
 @router.get(
     "/spend_limit_increase_requests",
-    response=list[IncreaseRequestOut],
+    response=IncreaseRequestPage,
     summary="List spend limit increase requests, newest first",
+    description="Requests of people who are no longer members are left out.",
 )
-@paginate(TokenPagination, descending=True)
 def increase_request_list(
     request: AdminApiRequest,
+    limit: int = Query(20, ge=1, le=1000),
+    page: SafeText | None = None,
     actor_ids: list[SafeText] | None = Query(None, alias="actor_ids[]"),
     status: list[IncreaseStatus] | None = Query(None, alias="status[]"),
-) -> QuerySet[SpendLimitIncreaseRequest]:
+):
+    org = organization(request)
     requests = SpendLimitIncreaseRequest.objects.filter(
-        organization=organization(request),
-        requested_by__memberships__organization=organization(request),
+        organization=org,
+        requested_by__in=OrganizationMember.objects.filter(organization=org).values("user_id"),
     ).select_related("workspace", "organization", "requested_by", "resolved_by")
     if actor_ids:
         requests = requests.filter(requested_by__public_id__in=actor_ids)
     if status:
         now = timezone.now()
-        wanted = SpendLimitIncreaseRequest.objects.none()
+        lapsed = Q(status=IncreaseRequestStatus.PENDING, expires_at__lte=now)
+        conditions = {
+            IncreaseRequestStatus.PENDING: Q(
+                status=IncreaseRequestStatus.PENDING, expires_at__gt=now
+            ),
+            IncreaseRequestStatus.APPROVED: Q(status=IncreaseRequestStatus.APPROVED),
+            IncreaseRequestStatus.DENIED: Q(status=IncreaseRequestStatus.DENIED) | lapsed,
+        }
+        wanted = Q(pk__in=[])
         for value in status:
-            if value == IncreaseRequestStatus.PENDING:
-                wanted |= requests.filter(status=value, expires_at__gt=now)
-            elif value == IncreaseRequestStatus.DENIED:
-                wanted |= requests.filter(status=value) | requests.filter(
-                    status=IncreaseRequestStatus.PENDING, expires_at__lte=now
-                )
-            else:
-                wanted |= requests.filter(status=value)
-        requests = wanted
-    return requests
+            wanted |= conditions[IncreaseRequestStatus(value)]
+        requests = requests.filter(wanted)
+    rows, next_page = token_page(requests, limit=limit, page=page, descending=True)
+    workspaces = {row.workspace.pk: row.workspace for row in rows}
+    effective = selectors.effective_spend_limits(org, list(workspaces.values())) if rows else {}
+    return {
+        "data": [_increase_request(row, effective) for row in rows],
+        "has_more": next_page is not None,
+        "next_page": next_page,
+    }
 
 
 @router.get(

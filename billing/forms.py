@@ -3,6 +3,7 @@ from decimal import Decimal
 
 from django import forms
 
+from billing import money
 from billing.reports import MAX_RANGE_DAYS
 from billing.services import MAX_RATE_LIMIT
 
@@ -16,7 +17,7 @@ AMOUNT_ERRORS = {
 
 
 def to_cents(amount: Decimal | None) -> int | None:
-    return None if amount is None else int(amount * 100)
+    return None if amount is None else money.to_cents(amount)
 
 
 class RateLimitForm(forms.Form):
@@ -44,6 +45,35 @@ class SpendLimitForm(forms.Form):
         min_value=Decimal("0.01"),
         error_messages=AMOUNT_ERRORS,
         help_text="Leave empty to remove the limit.",
+        widget=forms.NumberInput(attrs={"step": "0.01", "min": "0.01", "autofocus": True}),
+    )
+
+
+class SpendLimitIncreaseRequestForm(forms.Form):
+    amount = forms.DecimalField(
+        label="Monthly spend limit you need (USD)",
+        max_digits=13,
+        decimal_places=2,
+        min_value=Decimal("0.01"),
+        error_messages={**AMOUNT_ERRORS, "required": "Enter the limit you need."},
+        widget=forms.NumberInput(attrs={"step": "0.01", "min": "0.01", "autofocus": True}),
+    )
+    message = forms.CharField(
+        label="Why (optional)",
+        required=False,
+        max_length=1000,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text="The organization's admins read this with your request.",
+    )
+
+
+class SpendLimitIncreaseApproveForm(forms.Form):
+    amount = forms.DecimalField(
+        label="New monthly spend limit (USD)",
+        max_digits=13,
+        decimal_places=2,
+        min_value=Decimal("0.01"),
+        error_messages={**AMOUNT_ERRORS, "required": "Enter the new limit."},
         widget=forms.NumberInput(attrs={"step": "0.01", "min": "0.01", "autofocus": True}),
     )
 

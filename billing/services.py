@@ -550,7 +550,10 @@ def _send_increase_request_email(increase: SpendLimitIncreaseRequest) -> None:
         subject=f"Spend limit increase requested for {increase.workspace.name}",
         message=render_to_string(
             "billing/email/increase_request_created.txt",
-            {"request": increase, "url": settings.SITE_URL + reverse("billing:increase_requests")},
+            {
+                "request": increase,
+                "url": settings.SITE_URL + reverse("billing:spend_limit_increase_request_list"),
+            },
         ),
         from_email=None,
         recipient_list=recipients,
@@ -642,7 +645,7 @@ def spend_limit_increase_request_create(
 
 def _lock_increase_request(increase: SpendLimitIncreaseRequest) -> SpendLimitIncreaseRequest:
     return (
-        SpendLimitIncreaseRequest.objects.select_for_update()
+        SpendLimitIncreaseRequest.objects.select_for_update(of=("self",))
         .select_related("workspace__organization", "requested_by", "organization")
         .get(pk=increase.pk)
     )

@@ -10,9 +10,9 @@ from django.views.decorators.vary import vary_on_headers
 
 from accounts.audit import Actor
 from accounts.permissions import Access, default_workspace_access, organization_access
-from billing import selectors, services
+from billing import money, selectors, services
 from billing.forms import NotificationForm, RateLimitForm, SpendLimitForm, to_cents
-from billing.models import Limiter, ModelGroup, SpendNotification
+from billing.models import Limiter, ModelGroup, SpendLimitIncreaseRequest, SpendNotification
 from console.forms import add_service_errors
 from console.htmx import confirm_action, dialog_done, render_dialog, render_page
 from console.http import ConsoleRequest
@@ -26,12 +26,20 @@ LIMITS_CHANGED = "limits:changed"
 
 
 def _tab_context(workspace, access, **extra) -> dict:
+    changeable = not workspace.is_default and not workspace.is_archived
+    can_request = changeable and access.can("limits.request_increase")
     return {
         **tab_context(workspace, access, "billing:workspace_limits"),
         "limits": selectors.effective_limits(workspace),
-        "editable": access.can("limits.edit")
-        and not workspace.is_default
-        and not workspace.is_archived,
+        "editable": access.can("limits.edit") and changeable,
+        "can_request_increase": can_request,
+        "open_increase_request": SpendLimitIncreaseRequest.objects.filter(
+            workspace=workspace, requested_by_id=access.member.user_id
+        )
+        .open()
+        .first()
+        if can_request
+        else None,
         **extra,
     }
 
@@ -190,7 +198,7 @@ def workspace_spend_limit_change(request: ConsoleRequest, workspace_id: str) -> 
         },
         cancel_url=reverse("billing:workspace_limits", args=[workspace.public_id]),
         message="Spend limit saved.",
-        initial={"amount": None if current is None else current / 100},
+        initial={"amount": None if current is None else money.dollars(current)},
     )
 
 
@@ -270,10 +278,21 @@ def _organization_limits_access(request: ConsoleRequest, capability: str) -> Acc
 @vary_on_headers("HX-Request")
 def organization_limits(request: ConsoleRequest) -> HttpResponse:
     access = _organization_limits_access(request, "limits.view")
+    manages_requests = organization_access(request.member).can("limits.increase_requests.manage")
     context = {
         "access": access,
         "limits": selectors.organization_effective_limits(access.member.organization),
         "editable": access.can("limits.edit"),
+        "increase_requests_url": reverse("billing:spend_limit_increase_request_list")
+        if manages_requests
+        else None,
+        "pending_increase_requests": SpendLimitIncreaseRequest.objects.filter(
+            organization_id=access.member.organization_id
+        )
+        .open()
+        .count()
+        if manages_requests
+        else 0,
     }
     return render_page(request, "billing/organization_limits.html", context, partial="limits")
 
@@ -295,7 +314,7 @@ def organization_spend_limit_change(request: ConsoleRequest) -> HttpResponse:
         context={"limits": limits, "action": reverse("billing:organization_spend_limit_change")},
         cancel_url=reverse("billing:organization_limits"),
         message="Spend limit saved.",
-        initial={"amount": None if current is None else current / 100},
+        initial={"amount": None if current is None else money.dollars(current)},
     )
 
 

@@ -20,6 +20,7 @@ ORG_LEVEL = {
     "audit.view": {A},
     "workspace.create": {A},
     "workspace.archive": {A},
+    "limits.increase_requests.manage": {A},
     "usage.view.all": {A, B, D},
     "cost.view.all": {A, B, D},
 }
@@ -42,6 +43,7 @@ WORKSPACE_LEVEL = {
     "keys.manage": {WA, WD, WR},
     "limits.view": {WA, WB, WD},
     "limits.edit": {WA},
+    "limits.request_increase": {WB, WD},
     "usage.view": {WA, WB},
     "cost.view": {WA, WB},
 }
