@@ -294,6 +294,8 @@ class AdminApiKey(SecretKey):
     def creator_problem(self) -> str | None:
         """Why the key cannot act for its creator now, or None when it can. Reads the
         `creator_role` annotation (`with_creator_role`), else asks the database."""
+        if self.created_by_id is None:
+            return "its creator is no longer a member of the organization."
         if hasattr(self, "creator_role"):
             role = self.creator_role
         else:
@@ -304,7 +306,7 @@ class AdminApiKey(SecretKey):
                 .values_list("role", flat=True)
                 .first()
             )
-        if self.created_by_id is None or role is None:
+        if role is None:
             return "its creator is no longer a member of the organization."
         if role != OrgRole.ADMIN:
             return "its creator is no longer an admin of the organization."

@@ -415,8 +415,9 @@ def admin_key_delete(*, actor: Actor, key: AdminApiKey) -> AdminApiKey:
 def admin_key_authenticate(secret: str) -> AdminApiKey | None:
     """The active Admin API key for `secret` (with its organization and its creator's
     current role, see `AdminApiKey.creator_problem`), else None."""
-    return keys.authenticate(
+    key = keys.authenticate(
         AdminApiKey.objects.select_related("organization", "created_by").with_creator_role(),
         secret,
         prefix=ADMIN_KEY_PREFIX,
     )
+    return key if isinstance(key, AdminApiKey) else None

@@ -54,7 +54,7 @@ else:
     IncreaseStatus = choices(IncreaseRequestStatus)
 
 Cents = str  # a decimal string of cents: "5000" is $50.00
-MONTHLY = "monthly"
+MONTHLY: Literal["monthly"] = "monthly"
 
 
 # -- Rate limits ------------------------------------------------------------------------------
@@ -255,10 +255,18 @@ class WorkspaceSpendLimitOut(Schema):
     organization_limit_cents: Cents | None
     effective_cents: Cents | None = Field(description="The limit in force.")
     month_to_date_cents: Cents
-    amount: str | None = Field(description=DEPRECATED_DOLLARS, deprecated=True)
-    organization_limit: str | None = Field(description=DEPRECATED_DOLLARS, deprecated=True)
-    effective: str | None = Field(description=DEPRECATED_DOLLARS, deprecated=True)
-    month_to_date: str = Field(description=DEPRECATED_DOLLARS, deprecated=True)
+    amount: str | None = Field(
+        description=DEPRECATED_DOLLARS, json_schema_extra={"deprecated": True}
+    )
+    organization_limit: str | None = Field(
+        description=DEPRECATED_DOLLARS, json_schema_extra={"deprecated": True}
+    )
+    effective: str | None = Field(
+        description=DEPRECATED_DOLLARS, json_schema_extra={"deprecated": True}
+    )
+    month_to_date: str = Field(
+        description=DEPRECATED_DOLLARS, json_schema_extra={"deprecated": True}
+    )
 
 
 class AmountChange(Body):
@@ -266,7 +274,9 @@ class AmountChange(Body):
     field `amount`."""
 
     amount_cents: Cents | None = None
-    amount: str | int | None = Field(None, description=DEPRECATED_DOLLARS, deprecated=True)
+    amount: str | int | None = Field(
+        None, description=DEPRECATED_DOLLARS, json_schema_extra={"deprecated": True}
+    )
 
     @model_validator(mode="before")
     @classmethod
@@ -342,7 +352,7 @@ class NotificationOut(Schema):
     workspace_id: str
     currency: Literal["USD"] = "USD"
     amount_cents: Cents
-    amount: str = Field(description=DEPRECATED_DOLLARS, deprecated=True)
+    amount: str = Field(description=DEPRECATED_DOLLARS, json_schema_extra={"deprecated": True})
 
 
 class NotificationDeleted(Schema):

@@ -5,6 +5,8 @@ Money: limits and thresholds are whole USD cents (integers); the cost of usage i
 number of cents, since one request can cost a fraction of a cent.
 """
 
+from typing import Any
+
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
@@ -14,8 +16,8 @@ from accounts.models import Organization, SecretKey
 from console.ids import public_id_field
 from workspaces.models import ApiKey, Workspace
 
-PRICE = {"max_digits": 12, "decimal_places": 4}  # USD per million tokens
-COST = {"max_digits": 24, "decimal_places": 8}  # USD cents
+PRICE: dict[str, Any] = {"max_digits": 12, "decimal_places": 4}  # USD per million tokens
+COST: dict[str, Any] = {"max_digits": 24, "decimal_places": 8}  # USD cents
 
 
 class Limiter(models.TextChoices):

@@ -11,6 +11,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
+from typing import Any
 
 from django.db.models import F, Sum
 from django.db.models.functions import TruncDate, TruncHour
@@ -143,7 +144,7 @@ _ROLLUP = {
 }
 
 
-def _rollup(scope: ReportScope) -> tuple[type, str]:
+def _rollup(scope: ReportScope) -> tuple[Any, str]:
     """The rollup to read: by day without the key dimension unless a key is chosen."""
     if scope.granularity == "day" and scope.api_key is None:
         return UsageWorkspaceDay, "day"
@@ -360,6 +361,7 @@ def floor_to_bucket(moment: datetime, width: str) -> datetime:
 def _bucket_rows(query: BucketQuery, *, dimensions: list[str]):
     """The rollup rows of the query's buckets, filtered, as a values() queryset grouped by
     the bucket and `dimensions` (rollup columns)."""
+    table: Any
     _step, table, period = BUCKET_WIDTHS[query.width]
     filters = query.filters
     if (
@@ -562,7 +564,7 @@ def key_days(
         .order_by("day", "api_key__public_id", "model_id")
     )
     keys: list[tuple[date, str]] = []
-    by_key: dict[tuple[date, str], list[dict]] = defaultdict(list)
+    by_key: dict[tuple[date, str], list[Any]] = defaultdict(list)
     for row in grouped:
         key = (row["day"], row["api_key__public_id"])
         if key not in by_key:

@@ -12,7 +12,7 @@ The endpoints are each app's `api.py` routers; `console/api_urls.py` mounts them
 """
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from functools import wraps
 from typing import Any
 
@@ -273,7 +273,7 @@ def not_found(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
 not_found.csrf_exempt = True  # type: ignore[attr-defined]
 
 
-def create_api(*, auth: list[Callable], description: str) -> AdminApi:
+def create_api(*, auth: Sequence[Callable[..., Any]], description: str) -> AdminApi:
     api = AdminApi(
         title="Console Admin API",
         version="1.0.0",
