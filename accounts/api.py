@@ -9,16 +9,16 @@ from typing import TYPE_CHECKING, Literal
 from django.db.models import Q, QuerySet
 from django.http import Http404
 from django.utils import timezone
-from ninja import Query, Router, Schema
+from ninja import Query, Router
 from ninja.pagination import paginate
 from pydantic import Field, field_validator
 
 from accounts import services
 from accounts.admin_api import AdminApiRequest, actor, organization
-from accounts.models import Invite, InviteStatus, OrganizationMember
+from accounts.models import Invite, InviteStatus, Organization, OrganizationMember
 from accounts.roles import OrgRole
 from console.pagination import IdPagination
-from console.schemas import Body, SafeText, Timestamp, choices
+from console.schemas import Body, Out, SafeText, Timestamp, choices
 
 router = Router(tags=["Organization"])
 
@@ -35,17 +35,17 @@ else:
     InviteStatusValue = choices(InviteStatus)
 
 
-class OrganizationOut(Schema):
+class OrganizationOut(Out):
     type: Literal["organization"] = "organization"
     id: str
     name: str
 
-    @staticmethod
-    def resolve_id(obj) -> str:
-        return str(obj.id)
+    @classmethod
+    def from_object(cls, obj: Organization) -> dict:
+        return {"id": str(obj.id), "name": obj.name}
 
 
-class UserOut(Schema):
+class UserOut(Out):
     type: Literal["user"] = "user"
     id: str
     email: str
@@ -53,33 +53,27 @@ class UserOut(Schema):
     role: Role
     added_at: Timestamp
 
-    @staticmethod
-    def resolve_id(obj: OrganizationMember) -> str:
-        return obj.user.public_id
-
-    @staticmethod
-    def resolve_email(obj: OrganizationMember) -> str:
-        return obj.user.email
-
-    @staticmethod
-    def resolve_name(obj: OrganizationMember) -> str:
-        return obj.user.name
-
-    @staticmethod
-    def resolve_added_at(obj: OrganizationMember):
-        return obj.created_at
+    @classmethod
+    def from_object(cls, obj: OrganizationMember) -> dict:
+        return {
+            "id": obj.user.public_id,
+            "email": obj.user.email,
+            "name": obj.user.name,
+            "role": obj.role,
+            "added_at": obj.created_at,
+        }
 
 
 class UserUpdate(Body):
     role: AssignableRole
 
 
-class UserDeleted(Schema):
+class UserDeleted(Out):
     id: str
     type: Literal["user_deleted"] = "user_deleted"
 
 
-class InviteOut(Schema):
+class InviteOut(Out):
     type: Literal["invite"] = "invite"
     id: str
     email: str
@@ -92,21 +86,17 @@ class InviteOut(Schema):
         default_factory=list, description="Always empty: Console has no RBAC groups."
     )
 
-    @staticmethod
-    def resolve_id(obj: Invite) -> str:
-        return obj.public_id
-
-    @staticmethod
-    def resolve_status(obj: Invite) -> str:
-        return obj.current_status()
-
-    @staticmethod
-    def resolve_invited_at(obj: Invite):
-        return obj.created_at
-
-    @staticmethod
-    def resolve_rbac_group_ids(obj: Invite) -> list[str]:
-        return []
+    @classmethod
+    def from_object(cls, obj: Invite) -> dict:
+        return {
+            "id": obj.public_id,
+            "email": obj.email,
+            "role": obj.role,
+            "status": obj.current_status(),
+            "invited_at": obj.created_at,
+            "expires_at": obj.expires_at,
+            "accepted_at": obj.accepted_at,
+        }
 
 
 class InviteCreate(Body):
@@ -122,7 +112,7 @@ class InviteCreate(Body):
         return value
 
 
-class InviteDeleted(Schema):
+class InviteDeleted(Out):
     id: str
     type: Literal["invite_deleted"] = "invite_deleted"
 

@@ -268,7 +268,9 @@ class AdminApiKeyQuerySet(models.QuerySet["AdminApiKey"]):
                 OrganizationMember.objects.filter(
                     organization=models.OuterRef("organization"),
                     user=models.OuterRef("created_by"),
-                ).values("role")[:1]
+                )
+                .order_by()
+                .values("role")[:1]
             )
         )
 

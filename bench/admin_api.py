@@ -178,6 +178,8 @@ def build() -> tuple[str, list[Workspace]]:
 def main() -> None:
     version = prepare_database("console_bench")
     settings.DEBUG = False
+    settings.ALLOWED_HOSTS = [*settings.ALLOWED_HOSTS, "testserver"]
+    settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
     say(f"{version}; load {load_average()}")
     secret, workspaces = build()
     say("data loaded")

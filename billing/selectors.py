@@ -155,9 +155,12 @@ def default_tier() -> UsageTier:
 
 def organization_settings(organization: Organization) -> OrganizationSettings:
     """The organization's tier, cap and spend limit (the first tier when none is stored)."""
-    stored = (
+    return _settings(
         OrganizationLimits.objects.select_related("tier").filter(organization=organization).first()
     )
+
+
+def _settings(stored: OrganizationLimits | None) -> OrganizationSettings:
     if stored is None:
         tier = default_tier()
         return OrganizationSettings(
@@ -333,10 +336,12 @@ def _tier_entry(organization: Organization, settings: OrganizationSettings) -> S
 
 
 def spend_limits(organization: Organization) -> list[SpendLimitEntry]:
-    """The organization's spend limits, newest first, the usage tier's cap last. Three
-    queries."""
-    stored = OrganizationLimits.objects.filter(organization=organization).first()
-    settings = organization_settings(organization)
+    """The organization's spend limits, newest first, the usage tier's cap last. Two
+    queries (three before the organization's limits are first stored)."""
+    stored = (
+        OrganizationLimits.objects.select_related("tier").filter(organization=organization).first()
+    )
+    settings = _settings(stored)
     entries = [
         SpendLimitEntry(
             SCOPE_WORKSPACE,
@@ -385,7 +390,7 @@ def effective_spend_limits(
 ) -> dict[int | None, EffectiveSpendLimit]:
     """The organization's effective spend limit (under None) and each of `workspaces`'s
     (by pk): the lowest of the workspace's own, the organization's and the tier's cap.
-    Five queries, whatever the number of workspaces."""
+    Four queries, whatever the number of workspaces."""
     entries = spend_limits(organization)
     tier = entries[-1]
     own = next((e for e in entries if e.scope_type == SCOPE_ORGANIZATION), None)

@@ -9,14 +9,14 @@ from typing import TYPE_CHECKING, Literal
 from django.db.models import QuerySet
 from django.http import Http404
 from django.utils import timezone
-from ninja import Field, Query, Router, Schema
+from ninja import Field, Query, Router
 from ninja.pagination import paginate
 
 from accounts.admin_api import AdminApiRequest, actor, organization
 from accounts.models import KeyStatus, OrganizationMember, User
 from accounts.roles import OrgRole, WorkspaceRole
 from console.pagination import IdPagination
-from console.schemas import Body, InputTime, Name, SafeText, Timestamp, choices
+from console.schemas import Body, InputTime, Name, Out, SafeText, Timestamp, choices
 from workspaces import services
 from workspaces.models import ApiKey, InferenceGeo, Workspace, WorkspaceGeo, WorkspaceMember
 
@@ -44,13 +44,13 @@ else:
 # -- Workspaces -------------------------------------------------------------------------------
 
 
-class DataResidencyOut(Schema):
+class DataResidencyOut(Out):
     workspace_geo: DataGeo
     allowed_inference_geos: list[Geo] | Literal["unrestricted"]
     default_inference_geo: Geo
 
 
-class WorkspaceOut(Schema):
+class WorkspaceOut(Out):
     type: Literal["workspace"] = "workspace"
     id: str
     name: str
@@ -63,25 +63,24 @@ class WorkspaceOut(Schema):
     external_key_id: str | None
     user_profile_id: str | None
 
-    @staticmethod
-    def resolve_id(obj: Workspace) -> str:
-        return obj.public_id
-
-    @staticmethod
-    def resolve_data_residency(obj: Workspace) -> dict:
+    @classmethod
+    def from_object(cls, obj: Workspace) -> dict:
         return {
-            "workspace_geo": obj.workspace_geo,
-            "allowed_inference_geos": obj.allowed_inference_geos or "unrestricted",
-            "default_inference_geo": obj.default_inference_geo,
+            "id": obj.public_id,
+            "name": obj.name,
+            "display_color": obj.display_color,
+            "created_at": obj.created_at,
+            "archived_at": obj.archived_at,
+            "tags": obj.tags,
+            "data_residency": {
+                "workspace_geo": obj.workspace_geo,
+                "allowed_inference_geos": obj.allowed_inference_geos or "unrestricted",
+                "default_inference_geo": obj.default_inference_geo,
+            },
+            "compartment_id": obj.compartment_id,
+            "external_key_id": obj.external_key_id or None,
+            "user_profile_id": obj.user_profile_id or None,
         }
-
-    @staticmethod
-    def resolve_external_key_id(obj: Workspace) -> str | None:
-        return obj.external_key_id or None
-
-    @staticmethod
-    def resolve_user_profile_id(obj: Workspace) -> str | None:
-        return obj.user_profile_id or None
 
 
 class DataResidencyChange(Body):
@@ -199,23 +198,19 @@ def workspace_archive(request: AdminApiRequest, workspace_id: str):
 # -- Members ----------------------------------------------------------------------------------
 
 
-class MemberOut(Schema):
+class MemberOut(Out):
     type: Literal["workspace_member"] = "workspace_member"
     user_id: str
     workspace_id: str
     workspace_role: MemberRole
 
-    @staticmethod
-    def resolve_user_id(obj: WorkspaceMember) -> str:
-        return obj.user.public_id
-
-    @staticmethod
-    def resolve_workspace_id(obj: WorkspaceMember) -> str:
-        return obj.workspace.public_id
-
-    @staticmethod
-    def resolve_workspace_role(obj: WorkspaceMember) -> str:
-        return obj.role
+    @classmethod
+    def from_object(cls, obj: WorkspaceMember) -> dict:
+        return {
+            "user_id": obj.user.public_id,
+            "workspace_id": obj.workspace.public_id,
+            "workspace_role": obj.role,
+        }
 
 
 class MemberAdd(Body):
@@ -227,7 +222,7 @@ class MemberUpdate(Body):
     workspace_role: AssignableMemberRole
 
 
-class MemberDeleted(Schema):
+class MemberDeleted(Out):
     type: Literal["workspace_member_deleted"] = "workspace_member_deleted"
     user_id: str
     workspace_id: str
@@ -331,22 +326,22 @@ def workspace_member_remove(request: AdminApiRequest, workspace_id: str, user_id
 # -- API keys ---------------------------------------------------------------------------------
 
 
-class CreatedBy(Schema):
+class CreatedBy(Out):
     id: str
     type: Literal["user"] = "user"
 
 
-class UserActor(Schema):
+class UserActor(Out):
     type: Literal["user_actor"] = "user_actor"
     user_id: str
 
 
-class WorkspaceScope(Schema):
+class WorkspaceScope(Out):
     type: Literal["workspace"] = "workspace"
     workspace_id: str
 
 
-class ApiKeyOut(Schema):
+class ApiKeyOut(Out):
     type: Literal["api_key"] = "api_key"
     id: str
     name: str
@@ -362,41 +357,29 @@ class ApiKeyOut(Schema):
     scope: WorkspaceScope
     principal: UserActor | None
 
-    @staticmethod
-    def resolve_id(obj: ApiKey) -> str:
-        return obj.public_id
-
-    @staticmethod
-    def resolve_status(obj: ApiKey) -> str:
-        return obj.current_status()
-
-    @staticmethod
-    def resolve_created_by(obj: ApiKey) -> dict | None:
-        return {"id": obj.created_by.public_id} if obj.created_by else None
-
-    @staticmethod
-    def resolve_partial_key_hint(obj: ApiKey) -> str:
-        return obj.hint
-
-    @staticmethod
-    def resolve_workspace_id(obj: ApiKey) -> str | None:
-        return None if obj.workspace.is_default else obj.workspace.public_id
-
-    @staticmethod
-    def resolve_scope(obj: ApiKey) -> dict:
-        return {"workspace_id": obj.workspace.public_id}
-
-    @staticmethod
-    def resolve_principal(obj: ApiKey) -> dict | None:
-        return {"user_id": obj.created_by.public_id} if obj.created_by else None
+    @classmethod
+    def from_object(cls, obj: ApiKey) -> dict:
+        creator = obj.created_by.public_id if obj.created_by else None
+        return {
+            "id": obj.public_id,
+            "name": obj.name,
+            "status": obj.current_status(),
+            "created_at": obj.created_at,
+            "created_by": {"id": creator} if creator else None,
+            "partial_key_hint": obj.hint,
+            "workspace_id": None if obj.workspace.is_default else obj.workspace.public_id,
+            "expires_at": obj.expires_at,
+            "scope": {"workspace_id": obj.workspace.public_id},
+            "principal": {"user_id": creator} if creator else None,
+        }
 
 
 class ApiKeyCreated(ApiKeyOut):
     key: str = Field(description="The secret, shown in this answer only.")
 
-    @staticmethod
-    def resolve_key(obj: ApiKey) -> str:
-        return obj.secret  # type: ignore[attr-defined]
+    @classmethod
+    def from_object(cls, obj: ApiKey) -> dict:
+        return {**ApiKeyOut.from_object(obj), "key": obj.secret}  # type: ignore[attr-defined]
 
 
 class ApiKeyCreate(Body):
@@ -409,7 +392,7 @@ class ApiKeyUpdate(Body):
     status: KeyStatusChange | None = Field(None, description="archived deletes the key for good.")
 
 
-class ApiKeyDeleted(Schema):
+class ApiKeyDeleted(Out):
     id: str
     type: Literal["api_key_deleted"] = "api_key_deleted"
 
