@@ -60,3 +60,13 @@ def parse_dollars(value: object, *, field: str = "amount") -> int:
     if not amount.is_finite() or amount.as_tuple().exponent < -2:  # type: ignore[operator]
         raise ValidationError({field: "Amounts have at most 2 decimal places (cents)."})
     return to_cents(amount)
+
+
+def axis_label(cents: float | Decimal, top: float | Decimal) -> str:
+    """A cost axis label: cents when the whole axis is under a dollar ("12.5¢"), else whole
+    dollars or cents ("$1,200", "$3.50")."""
+    amount = Decimal(str(cents))
+    if Decimal(str(top)) < 100:
+        return f"{amount.quantize(CENT, rounding=ROUND_HALF_UP).normalize():f}¢"
+    text = f"${dollars(amount):,.2f}"
+    return text.removesuffix(".00")

@@ -17,7 +17,7 @@ from accounts import audit, keys
 from accounts.audit import Actor
 from accounts.models import Organization, OrganizationMember
 from accounts.roles import OrgRole, WorkspaceRole
-from billing import money, selectors, usage
+from billing import money, pricing, selectors, usage
 from billing.models import (
     INCREASE_REQUEST_LIFETIME_DAYS,
     GatewayToken,
@@ -502,7 +502,7 @@ def usage_record(
 
 
 def usage_cost_cents(model: Model, tokens: dict[str, int]) -> Decimal:
-    return usage.cost_cents(model, tokens)
+    return pricing.cost_cents(model, tokens)
 
 
 # -- Gateway tokens ----------------------------------------------------------------------------

@@ -628,3 +628,24 @@ def test_writes_record_the_admin_key_as_actor(api, personas, admin_key):
     assert Workspace.objects.get(name="Audited").created_by == personas.admin
     assert OrganizationMember.objects.filter(organization=personas.org).count() == 4
     assert not WorkspaceMember.objects.exists()
+
+
+def test_answers_name_the_organization(api, personas):
+    response = api.get("organizations/workspaces")
+    assert response["anthropic-organization-id"] == str(personas.org.id)
+    assert "anthropic-organization-id" not in Client().get("/v1/organizations/me")
+
+
+def test_prices_agree_between_metering_and_reports(personas):
+    from billing import pricing, usage
+    from billing.models import Model
+
+    tokens = {
+        "uncached_input_tokens": 1_234,
+        "cache_creation_5m_tokens": 56,
+        "cache_creation_1h_tokens": 7,
+        "cache_read_tokens": 8_901,
+        "output_tokens": 234,
+    }
+    for model in Model.objects.all():
+        assert pricing.cost_cents(model, tokens) == usage.cost_cents(model, tokens)
