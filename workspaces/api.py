@@ -112,7 +112,7 @@ class WorkspaceUpdate(Body):
     user_profile_id: SafeText | None = None
 
 
-def _workspace(request: AdminApiRequest, workspace_id: str) -> Workspace:
+def get_workspace(request: AdminApiRequest, workspace_id: str) -> Workspace:
     workspace = (
         Workspace.objects.filter(organization=organization(request), public_id=workspace_id)
         .select_related("organization")
@@ -121,9 +121,6 @@ def _workspace(request: AdminApiRequest, workspace_id: str) -> Workspace:
     if workspace is None:
         raise Http404(f"No workspace {workspace_id}.")
     return workspace
-
-
-get_workspace = _workspace
 
 
 @router.get("/workspaces", response=list[WorkspaceOut], summary="List workspaces")
@@ -165,7 +162,7 @@ def workspace_create(request: AdminApiRequest, payload: WorkspaceCreate):
 
 @router.get("/workspaces/{workspace_id}", response=WorkspaceOut, summary="Get a workspace")
 def workspace_retrieve(request: AdminApiRequest, workspace_id: str):
-    return _workspace(request, workspace_id)
+    return get_workspace(request, workspace_id)
 
 
 @router.post("/workspaces/{workspace_id}", response=WorkspaceOut, summary="Update a workspace")
@@ -173,7 +170,7 @@ def workspace_update(request: AdminApiRequest, workspace_id: str, payload: Works
     residency = payload.data_residency or DataResidencyChange()
     return services.workspace_update(
         actor=actor(request),
-        workspace=_workspace(request, workspace_id),
+        workspace=get_workspace(request, workspace_id),
         name=payload.name,
         display_color=payload.display_color,
         tags=payload.tags,
@@ -191,7 +188,7 @@ def workspace_update(request: AdminApiRequest, workspace_id: str, payload: Works
 )
 def workspace_archive(request: AdminApiRequest, workspace_id: str):
     return services.workspace_archive(
-        actor=actor(request), workspace=_workspace(request, workspace_id)
+        actor=actor(request), workspace=get_workspace(request, workspace_id)
     )
 
 
@@ -252,7 +249,7 @@ def _membership(request: AdminApiRequest, workspace_id: str, user_id: str) -> Wo
         .first()
     )
     if membership is None:
-        _workspace(request, workspace_id)
+        get_workspace(request, workspace_id)
         raise Http404(f"{user_id} is not a member of this workspace.")
     return membership
 
@@ -265,7 +262,7 @@ def _membership(request: AdminApiRequest, workspace_id: str, user_id: str) -> Wo
 )
 @paginate(IdPagination, key="user__public_id")
 def workspace_member_list(request: AdminApiRequest, workspace_id: str) -> QuerySet[WorkspaceMember]:
-    workspace = _workspace(request, workspace_id)
+    workspace = get_workspace(request, workspace_id)
     admins = OrganizationMember.objects.filter(
         organization=organization(request), role=OrgRole.ADMIN
     ).values("user_id")
@@ -280,7 +277,7 @@ def workspace_member_list(request: AdminApiRequest, workspace_id: str) -> QueryS
 def workspace_member_add(request: AdminApiRequest, workspace_id: str, payload: MemberAdd):
     return services.workspace_member_add(
         actor=actor(request),
-        workspace=_workspace(request, workspace_id),
+        workspace=get_workspace(request, workspace_id),
         user=_org_user(request, payload.user_id),
         role=payload.workspace_role,
     )
@@ -471,7 +468,7 @@ def api_key_delete(request: AdminApiRequest, api_key_id: str):
 def workspace_api_key_create(request: AdminApiRequest, workspace_id: str, payload: ApiKeyCreate):
     key, secret = services.api_key_create(
         actor=actor(request),
-        workspace=_workspace(request, workspace_id),
+        workspace=get_workspace(request, workspace_id),
         name=payload.name,
         expires_at=payload.expires_at,
     )
