@@ -106,10 +106,9 @@ def organization_rate_limit_list(
 ) -> list[dict]:
     if not _group_type_filter(group_type):
         return []
-    limits = selectors.organization_effective_limits(organization(request))
     models = _models_by_group()
     entries = []
-    for group, rows in limits.groups:
+    for group, rows in selectors.rate_limit_groups(organization(request)):
         if model and model not in models.get(group.pk, []):
             continue
         entries.append(
@@ -131,10 +130,9 @@ def _workspace_entries(
 ) -> list[dict]:
     if not _group_type_filter(group_type):
         return []
-    limits = selectors.effective_limits(workspace)
     models = _models_by_group()
     entries = []
-    for group, rows in limits.groups:
+    for group, rows in selectors.rate_limit_groups(workspace.organization, workspace):
         if not include_inherited and all(row.workspace_value is None for row in rows):
             continue
         entries.append(

@@ -13,7 +13,7 @@ from pydantic import model_validator
 
 from accounts.admin_api import AdminApiRequest, actor, organization
 from accounts.models import OrganizationMember
-from accounts.permissions import effective_workspace_role
+from accounts.permissions import inherited_workspace_role
 from billing import money, selectors, services
 from billing.models import IncreaseRequestStatus, SpendLimitIncreaseRequest
 from console.pagination import TokenPagination, token_page
@@ -264,23 +264,21 @@ def spend_limit_effective_list(
     if period and MONTHLY not in period:
         return {"data": [], "has_more": next_page is not None, "next_page": next_page}
     workspaces = list(Workspace.objects.filter(organization=org).active())
-    explicit = set(
-        WorkspaceMember.objects.filter(
-            workspace__organization=org, user__in=[m.user_id for m in page_members]
-        ).values_list("user_id", "workspace_id")
-    )
+    explicit: dict[int, set[int]] = {}
+    for user_id, workspace_id in WorkspaceMember.objects.filter(
+        workspace__in=workspaces, user__in=[m.user_id for m in page_members]
+    ).values_list("user_id", "workspace_id"):
+        explicit.setdefault(user_id, set()).add(workspace_id)
     effective = selectors.effective_spend_limits(org, workspaces)
     rows = []
     for member in page_members:
+        # Admins and billing members take part in every workspace; others in the Default
+        # one and where they are members.
+        inherits = inherited_workspace_role(member.role) is not None
+        mine = explicit.get(member.user_id, set())
+        taking_part = [w for w in workspaces if inherits or w.is_default or w.pk in mine]
         rows.append(_summary(member.user, effective[None]))
-        for workspace in workspaces:
-            role = effective_workspace_role(
-                member.role,
-                "explicit" if (member.user_id, workspace.pk) in explicit else None,
-                is_default_workspace=workspace.is_default,
-            )
-            if role is not None:
-                rows.append(_summary(member.user, effective[workspace.pk]))
+        rows.extend(_summary(member.user, effective[w.pk]) for w in taking_part)
     return {"data": rows, "has_more": next_page is not None, "next_page": next_page}
 
 

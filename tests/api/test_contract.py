@@ -649,3 +649,19 @@ def test_prices_agree_between_metering_and_reports(personas):
     }
     for model in Model.objects.all():
         assert pricing.cost_cents(model, tokens) == usage.cost_cents(model, tokens)
+
+
+def test_workspace_ids_filter_takes_up_to_100(api, personas):
+    workspaces = WorkspaceFactory.create_batch(3, organization=personas.org)
+    wanted = [workspaces[0].public_id, workspaces[2].public_id]
+    listed = api.client.get("/v1/organizations/workspaces", {"ids[]": wanted}).json()["data"]
+    assert [w["id"] for w in listed] == wanted
+    same = api.client.get("/v1/organizations/workspaces", {"ids": wanted}).json()["data"]
+    assert [w["id"] for w in same] == wanted
+    error(
+        api.client.get(
+            "/v1/organizations/workspaces", {"ids[]": [f"wrkspc_{i}" for i in range(101)]}
+        ),
+        400,
+        "invalid_request_error",
+    )

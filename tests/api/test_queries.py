@@ -48,7 +48,7 @@ LISTS = [
     ("organizations/workspaces", _workspaces_with_limits, 2),
     ("organizations/api_keys", lambda p, n: _keys(p, n, offset=n * 7), 2),
     ("organizations/invites", lambda p, n: _invites(p, n), 2),
-    ("organizations/rate_limits", _workspaces_with_limits, 9),
+    ("organizations/rate_limits", _workspaces_with_limits, 7),
     ("organizations/spend_limits", _workspaces_with_limits, 4),
     ("organizations/spend_limits/effective", _workspaces_with_limits, 9),
     ("organizations/spend_limit_increase_requests", _workspaces_with_limits, 7),
