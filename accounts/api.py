@@ -18,7 +18,7 @@ from accounts.admin_api import AdminApiRequest, actor, organization
 from accounts.models import Invite, InviteStatus, Organization, OrganizationMember
 from accounts.roles import OrgRole
 from console.pagination import IdPagination
-from console.schemas import Body, Out, SafeText, Timestamp, choices
+from console.schemas import Body, ObjectOut, Out, SafeText, Timestamp, choices
 
 router = Router(tags=["Organization"])
 
@@ -35,7 +35,7 @@ else:
     InviteStatusValue = choices(InviteStatus)
 
 
-class OrganizationOut(Out):
+class OrganizationOut(ObjectOut):
     type: Literal["organization"] = "organization"
     id: str
     name: str
@@ -45,7 +45,7 @@ class OrganizationOut(Out):
         return {"id": str(obj.id), "name": obj.name}
 
 
-class UserOut(Out):
+class UserOut(ObjectOut):
     type: Literal["user"] = "user"
     id: str
     email: str
@@ -73,7 +73,7 @@ class UserDeleted(Out):
     type: Literal["user_deleted"] = "user_deleted"
 
 
-class InviteOut(Out):
+class InviteOut(ObjectOut):
     type: Literal["invite"] = "invite"
     id: str
     email: str

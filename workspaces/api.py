@@ -16,7 +16,7 @@ from accounts.admin_api import AdminApiRequest, actor, organization
 from accounts.models import KeyStatus, OrganizationMember, User
 from accounts.roles import OrgRole, WorkspaceRole
 from console.pagination import IdPagination
-from console.schemas import Body, InputTime, Name, Out, SafeText, Timestamp, choices
+from console.schemas import Body, InputTime, Name, ObjectOut, Out, SafeText, Timestamp, choices
 from workspaces import services
 from workspaces.models import ApiKey, InferenceGeo, Workspace, WorkspaceGeo, WorkspaceMember
 
@@ -50,7 +50,7 @@ class DataResidencyOut(Out):
     default_inference_geo: Geo
 
 
-class WorkspaceOut(Out):
+class WorkspaceOut(ObjectOut):
     type: Literal["workspace"] = "workspace"
     id: str
     name: str
@@ -195,7 +195,7 @@ def workspace_archive(request: AdminApiRequest, workspace_id: str):
 # -- Members ----------------------------------------------------------------------------------
 
 
-class MemberOut(Out):
+class MemberOut(ObjectOut):
     type: Literal["workspace_member"] = "workspace_member"
     user_id: str
     workspace_id: str
@@ -338,7 +338,7 @@ class WorkspaceScope(Out):
     workspace_id: str
 
 
-class ApiKeyOut(Out):
+class ApiKeyOut(ObjectOut):
     type: Literal["api_key"] = "api_key"
     id: str
     name: str

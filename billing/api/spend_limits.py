@@ -266,7 +266,9 @@ def spend_limit_effective_list(
     workspaces = list(Workspace.objects.filter(organization=org).active())
     explicit: dict[int, set[int]] = {}
     for user_id, workspace_id in WorkspaceMember.objects.filter(
-        workspace__in=workspaces, user__in=[m.user_id for m in page_members]
+        workspace__organization=org,
+        workspace__archived_at__isnull=True,
+        user_id__in=[m.user_id for m in page_members],
     ).values_list("user_id", "workspace_id"):
         explicit.setdefault(user_id, set()).add(workspace_id)
     effective = selectors.effective_spend_limits(org, workspaces)
