@@ -6,7 +6,7 @@ from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
-from django_htmx.http import reswap, retarget
+from django_htmx.http import reswap, retarget, trigger_client_event
 
 from accounts import selectors, services
 from accounts.audit import Actor
@@ -61,6 +61,8 @@ def _confirm_demotion(
     if request.htmx:
         retarget(response, "#modal")
         reswap(response, "innerHTML")
+        # The list shows the role as it still is while the dialog asks.
+        trigger_client_event(response, MEMBERS_CHANGED)
     return response
 
 

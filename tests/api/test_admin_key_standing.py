@@ -78,6 +78,7 @@ def test_demoting_asks_first_saying_how_many_keys_stop(personas, grace, admin_cl
     url = reverse("accounts:member_change_role", args=[user.public_id])
     asked = admin_client.post(url, {"role": OrgRole.DEVELOPER}, **htmx)
     assert asked.status_code == 200 and asked["HX-Retarget"] == "#modal"
+    assert "members:changed" in asked["HX-Trigger"]  # the row shows the role as it still is
     assert "stops the 2 Admin keys they created" in asked.content.decode()
     assert personas.member(user).role == OrgRole.ADMIN  # nothing changed yet
     done = admin_client.post(url, {"role": OrgRole.DEVELOPER, "confirm": "yes"}, **htmx)
