@@ -24,7 +24,7 @@ class UserManager(BaseUserManager["User"]):
         user.save(using=self._db)
         return user
 
-    def get_by_natural_key(self, email: str) -> "User":
+    def get_by_natural_key(self, email: str | None) -> "User":
         """Sign-in looks addresses up as stored: lower case."""
         return self.get(email=(email or "").strip().lower())
 

@@ -14,12 +14,17 @@ from django.core.exceptions import ValidationError
 CENT = Decimal("0.01")
 
 
-def dollars(cents: int | Decimal) -> Decimal:
+def _exact(cents: int | Decimal | float) -> Decimal:
+    # Chart scales are floats; their digits as written, not their binary expansion.
+    return Decimal(str(cents)) if isinstance(cents, float) else Decimal(cents)
+
+
+def dollars(cents: int | Decimal | float) -> Decimal:
     """123456 → Decimal('1234.56'); 0.125 → Decimal('0.00'); 0.5 → Decimal('0.01')."""
-    return (Decimal(cents) / 100).quantize(CENT, rounding=ROUND_HALF_UP)
+    return (_exact(cents) / 100).quantize(CENT, rounding=ROUND_HALF_UP)
 
 
-def usd(cents: int | Decimal) -> str:
+def usd(cents: int | Decimal | float) -> str:
     """123456 → "$1,234.56"."""
     return f"${dollars(cents):,.2f}"
 
@@ -65,8 +70,8 @@ def parse_dollars(value: object, *, field: str = "amount") -> int:
 def axis_label(cents: float | Decimal, top: float | Decimal) -> str:
     """A cost axis label: cents when the whole axis is under a dollar ("12.5¢"), else whole
     dollars or cents ("$1,200", "$3.50")."""
-    amount = Decimal(str(cents))
-    if Decimal(str(top)) < 100:
+    amount = _exact(cents)
+    if _exact(top) < 100:
         return f"{amount.quantize(CENT, rounding=ROUND_HALF_UP).normalize():f}¢"
     text = f"${dollars(amount):,.2f}"
     return text.removesuffix(".00")

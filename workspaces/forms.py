@@ -48,7 +48,8 @@ class WorkspaceForm(forms.Form):
 
     def clean(self) -> dict:
         """`display_color` is the colour chosen: a swatch, or the custom one (#RRGGBB)."""
-        data = super().clean()
+        super().clean()
+        data = self.cleaned_data
         if data.get("display_color") == CUSTOM_COLOR:
             color = (data.get("custom_color") or "").strip().upper()
             try:
