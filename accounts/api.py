@@ -1,73 +1,148 @@
-"""Admin API: the organization, its users and invites."""
+"""Admin API: the organization, its users and invites.
 
-from django.http import Http404, HttpRequest
+Shapes follow the `anthropic` SDK's `OrganizationInfo`, `OrganizationUser` and
+`OrganizationInvite`; every write is a service call, so the pages' rules hold here too.
+"""
+
+from typing import TYPE_CHECKING, Literal
+
+from django.db.models import Q, QuerySet
+from django.http import Http404
+from django.utils import timezone
+from ninja import Query, Router
+from ninja.pagination import paginate
+from pydantic import Field, field_validator
 
 from accounts import services
-from accounts.admin_api import admin_api, body_field, choices_error, deleted, paginate
-from accounts.models import Invite, InviteStatus, OrganizationMember
+from accounts.admin_api import AdminApiRequest, actor, organization
+from accounts.models import Invite, InviteStatus, Organization, OrganizationMember
 from accounts.roles import OrgRole
-from console.api import ApiError, query_list, rfc3339
+from console.pagination import IdPagination
+from console.schemas import Body, ObjectOut, Out, SafeText, Timestamp, choices
 
-ASSIGNABLE_BY_API = [OrgRole.USER, OrgRole.DEVELOPER, OrgRole.BILLING]
+router = Router(tags=["Organization"])
 
-
-def organization_json(organization) -> dict:
-    return {"type": "organization", "id": str(organization.id), "name": organization.name}
-
-
-def user_json(member: OrganizationMember) -> dict:
-    return {
-        "type": "user",
-        "id": member.user.public_id,
-        "email": member.user.email,
-        "name": member.user.name,
-        "role": member.role,
-        "added_at": rfc3339(member.created_at),
-    }
+if TYPE_CHECKING:
+    Role = str
+    AssignableRole = str
+    ListedInviteStatus = str
+    InviteStatusValue = str
+else:
+    Role = choices(OrgRole)
+    # Anthropic's Admin API never makes anyone an admin.
+    AssignableRole = choices(OrgRole, exclude=[OrgRole.ADMIN])
+    ListedInviteStatus = choices(InviteStatus, exclude=[InviteStatus.DELETED])
+    InviteStatusValue = choices(InviteStatus)
 
 
-def invite_json(invite: Invite) -> dict:
-    return {
-        "type": "invite",
-        "id": invite.public_id,
-        "email": invite.email,
-        "role": invite.role,
-        "status": invite.current_status(),
-        "invited_at": rfc3339(invite.created_at),
-        "expires_at": rfc3339(invite.expires_at),
-    }
+class OrganizationOut(ObjectOut):
+    type: Literal["organization"] = "organization"
+    id: str
+    name: str
+
+    @classmethod
+    def from_object(cls, obj: Organization) -> dict:
+        return {"id": str(obj.id), "name": obj.name}
 
 
-@admin_api("GET")
-def me(request: HttpRequest) -> dict:
-    return organization_json(request.admin_key.organization)
+class UserOut(ObjectOut):
+    type: Literal["user"] = "user"
+    id: str
+    email: str
+    name: str
+    role: Role
+    added_at: Timestamp
+
+    @classmethod
+    def from_object(cls, obj: OrganizationMember) -> dict:
+        return {
+            "id": obj.user.public_id,
+            "email": obj.user.email,
+            "name": obj.user.name,
+            "role": obj.role,
+            "added_at": obj.created_at,
+        }
 
 
-@admin_api("GET")
-def users(request: HttpRequest) -> dict:
-    members = OrganizationMember.objects.filter(
-        organization=request.admin_key.organization
-    ).select_related("user")
-    if email := request.GET.get("email"):
-        members = members.filter(user__email__iexact=email.strip())
-    if roles := query_list(request, "roles"):
-        unknown = set(roles) - set(OrgRole.values)
-        if unknown:
-            raise choices_error("roles", OrgRole.values)
-        members = members.filter(role__in=roles)
-    return paginate(
-        request,
-        members,
-        key="user__public_id",
-        serialize=user_json,
-        id_of=lambda m: m.user.public_id,
+class UserUpdate(Body):
+    role: AssignableRole
+
+
+class UserDeleted(Out):
+    id: str
+    type: Literal["user_deleted"] = "user_deleted"
+
+
+class InviteOut(ObjectOut):
+    type: Literal["invite"] = "invite"
+    id: str
+    email: str
+    role: Role
+    status: InviteStatusValue
+    invited_at: Timestamp
+    expires_at: Timestamp
+    accepted_at: Timestamp | None
+    rbac_group_ids: list[str] = Field(
+        default_factory=list, description="Always empty: Console has no RBAC groups."
     )
 
+    @classmethod
+    def from_object(cls, obj: Invite) -> dict:
+        return {
+            "id": obj.public_id,
+            "email": obj.email,
+            "role": obj.role,
+            "status": obj.current_status(),
+            "invited_at": obj.created_at,
+            "expires_at": obj.expires_at,
+            "accepted_at": obj.accepted_at,
+        }
 
-def _member(request: HttpRequest, user_id: str) -> OrganizationMember:
+
+class InviteCreate(Body):
+    email: SafeText
+    role: AssignableRole
+    rbac_group_ids: list[SafeText] = Field(default_factory=list)
+
+    @field_validator("rbac_group_ids")
+    @classmethod
+    def _no_groups(cls, value: list[str]) -> list[str]:
+        if value:
+            raise ValueError("Console has no RBAC groups; leave rbac_group_ids empty.")
+        return value
+
+
+class InviteDeleted(Out):
+    id: str
+    type: Literal["invite_deleted"] = "invite_deleted"
+
+
+@router.get("/me", response=OrganizationOut, summary="The Admin key's organization")
+def organization_retrieve(request: AdminApiRequest):
+    return organization(request)
+
+
+@router.get("/users", response=list[UserOut], summary="List users")
+@paginate(IdPagination, key="user__public_id")
+def user_list(
+    request: AdminApiRequest,
+    email: SafeText | None = None,
+    roles: list[Role] | None = Query(None, alias="roles[]"),
+) -> QuerySet[OrganizationMember]:
+    members = OrganizationMember.objects.filter(organization=organization(request)).select_related(
+        "user"
+    )
+    if email:
+        members = members.filter(user__email__iexact=email.strip())
+    if roles:
+        members = members.filter(role__in=roles)
+    return members
+
+
+def _member(request: AdminApiRequest, user_id: str) -> OrganizationMember:
     member = (
         OrganizationMember.objects.filter(
-            organization=request.admin_key.organization, user__public_id=user_id
+            organization=organization(request), user__public_id=user_id
         )
         .select_related("user", "organization")
         .first()
@@ -77,90 +152,90 @@ def _member(request: HttpRequest, user_id: str) -> OrganizationMember:
     return member
 
 
-@admin_api("GET", "POST", "DELETE")
-def user(request: HttpRequest, user_id: str) -> dict:
-    member = _member(request, user_id)
-    if request.method == "POST":
-        role = body_field(request, "role", str)
-        if role not in ASSIGNABLE_BY_API:
-            raise choices_error("role", ASSIGNABLE_BY_API)
-        if member.role == OrgRole.ADMIN:
-            raise ApiError(
-                400,
-                "invalid_request_error",
-                "The role of an admin cannot be changed through the Admin API.",
-            )
-        member = services.member_change_role(actor=request.actor, member=member, role=role)
-    elif request.method == "DELETE":
-        if member.role == OrgRole.ADMIN:
-            raise ApiError(
-                400, "invalid_request_error", "Admins cannot be removed through the Admin API."
-            )
-        if OrganizationMember.objects.filter(organization=member.organization).count() <= 1:
-            raise ApiError(
-                400,
-                "invalid_request_error",
-                "The last member of an organization cannot be removed.",
-                error_code="cannot_remove_last_member",
-            )
-        services.member_remove(actor=request.actor, member=member)
-        return deleted("user", id=member.user.public_id)
-    return user_json(member)
+@router.get("/users/{user_id}", response=UserOut, summary="Get a user")
+def user_retrieve(request: AdminApiRequest, user_id: str):
+    return _member(request, user_id)
 
 
-@admin_api("GET", "POST")
-def invites(request: HttpRequest) -> dict:
-    organization = request.admin_key.organization
-    if request.method == "POST":
-        email = body_field(request, "email", str)
-        role = body_field(request, "role", str)
-        if role not in ASSIGNABLE_BY_API:
-            raise choices_error("role", ASSIGNABLE_BY_API)
-        normalized = email.strip().lower()
-        if OrganizationMember.objects.filter(
-            organization=organization, user__email=normalized
-        ).exists():
-            raise ApiError(
-                400,
-                "invalid_request_error",
-                f"{normalized} is already a member of this organization.",
-                error_code="already_member",
-            )
-        if Invite.objects.filter(organization=organization, email=normalized).pending().exists():
-            raise ApiError(
-                400,
-                "invalid_request_error",
-                f"{normalized} already has a pending invite.",
-                error_code="invite_already_exists",
-            )
-        invite, _token = services.invite_create(
-            actor=request.actor, organization=organization, email=email, role=role
-        )
-        return invite_json(invite)
-    return paginate(
-        request,
-        Invite.objects.filter(organization=organization),
-        key="public_id",
-        serialize=invite_json,
-        id_of=lambda invite: invite.public_id,
+@router.post("/users/{user_id}", response=UserOut, summary="Change a user's role")
+def user_update(request: AdminApiRequest, user_id: str, payload: UserUpdate):
+    return services.member_change_role(
+        actor=actor(request), member=_member(request, user_id), role=payload.role
     )
 
 
-@admin_api("GET", "DELETE")
-def invite(request: HttpRequest, invite_id: str) -> dict:
+@router.delete("/users/{user_id}", response=UserDeleted, summary="Remove a user")
+def user_remove(request: AdminApiRequest, user_id: str):
+    member = _member(request, user_id)
+    services.member_remove(actor=actor(request), member=member)
+    return {"id": member.user.public_id}
+
+
+def _invite_statuses(statuses: list[str]) -> Q:
+    now = timezone.now()
+    by_status = {
+        InviteStatus.PENDING: Q(status=InviteStatus.PENDING, expires_at__gt=now),
+        InviteStatus.EXPIRED: Q(status=InviteStatus.PENDING, expires_at__lte=now),
+        InviteStatus.ACCEPTED: Q(status=InviteStatus.ACCEPTED),
+    }
+    condition = Q(pk__in=[])
+    for status in statuses:
+        condition |= by_status[InviteStatus(status)]
+    return condition
+
+
+@router.get("/invites", response=list[InviteOut], summary="List invites")
+@paginate(IdPagination)
+def invite_list(
+    request: AdminApiRequest,
+    email: SafeText | None = None,
+    roles: list[Role] | None = Query(None, alias="roles[]"),
+    statuses: list[ListedInviteStatus] | None = Query(
+        None,
+        alias="statuses[]",
+        description="Defaults to pending, accepted and expired (revoked invites are left out).",
+    ),
+) -> QuerySet[Invite]:
+    invites = Invite.objects.filter(organization=organization(request)).filter(
+        _invite_statuses(
+            statuses or [InviteStatus.PENDING, InviteStatus.ACCEPTED, InviteStatus.EXPIRED]
+        )
+    )
+    if email:
+        invites = invites.filter(email__iexact=email.strip())
+    if roles:
+        invites = invites.filter(role__in=roles)
+    return invites
+
+
+@router.post("/invites", response=InviteOut, summary="Invite someone")
+def invite_create(request: AdminApiRequest, payload: InviteCreate):
+    invite, _token = services.invite_create(
+        actor=actor(request),
+        organization=organization(request),
+        email=payload.email,
+        role=payload.role,
+    )
+    return invite
+
+
+def _invite(request: AdminApiRequest, invite_id: str) -> Invite:
     found = (
-        Invite.objects.filter(organization=request.admin_key.organization, public_id=invite_id)
+        Invite.objects.filter(organization=organization(request), public_id=invite_id)
         .select_related("organization")
         .first()
     )
     if found is None:
         raise Http404(f"No invite {invite_id}.")
-    if request.method == "DELETE":
-        status = found.current_status()
-        if status != InviteStatus.PENDING:
-            raise ApiError(
-                400, "invalid_request_error", f"This invite is {status} and cannot be deleted."
-            )
-        services.invite_revoke(actor=request.actor, invite=found)
-        return deleted("invite", id=found.public_id)
-    return invite_json(found)
+    return found
+
+
+@router.get("/invites/{invite_id}", response=InviteOut, summary="Get an invite")
+def invite_retrieve(request: AdminApiRequest, invite_id: str):
+    return _invite(request, invite_id)
+
+
+@router.delete("/invites/{invite_id}", response=InviteDeleted, summary="Delete a pending invite")
+def invite_delete(request: AdminApiRequest, invite_id: str):
+    invite = services.invite_revoke(actor=actor(request), invite=_invite(request, invite_id))
+    return {"id": invite.public_id}

@@ -289,13 +289,35 @@ class SecretKey(models.Model):
         """How the audit trail names the key; each kind says."""
 
 
+class AdminApiKeyQuerySet(models.QuerySet["AdminApiKey"]):
+    def with_creator_role(self) -> "AdminApiKeyQuerySet":
+        """Each key with `creator_role`: its creator's role in the key's organization now
+        (None when the creator left it or their account is gone)."""
+        return self.annotate(
+            creator_role=models.Subquery(
+                OrganizationMember.objects.filter(
+                    organization=models.OuterRef("organization"),
+                    user=models.OuterRef("created_by"),
+                )
+                .order_by()
+                .values("role")[:1]
+            )
+        )
+
+
 class AdminApiKey(SecretKey):
-    """An organization-level key for the Admin API, managed only by organization admins."""
+    """An organization-level key for the Admin API, managed only by organization admins.
+
+    It acts with its creator's current standing: it works only while its creator is an
+    admin of its organization (`creator_problem` says why not).
+    """
 
     public_id = public_id_field("admin_key")
     organization = models.ForeignKey(
         Organization, on_delete=models.CASCADE, related_name="admin_keys"
     )
+
+    objects = AdminApiKeyQuerySet.as_manager()
 
     class Meta:
         ordering = ["-public_id"]
@@ -304,3 +326,24 @@ class AdminApiKey(SecretKey):
     @property
     def audit_target(self) -> AuditTarget:
         return AuditTarget("admin_key", self.public_id, self.organization_id)
+
+    def creator_problem(self) -> str | None:
+        """Why the key cannot act for its creator now, or None when it can. Reads the
+        `creator_role` annotation (`with_creator_role`), else asks the database."""
+        if self.created_by_id is None:
+            return "its creator is no longer a member of the organization."
+        if hasattr(self, "creator_role"):
+            role = self.creator_role
+        else:
+            role = (
+                OrganizationMember.objects.filter(
+                    organization_id=self.organization_id, user_id=self.created_by_id
+                )
+                .values_list("role", flat=True)
+                .first()
+            )
+        if role is None:
+            return "its creator is no longer a member of the organization."
+        if role != OrgRole.ADMIN:
+            return "its creator is no longer an admin of the organization."
+        return None

@@ -8,6 +8,9 @@ from django.db import models
 
 class OrgRole(models.TextChoices):
     USER = "user", "User"
+    # Anthropic's role for people who use Claude Code; in the console it may do what a
+    # user may.
+    CLAUDE_CODE_USER = "claude_code_user", "Claude Code User"
     DEVELOPER = "developer", "Developer"
     BILLING = "billing", "Billing"
     ADMIN = "admin", "Admin"
@@ -42,6 +45,7 @@ INHERITING_ORG_ROLES = frozenset(INHERITED_WORKSPACE_ROLE)
 # counterpart of their organization role.
 DEFAULT_WORKSPACE_ROLE: dict[str, str] = {
     OrgRole.USER: WorkspaceRole.USER,
+    OrgRole.CLAUDE_CODE_USER: WorkspaceRole.USER,
     OrgRole.DEVELOPER: WorkspaceRole.DEVELOPER,
     OrgRole.BILLING: WorkspaceRole.BILLING,
     OrgRole.ADMIN: WorkspaceRole.ADMIN,

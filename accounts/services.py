@@ -23,6 +23,7 @@ from accounts.models import (
     AdminApiKey,
     Invite,
     InviteStatus,
+    KeyStatus,
     Organization,
     OrganizationMember,
     User,
@@ -69,7 +70,8 @@ def clean_email(email: str, *, field: str = "email") -> str:
 
 def _clean_role(role: str, *, field: str = "role") -> OrgRole:
     if role not in OrgRole.values:
-        raise ValidationError({field: "Choose one of the roles: User, Developer, Billing, Admin."})
+        labels = ", ".join(str(label) for label in OrgRole.labels)
+        raise ValidationError({field: f"Choose one of the roles: {labels}."})
     return OrgRole(role)
 
 
@@ -122,7 +124,32 @@ def member_change_role(
         before={"role": before},
         after={"role": role},
     )
+    if OrgRole.ADMIN in (before, role) and before != role:
+        _admin_keys_follow_creator(actor, member, admin=role == OrgRole.ADMIN)
     return member
+
+
+def working_admin_keys(member: OrganizationMember) -> list[AdminApiKey]:
+    """The Admin keys `member` created that are enabled and unexpired: those their admin
+    standing keeps working."""
+    now = timezone.now()
+    return list(
+        AdminApiKey.objects.filter(
+            organization_id=member.organization_id,
+            created_by_id=member.user_id,
+            status=KeyStatus.ACTIVE,
+        ).exclude(expires_at__lte=now)
+    )
+
+
+def _admin_keys_follow_creator(actor: Actor, member: OrganizationMember, *, admin: bool) -> None:
+    """An Admin key acts with its creator's standing: record, key by key, that the keys of a
+    member who stops (or again becomes) an admin stop (or start again) working."""
+    action = "admin_key.creator_restored" if admin else "admin_key.creator_lost"
+    for key in working_admin_keys(member):
+        audit.record(
+            actor, action, target=key, after={"creator": member.user.email, "works": admin}
+        )
 
 
 @transaction.atomic
@@ -130,8 +157,18 @@ def member_remove(*, actor: Actor, member: OrganizationMember) -> None:
     """Remove a member from the organization; their workspace memberships go with it."""
     if actor.user is not None and member.user_id == actor.user.pk:
         raise ValidationError("You cannot remove yourself from the organization.")
+    members = OrganizationMember.objects.select_for_update().filter(
+        organization_id=member.organization_id
+    )
+    if len(members.values_list("pk", flat=True)) <= 1:
+        raise ValidationError(
+            "The last member of an organization cannot be removed.",
+            code="cannot_remove_last_member",
+        )
     if member.role == OrgRole.ADMIN and _lock_admins(member.organization) <= 1:
         raise ValidationError("The organization's last admin cannot be removed.")
+    if member.role == OrgRole.ADMIN:
+        _admin_keys_follow_creator(actor, member, admin=False)
     audit.record(
         actor,
         "member.remove",
@@ -168,9 +205,21 @@ def invite_create(
     # Lock the organization row so two simultaneous invites to one address cannot both pass.
     Organization.objects.select_for_update().filter(pk=organization.pk).first()
     if OrganizationMember.objects.filter(organization=organization, user__email=email).exists():
-        raise ValidationError({"email": f"{email} is already a member of this organization."})
+        raise ValidationError(
+            {
+                "email": ValidationError(
+                    f"{email} is already a member of this organization.", code="already_member"
+                )
+            }
+        )
     if Invite.objects.filter(organization=organization, email=email).pending().exists():
-        raise ValidationError({"email": f"{email} already has a pending invite."})
+        raise ValidationError(
+            {
+                "email": ValidationError(
+                    f"{email} already has a pending invite.", code="invite_already_exists"
+                )
+            }
+        )
     token = new_token()
     now = timezone.now()
     invite = Invite.objects.create(
@@ -274,6 +323,8 @@ audit.register_actions(
         "admin_key.rename": "Admin key renamed",
         "admin_key.set_status": "Admin key enabled or disabled",
         "admin_key.delete": "Admin key deleted",
+        "admin_key.creator_lost": "Admin key stopped working: its creator is no longer an admin",
+        "admin_key.creator_restored": "Admin key works again: its creator is an admin again",
     }
 )
 
@@ -312,7 +363,11 @@ def admin_key_delete(*, actor: Actor, key: AdminApiKey) -> AdminApiKey:
 
 
 def admin_key_authenticate(secret: str) -> AdminApiKey | None:
-    """The active Admin API key for `secret` (with its organization), else None."""
-    return keys.authenticate(
-        AdminApiKey.objects.select_related("organization"), secret, prefix=ADMIN_KEY_PREFIX
+    """The active Admin API key for `secret` (with its organization and its creator's
+    current role, see `AdminApiKey.creator_problem`), else None."""
+    key = keys.authenticate(
+        AdminApiKey.objects.select_related("organization", "created_by").with_creator_role(),
+        secret,
+        prefix=ADMIN_KEY_PREFIX,
     )
+    return key if isinstance(key, AdminApiKey) else None

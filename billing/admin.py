@@ -11,6 +11,7 @@ from billing.models import (
     ModelRoute,
     OrganizationLimits,
     OrganizationRateLimit,
+    SpendLimitIncreaseRequest,
     SpendNotification,
     TierLimit,
     Upstream,
@@ -156,6 +157,21 @@ class WorkspaceSpendLimitAdmin(ReadOnlyAdmin):
     list_display = ["workspace", "amount_cents"]
     search_fields = ["workspace__name", "workspace__public_id"]
     list_select_related = ["workspace"]
+
+
+@admin.register(SpendLimitIncreaseRequest)
+class SpendLimitIncreaseRequestAdmin(ReadOnlyAdmin):
+    list_display = [
+        "public_id",
+        "workspace",
+        "requested_by",
+        "amount_cents",
+        "status",
+        "created_at",
+    ]
+    list_filter = ["status"]
+    search_fields = ["public_id", "workspace__name", "requested_by__email"]
+    list_select_related = ["workspace", "requested_by"]
 
 
 @admin.register(SpendNotification)

@@ -4,6 +4,7 @@ from typing import Any
 
 from django import forms
 
+from billing import money
 from billing.reports import MAX_RANGE_DAYS
 from billing.services import MAX_RATE_LIMIT
 from console.forms import choice
@@ -48,7 +49,36 @@ class SpendLimitForm(forms.Form):
     def amount_cents(self) -> int | None:
         """The valid form's limit in whole cents; None removes the limit."""
         amount = self.cleaned_data["amount"]
-        return None if amount is None else int(amount * 100)
+        return None if amount is None else money.to_cents(amount)
+
+
+class SpendLimitIncreaseRequestForm(forms.Form):
+    amount = forms.DecimalField(
+        label="Monthly spend limit you need (USD)",
+        max_digits=13,
+        decimal_places=2,
+        min_value=Decimal("0.01"),
+        error_messages={**AMOUNT_ERRORS, "required": "Enter the limit you need."},
+        widget=forms.NumberInput(attrs={"step": "0.01", "min": "0.01", "autofocus": True}),
+    )
+    message = forms.CharField(
+        label="Why (optional)",
+        required=False,
+        max_length=1000,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text="The organization's admins read this with your request.",
+    )
+
+
+class SpendLimitIncreaseApproveForm(forms.Form):
+    amount = forms.DecimalField(
+        label="New monthly spend limit (USD)",
+        max_digits=13,
+        decimal_places=2,
+        min_value=Decimal("0.01"),
+        error_messages={**AMOUNT_ERRORS, "required": "Enter the new limit."},
+        widget=forms.NumberInput(attrs={"step": "0.01", "min": "0.01", "autofocus": True}),
+    )
 
 
 class NotificationForm(forms.Form):
@@ -63,7 +93,7 @@ class NotificationForm(forms.Form):
 
     def amount_cents(self) -> int:
         """The valid form's amount in whole cents."""
-        return int(self.cleaned_data["amount"] * 100)
+        return money.to_cents(self.cleaned_data["amount"])
 
 
 def range_choices(today: date) -> list[tuple[str, str]]:

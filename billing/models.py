@@ -34,6 +34,67 @@ class Limiter(models.TextChoices):
     OUTPUT_TOKENS_PER_MINUTE = "output_tokens_per_minute", "Output tokens per minute"
 
 
+class ServiceTier(models.TextChoices):
+    STANDARD = "standard", "Standard"
+    BATCH = "batch", "Batch"
+    PRIORITY = "priority", "Priority"
+    PRIORITY_ON_DEMAND = "priority_on_demand", "Priority on demand"
+    FLEX = "flex", "Flex"
+    FLEX_DISCOUNT = "flex_discount", "Flex discount"
+
+
+class ContextWindow(models.TextChoices):
+    STANDARD = "0-200k", "Up to 200k tokens"
+    LONG = "200k-1M", "200k to 1M tokens"
+
+
+class InferenceGeo(models.TextChoices):
+    """Where a request ran; empty when the gateway did not say."""
+
+    GLOBAL = "global", "Global"
+    US = "us", "United States"
+    NOT_AVAILABLE = "", "Not available"
+
+
+class Speed(models.TextChoices):
+    STANDARD = "standard", "Standard"
+    FAST = "fast", "Fast"
+
+
+class Dimensions(models.Model):
+    """How a request was served, as the gateway or the settle reports it. The defaults are
+    the database's too, so rows written with SQL that names none of them get them."""
+
+    service_tier = models.CharField(
+        max_length=20,
+        choices=ServiceTier.choices,
+        default=ServiceTier.STANDARD,
+        db_default=ServiceTier.STANDARD,
+    )
+    inference_geo = models.CharField(
+        max_length=10,
+        choices=InferenceGeo.choices,
+        default=InferenceGeo.NOT_AVAILABLE,
+        db_default=InferenceGeo.NOT_AVAILABLE,
+        blank=True,
+    )
+    speed = models.CharField(
+        max_length=10, choices=Speed.choices, default=Speed.STANDARD, db_default=Speed.STANDARD
+    )
+    context_window = models.CharField(
+        max_length=10,
+        choices=ContextWindow.choices,
+        default=ContextWindow.STANDARD,
+        db_default=ContextWindow.STANDARD,
+    )
+
+    class Meta:
+        abstract = True
+
+
+DIMENSION_FIELDS = ("service_tier", "inference_geo", "speed", "context_window")
+
+
 class ModelGroup(models.Model):
     """Models that share rate limits, e.g. "Claude Sonnet 4.x"."""
 
@@ -128,6 +189,8 @@ class OrganizationLimits(models.Model):
     spend_limit_cents = models.PositiveBigIntegerField(
         null=True, blank=True, help_text="Set by the organization's admins; at most the cap."
     )
+    spend_limit_created_at = models.DateTimeField(null=True, blank=True, editable=False)
+    spend_limit_updated_at = models.DateTimeField(null=True, blank=True, editable=False)
 
     class Meta:
         verbose_name_plural = "organization limits"
@@ -169,6 +232,8 @@ class WorkspaceSpendLimit(models.Model):
         Workspace, on_delete=models.CASCADE, primary_key=True, related_name="spend_limit"
     )
     amount_cents = models.PositiveBigIntegerField()
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+    updated_at = models.DateTimeField(auto_now=True)
 
     def __str__(self) -> str:
         return f"{self.workspace_id}: {self.amount_cents} cents"
@@ -231,14 +296,13 @@ class SpendNotificationDelivery(models.Model):
         return f"{self.notification_id} for {self.month}"
 
 
-class UsageRecord(models.Model):
+class UsageRecord(Dimensions):
     """One API request's tokens and cost."""
 
     organization = models.ForeignKey(Organization, on_delete=models.PROTECT, related_name="+")
     workspace = models.ForeignKey(Workspace, on_delete=models.PROTECT, related_name="+")
     api_key = models.ForeignKey(ApiKey, on_delete=models.PROTECT, related_name="+")
     model = models.ForeignKey(Model, on_delete=models.PROTECT, related_name="+")
-    service_tier = models.CharField(max_length=20, default="standard")
     uncached_input_tokens = models.PositiveBigIntegerField(default=0)
     cache_creation_5m_tokens = models.PositiveBigIntegerField(default=0)
     cache_creation_1h_tokens = models.PositiveBigIntegerField(default=0)
@@ -282,8 +346,8 @@ class UsageSums(models.Model):
         abstract = True
 
 
-class UsageTotals(UsageSums):
-    """The same sums, per API key too."""
+class UsageTotals(UsageSums, Dimensions):
+    """The same sums, per API key and the request's dimensions too."""
 
     api_key = models.ForeignKey(ApiKey, on_delete=models.CASCADE, related_name="+")
 
@@ -512,3 +576,84 @@ class ModelRoute(models.Model):
 
     def __str__(self) -> str:
         return f"{self.model_id} -> {self.upstream_id}:{self.upstream_model}"
+
+
+class IncreaseRequestStatus(models.TextChoices):
+    PENDING = "pending", "Pending"
+    APPROVED = "approved", "Approved"
+    DENIED = "denied", "Denied"
+
+
+INCREASE_REQUEST_LIFETIME_DAYS = 30
+
+
+class SpendLimitIncreaseRequestQuerySet(models.QuerySet["SpendLimitIncreaseRequest"]):
+    def open(self) -> "SpendLimitIncreaseRequestQuerySet":
+        """Requests an admin can still approve or deny."""
+        return self.filter(status=IncreaseRequestStatus.PENDING, expires_at__gt=timezone.now())
+
+
+class SpendLimitIncreaseRequest(models.Model):
+    """A member's request for a higher monthly spend limit of a workspace, which an admin
+    approves (setting the limit) or denies. Unanswered, it lapses at `expires_at`."""
+
+    public_id = public_id_field("spend_limit_increase_request")
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="+")
+    workspace = models.ForeignKey(
+        Workspace, on_delete=models.CASCADE, related_name="spend_limit_increase_requests"
+    )
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    amount_cents = models.PositiveBigIntegerField(help_text="The monthly limit asked for.")
+    message = models.TextField(blank=True, max_length=1000)
+    status = models.CharField(
+        max_length=20,
+        choices=IncreaseRequestStatus.choices,
+        default=IncreaseRequestStatus.PENDING,
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+    expires_at = models.DateTimeField()
+    resolved_at = models.DateTimeField(null=True, blank=True)
+    resolved_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    approved_amount_cents = models.PositiveBigIntegerField(null=True, blank=True)
+
+    objects = SpendLimitIncreaseRequestQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-public_id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["workspace", "requested_by"],
+                condition=Q(status="pending"),
+                name="one_pending_increase_request",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["organization", "-public_id"], name="increase_request_org_newest"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.public_id} ({self.status})"
+
+    def current_status(self, now=None) -> str:
+        """Pending until answered; a request that lapsed unanswered reads as denied."""
+        if self.status == IncreaseRequestStatus.PENDING and self.expires_at <= (
+            now or timezone.now()
+        ):
+            return IncreaseRequestStatus.DENIED
+        return self.status
+
+    @property
+    def has_lapsed(self) -> bool:
+        return self.status == IncreaseRequestStatus.PENDING and self.expires_at <= timezone.now()
+
+    @property
+    def audit_target(self) -> AuditTarget:
+        return AuditTarget("spend_limit_increase_request", self.public_id, self.organization_id)

@@ -1,20 +1,24 @@
-"""Usage and cost reports, read from the rollups only.
+"""Usage and cost reports, read from the rollups only: the one engine behind the Usage and
+Cost pages and the Admin API's reports, so both agree to the cent.
 
 Every report is a fixed number of queries, whatever the number of usage records, days or
 workspaces in range: one grouped query over the day, hour or minute rollups for the chart
-and its table (totals are summed from those rows), and one for refused requests.
+and its table (totals are summed from those rows), and one for refused requests. Prices come
+from `billing.pricing`.
 """
 
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
+from typing import Any
 
 from django.db.models import F, Sum
 from django.db.models.functions import TruncDate, TruncHour
 
 from accounts.models import Organization
 from billing.models import (
+    DIMENSION_FIELDS,
     Model,
     RefusalMinute,
     UsageDaily,
@@ -22,7 +26,8 @@ from billing.models import (
     UsageMinute,
     UsageWorkspaceDay,
 )
-from billing.usage import TOKEN_FIELDS
+from billing.pricing import TOKEN_KINDS as TOKEN_FIELDS
+from billing.pricing import tokens_cost_cents
 from workspaces.models import ApiKey, Workspace
 
 MAX_RANGE_DAYS = 397  # 13 months
@@ -32,13 +37,6 @@ TOKEN_LABELS = {
     "cache_creation_1h_tokens": "Cache write (1 h)",
     "cache_read_tokens": "Cache read",
     "output_tokens": "Output",
-}
-PRICE_OF = {
-    "uncached_input_tokens": "input_price",
-    "cache_creation_5m_tokens": "cache_write_5m_price",
-    "cache_creation_1h_tokens": "cache_write_1h_price",
-    "cache_read_tokens": "cache_read_price",
-    "output_tokens": "output_price",
 }
 
 
@@ -146,7 +144,7 @@ _ROLLUP = {
 }
 
 
-def _rollup(scope: ReportScope) -> tuple[type, str]:
+def _rollup(scope: ReportScope) -> tuple[Any, str]:
     """The rollup to read: by day without the key dimension unless a key is chosen."""
     if scope.granularity == "day" and scope.api_key is None:
         return UsageWorkspaceDay, "day"
@@ -257,7 +255,7 @@ def cost_report(scope: ReportScope) -> CostReport:
             models[model_id],
             name,
             tokens,
-            Decimal(tokens) * getattr(models[model_id], PRICE_OF[name]) / Decimal(10_000),
+            tokens_cost_cents(models[model_id], name, tokens),
         )
         for workspace_id, model_id, *counts in sums
         for name, tokens in zip(TOKEN_FIELDS, counts, strict=True)
@@ -273,3 +271,323 @@ def cost_report(scope: ReportScope) -> CostReport:
     series = sorted({label for (_day, label) in daily})
     total = sum((cost for _day, _series, cost in per_day), Decimal(0))
     return CostReport(scope=scope, series=series, daily=dict(daily), lines=lines, total_cents=total)
+
+
+# -- Reports by time bucket (the Admin API's usage and cost reports) ---------------------------
+
+BUCKET_WIDTHS = {
+    "1m": (timedelta(minutes=1), UsageMinute, "minute"),
+    "1h": (timedelta(hours=1), UsageHour, "hour"),
+    "1d": (timedelta(days=1), UsageDaily, "day"),
+}
+
+# What a report can be grouped by, and the rollup column each reads.
+USAGE_GROUPS = {
+    "api_key_id": "api_key__public_id",
+    "workspace_id": "workspace__public_id",
+    "model": "model__api_name",
+    "service_tier": "service_tier",
+    "context_window": "context_window",
+    "inference_geo": "inference_geo",
+    "speed": "speed",
+}
+COST_GROUPS = ("workspace_id", "description")
+NOT_AVAILABLE = "not_available"  # filters the usage whose inference geo is not known
+
+# Anthropic's names of the token kinds, in reports and cost descriptions.
+TOKEN_TYPES = {
+    "uncached_input_tokens": "uncached_input_tokens",
+    "cache_creation_5m_tokens": "cache_creation.ephemeral_5m_input_tokens",
+    "cache_creation_1h_tokens": "cache_creation.ephemeral_1h_input_tokens",
+    "cache_read_tokens": "cache_read_input_tokens",
+    "output_tokens": "output_tokens",
+}
+TOKEN_DESCRIPTIONS = {
+    "uncached_input_tokens": "Input Tokens",
+    "cache_creation_5m_tokens": "Input Tokens, Cache Write (5m)",
+    "cache_creation_1h_tokens": "Input Tokens, Cache Write (1h)",
+    "cache_read_tokens": "Input Tokens, Cache Read",
+    "output_tokens": "Output Tokens",
+}
+
+
+@dataclass(frozen=True)
+class BucketFilters:
+    """Which usage a bucketed report counts; an empty tuple does not filter."""
+
+    workspace_ids: tuple[str, ...] = ()
+    api_key_ids: tuple[str, ...] = ()
+    models: tuple[str, ...] = ()
+    service_tiers: tuple[str, ...] = ()
+    context_windows: tuple[str, ...] = ()
+    inference_geos: tuple[str, ...] = ()
+    speeds: tuple[str, ...] = ()
+    account_ids: tuple[str, ...] = ()  # users whose API keys made the requests
+    service_account_ids: tuple[str, ...] = ()  # Console has none: matches no usage
+
+    @property
+    def need_keys(self) -> bool:
+        return bool(self.api_key_ids or self.account_ids)
+
+    @property
+    def need_dimensions(self) -> bool:
+        return bool(
+            self.service_tiers or self.context_windows or self.inference_geos or self.speeds
+        )
+
+
+@dataclass(frozen=True)
+class BucketQuery:
+    organization: Organization
+    width: str
+    starts: list[datetime]  # the buckets of this page, oldest first
+    group_by: tuple[str, ...] = ()
+    filters: BucketFilters = field(default_factory=BucketFilters)
+
+    @property
+    def step(self) -> timedelta:
+        return BUCKET_WIDTHS[self.width][0]
+
+
+def floor_to_bucket(moment: datetime, width: str) -> datetime:
+    moment = moment.astimezone(UTC)
+    if width == "1m":
+        return moment.replace(second=0, microsecond=0)
+    if width == "1h":
+        return moment.replace(minute=0, second=0, microsecond=0)
+    return moment.replace(hour=0, minute=0, second=0, microsecond=0)
+
+
+def _bucket_rows(query: BucketQuery, *, dimensions: list[str]):
+    """The rollup rows of the query's buckets, filtered, as a values() queryset grouped by
+    the bucket and `dimensions` (rollup columns)."""
+    table: Any
+    _step, table, period = BUCKET_WIDTHS[query.width]
+    filters = query.filters
+    if (
+        period == "day"
+        and not filters.need_keys
+        and not filters.need_dimensions
+        and not any(d in dimensions for d in ("api_key__public_id", *DIMENSION_FIELDS))
+    ):
+        table = UsageWorkspaceDay  # a tenth of the rows, or fewer
+    first, last = query.starts[0], query.starts[-1] + query.step
+    if period == "day":
+        rows = table.objects.filter(day__gte=first.date(), day__lt=last.date())
+    else:
+        rows = table.objects.filter(**{f"{period}__gte": first, f"{period}__lt": last})
+    rows = rows.filter(organization=query.organization)
+    if filters.workspace_ids:
+        rows = rows.filter(workspace__public_id__in=filters.workspace_ids)
+    if filters.api_key_ids:
+        rows = rows.filter(api_key__public_id__in=filters.api_key_ids)
+    if filters.account_ids:
+        rows = rows.filter(api_key__created_by__public_id__in=filters.account_ids)
+    if filters.service_account_ids:
+        rows = rows.none()
+    if filters.models:
+        rows = rows.filter(model__api_name__in=filters.models)
+    if filters.service_tiers:
+        rows = rows.filter(service_tier__in=filters.service_tiers)
+    if filters.context_windows:
+        rows = rows.filter(context_window__in=filters.context_windows)
+    if filters.inference_geos:
+        rows = rows.filter(
+            inference_geo__in=[
+                "" if geo == NOT_AVAILABLE else geo for geo in filters.inference_geos
+            ]
+        )
+    if filters.speeds:
+        rows = rows.filter(speed__in=filters.speeds)
+    return rows.values(period, *dimensions).order_by(period, *dimensions), period
+
+
+def _bucket_start(value) -> datetime:
+    if isinstance(value, datetime):
+        return value.astimezone(UTC)
+    return datetime.combine(value, time.min, tzinfo=UTC)
+
+
+def _dimension_values(row: dict, group_by: tuple[str, ...], default_workspace: set[str]) -> dict:
+    """A result's dimensions as Anthropic's reports write them: null when not grouped by,
+    null for the Default workspace, null for an inference geo nobody reported."""
+    values: dict[str, str | None] = dict.fromkeys(USAGE_GROUPS)
+    for name in group_by:
+        value = row[USAGE_GROUPS[name]]
+        if name == "workspace_id" and value in default_workspace:
+            value = None
+        if name == "inference_geo" and value == "":
+            value = None
+        values[name] = value
+    return values
+
+
+def _default_workspace_ids(organization: Organization) -> set[str]:
+    return set(
+        Workspace.objects.filter(organization=organization, is_default=True).values_list(
+            "public_id", flat=True
+        )
+    )
+
+
+@dataclass
+class UsageResult:
+    dimensions: dict[str, str | None]
+    requests: int = 0
+    tokens: dict[str, int] = field(default_factory=lambda: dict.fromkeys(TOKEN_FIELDS, 0))
+
+
+def usage_buckets(query: BucketQuery) -> list[tuple[datetime, list[UsageResult]]]:
+    """Each bucket of the page with its results: one per group (a single total when not
+    grouped), none for a bucket without usage. Two queries."""
+    dimensions = [USAGE_GROUPS[name] for name in query.group_by]
+    rows, period = _bucket_rows(query, dimensions=dimensions)
+    rows = rows.annotate(
+        requests_sum=Sum("requests"), **{f"{name}_sum": Sum(name) for name in TOKEN_FIELDS}
+    )
+    default_workspace = _default_workspace_ids(query.organization)
+    buckets: dict[datetime, dict[tuple, UsageResult]] = {start: {} for start in query.starts}
+    for row in rows:
+        values = _dimension_values(row, query.group_by, default_workspace)
+        # The Default workspace may come from several ids of one organization's history.
+        key = tuple(values.values())
+        result = buckets.setdefault(_bucket_start(row[period]), {}).setdefault(
+            key, UsageResult(values)
+        )
+        result.requests += row["requests_sum"]
+        for name in TOKEN_FIELDS:
+            result.tokens[name] += row[f"{name}_sum"]
+    return [(start, list(buckets[start].values())) for start in query.starts]
+
+
+@dataclass
+class CostResult:
+    amount_cents: Decimal
+    workspace_id: str | None = None
+    model: Model | None = None
+    token_kind: str | None = None
+    dimensions: dict[str, str | None] = field(default_factory=dict)
+
+    @property
+    def description(self) -> str | None:
+        if self.model is None or self.token_kind is None:
+            return None
+        return f"{model_display_name(self.model.api_name)} Usage - {TOKEN_DESCRIPTIONS[self.token_kind]}"
+
+
+def cost_buckets(query: BucketQuery) -> list[tuple[datetime, list[CostResult]]]:
+    """Each day of the page with its costs: by workspace and/or by description (model and
+    token kind, with the tier, context window and geo they were served at). Priced at the
+    catalog's prices like the Cost page; three queries."""
+    by_workspace = "workspace_id" in query.group_by
+    by_description = "description" in query.group_by
+    dimensions = ["workspace__public_id"] if by_workspace else []
+    if by_description:
+        dimensions += ["model_id", "service_tier", "context_window", "inference_geo"]
+    rows, period = _bucket_rows(query, dimensions=dimensions)
+    rows = rows.annotate(cost=Sum("cost_cents"), **{f"{n}_sum": Sum(n) for n in TOKEN_FIELDS})
+    rows = list(rows)
+    default_workspace = _default_workspace_ids(query.organization) if by_workspace else set()
+    models = (
+        {m.pk: m for m in Model.objects.filter(pk__in={row["model_id"] for row in rows})}
+        if by_description and rows
+        else {}
+    )
+    buckets: dict[datetime, dict[tuple, CostResult]] = {start: {} for start in query.starts}
+    for row in rows:
+        start = _bucket_start(row[period])
+        workspace_id = row.get("workspace__public_id")
+        if workspace_id in default_workspace:
+            workspace_id = None
+        if not by_description:
+            result = buckets.setdefault(start, {}).setdefault(
+                (workspace_id,), CostResult(Decimal(0), workspace_id)
+            )
+            result.amount_cents += row["cost"]
+            continue
+        model = models[row["model_id"]]
+        served = {
+            "service_tier": row["service_tier"],
+            "context_window": row["context_window"],
+            "inference_geo": row["inference_geo"] or None,
+        }
+        for kind in TOKEN_FIELDS:
+            tokens = row[f"{kind}_sum"]
+            if not tokens:
+                continue
+            key = (workspace_id, model.pk, kind, *served.values())
+            result = buckets.setdefault(start, {}).setdefault(
+                key, CostResult(Decimal(0), workspace_id, model, kind, served)
+            )
+            result.amount_cents += tokens_cost_cents(model, kind, tokens)
+    return [(start, list(buckets[start].values())) for start in query.starts]
+
+
+def model_display_name(api_name: str) -> str:
+    """A model's name as Anthropic's cost report writes it: claude-sonnet-4-5 → "Claude
+    Sonnet 4.5", claude-opus-4-0 → "Claude Opus 4", claude-3-haiku-20240307 → "Claude 3
+    Haiku"."""
+    words: list[str] = []
+    for part in api_name.split("-"):
+        if part == "latest" or (part.isdigit() and len(part) == 8):
+            continue
+        if part.isdigit() and words and words[-1][-1:].isdigit():
+            words[-1] = words[-1] if part == "0" else f"{words[-1]}.{part}"
+        else:
+            words.append(part if part.isdigit() else part.capitalize())
+    return " ".join(words)
+
+
+@dataclass
+class KeyDay:
+    """One API key's use on one day: what the Claude Code report can say of it."""
+
+    day: date
+    api_key: ApiKey
+    models: list[tuple[Model, dict[str, int], Decimal]]  # tokens by kind and cost, per model
+
+
+def key_days(
+    organization: Organization, *, start: date, end: date, after: tuple[str, str] | None, limit: int
+) -> tuple[list[KeyDay], bool]:
+    """Per day and API key from `start` (inclusive) to `end` (exclusive), after the
+    (day, key id) `after`, at most `limit` of them, and whether more follow. Three queries."""
+    rows = UsageDaily.objects.filter(organization=organization, day__gte=start, day__lt=end)
+    if after is not None:
+        after_day, after_key = date.fromisoformat(after[0]), after[1]
+        rows = rows.filter(day__gt=after_day) | rows.filter(
+            day=after_day, api_key__public_id__gt=after_key
+        )
+    grouped = list(
+        rows.values("day", "api_key__public_id", "api_key_id", "model_id")
+        .annotate(cost=Sum("cost_cents"), **{f"{n}_sum": Sum(n) for n in TOKEN_FIELDS})
+        .order_by("day", "api_key__public_id", "model_id")
+    )
+    keys: list[tuple[date, str]] = []
+    by_key: dict[tuple[date, str], list[Any]] = defaultdict(list)
+    for row in grouped:
+        key = (row["day"], row["api_key__public_id"])
+        if key not in by_key:
+            keys.append(key)
+        by_key[key].append(row)
+    more = len(keys) > limit
+    keys = keys[:limit]
+    used = [row for key in keys for row in by_key[key]]
+    api_keys = {k.pk: k for k in ApiKey.objects.filter(pk__in={r["api_key_id"] for r in used})}
+    models = {m.pk: m for m in Model.objects.filter(pk__in={r["model_id"] for r in used})}
+    days = [
+        KeyDay(
+            day=key[0],
+            api_key=api_keys[by_key[key][0]["api_key_id"]],
+            models=[
+                (
+                    models[row["model_id"]],
+                    {name: row[f"{name}_sum"] for name in TOKEN_FIELDS},
+                    row["cost"],
+                )
+                for row in by_key[key]
+            ],
+        )
+        for key in keys
+    ]
+    return days, more

@@ -1,10 +1,13 @@
 """Reads about limits and spend. Each function is a fixed number of queries, whatever the
 number of model groups, workspaces or usage rows."""
 
+from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from decimal import Decimal
 
+from django.db.models import Subquery, Sum
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from accounts.models import Organization
@@ -14,8 +17,11 @@ from billing.models import (
     ModelGroup,
     OrganizationLimits,
     OrganizationRateLimit,
+    RollupCursor,
     SpendNotification,
     TierLimit,
+    UsageDaily,
+    UsageRecord,
     UsageTier,
     WorkspaceRateLimit,
     WorkspaceSpendLimit,
@@ -137,9 +143,12 @@ def default_tier() -> UsageTier:
 
 def organization_settings(organization: Organization) -> OrganizationSettings:
     """The organization's tier, cap and spend limit (the first tier when none is stored)."""
-    stored = (
+    return _settings(
         OrganizationLimits.objects.select_related("tier").filter(organization=organization).first()
     )
+
+
+def _settings(stored: OrganizationLimits | None) -> OrganizationSettings:
     if stored is None:
         tier = default_tier()
         return OrganizationSettings(
@@ -180,6 +189,33 @@ def month_to_date_spend(
     organization: Organization, workspace: Workspace | None = None, now: datetime | None = None
 ) -> Decimal:
     return usage.month_to_date_spend(organization, workspace, now=now)
+
+
+def rate_limit_groups(
+    organization: Organization, workspace: Workspace | None = None
+) -> list[tuple[ModelGroup, list[RateLimitRow]]]:
+    """The rate limits in force by model group, of the organization or of `workspace`,
+    without the spend figures of `effective_limits`. Four or five queries."""
+    rows = _organization_rate_limits(organization, organization_settings(organization).tier)
+    if workspace is not None:
+        own = {
+            (limit.model_group_id, limit.limiter): limit.value
+            for limit in WorkspaceRateLimit.objects.filter(workspace=workspace)
+        }
+        rows = [
+            RateLimitRow(
+                row.model_group,
+                row.limiter,
+                row.organization_value,
+                row.organization_source,
+                own.get((row.model_group.pk, row.limiter)),
+            )
+            for row in rows
+        ]
+    grouped: dict[int, tuple[ModelGroup, list[RateLimitRow]]] = {}
+    for row in rows:
+        grouped.setdefault(row.model_group.pk, (row.model_group, []))[1].append(row)
+    return list(grouped.values())
 
 
 def organization_effective_limits(
@@ -236,3 +272,173 @@ def effective_limits(workspace: Workspace, now: datetime | None = None) -> Effec
             SpendNotification.objects.filter(workspace=workspace).order_by("amount_cents")
         ),
     )
+
+
+def month_to_date_spend_by_workspace(
+    organization: Organization, now: datetime | None = None
+) -> dict[int, Decimal]:
+    """Each workspace's spend this calendar month (UTC), exact like `month_to_date_spend`:
+    the day rollups plus the records not rolled up yet. Two queries."""
+    now = (now or timezone.now()).astimezone(UTC)
+    start_day = month_start(now)
+    spend: dict[int, Decimal] = defaultdict(Decimal)
+    rolled = (
+        UsageDaily.objects.filter(
+            organization=organization, day__gte=start_day, day__lte=now.date()
+        )
+        .values_list("workspace_id")
+        .annotate(total=Sum("cost_cents"))
+        .order_by()
+    )
+    cursor = RollupCursor.objects.filter(pk=1).values("last_record_id")
+    pending = (
+        UsageRecord.objects.filter(
+            organization=organization,
+            id__gt=Coalesce(Subquery(cursor), 0),
+            created_at__gte=datetime.combine(start_day, datetime.min.time(), tzinfo=UTC),
+            created_at__lte=now,
+        )
+        .values_list("workspace_id")
+        .annotate(total=Sum("cost_cents"))
+        .order_by()
+    )
+    for workspace_id, total in [*rolled, *pending]:
+        spend[workspace_id] += total
+    return dict(spend)
+
+
+# -- Spend limits as the Admin API's Spend Limits API names them -------------------------------
+
+SPEND_LIMIT_PREFIX = "spendlimit_"
+SCOPE_ORGANIZATION = "organization"
+SCOPE_WORKSPACE = "workspace"
+SCOPE_USAGE_TIER = "usage_tier"
+
+
+@dataclass(frozen=True)
+class SpendLimitEntry:
+    """One monthly spend limit: the organization's own, a workspace's, or the usage tier's
+    cap (read-only). Named by its scope, since there is one per scope and period."""
+
+    scope_type: str
+    organization: Organization
+    amount_cents: int | None
+    created_at: datetime
+    updated_at: datetime
+    workspace: Workspace | None = None
+
+    @property
+    def id(self) -> str:
+        return spend_limit_id(self.scope_type, self.organization, self.workspace)
+
+
+def spend_limit_id(
+    scope_type: str, organization: Organization, workspace: Workspace | None = None
+) -> str:
+    if scope_type == SCOPE_WORKSPACE and workspace is not None:
+        return f"{SPEND_LIMIT_PREFIX}{workspace.public_id}"
+    if scope_type == SCOPE_USAGE_TIER:
+        return f"{SPEND_LIMIT_PREFIX}tier_{organization.pk.hex}"
+    return f"{SPEND_LIMIT_PREFIX}org_{organization.pk.hex}"
+
+
+def _tier_entry(organization: Organization, settings: OrganizationSettings) -> SpendLimitEntry:
+    return SpendLimitEntry(
+        SCOPE_USAGE_TIER,
+        organization,
+        settings.spend_cap_cents,
+        organization.created_at,
+        organization.created_at,
+    )
+
+
+def spend_limits(organization: Organization) -> list[SpendLimitEntry]:
+    """The organization's spend limits, newest first, the usage tier's cap last. Two
+    queries (three before the organization's limits are first stored)."""
+    stored = (
+        OrganizationLimits.objects.select_related("tier").filter(organization=organization).first()
+    )
+    settings = _settings(stored)
+    entries = [
+        SpendLimitEntry(
+            SCOPE_WORKSPACE,
+            organization,
+            limit.amount_cents,
+            limit.created_at,
+            limit.updated_at,
+            limit.workspace,
+        )
+        for limit in WorkspaceSpendLimit.objects.filter(
+            workspace__organization=organization
+        ).select_related("workspace")
+    ]
+    if stored is not None and stored.spend_limit_cents is not None:
+        entries.append(
+            SpendLimitEntry(
+                SCOPE_ORGANIZATION,
+                organization,
+                stored.spend_limit_cents,
+                stored.spend_limit_created_at or organization.created_at,
+                stored.spend_limit_updated_at or organization.created_at,
+            )
+        )
+    entries.sort(key=lambda entry: entry.created_at, reverse=True)
+    return [*entries, _tier_entry(organization, settings)]
+
+
+def spend_limit_by_id(organization: Organization, limit_id: str) -> SpendLimitEntry | None:
+    return next((entry for entry in spend_limits(organization) if entry.id == limit_id), None)
+
+
+@dataclass(frozen=True)
+class EffectiveSpendLimit:
+    """The spend limit in force for one scope, where it comes from, and the scope's spend
+    this month."""
+
+    scope_type: str
+    workspace: Workspace | None
+    source: SpendLimitEntry
+    amount_cents: int | None
+    month_to_date_spend_cents: Decimal
+
+
+def effective_spend_limits(
+    organization: Organization, workspaces: list[Workspace], now: datetime | None = None
+) -> dict[int | None, EffectiveSpendLimit]:
+    """The organization's effective spend limit (under None) and each of `workspaces`'s
+    (by pk): the lowest of the workspace's own, the organization's and the tier's cap.
+    Four queries, whatever the number of workspaces."""
+    entries = spend_limits(organization)
+    tier = entries[-1]
+    own = next((e for e in entries if e.scope_type == SCOPE_ORGANIZATION), None)
+    organization_source = (
+        own
+        if own is not None and (tier.amount_cents is None or own.amount_cents <= tier.amount_cents)  # type: ignore[operator]
+        else tier
+    )
+    by_workspace = {e.workspace.pk: e for e in entries if e.workspace is not None}
+    spend = month_to_date_spend_by_workspace(organization, now=now)
+    effective: dict[int | None, EffectiveSpendLimit] = {
+        None: EffectiveSpendLimit(
+            SCOPE_ORGANIZATION,
+            None,
+            organization_source,
+            organization_source.amount_cents,
+            sum(spend.values(), Decimal(0)),
+        )
+    }
+    for workspace in workspaces:
+        source = organization_source
+        limit = by_workspace.get(workspace.pk)
+        if limit is not None and (
+            source.amount_cents is None or limit.amount_cents <= source.amount_cents  # type: ignore[operator]
+        ):
+            source = limit
+        effective[workspace.pk] = EffectiveSpendLimit(
+            SCOPE_WORKSPACE,
+            workspace,
+            source,
+            source.amount_cents,
+            spend.get(workspace.pk, Decimal(0)),
+        )
+    return effective

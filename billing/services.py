@@ -1,26 +1,32 @@
 """Writes about limits and spend notifications: one transaction and one audit event each."""
 
 from collections.abc import Iterable
-from datetime import datetime
+from datetime import datetime, timedelta
 from functools import partial
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.mail import send_mail
 from django.db import IntegrityError, transaction
+from django.db.models import F
 from django.template.loader import render_to_string
+from django.urls import reverse
 from django.utils import timezone
 
 from accounts import audit, keys
 from accounts.audit import Actor
 from accounts.models import Organization, OrganizationMember
-from accounts.roles import INHERITING_ORG_ROLES, WorkspaceRole
-from billing import selectors, usage
+from accounts.roles import INHERITING_ORG_ROLES, OrgRole, WorkspaceRole
+from billing import money, selectors, usage
 from billing.models import (
+    INCREASE_REQUEST_LIFETIME_DAYS,
     GatewayToken,
+    IncreaseRequestStatus,
     Limiter,
     ModelGroup,
     OrganizationLimits,
     OrganizationRateLimit,
+    SpendLimitIncreaseRequest,
     SpendNotification,
     SpendNotificationDelivery,
     UsageTier,
@@ -28,6 +34,7 @@ from billing.models import (
     WorkspaceSpendLimit,
 )
 from console.secrets import new_api_secret
+from console.validation import check_text
 from workspaces.models import Workspace, WorkspaceMember
 from workspaces.services import ensure_changeable
 
@@ -51,13 +58,53 @@ MAX_AMOUNT_CENTS = 10**13  # $100 billion: beyond any real budget, within the da
 
 
 def _usd(cents: int | None) -> str:
-    return "none" if cents is None else f"${cents / 100:,.2f}"
+    return "none" if cents is None else money.usd(cents)
 
 
 def _clean_limiter(limiter: str) -> str:
     if limiter not in Limiter.values:
         raise ValidationError({"limiter": "Unknown limit type."})
     return limiter
+
+
+# Anthropic's name for an input-tokens limit that cache reads do not count toward: the
+# input limit of every model group whose cache reads are not counted as input.
+CACHE_AWARE_INPUT = "input_tokens_per_minute_cache_aware"
+
+
+def limiter_type_name(limiter: str, model_group: ModelGroup) -> str:
+    """The limit's type as Anthropic's API names it for this model group."""
+    if limiter == Limiter.INPUT_TOKENS_PER_MINUTE and not model_group.cache_reads_count_as_input:
+        return CACHE_AWARE_INPUT
+    return limiter
+
+
+def limiter_for_type(type_name: str, model_group: ModelGroup) -> str:
+    """The limiter Console enforces for a limit type of Anthropic's API; refused when
+    Console enforces no such limit."""
+    if type_name in Limiter.values:
+        return type_name
+    if type_name == CACHE_AWARE_INPUT:
+        if model_group.cache_reads_count_as_input:
+            raise ValidationError(
+                {
+                    "type": ValidationError(
+                        f"{model_group.name} counts cache reads toward its input limit, so it "
+                        "has no cache-aware input limit; use input_tokens_per_minute.",
+                        code="unsupported_limit_type",
+                    )
+                }
+            )
+        return Limiter.INPUT_TOKENS_PER_MINUTE
+    supported = ", ".join([*Limiter.values, CACHE_AWARE_INPUT])
+    raise ValidationError(
+        {
+            "type": ValidationError(
+                f"Console does not enforce {type_name[:60]} limits; it enforces {supported}.",
+                code="unsupported_limit_type",
+            )
+        }
+    )
 
 
 def _clean_positive(value: object, *, field: str, maximum: int, what: str) -> int:
@@ -110,6 +157,35 @@ def workspace_rate_limit_set(
         after={"model_group": model_group.slug, "limiter": limiter, "value": value},
     )
     return limit
+
+
+@transaction.atomic
+def workspace_rate_limits_update(
+    *,
+    actor: Actor,
+    workspace: Workspace,
+    model_group: ModelGroup,
+    limits: list[tuple[str, int | None]],
+) -> None:
+    """Set (a value) or reset (None) several limits of one model group, named as Anthropic's
+    API names them: all of them, or none when any is refused."""
+    changes = [(limiter_for_type(name, model_group), value) for name, value in limits]
+    limiters = [limiter for limiter, _value in changes]
+    if len(set(limiters)) != len(limiters):
+        raise ValidationError({"limits": "Give each limit type once."})
+    for limiter, value in changes:
+        if value is None:
+            workspace_rate_limit_reset(
+                actor=actor, workspace=workspace, model_group=model_group, limiter=limiter
+            )
+        else:
+            workspace_rate_limit_set(
+                actor=actor,
+                workspace=workspace,
+                model_group=model_group,
+                limiter=limiter,
+                value=value,
+            )
 
 
 @transaction.atomic
@@ -214,8 +290,15 @@ def organization_spend_limit_set(
     before = limits.spend_limit_cents
     if before == amount_cents:
         return
+    now = timezone.now()
     limits.spend_limit_cents = amount_cents
-    limits.save(update_fields=["spend_limit_cents"])
+    limits.spend_limit_created_at = (
+        None if amount_cents is None else (limits.spend_limit_created_at or now)
+    )
+    limits.spend_limit_updated_at = None if amount_cents is None else now
+    limits.save(
+        update_fields=["spend_limit_cents", "spend_limit_created_at", "spend_limit_updated_at"]
+    )
     audit.record(
         actor,
         "organization_spend_limit.set",
@@ -431,3 +514,198 @@ def gateway_token_delete(*, actor: Actor, key: GatewayToken) -> GatewayToken:
     key = GatewayToken.objects.select_for_update().get(pk=key.pk)
     keys.delete(actor, key, action="gateway_token.delete")
     return key
+
+
+# -- Spend limit increase requests ------------------------------------------------------------
+
+audit.register_actions(
+    {
+        "spend_limit_increase_request.create": "Spend limit increase requested",
+        "spend_limit_increase_request.approve": "Spend limit increase approved",
+        "spend_limit_increase_request.deny": "Spend limit increase denied",
+    }
+)
+
+INCREASE_MESSAGE_MAX_LENGTH = 1000
+
+
+def increase_request_approvers(organization: Organization) -> list[str]:
+    """Who is asked to answer increase requests: the organization's admins."""
+    return sorted(
+        OrganizationMember.objects.filter(
+            organization=organization, role=OrgRole.ADMIN
+        ).values_list("user__email", flat=True)
+    )
+
+
+def _send_increase_request_email(increase: SpendLimitIncreaseRequest) -> None:
+    recipients = increase_request_approvers(increase.organization)
+    if not recipients:
+        return
+    send_mail(
+        subject=f"Spend limit increase requested for {increase.workspace.name}",
+        message=render_to_string(
+            "billing/email/increase_request_created.txt",
+            {
+                "request": increase,
+                "url": settings.SITE_URL + reverse("billing:spend_limit_increase_request_list"),
+            },
+        ),
+        from_email=None,
+        recipient_list=recipients,
+    )
+
+
+def _send_increase_answer_email(increase: SpendLimitIncreaseRequest) -> None:
+    if increase.requested_by is None:
+        return
+    send_mail(
+        subject=f"Your spend limit increase for {increase.workspace.name} was {increase.status}",
+        message=render_to_string(
+            "billing/email/increase_request_answered.txt",
+            {
+                "request": increase,
+                "url": settings.SITE_URL
+                + reverse("billing:workspace_limits", args=[increase.workspace.public_id]),
+            },
+        ),
+        from_email=None,
+        recipient_list=[increase.requested_by.email],
+    )
+
+
+@transaction.atomic
+def spend_limit_increase_request_create(
+    *, actor: Actor, workspace: Workspace, amount_cents: int, message: str = ""
+) -> SpendLimitIncreaseRequest:
+    """A member asks for a higher monthly spend limit of `workspace`; the organization's
+    admins are e-mailed once this commits. One open request per member and workspace."""
+    workspace = _lock_workspace(workspace)
+    if actor.user is None:
+        raise ValidationError("Only a member of the organization can ask for an increase.")
+    amount_cents = _clean_positive(
+        amount_cents, field="amount", maximum=MAX_AMOUNT_CENTS, what="amount"
+    )
+    message = check_text((message or "").strip(), multiline=True, field="message")
+    if len(message) > INCREASE_MESSAGE_MAX_LENGTH:
+        raise ValidationError(
+            {"message": f"Keep the message to {INCREASE_MESSAGE_MAX_LENGTH} characters."}
+        )
+    limits = selectors.effective_limits(workspace)
+    current = limits.workspace_spend_limit_cents
+    if current is not None and amount_cents <= current:
+        raise ValidationError({"amount": f"Ask for more than the current limit ({_usd(current)})."})
+    organization_limit = limits.organization_spend_limit_cents
+    if organization_limit is not None and amount_cents >= organization_limit:
+        raise ValidationError(
+            {
+                "amount": "A workspace spend limit must be lower than the organization's "
+                f"({_usd(organization_limit)})."
+            }
+        )
+    now = timezone.now()
+    SpendLimitIncreaseRequest.objects.filter(
+        workspace=workspace,
+        requested_by=actor.user,
+        status=IncreaseRequestStatus.PENDING,
+        expires_at__lte=now,
+    ).update(status=IncreaseRequestStatus.DENIED, resolved_at=F("expires_at"))
+    if (
+        SpendLimitIncreaseRequest.objects.filter(workspace=workspace, requested_by=actor.user)
+        .open()
+        .exists()
+    ):
+        raise ValidationError(
+            "You already asked for an increase of this workspace's limit; an admin will answer it."
+        )
+    increase = SpendLimitIncreaseRequest.objects.create(
+        organization=workspace.organization,
+        workspace=workspace,
+        requested_by=actor.user,
+        amount_cents=amount_cents,
+        message=message,
+        created_at=now,
+        expires_at=now + timedelta(days=INCREASE_REQUEST_LIFETIME_DAYS),
+    )
+    audit.record(
+        actor,
+        "spend_limit_increase_request.create",
+        target=increase,
+        after={"request": increase.public_id, "amount_cents": amount_cents},
+    )
+    transaction.on_commit(lambda: _send_increase_request_email(increase))
+    return increase
+
+
+def _lock_increase_request(increase: SpendLimitIncreaseRequest) -> SpendLimitIncreaseRequest:
+    return (
+        SpendLimitIncreaseRequest.objects.select_for_update(of=("self",))
+        .select_related("workspace__organization", "requested_by", "organization")
+        .get(pk=increase.pk)
+    )
+
+
+@transaction.atomic
+def spend_limit_increase_request_approve(
+    *,
+    actor: Actor,
+    increase: SpendLimitIncreaseRequest,
+    amount_cents: int | None = None,
+    notify: bool = True,
+) -> SpendLimitIncreaseRequest:
+    """Set the workspace's monthly spend limit to `amount_cents` (by default what was asked)
+    and mark the request approved; the requester is e-mailed unless `notify` is off."""
+    increase = _lock_increase_request(increase)
+    if increase.current_status() != IncreaseRequestStatus.PENDING:
+        raise ValidationError(
+            f"This request is {increase.current_status()} and can no longer be approved.",
+            code="increase_request_resolved",
+        )
+    amount = increase.amount_cents if amount_cents is None else amount_cents
+    workspace_spend_limit_set(actor=actor, workspace=increase.workspace, amount_cents=amount)
+    increase.status = IncreaseRequestStatus.APPROVED
+    increase.approved_amount_cents = amount
+    increase.resolved_at = timezone.now()
+    increase.resolved_by = actor.user
+    increase.save(update_fields=["status", "approved_amount_cents", "resolved_at", "resolved_by"])
+    audit.record(
+        actor,
+        "spend_limit_increase_request.approve",
+        target=increase,
+        before={"request": increase.public_id, "status": IncreaseRequestStatus.PENDING},
+        after={"status": increase.status, "amount_cents": amount},
+    )
+    if notify:
+        transaction.on_commit(lambda: _send_increase_answer_email(increase))
+    return increase
+
+
+@transaction.atomic
+def spend_limit_increase_request_deny(
+    *, actor: Actor, increase: SpendLimitIncreaseRequest, notify: bool = True
+) -> SpendLimitIncreaseRequest:
+    """Mark the request denied (again denying a denied one changes nothing); the requester
+    is e-mailed unless `notify` is off."""
+    increase = _lock_increase_request(increase)
+    status = increase.current_status()
+    if status == IncreaseRequestStatus.DENIED:
+        return increase
+    if status == IncreaseRequestStatus.APPROVED:
+        raise ValidationError(
+            "This request was approved; change the workspace's spend limit instead.",
+            code="increase_request_resolved",
+        )
+    increase.status = IncreaseRequestStatus.DENIED
+    increase.resolved_at = timezone.now()
+    increase.resolved_by = actor.user
+    increase.save(update_fields=["status", "resolved_at", "resolved_by"])
+    audit.record(
+        actor,
+        "spend_limit_increase_request.deny",
+        target=increase,
+        before={"request": increase.public_id, "status": IncreaseRequestStatus.PENDING},
+        after={"status": increase.status},
+    )
+    if notify:
+        transaction.on_commit(lambda: _send_increase_answer_email(increase))
+    return increase

@@ -1,8 +1,8 @@
 from django.urls import path
 
 from billing import gateway
+from billing.views import increase_requests, organization, reports
 from billing.views import limits as views
-from billing.views import organization, reports
 
 app_name = "billing"
 
@@ -15,6 +15,26 @@ urlpatterns = [
     path(f"{W}/rate/", views.workspace_rate_limit_set, name="workspace_rate_limit_set"),
     path(f"{W}/rate/reset/", views.workspace_rate_limit_reset, name="workspace_rate_limit_reset"),
     path(f"{W}/spend/", views.workspace_spend_limit_set, name="workspace_spend_limit_set"),
+    path(
+        f"{W}/spend/request/",
+        increase_requests.spend_limit_increase_request_create,
+        name="spend_limit_increase_request_create",
+    ),
+    path(
+        "settings/limits/increase-requests/",
+        increase_requests.spend_limit_increase_request_list,
+        name="spend_limit_increase_request_list",
+    ),
+    path(
+        "settings/limits/increase-requests/<str:request_id>/approve/",
+        increase_requests.spend_limit_increase_request_approve,
+        name="spend_limit_increase_request_approve",
+    ),
+    path(
+        "settings/limits/increase-requests/<str:request_id>/deny/",
+        increase_requests.spend_limit_increase_request_deny,
+        name="spend_limit_increase_request_deny",
+    ),
     path(
         f"{W}/notifications/new/",
         views.workspace_spend_notification_add,

@@ -1,13 +1,29 @@
-"""JSON endpoints' shared plumbing: the error envelope, request ids, bounded JSON bodies."""
+"""What every JSON endpoint shares, the Admin API and the gateway alike: Anthropic's error
+envelope, request ids, and bounded, checked JSON bodies."""
 
-import json
 from typing import Any
 
 from django.http import HttpRequest, JsonResponse
 
 from console.ids import new_id
+from console.validation import JSONRefused, loads_json
 
 MAX_BODY_BYTES = 1024 * 1024
+
+# Anthropic's error type for each status the APIs answer with.
+ERROR_TYPES = {
+    400: "invalid_request_error",
+    401: "authentication_error",
+    403: "permission_error",
+    404: "not_found_error",
+    405: "invalid_request_error",
+    409: "conflict_error",
+    413: "request_too_large",
+    422: "invalid_request_error",
+    429: "rate_limit_error",
+    500: "api_error",
+    529: "overloaded_error",
+}
 
 
 class ApiError(Exception):
@@ -20,6 +36,7 @@ class ApiError(Exception):
 
 
 def request_id(request: HttpRequest) -> str:
+    """The id of this request, the same in the `request-id` header and the error body."""
     if not hasattr(request, "api_request_id"):
         request.api_request_id = new_id("req_")  # type: ignore[attr-defined]
     return request.api_request_id  # type: ignore[attr-defined]
@@ -37,31 +54,41 @@ def json_response(
     return response
 
 
-def error_response(request: HttpRequest, error: ApiError) -> JsonResponse:
+def error_body(request: HttpRequest, error: ApiError) -> dict[str, Any]:
     body: dict[str, Any] = {"type": error.error_type, "message": error.message}
     if error.details:
         body["details"] = error.details
-    return json_response(
-        request,
-        {"type": "error", "error": body, "request_id": request_id(request)},
-        status=error.status,
-    )
+    return {"type": "error", "error": body, "request_id": request_id(request)}
+
+
+def error_response(request: HttpRequest, error: ApiError) -> JsonResponse:
+    return json_response(request, error_body(request, error), status=error.status)
+
+
+def too_large() -> ApiError:
+    return ApiError(413, "request_too_large", "Request bodies can be at most 1 MB.")
+
+
+def parse_json(body: bytes) -> Any:
+    """A JSON document bounded in depth, without NUL or unpaired surrogates in its strings;
+    400 when it is not."""
+    try:
+        return loads_json(body or b"null")
+    except JSONRefused as refused:
+        raise ApiError(
+            400, "invalid_request_error", refused.message, error_code=refused.code
+        ) from None
 
 
 def read_json(request: HttpRequest) -> Any:
-    """The request's JSON body; 413 above 1 MB, 400 when it is not JSON."""
+    """The request's JSON body; 413 above 1 MB, 400 when it is not JSON we accept."""
     length = request.META.get("CONTENT_LENGTH") or "0"
-    if not length.isdigit() or int(length) > MAX_BODY_BYTES:
-        raise ApiError(413, "request_too_large", "Request bodies can be at most 1 MB.")
+    if not (length.isascii() and length.isdigit()) or int(length) > MAX_BODY_BYTES:
+        raise too_large()
     body = request.read(MAX_BODY_BYTES + 1)
     if len(body) > MAX_BODY_BYTES:
-        raise ApiError(413, "request_too_large", "Request bodies can be at most 1 MB.")
-    try:
-        return json.loads(body or b"null")
-    except (ValueError, UnicodeDecodeError):
-        raise ApiError(
-            400, "invalid_request_error", "The request body is not valid JSON."
-        ) from None
+        raise too_large()
+    return parse_json(body)
 
 
 def bearer_token(request: HttpRequest) -> str | None:
@@ -70,51 +97,3 @@ def bearer_token(request: HttpRequest) -> str | None:
     if scheme.lower() == "bearer" and token.strip():
         return token.strip()
     return None
-
-
-def rfc3339(moment) -> str | None:
-    """A UTC time as RFC 3339 with a Z: 2026-11-29T10:00:00Z (microseconds dropped)."""
-    if moment is None:
-        return None
-    from datetime import UTC
-
-    return moment.astimezone(UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z")
-
-
-def query_list(request: HttpRequest, name: str) -> list[str]:
-    """A query array, sent as `name[]=a&name[]=b` or `name=a&name=b`."""
-    return [
-        value
-        for value in request.GET.getlist(f"{name}[]") + request.GET.getlist(name)
-        if value != ""
-    ]
-
-
-TRUE = {"true", "True", "1"}
-FALSE = {"false", "False", "0"}
-
-
-def query_bool(request: HttpRequest, name: str, default: bool = False) -> bool:
-    value = request.GET.get(name)
-    if value is None or value == "":
-        return default
-    if value in TRUE:
-        return True
-    if value in FALSE:
-        return False
-    raise ApiError(400, "invalid_request_error", f"{name}: expected true or false.")
-
-
-def query_int(request: HttpRequest, name: str, *, default: int, minimum: int, maximum: int) -> int:
-    value = request.GET.get(name)
-    if value is None or value == "":
-        return default
-    try:
-        number = int(value)
-    except ValueError:
-        raise ApiError(400, "invalid_request_error", f"{name}: expected a whole number.") from None
-    if not minimum <= number <= maximum:
-        raise ApiError(
-            400, "invalid_request_error", f"{name}: must be between {minimum} and {maximum}."
-        )
-    return number

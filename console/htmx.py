@@ -30,6 +30,7 @@ class Event(enum.StrEnum):
     MEMBERS_CHANGED = "members:changed"
     ADMIN_KEYS_CHANGED = "admin-keys:changed"
     LIMITS_CHANGED = "limits:changed"
+    INCREASE_REQUESTS_CHANGED = "increase-requests:changed"
 
 
 def render_page(

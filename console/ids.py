@@ -25,6 +25,8 @@ PREFIXES = {
     "api_key": "apikey_",
     "admin_key": "adminkey_",
     "gateway_token": "gwtok_",
+    "compartment": "cmpt_",
+    "spend_limit_increase_request": "spendreq_",
     "request": "req_",
 }
 

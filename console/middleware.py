@@ -8,7 +8,7 @@ from django.shortcuts import render
 from console.api import ApiError, error_response
 from console.validation import is_safe_text
 
-UNSAFE_ADDRESS = "The address contains control characters (such as NUL), which are not allowed."
+NOT_ALLOWED = "contains control characters (such as NUL), which are not allowed."
 
 
 class RefuseUnsafeAddressMiddleware:
@@ -23,19 +23,23 @@ class RefuseUnsafeAddressMiddleware:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
-        if not self._is_safe(request):
-            if request.path.startswith("/v1/"):
-                return error_response(
-                    request, ApiError(400, "invalid_request_error", UNSAFE_ADDRESS)
-                )
-            return render(request, "400.html", {"problem": UNSAFE_ADDRESS}, status=400)
-        return self.get_response(request)
+        unsafe = self._unsafe_part(request)
+        if unsafe is None:
+            return self.get_response(request)
+        problem = f"{unsafe} {NOT_ALLOWED}"
+        if request.path.startswith("/v1/"):
+            error = ApiError(400, "invalid_request_error", problem, error_code="invalid_characters")
+            return error_response(request, error)
+        return render(request, "400.html", {"problem": problem}, status=400)
 
     @staticmethod
-    def _is_safe(request: HttpRequest) -> bool:
+    def _unsafe_part(request: HttpRequest) -> str | None:
+        """What part of the address is unsafe, said for the person who sent it."""
         if not is_safe_text(request.path):
-            return False
-        return all(
-            is_safe_text(name) and all(is_safe_text(value) for value in values)
-            for name, values in request.GET.lists()
-        )
+            return "The address"
+        for name, values in request.GET.lists():
+            if not is_safe_text(name):
+                return "A query parameter's name"
+            if not all(is_safe_text(value) for value in values):
+                return f"The query parameter {name[:100]}"
+        return None

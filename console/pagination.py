@@ -1,10 +1,17 @@
-"""Cursor pagination: pages by the last key seen, so deep pages cost what the first does."""
+"""Pagination by the last key seen, so deep pages cost what the first does: the pages' cursor
+lists, and the Admin API's id and token paging."""
 
 from dataclasses import dataclass
 from typing import Any
 
 from django.core import signing
+from django.core.exceptions import ValidationError
 from django.db.models import QuerySet
+from ninja import Field, Schema
+from ninja.pagination import PaginationBase
+from pydantic import model_validator
+
+from console.schemas import SafeText
 
 _SALT = "console.pagination"
 
@@ -45,3 +52,154 @@ def cursor_page(
     items = items[:size]
     next_cursor = signing.dumps(getattr(items[-1], key), salt=_SALT) if has_more and items else None
     return CursorPage(items=items, next_cursor=next_cursor, is_first=after is None)
+
+
+# -- The Admin API's two paging schemes ------------------------------------------------------
+#
+# Lists of objects page by id, as Anthropic's do: `limit`, `before_id` / `after_id`, answered
+# with `{data, has_more, first_id, last_id}`, in creation order (public ids are time-ordered,
+# so new objects land at the end and pages already handed out never shift). Lists of
+# configuration (rate limits, spend limits, increase requests) page with opaque `page`
+# tokens, answered with `{data, has_more, next_page}`.
+
+_TOKEN_SALT = "console.pagination.token"
+
+
+def _attribute_path(item: Any, key: str) -> Any:
+    for part in key.split("__"):
+        item = getattr(item, part)
+    return item
+
+
+class IdPagination(PaginationBase):
+    class Input(Schema):
+        limit: int = Field(20, ge=1, le=1000, description="Items per page, 1 to 1000.")
+        before_id: SafeText | None = Field(
+            None, description="The page before this object's id (exclusive)."
+        )
+        after_id: SafeText | None = Field(
+            None, description="The page after this object's id (exclusive)."
+        )
+
+        @model_validator(mode="after")
+        def _one_direction(self) -> "IdPagination.Input":
+            if self.before_id and self.after_id:
+                raise ValueError("Give before_id or after_id, not both.")
+            return self
+
+    class Output(Schema):
+        data: list[Any]
+        has_more: bool
+        first_id: str | None
+        last_id: str | None
+
+    items_attribute = "data"
+
+    def __init__(self, *, key: str = "public_id", **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.key = key
+
+    def paginate_queryset(
+        self, queryset: QuerySet, pagination: Input, request: Any, **params: Any
+    ) -> dict[str, Any]:
+        key, limit = self.key, pagination.limit
+        if pagination.before_id:
+            rows = list(
+                queryset.filter(**{f"{key}__lt": pagination.before_id}).order_by(f"-{key}")[
+                    : limit + 1
+                ]
+            )
+            has_more = len(rows) > limit
+            rows = list(reversed(rows[:limit]))
+        else:
+            if pagination.after_id:
+                queryset = queryset.filter(**{f"{key}__gt": pagination.after_id})
+            rows = list(queryset.order_by(key)[: limit + 1])
+            has_more = len(rows) > limit
+            rows = rows[:limit]
+        return {
+            "data": rows,
+            "has_more": has_more,
+            "first_id": _attribute_path(rows[0], key) if rows else None,
+            "last_id": _attribute_path(rows[-1], key) if rows else None,
+        }
+
+
+def _bad_token() -> ValidationError:
+    return ValidationError("page: this is not a page token of this list.", code="invalid_page")
+
+
+def decode_page_token(token: str | None) -> Any:
+    """What a page token carries, or None for the first page; `ValidationError` if forged."""
+    if not token:
+        return None
+    try:
+        return signing.loads(token, salt=_TOKEN_SALT)
+    except signing.BadSignature:
+        raise _bad_token() from None
+
+
+def encode_page_token(value: Any) -> str:
+    return signing.dumps(value, salt=_TOKEN_SALT)
+
+
+class TokenPagination(PaginationBase):
+    """Pages by opaque tokens: a queryset by the unique `key` (`descending` for newest
+    first), a list by position."""
+
+    class Input(Schema):
+        limit: int = Field(20, ge=1, le=1000, description="Items per page, 1 to 1000.")
+        page: SafeText | None = Field(
+            None, description="The `next_page` token of the previous page."
+        )
+
+    class Output(Schema):
+        data: list[Any]
+        has_more: bool
+        next_page: str | None
+
+    items_attribute = "data"
+
+    def __init__(self, *, key: str = "public_id", descending: bool = False, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.key = key
+        self.descending = descending
+
+    def paginate_queryset(
+        self, queryset: QuerySet | list, pagination: Input, request: Any, **params: Any
+    ) -> dict[str, Any]:
+        rows, next_page = token_page(
+            queryset,
+            limit=pagination.limit,
+            page=pagination.page,
+            key=self.key,
+            descending=self.descending,
+        )
+        return {"data": rows, "has_more": next_page is not None, "next_page": next_page}
+
+
+def token_page(
+    items: QuerySet | list,
+    *,
+    limit: int,
+    page: str | None,
+    key: str = "public_id",
+    descending: bool = False,
+) -> tuple[list, str | None]:
+    """One page of `items` and the token of the next (None on the last page)."""
+    after = decode_page_token(page)
+    if isinstance(items, QuerySet):
+        if after is not None:
+            if not isinstance(after, str):
+                raise _bad_token()
+            items = items.filter(**{f"{key}__lt" if descending else f"{key}__gt": after})
+        rows = list(items.order_by(f"-{key}" if descending else key)[: limit + 1])
+        more = len(rows) > limit
+        rows = rows[:limit]
+        return rows, encode_page_token(_attribute_path(rows[-1], key)) if more else None
+    start = after or 0
+    if not isinstance(start, int) or start < 0:
+        raise _bad_token()
+    rows = items[start : start + limit]
+    more = start + limit < len(items)
+    return rows, encode_page_token(start + limit) if more else None

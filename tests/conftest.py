@@ -61,7 +61,7 @@ def personas(db) -> Personas:
             role=role,
             user=UserFactory(email=f"{role}@acme.test", name=role.title()),
         ).user
-        for role in OrgRole
+        for role in (OrgRole.ADMIN, OrgRole.BILLING, OrgRole.DEVELOPER, OrgRole.USER)
     }
     outsider = MemberFactory(
         organization=other_org, role=OrgRole.ADMIN, user=UserFactory(email="outsider@other.test")

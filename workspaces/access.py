@@ -76,6 +76,7 @@ CAPABILITIES: dict[str, frozenset[str]] = {
         "gateway_tokens.manage": {STAFF},
         "workspace.create": ORG_ADMIN,
         "workspace.archive": ORG_ADMIN | {STAFF},
+        "limits.increase_requests.manage": ORG_ADMIN,
         # The keys, usage and cost of every workspace at once; others see those of the
         # workspaces where they hold keys.view, usage.view or cost.view.
         "keys.view.all": ORG_ADMIN,
@@ -92,6 +93,8 @@ CAPABILITIES: dict[str, frozenset[str]] = {
         "limits.view": _org(OrgRole.ADMIN, OrgRole.BILLING)
         | _ws(WS_ADMIN, WS_BILLING, WorkspaceRole.DEVELOPER),
         "limits.edit": ORG_ADMIN | _ws(WS_ADMIN),
+        # Those who see a workspace's limits but cannot change them ask for more.
+        "limits.request_increase": _ws(WS_BILLING, WorkspaceRole.DEVELOPER),
         "usage.view": REPORT_READERS | _ws(WS_ADMIN, WS_BILLING),
         "cost.view": REPORT_READERS | _ws(WS_ADMIN, WS_BILLING),
     }.items()
@@ -132,6 +135,8 @@ DEFAULT_WORKSPACE_REFUSALS = {
     "members.manage": "Every member of the organization takes part in the Default workspace "
     "through their organization role; it has no members of its own.",
     "limits.edit": "The Default workspace has no limits of its own; the organization's apply.",
+    "limits.request_increase": "The Default workspace has no spend limit of its own: the "
+    "organization's applies.",
 }
 
 

@@ -1,60 +1,120 @@
-"""Admin API: workspaces, their members, and API keys."""
+"""Admin API: workspaces, their members, and API keys.
 
-from django.http import Http404, HttpRequest
+Shapes follow the `anthropic` SDK's `Workspace`, `WorkspaceMember` and `APIKey`. Creating
+a key in a workspace is beyond Anthropic's API: its answer carries the secret, once.
+"""
+
+from typing import TYPE_CHECKING, Literal
+
+from django.db.models import QuerySet
+from django.http import Http404
 from django.utils import timezone
-from django.utils.dateparse import parse_datetime
+from ninja import Field, Query, Router
+from ninja.pagination import paginate
 
-from accounts.admin_api import admin_api, body_field, choices_error, deleted, paginate
+from accounts.admin_api import AdminApiRequest, actor, organization
 from accounts.models import KeyStatus, OrganizationMember, User
-from accounts.roles import ASSIGNABLE_WORKSPACE_ROLES, OrgRole, WorkspaceRole
-from console.api import ApiError, query_bool, rfc3339
+from accounts.roles import OrgRole, WorkspaceRole
+from console.pagination import IdPagination
+from console.schemas import Body, InputTime, Name, ObjectOut, Out, SafeText, Timestamp, choices
 from workspaces import services
-from workspaces.models import ApiKey, Workspace, WorkspaceMember
+from workspaces.models import ApiKey, InferenceGeo, Workspace, WorkspaceGeo, WorkspaceMember
 
-ROLES = [role.value for role in ASSIGNABLE_WORKSPACE_ROLES]
+router = Router(tags=["Workspaces"])
 
+MAX_IDS = 100
 
-def workspace_json(workspace: Workspace) -> dict:
-    return {
-        "type": "workspace",
-        "id": workspace.public_id,
-        "name": workspace.name,
-        "display_color": workspace.display_color,
-        "created_at": rfc3339(workspace.created_at),
-        "archived_at": rfc3339(workspace.archived_at),
-    }
-
-
-def member_json(member: WorkspaceMember) -> dict:
-    return {
-        "type": "workspace_member",
-        "user_id": member.user.public_id,
-        "workspace_id": member.workspace.public_id,
-        "workspace_role": member.role,
-    }
+if TYPE_CHECKING:
+    Geo = str
+    DataGeo = str
+    MemberRole = str
+    AssignableMemberRole = str
+    KeyStatusValue = str
+    KeyStatusChange = str
+else:
+    Geo = choices(InferenceGeo)
+    DataGeo = choices(WorkspaceGeo)
+    MemberRole = choices(WorkspaceRole)
+    # Workspace Billing comes only from the organization's Billing role.
+    AssignableMemberRole = choices(WorkspaceRole, exclude=[WorkspaceRole.BILLING])
+    KeyStatusValue = choices(KeyStatus)
+    KeyStatusChange = choices(KeyStatus, exclude=[KeyStatus.EXPIRED])
 
 
-def api_key_json(key: ApiKey) -> dict:
-    workspace_id = None if key.workspace.is_default else key.workspace.public_id
-    return {
-        "type": "api_key",
-        "id": key.public_id,
-        "name": key.name,
-        "status": key.current_status(),
-        "created_at": rfc3339(key.created_at),
-        "created_by": {"id": key.created_by.public_id if key.created_by else None, "type": "user"},
-        "partial_key_hint": key.hint,
-        "workspace_id": workspace_id,
-        "expires_at": rfc3339(key.expires_at),
-        "scope": {"type": "workspace", "workspace_id": workspace_id},
-    }
+# -- Workspaces -------------------------------------------------------------------------------
 
 
-def get_workspace(request: HttpRequest, workspace_id: str) -> Workspace:
+class DataResidencyOut(Out):
+    workspace_geo: DataGeo
+    allowed_inference_geos: list[Geo] | Literal["unrestricted"]
+    default_inference_geo: Geo
+
+
+class WorkspaceOut(ObjectOut):
+    type: Literal["workspace"] = "workspace"
+    id: str
+    name: str
+    display_color: str
+    created_at: Timestamp
+    archived_at: Timestamp | None
+    tags: dict[str, str]
+    data_residency: DataResidencyOut
+    compartment_id: str
+    external_key_id: str | None
+    user_profile_id: str | None
+
+    @classmethod
+    def from_object(cls, obj: Workspace) -> dict:
+        return {
+            "id": obj.public_id,
+            "name": obj.name,
+            "display_color": obj.display_color,
+            "created_at": obj.created_at,
+            "archived_at": obj.archived_at,
+            "tags": obj.tags,
+            "data_residency": {
+                "workspace_geo": obj.workspace_geo,
+                "allowed_inference_geos": obj.allowed_inference_geos or "unrestricted",
+                "default_inference_geo": obj.default_inference_geo,
+            },
+            "compartment_id": obj.compartment_id,
+            "external_key_id": obj.external_key_id or None,
+            "user_profile_id": obj.user_profile_id or None,
+        }
+
+
+class DataResidencyChange(Body):
+    allowed_inference_geos: list[Geo] | Literal["unrestricted"] | None = None
+    default_inference_geo: Geo | None = None
+
+
+class DataResidencyCreate(DataResidencyChange):
+    workspace_geo: DataGeo | None = None
+
+
+class WorkspaceCreate(Body):
+    name: Name
+    display_color: SafeText | None = None
+    tags: dict[SafeText, SafeText] | None = None
+    data_residency: DataResidencyCreate | None = None
+    external_key_id: SafeText | None = None
+    user_profile_id: SafeText | None = None
+
+
+class WorkspaceUpdate(Body):
+    name: Name | None = None
+    display_color: SafeText | None = None
+    tags: dict[SafeText, SafeText | None] | None = Field(
+        None, description="Tags to set; a null value removes that tag."
+    )
+    data_residency: DataResidencyChange | None = None
+    external_key_id: SafeText | None = None
+    user_profile_id: SafeText | None = None
+
+
+def get_workspace(request: AdminApiRequest, workspace_id: str) -> Workspace:
     workspace = (
-        Workspace.objects.filter(
-            organization=request.admin_key.organization, public_id=workspace_id
-        )
+        Workspace.objects.filter(organization=organization(request), public_id=workspace_id)
         .select_related("organization")
         .first()
     )
@@ -63,55 +123,112 @@ def get_workspace(request: HttpRequest, workspace_id: str) -> Workspace:
     return workspace
 
 
-@admin_api("GET", "POST")
-def workspaces(request: HttpRequest) -> dict:
-    organization = request.admin_key.organization
-    if request.method == "POST":
-        name = body_field(request, "name", str)
-        color = body_field(request, "display_color", str, required=False)
-        workspace = services.workspace_create(
-            actor=request.actor,
-            organization=organization,
-            name=name,
-            display_color=color or "#D97757",
-        )
-        return workspace_json(workspace)
-    found = Workspace.objects.filter(organization=organization)
-    if not query_bool(request, "include_archived"):
-        found = found.active()
-    if not query_bool(request, "include_default"):
-        found = found.filter(is_default=False)
-    return paginate(
-        request, found, key="public_id", serialize=workspace_json, id_of=lambda w: w.public_id
+@router.get("/workspaces", response=list[WorkspaceOut], summary="List workspaces")
+@paginate(IdPagination)
+def workspace_list(
+    request: AdminApiRequest,
+    include_archived: bool = False,
+    include_default: bool = False,
+    ids: list[SafeText] | None = Query(
+        None, alias="ids[]", max_length=MAX_IDS, description="Only these workspaces (up to 100)."
+    ),
+) -> QuerySet[Workspace]:
+    workspaces = Workspace.objects.filter(organization=organization(request))
+    if not include_archived:
+        workspaces = workspaces.active()
+    if not include_default:
+        workspaces = workspaces.filter(is_default=False)
+    if ids:
+        workspaces = workspaces.filter(public_id__in=ids)
+    return workspaces
+
+
+@router.post("/workspaces", response=WorkspaceOut, summary="Create a workspace")
+def workspace_create(request: AdminApiRequest, payload: WorkspaceCreate):
+    residency = payload.data_residency or DataResidencyCreate()
+    return services.workspace_create(
+        actor=actor(request),
+        organization=organization(request),
+        name=payload.name,
+        display_color=payload.display_color or "#D97757",
+        tags=payload.tags,
+        allowed_inference_geos=residency.allowed_inference_geos,
+        default_inference_geo=residency.default_inference_geo,
+        workspace_geo=residency.workspace_geo,
+        external_key_id=payload.external_key_id,
+        user_profile_id=payload.user_profile_id,
     )
 
 
-@admin_api("GET", "POST")
-def workspace(request: HttpRequest, workspace_id: str) -> dict:
-    found = get_workspace(request, workspace_id)
-    if request.method == "POST":
-        found = services.workspace_update(
-            actor=request.actor,
-            workspace=found,
-            name=body_field(request, "name", str, required=False),
-            display_color=body_field(request, "display_color", str, required=False),
-        )
-    return workspace_json(found)
+@router.get("/workspaces/{workspace_id}", response=WorkspaceOut, summary="Get a workspace")
+def workspace_retrieve(request: AdminApiRequest, workspace_id: str):
+    return get_workspace(request, workspace_id)
 
 
-@admin_api("POST")
-def workspace_archive(request: HttpRequest, workspace_id: str) -> dict:
-    return workspace_json(
-        services.workspace_archive(
-            actor=request.actor, workspace=get_workspace(request, workspace_id)
-        )
+@router.post("/workspaces/{workspace_id}", response=WorkspaceOut, summary="Update a workspace")
+def workspace_update(request: AdminApiRequest, workspace_id: str, payload: WorkspaceUpdate):
+    residency = payload.data_residency or DataResidencyChange()
+    return services.workspace_update(
+        actor=actor(request),
+        workspace=get_workspace(request, workspace_id),
+        name=payload.name,
+        display_color=payload.display_color,
+        tags=payload.tags,
+        allowed_inference_geos=residency.allowed_inference_geos,
+        default_inference_geo=residency.default_inference_geo,
+        external_key_id=payload.external_key_id,
+        user_profile_id=payload.user_profile_id,
     )
 
 
-def _org_user(request: HttpRequest, user_id: str) -> User:
+@router.post(
+    "/workspaces/{workspace_id}/archive",
+    response=WorkspaceOut,
+    summary="Archive a workspace and its API keys (cannot be undone)",
+)
+def workspace_archive(request: AdminApiRequest, workspace_id: str):
+    return services.workspace_archive(
+        actor=actor(request), workspace=get_workspace(request, workspace_id)
+    )
+
+
+# -- Members ----------------------------------------------------------------------------------
+
+
+class MemberOut(ObjectOut):
+    type: Literal["workspace_member"] = "workspace_member"
+    user_id: str
+    workspace_id: str
+    workspace_role: MemberRole
+
+    @classmethod
+    def from_object(cls, obj: WorkspaceMember) -> dict:
+        return {
+            "user_id": obj.user.public_id,
+            "workspace_id": obj.workspace.public_id,
+            "workspace_role": obj.role,
+        }
+
+
+class MemberAdd(Body):
+    user_id: SafeText
+    workspace_role: AssignableMemberRole
+
+
+class MemberUpdate(Body):
+    workspace_role: AssignableMemberRole
+
+
+class MemberDeleted(Out):
+    type: Literal["workspace_member_deleted"] = "workspace_member_deleted"
+    user_id: str
+    workspace_id: str
+
+
+def _org_user(request: AdminApiRequest, user_id: str) -> User:
     member = (
         OrganizationMember.objects.filter(
-            organization=request.admin_key.organization, user__public_id=user_id
+            organization=organization(request), user__public_id=user_id
         )
         .select_related("user")
         .first()
@@ -121,109 +238,190 @@ def _org_user(request: HttpRequest, user_id: str) -> User:
     return member.user
 
 
-def _role(request: HttpRequest) -> str:
-    role = body_field(request, "workspace_role", str)
-    if role == WorkspaceRole.BILLING:
-        raise ApiError(
-            400,
-            "invalid_request_error",
-            "workspace_billing is granted only by the organization's billing role.",
-        )
-    if role not in ROLES:
-        raise choices_error("workspace_role", ROLES)
-    return role
-
-
-@admin_api("GET", "POST")
-def members(request: HttpRequest, workspace_id: str) -> dict:
-    found = get_workspace(request, workspace_id)
-    if request.method == "POST":
-        user = _org_user(request, body_field(request, "user_id", str))
-        role = _role(request)
-        if WorkspaceMember.objects.filter(workspace=found, user=user).exists():
-            raise ApiError(
-                400,
-                "invalid_request_error",
-                f"{user.public_id} is already a member of this workspace.",
-                error_code="already_member",
-            )
-        member = services.workspace_member_add(
-            actor=request.actor, workspace=found, user=user, role=role
-        )
-        return member_json(member)
-    # Members who only inherit their role from the organization are not listed.
-    inheriting = OrganizationMember.objects.filter(
-        organization=request.admin_key.organization, role__in=[OrgRole.ADMIN]
-    ).values("user_id")
-    listed = (
-        WorkspaceMember.objects.filter(workspace=found)
-        .exclude(user_id__in=inheriting)
-        .select_related("user", "workspace")
-    )
-    return paginate(
-        request,
-        listed,
-        key="user__public_id",
-        serialize=member_json,
-        id_of=lambda m: m.user.public_id,
-    )
-
-
-@admin_api("GET", "POST", "DELETE")
-def member(request: HttpRequest, workspace_id: str, user_id: str) -> dict:
-    found = get_workspace(request, workspace_id)
-    user = _org_user(request, user_id)
-    if request.method == "POST":
-        role = _role(request)
-        if not WorkspaceMember.objects.filter(workspace=found, user=user).exists():
-            raise Http404(f"{user_id} is not a member of this workspace.")
-        membership = services.workspace_member_change_role(
-            actor=request.actor, workspace=found, user=user, role=role
-        )
-        return member_json(membership)
-    if request.method == "DELETE":
-        if not WorkspaceMember.objects.filter(workspace=found, user=user).exists():
-            raise Http404(f"{user_id} is not a member of this workspace.")
-        services.workspace_member_remove(actor=request.actor, workspace=found, user=user)
-        return deleted("workspace_member", user_id=user.public_id, workspace_id=found.public_id)
+def _membership(request: AdminApiRequest, workspace_id: str, user_id: str) -> WorkspaceMember:
     membership = (
-        WorkspaceMember.objects.filter(workspace=found, user=user)
-        .select_related("user", "workspace")
+        WorkspaceMember.objects.filter(
+            workspace__organization=organization(request),
+            workspace__public_id=workspace_id,
+            user__public_id=user_id,
+        )
+        .select_related("user", "workspace__organization")
         .first()
     )
     if membership is None:
+        get_workspace(request, workspace_id)
         raise Http404(f"{user_id} is not a member of this workspace.")
-    return member_json(membership)
+    return membership
 
 
-@admin_api("GET")
-def api_keys(request: HttpRequest) -> dict:
-    organization = request.admin_key.organization
-    keys = ApiKey.objects.filter(organization=organization).select_related(
+@router.get(
+    "/workspaces/{workspace_id}/members",
+    response=list[MemberOut],
+    summary="List a workspace's members",
+    description="Explicit members; organization admins, members of every workspace, are left out.",
+)
+@paginate(IdPagination, key="user__public_id")
+def workspace_member_list(request: AdminApiRequest, workspace_id: str) -> QuerySet[WorkspaceMember]:
+    workspace = get_workspace(request, workspace_id)
+    admins = OrganizationMember.objects.filter(
+        organization=organization(request), role=OrgRole.ADMIN
+    ).values("user_id")
+    return (
+        WorkspaceMember.objects.filter(workspace=workspace)
+        .exclude(user_id__in=admins)
+        .select_related("user", "workspace")
+    )
+
+
+@router.post("/workspaces/{workspace_id}/members", response=MemberOut, summary="Add a member")
+def workspace_member_add(request: AdminApiRequest, workspace_id: str, payload: MemberAdd):
+    return services.workspace_member_add(
+        actor=actor(request),
+        workspace=get_workspace(request, workspace_id),
+        user=_org_user(request, payload.user_id),
+        role=payload.workspace_role,
+    )
+
+
+@router.get(
+    "/workspaces/{workspace_id}/members/{user_id}", response=MemberOut, summary="Get a member"
+)
+def workspace_member_retrieve(request: AdminApiRequest, workspace_id: str, user_id: str):
+    return _membership(request, workspace_id, user_id)
+
+
+@router.post(
+    "/workspaces/{workspace_id}/members/{user_id}",
+    response=MemberOut,
+    summary="Change a member's workspace role",
+)
+def workspace_member_update(
+    request: AdminApiRequest, workspace_id: str, user_id: str, payload: MemberUpdate
+):
+    membership = _membership(request, workspace_id, user_id)
+    return services.workspace_member_change_role(
+        actor=actor(request),
+        workspace=membership.workspace,
+        user=membership.user,
+        role=payload.workspace_role,
+    )
+
+
+@router.delete(
+    "/workspaces/{workspace_id}/members/{user_id}",
+    response=MemberDeleted,
+    summary="Remove a member",
+)
+def workspace_member_remove(request: AdminApiRequest, workspace_id: str, user_id: str):
+    membership = _membership(request, workspace_id, user_id)
+    services.workspace_member_remove(
+        actor=actor(request), workspace=membership.workspace, user=membership.user
+    )
+    return {"user_id": user_id, "workspace_id": membership.workspace.public_id}
+
+
+# -- API keys ---------------------------------------------------------------------------------
+
+
+class CreatedBy(Out):
+    id: str
+    type: Literal["user"] = "user"
+
+
+class UserActor(Out):
+    type: Literal["user_actor"] = "user_actor"
+    user_id: str
+
+
+class WorkspaceScope(Out):
+    type: Literal["workspace"] = "workspace"
+    workspace_id: str
+
+
+class ApiKeyOut(ObjectOut):
+    type: Literal["api_key"] = "api_key"
+    id: str
+    name: str
+    status: KeyStatusValue
+    created_at: Timestamp
+    created_by: CreatedBy | None
+    partial_key_hint: str | None
+    workspace_id: str | None = Field(
+        description="Deprecated: the key's workspace, null for the Default workspace; read "
+        "scope.workspace_id instead."
+    )
+    expires_at: Timestamp | None
+    scope: WorkspaceScope
+    principal: UserActor | None
+
+    @classmethod
+    def from_object(cls, obj: ApiKey) -> dict:
+        creator = obj.created_by.public_id if obj.created_by else None
+        return {
+            "id": obj.public_id,
+            "name": obj.name,
+            "status": obj.current_status(),
+            "created_at": obj.created_at,
+            "created_by": {"id": creator} if creator else None,
+            "partial_key_hint": obj.hint,
+            "workspace_id": None if obj.workspace.is_default else obj.workspace.public_id,
+            "expires_at": obj.expires_at,
+            "scope": {"workspace_id": obj.workspace.public_id},
+            "principal": {"user_id": creator} if creator else None,
+        }
+
+
+class ApiKeyCreated(ApiKeyOut):
+    key: str = Field(description="The secret, shown in this answer only.")
+
+    @classmethod
+    def from_object(cls, obj: ApiKey) -> dict:
+        return {**ApiKeyOut.from_object(obj), "key": obj.secret}  # type: ignore[attr-defined]
+
+
+class ApiKeyCreate(Body):
+    name: Name
+    expires_at: InputTime | None = None
+
+
+class ApiKeyUpdate(Body):
+    name: Name | None = None
+    status: KeyStatusChange | None = Field(None, description="archived deletes the key for good.")
+
+
+class ApiKeyDeleted(Out):
+    id: str
+    type: Literal["api_key_deleted"] = "api_key_deleted"
+
+
+@router.get("/api_keys", response=list[ApiKeyOut], summary="List API keys")
+@paginate(IdPagination)
+def api_key_list(
+    request: AdminApiRequest,
+    status: KeyStatusValue | None = None,
+    workspace_id: SafeText | None = None,
+    created_by_user_id: SafeText | None = None,
+) -> QuerySet[ApiKey]:
+    keys = ApiKey.objects.filter(organization=organization(request)).select_related(
         "workspace", "created_by"
     )
-    if status := request.GET.get("status"):
-        now = timezone.now()
-        if status == KeyStatus.EXPIRED:
-            keys = keys.exclude(status=KeyStatus.ARCHIVED).filter(expires_at__lte=now)
-        elif status in (KeyStatus.ACTIVE, KeyStatus.INACTIVE):
-            keys = keys.filter(status=status).exclude(expires_at__lte=now)
-        elif status == KeyStatus.ARCHIVED:
-            keys = keys.filter(status=status)
-        else:
-            raise choices_error("status", KeyStatus.values)
-    if workspace_id := request.GET.get("workspace_id"):
+    now = timezone.now()
+    if status == KeyStatus.EXPIRED:
+        keys = keys.exclude(status=KeyStatus.ARCHIVED).filter(expires_at__lte=now)
+    elif status in (KeyStatus.ACTIVE, KeyStatus.INACTIVE):
+        keys = keys.filter(status=status).exclude(expires_at__lte=now)
+    elif status == KeyStatus.ARCHIVED:
+        keys = keys.filter(status=status)
+    if workspace_id:
         keys = keys.filter(workspace__public_id=workspace_id)
-    if creator := request.GET.get("created_by_user_id"):
-        keys = keys.filter(created_by__public_id=creator)
-    return paginate(
-        request, keys, key="public_id", serialize=api_key_json, id_of=lambda k: k.public_id
-    )
+    if created_by_user_id:
+        keys = keys.filter(created_by__public_id=created_by_user_id)
+    return keys
 
 
-def _key(request: HttpRequest, api_key_id: str) -> ApiKey:
+def _key(request: AdminApiRequest, api_key_id: str) -> ApiKey:
     key = (
-        ApiKey.objects.filter(organization=request.admin_key.organization, public_id=api_key_id)
+        ApiKey.objects.filter(organization=organization(request), public_id=api_key_id)
         .select_related("workspace__organization", "created_by")
         .first()
     )
@@ -232,50 +430,48 @@ def _key(request: HttpRequest, api_key_id: str) -> ApiKey:
     return key
 
 
-@admin_api("GET", "POST", "DELETE")
-def api_key(request: HttpRequest, api_key_id: str) -> dict:
-    key = _key(request, api_key_id)
-    if request.method == "DELETE":
-        services.api_key_delete(actor=request.actor, key=key)
-        return deleted("api_key", id=key.public_id)
-    if request.method == "POST":
-        body = request.json
-        if "workspace_id" in body:
-            raise ApiError(
-                400, "invalid_request_error", "API keys cannot move to another workspace."
-            )
-        if (name := body_field(request, "name", str, required=False)) is not None:
-            key = services.api_key_rename(actor=request.actor, key=key, name=name)
-        if (status := body_field(request, "status", str, required=False)) is not None:
-            if status == KeyStatus.ARCHIVED:
-                key = services.api_key_delete(actor=request.actor, key=key)
-            elif status in (KeyStatus.ACTIVE, KeyStatus.INACTIVE):
-                key = services.api_key_set_status(actor=request.actor, key=key, status=status)
-            else:
-                raise choices_error(
-                    "status", [KeyStatus.ACTIVE, KeyStatus.INACTIVE, KeyStatus.ARCHIVED]
-                )
-        key.refresh_from_db()
-    return api_key_json(key)
+@router.get("/api_keys/{api_key_id}", response=ApiKeyOut, summary="Get an API key")
+def api_key_retrieve(request: AdminApiRequest, api_key_id: str):
+    return _key(request, api_key_id)
 
 
-@admin_api("POST")
-def workspace_api_keys(request: HttpRequest, workspace_id: str) -> dict:
-    """Create a key in the workspace (beyond Anthropic's API). The secret is in this answer only."""
-    found = get_workspace(request, workspace_id)
-    name = body_field(request, "name", str)
-    expires = body_field(request, "expires_at", str, required=False)
-    expires_at = None
-    if expires is not None:
-        expires_at = parse_datetime(expires)
-        if expires_at is None or expires_at.tzinfo is None:
-            raise ApiError(
-                400,
-                "invalid_request_error",
-                "expires_at: expected an RFC 3339 time with a time zone.",
-            )
-    key, secret = services.api_key_create(
-        actor=request.actor, workspace=found, name=name, expires_at=expires_at
+@router.post(
+    "/api_keys/{api_key_id}",
+    response=ApiKeyOut,
+    summary="Rename, enable, disable or delete an API key",
+    description="All of the change is made, or none of it. Keys never move between workspaces.",
+)
+def api_key_update(request: AdminApiRequest, api_key_id: str, payload: ApiKeyUpdate):
+    services.api_key_update(
+        actor=actor(request),
+        key=_key(request, api_key_id),
+        name=payload.name,
+        status=payload.status,
     )
-    key = ApiKey.objects.select_related("workspace", "created_by").get(pk=key.pk)
-    return {**api_key_json(key), "key": secret}
+    return _key(request, api_key_id)
+
+
+@router.delete(
+    "/api_keys/{api_key_id}", response=ApiKeyDeleted, summary="Delete an API key for good"
+)
+def api_key_delete(request: AdminApiRequest, api_key_id: str):
+    key = services.api_key_delete(actor=actor(request), key=_key(request, api_key_id))
+    return {"id": key.public_id}
+
+
+@router.post(
+    "/workspaces/{workspace_id}/api_keys",
+    response=ApiKeyCreated,
+    summary="Create an API key in a workspace",
+    description="Beyond Anthropic's API. The answer's `key` is the secret, shown this once.",
+)
+def workspace_api_key_create(request: AdminApiRequest, workspace_id: str, payload: ApiKeyCreate):
+    key, secret = services.api_key_create(
+        actor=actor(request),
+        workspace=get_workspace(request, workspace_id),
+        name=payload.name,
+        expires_at=payload.expires_at,
+    )
+    created = _key(request, key.public_id)
+    created.secret = secret  # type: ignore[attr-defined]
+    return created

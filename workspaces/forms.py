@@ -3,13 +3,16 @@ from datetime import UTC, datetime, time, timedelta
 from typing import Any
 
 from django import forms
+from django.core.exceptions import ValidationError
 from django.utils import timezone
 
 from accounts.keys import KEY_NAME_MAX_LENGTH
 from accounts.models import KeyStatus
 from accounts.roles import ASSIGNABLE_WORKSPACE_ROLES
 from console.forms import choice
-from workspaces.models import NAME_MAX_LENGTH, Workspace, WorkspaceColor
+from workspaces.models import HEX_COLOR, NAME_MAX_LENGTH, Workspace, WorkspaceColor
+
+CUSTOM_COLOR = "custom"
 
 ROLE_CHOICES = [(role.value, role.label) for role in ASSIGNABLE_WORKSPACE_ROLES]
 
@@ -25,13 +28,39 @@ class WorkspaceForm(forms.Form):
     )
     display_color = forms.ChoiceField(
         label="Colour",
-        choices=WorkspaceColor.choices,
+        choices=[*WorkspaceColor.choices, (CUSTOM_COLOR, "Custom colour")],
         initial=WorkspaceColor.CLAY,
         error_messages={
             "required": "Choose a colour.",
             "invalid_choice": "Choose one of the colours shown.",
         },
     )
+    custom_color = forms.CharField(
+        label="Custom colour",
+        required=False,
+        initial="#888888",
+        widget=forms.TextInput(attrs={"type": "color"}),
+    )
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        color = self.initial.get("display_color")
+        if color and color not in WorkspaceColor.values:
+            self.initial["display_color"] = CUSTOM_COLOR
+            self.initial["custom_color"] = color
+
+    def clean(self) -> dict:
+        """`display_color` is the colour chosen: a swatch, or the custom one (#RRGGBB)."""
+        super().clean()
+        data = self.cleaned_data
+        if data.get("display_color") == CUSTOM_COLOR:
+            color = (data.get("custom_color") or "").strip().upper()
+            try:
+                HEX_COLOR(color)
+            except ValidationError as error:
+                self.add_error("custom_color", error)
+            data["display_color"] = color
+        return data
 
 
 class WorkspaceMemberAddForm(forms.Form):

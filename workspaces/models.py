@@ -1,4 +1,5 @@
 from django.conf import settings
+from django.core.validators import RegexValidator
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
@@ -13,7 +14,8 @@ DEFAULT_WORKSPACE_NAME = "Default"
 
 
 class WorkspaceColor(models.TextChoices):
-    """The palette of workspace colours (the Default workspace is always the first)."""
+    """The palette the pages offer (the Default workspace is always the first); any other
+    `#RRGGBB` colour can be chosen too."""
 
     SLATE = "#6B7280", "Slate"
     CLAY = "#D97757", "Clay"
@@ -23,6 +25,24 @@ class WorkspaceColor(models.TextChoices):
     SKY = "#3B82F6", "Sky"
     IRIS = "#7C6FE0", "Iris"
     ROSE = "#D14D72", "Rose"
+
+
+HEX_COLOR = RegexValidator(
+    r"^#[0-9A-Fa-f]{6}\Z", "Use a colour written as #RRGGBB, such as #2A9D8F.", code="invalid_color"
+)
+
+
+class WorkspaceGeo(models.TextChoices):
+    """Where a workspace's data is stored."""
+
+    US = "us", "United States"
+
+
+class InferenceGeo(models.TextChoices):
+    """Where a workspace's requests may run."""
+
+    GLOBAL = "global", "Global"
+    US = "us", "United States"
 
 
 class WorkspaceQuerySet(models.QuerySet["Workspace"]):
@@ -37,8 +57,21 @@ class Workspace(models.Model):
     )
     name = models.CharField(max_length=NAME_MAX_LENGTH)
     display_color = models.CharField(
-        "colour", max_length=7, choices=WorkspaceColor.choices, default=WorkspaceColor.CLAY
+        "colour", max_length=7, validators=[HEX_COLOR], default=WorkspaceColor.CLAY
     )
+    tags = models.JSONField(default=dict, blank=True, help_text="Names and values, both text.")
+    workspace_geo = models.CharField(
+        max_length=10, choices=WorkspaceGeo.choices, default=WorkspaceGeo.US, editable=False
+    )
+    # None: requests may run in any geo.
+    allowed_inference_geos = models.JSONField(null=True, blank=True)
+    default_inference_geo = models.CharField(
+        max_length=10, choices=InferenceGeo.choices, default=InferenceGeo.GLOBAL
+    )
+    compartment_id = public_id_field("compartment")
+    # Both set once and never changed, as Anthropic's API has them.
+    external_key_id = models.CharField(max_length=200, blank=True, default="", editable=False)
+    user_profile_id = models.CharField(max_length=200, blank=True, default="", editable=False)
     is_default = models.BooleanField(default=False, editable=False)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"

@@ -19,14 +19,18 @@ from accounts.models import KeyStatus, Organization, OrganizationMember, User
 from accounts.roles import ASSIGNABLE_WORKSPACE_ROLES, INHERITING_ORG_ROLES, OrgRole, WorkspaceRole
 from console import validation
 from console.secrets import new_api_secret
+from console.validation import check_text
 from workspaces.access import inherited_workspace_role
 from workspaces.models import (
     DEFAULT_WORKSPACE_NAME,
+    HEX_COLOR,
     MAX_ACTIVE_WORKSPACES,
     NAME_MAX_LENGTH,
     ApiKey,
+    InferenceGeo,
     Workspace,
     WorkspaceColor,
+    WorkspaceGeo,
     WorkspaceMember,
 )
 
@@ -59,9 +63,83 @@ def _clean_name(name: str) -> str:
 
 def _clean_color(color: str) -> str:
     color = (color or "").strip().upper()
-    if color not in WorkspaceColor.values:
-        raise ValidationError({"display_color": "Choose one of the colours shown."})
+    try:
+        HEX_COLOR(color)
+    except ValidationError as error:
+        raise ValidationError({"display_color": error}) from None
     return color
+
+
+MAX_TAGS = 50
+TAG_KEY_MAX_LENGTH = 64
+TAG_VALUE_MAX_LENGTH = 256
+
+
+def _clean_tags(tags: dict) -> dict[str, str]:
+    if not isinstance(tags, dict) or len(tags) > MAX_TAGS:
+        raise ValidationError({"tags": f"Tags are at most {MAX_TAGS} names with text values."})
+    for key, value in tags.items():
+        if not isinstance(key, str) or not isinstance(value, str):
+            raise ValidationError({"tags": "Tag names and values are text."})
+        check_text(key, field="tags")
+        check_text(value, field="tags")
+        if not 1 <= len(key) <= TAG_KEY_MAX_LENGTH or len(value) > TAG_VALUE_MAX_LENGTH:
+            raise ValidationError(
+                {
+                    "tags": f"Tag names have 1 to {TAG_KEY_MAX_LENGTH} characters, values at "
+                    f"most {TAG_VALUE_MAX_LENGTH}."
+                }
+            )
+        if key.lower().startswith("anthropic"):
+            raise ValidationError({"tags": f"Tag names cannot begin with “anthropic” ({key})."})
+    return dict(tags)
+
+
+def _merge_tags(current: dict[str, str], changes: dict[str, str | None]) -> dict[str, str]:
+    """Tags after an update: a None value removes that name, others are set."""
+    merged = dict(current)
+    for key, value in changes.items():
+        if value is None:
+            merged.pop(key, None)
+        else:
+            merged[key] = value
+    return _clean_tags(merged)
+
+
+UNRESTRICTED = "unrestricted"
+
+
+def _clean_inference_geos(
+    allowed: list[str] | str | None, default: str
+) -> tuple[list[str] | None, str]:
+    """Allowed geos (None: any) and the default, which must be allowed."""
+    if default not in InferenceGeo.values:
+        raise ValidationError({"default_inference_geo": "Choose global or us."})
+    if allowed is None or allowed == UNRESTRICTED:
+        return None, default
+    if (
+        not isinstance(allowed, list)
+        or not allowed
+        or any(geo not in InferenceGeo.values for geo in allowed)
+    ):
+        raise ValidationError(
+            {"allowed_inference_geos": "List one or more of global and us, or unrestricted."}
+        )
+    allowed = sorted(set(allowed))
+    if default not in allowed:
+        raise ValidationError(
+            {
+                "default_inference_geo": f"The default geo must be one of the allowed ({', '.join(allowed)})."
+            }
+        )
+    return allowed, default
+
+
+def _clean_reference(value: str, field: str) -> str:
+    value = check_text((value or "").strip(), field=field)
+    if not value or len(value) > 200:
+        raise ValidationError({field: "Give an id of 1 to 200 characters."})
+    return value
 
 
 def _clean_role(role: str) -> str:
@@ -141,28 +219,71 @@ def organization_create(
     return organization
 
 
+# What an edit can change, as the audit trail records it.
+EDITABLE_FIELDS = [
+    "name",
+    "display_color",
+    "tags",
+    "allowed_inference_geos",
+    "default_inference_geo",
+    "external_key_id",
+    "user_profile_id",
+]
+
+
 @transaction.atomic
 def workspace_create(
-    *, actor: Actor, organization: Organization, name: str, display_color: str
+    *,
+    actor: Actor,
+    organization: Organization,
+    name: str,
+    display_color: str,
+    tags: dict[str, str] | None = None,
+    allowed_inference_geos: list[str] | str | None = None,
+    default_inference_geo: str | None = None,
+    workspace_geo: str | None = None,
+    external_key_id: str | None = None,
+    user_profile_id: str | None = None,
 ) -> Workspace:
+    """A new workspace. Its data residency defaults to data in the US and inference
+    anywhere, by default global."""
     name = _clean_name(name)
     display_color = _clean_color(display_color)
+    allowed, default_geo = _clean_inference_geos(
+        allowed_inference_geos, default_inference_geo or InferenceGeo.GLOBAL
+    )
+    if workspace_geo not in (None, *WorkspaceGeo.values):
+        raise ValidationError({"workspace_geo": "Workspaces store their data in the us geo."})
+    workspace = Workspace(
+        organization=organization,
+        name=name,
+        display_color=display_color,
+        tags=_clean_tags(tags or {}),
+        allowed_inference_geos=allowed,
+        default_inference_geo=default_geo,
+        external_key_id=_clean_reference(external_key_id, "external_key_id")
+        if external_key_id is not None
+        else "",
+        user_profile_id=_clean_reference(user_profile_id, "user_profile_id")
+        if user_profile_id is not None
+        else "",
+        created_by=actor.user,
+    )
     # Serialize creations per organization so the limit holds under concurrent requests.
     Organization.objects.select_for_update().filter(pk=organization.pk).first()
     active = Workspace.objects.filter(organization=organization).active().count()
     if active >= MAX_ACTIVE_WORKSPACES:
         raise ValidationError(
             f"This organization has reached the limit of {MAX_ACTIVE_WORKSPACES} workspaces. "
-            "Archive a workspace you no longer need to add another."
+            "Archive a workspace you no longer need to add another.",
+            code="workspace_limit_exceeded",
         )
-    workspace = Workspace.objects.create(
-        organization=organization, name=name, display_color=display_color, created_by=actor.user
-    )
+    workspace.save()
     audit.record(
         actor,
         "workspace.create",
         target=workspace,
-        after={"name": name, "display_color": display_color},
+        after=audit.snapshot(workspace, EDITABLE_FIELDS),
     )
     return workspace
 
@@ -174,19 +295,49 @@ def workspace_edit(
     workspace: Workspace,
     name: str | None = None,
     display_color: str | None = None,
+    tags: dict[str, str | None] | None = None,
+    allowed_inference_geos: list[str] | str | None = None,
+    default_inference_geo: str | None = None,
+    external_key_id: str | None = None,
+    user_profile_id: str | None = None,
 ) -> Workspace:
+    """Change what is given (None: unchanged), all or nothing. In `tags` a None value
+    removes that tag. An external key or user profile, once set, stays."""
     workspace = Workspace.objects.select_for_update().get(pk=workspace.pk)
     _ensure_not_default(workspace, "edited")
     ensure_changeable(workspace, what="edited")
-    before = audit.snapshot(workspace, ["name", "display_color"])
+    before = audit.snapshot(workspace, EDITABLE_FIELDS)
     if name is not None:
         workspace.name = _clean_name(name)
     if display_color is not None:
         workspace.display_color = _clean_color(display_color)
-    after = audit.snapshot(workspace, ["name", "display_color"])
-    if after == before:
+    if tags is not None:
+        workspace.tags = _merge_tags(workspace.tags, tags)
+    if allowed_inference_geos is not None or default_inference_geo is not None:
+        workspace.allowed_inference_geos, workspace.default_inference_geo = _clean_inference_geos(
+            allowed_inference_geos
+            if allowed_inference_geos is not None
+            else workspace.allowed_inference_geos,
+            default_inference_geo or workspace.default_inference_geo,
+        )
+    for field, value in (
+        ("external_key_id", external_key_id),
+        ("user_profile_id", user_profile_id),
+    ):
+        if value is None:
+            continue
+        value = _clean_reference(value, field)
+        current = getattr(workspace, field)
+        if current and current != value:
+            raise ValidationError({field: f"{field} is set once and cannot be changed."})
+        setattr(workspace, field, value)
+    after = audit.snapshot(workspace, EDITABLE_FIELDS)
+    changed = [name for name in EDITABLE_FIELDS if after[name] != before[name]]
+    if not changed:
         return workspace
-    workspace.save(update_fields=["name", "display_color"])
+    workspace.save(update_fields=changed)
+    before = {name: before[name] for name in changed}
+    after = {name: after[name] for name in changed}
     audit.record(
         actor,
         "workspace.edit",
@@ -261,7 +412,13 @@ def workspace_member_add(
     org_member = _org_member(workspace, user)
     _ensure_role_allowed(org_member.role, role)
     if WorkspaceMember.objects.filter(workspace=workspace, user=user).exists():
-        raise ValidationError({"user": f"{user.email} is already a member of this workspace."})
+        raise ValidationError(
+            {
+                "user": ValidationError(
+                    f"{user.email} is already a member of this workspace.", code="already_member"
+                )
+            }
+        )
     membership = WorkspaceMember.objects.create(
         workspace=workspace, user=user, organization_member=org_member, role=role
     )
@@ -397,6 +554,27 @@ def api_key_set_status(*, actor: Actor, key: ApiKey, status: str) -> ApiKey:
     key = _locked(key)
     if keys.set_status(actor, key, status, action="api_key.set_status"):
         _count_active(key.workspace, +1 if status == KeyStatus.ACTIVE else -1)
+    return key
+
+
+@transaction.atomic
+def api_key_update(
+    *, actor: Actor, key: ApiKey, name: str | None = None, status: str | None = None
+) -> ApiKey:
+    """Rename and enable, disable or delete (archived) a key in one go: all of it or, when
+    any part is refused, none of it."""
+    if status is not None and status not in (
+        KeyStatus.ACTIVE,
+        KeyStatus.INACTIVE,
+        KeyStatus.ARCHIVED,
+    ):
+        raise ValidationError({"status": "A key can be made active, inactive or archived."})
+    if name is not None:
+        key = api_key_rename(actor=actor, key=key, name=name)
+    if status == KeyStatus.ARCHIVED:
+        key = api_key_delete(actor=actor, key=key)
+    elif status is not None:
+        key = api_key_set_status(actor=actor, key=key, status=status)
     return key
 
 

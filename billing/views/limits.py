@@ -13,9 +13,9 @@ from django.views.decorators.vary import vary_on_headers
 
 from accounts.audit import Actor
 from accounts.http import ConsoleRequest
-from billing import selectors, services
+from billing import money, selectors, services
 from billing.forms import NotificationForm, RateLimitForm, SpendLimitForm
-from billing.models import Limiter, ModelGroup, SpendNotification
+from billing.models import Limiter, ModelGroup, SpendLimitIncreaseRequest, SpendNotification
 from billing.selectors import RateLimitRow
 from console.forms import add_service_errors
 from console.htmx import Event, confirm_action, dialog_done, render_dialog, render_page
@@ -26,9 +26,17 @@ from workspaces.models import Workspace
 
 
 def _tab_context(workspace: Workspace, access: Access, **extra: object) -> dict[str, Any]:
+    can_request = access.can("limits.request_increase")
     return {
         **tab_context(workspace, access, "billing:workspace_limits"),
         "limits": selectors.effective_limits(workspace),
+        "open_increase_request": SpendLimitIncreaseRequest.objects.filter(
+            workspace=workspace, requested_by_id=access.member.user_id
+        )
+        .open()
+        .first()
+        if can_request
+        else None,
         **extra,
     }
 
@@ -184,7 +192,7 @@ def workspace_spend_limit_set(request: ConsoleRequest, workspace_id: str) -> Htt
         },
         cancel_url=reverse("billing:workspace_limits", args=[workspace.public_id]),
         message="Spend limit saved.",
-        initial={"amount": None if current is None else current / 100},
+        initial={"amount": None if current is None else money.dollars(current)},
     )
 
 
@@ -252,9 +260,20 @@ def workspace_spend_notification_remove(
 @vary_on_headers("HX-Request")
 def organization_limits(request: ConsoleRequest) -> HttpResponse:
     access = organization_access(request.member, "org.limits.view")
+    manages_requests = access.can("limits.increase_requests.manage")
     context = {
         "access": access,
         "limits": selectors.organization_effective_limits(access.member.organization),
+        "increase_requests_url": reverse("billing:spend_limit_increase_request_list")
+        if manages_requests
+        else None,
+        "pending_increase_requests": SpendLimitIncreaseRequest.objects.filter(
+            organization_id=access.member.organization_id
+        )
+        .open()
+        .count()
+        if manages_requests
+        else 0,
     }
     return render_page(request, "billing/organization_limits.html", context, partial="limits")
 
@@ -277,7 +296,7 @@ def organization_spend_limit_set(request: ConsoleRequest) -> HttpResponse:
         context={"limits": limits, "action": reverse("billing:organization_spend_limit_set")},
         cancel_url=reverse("billing:organization_limits"),
         message="Spend limit saved.",
-        initial={"amount": None if current is None else current / 100},
+        initial={"amount": None if current is None else money.dollars(current)},
     )
 
 

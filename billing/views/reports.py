@@ -9,7 +9,7 @@ from django.views.decorators.http import require_GET
 from django.views.decorators.vary import vary_on_headers
 
 from accounts.http import ConsoleRequest
-from billing import charts, reports
+from billing import charts, money, reports
 from billing.forms import ReportFilterForm
 from billing.models import Model
 from billing.money import dollars, usd
@@ -273,7 +273,7 @@ def cost(request: ConsoleRequest) -> HttpResponse:
             lambda b, s: report.daily.get((b, s), 0),
             label=lambda b: _label(b, "day"),
             fmt=usd,
-            y_axis_label=_cost_tick,
+            y_axis_label=money.axis_label,
             x_title="Day (UTC)",
             y_title="Cost (USD)",
             title="Cost per day by model" if scope.workspace else "Cost per day by workspace",
@@ -312,13 +312,6 @@ def cost(request: ConsoleRequest) -> HttpResponse:
             }
         )
     return render_page(request, "billing/cost.html", context, partial="report")
-
-
-def _cost_tick(cents: float, top: float) -> str:
-    """Cost axis labels: cents when the whole axis is under a dollar, else dollars."""
-    if top < 100:
-        return f"{cents:.2f}".rstrip("0").rstrip(".") + "¢"
-    return f"${cents / 100:,.2f}".replace(".00", "")
 
 
 def _cost_csv(request: ConsoleRequest, report: reports.CostReport) -> HttpResponse:

@@ -40,6 +40,6 @@ def api(admin_key) -> Api:
 @pytest.fixture
 def other_api(personas) -> Api:
     _key, secret = services.admin_key_create(
-        actor=Actor.system("t"), organization=personas.other_org, name="theirs"
+        actor=Actor.for_user(personas.outsider), organization=personas.other_org, name="theirs"
     )
     return Api(secret)

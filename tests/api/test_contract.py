@@ -11,7 +11,7 @@ from tests.factories import WorkspaceFactory
 from workspaces import services as workspace_services
 from workspaces.models import ApiKey, Workspace, WorkspaceMember
 
-TIME = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$")
+TIME = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d{6})?Z$")
 
 
 def error(response, status: int, kind: str) -> dict:
@@ -140,7 +140,18 @@ def test_user_role_change_and_removal(api, personas):
 
 def test_invites(api, personas):
     created = api.post("organizations/invites", {"email": "New@X.test", "role": "developer"}).json()
-    assert set(created) == {"type", "id", "email", "role", "status", "invited_at", "expires_at"}
+    assert set(created) == {
+        "type",
+        "id",
+        "email",
+        "role",
+        "status",
+        "invited_at",
+        "expires_at",
+        "accepted_at",
+        "rbac_group_ids",
+    }
+    assert created["accepted_at"] is None and created["rbac_group_ids"] == []
     assert (created["type"], created["email"], created["status"]) == (
         "invite",
         "new@x.test",
@@ -153,6 +164,13 @@ def test_invites(api, personas):
         "invalid_request_error",
     )
     assert already["details"] == {"error_code": "invite_already_exists"}
+    error(
+        api.post(
+            "organizations/invites", {"email": "a@b.test", "role": "user", "rbac_group_ids": ["g"]}
+        ),
+        400,
+        "invalid_request_error",
+    )
     member = error(
         api.post("organizations/invites", {"email": "user@acme.test", "role": "user"}),
         400,
@@ -176,6 +194,7 @@ def test_invites(api, personas):
         "type": "invite_deleted",
     }
     assert api.get(f"organizations/invites/{created['id']}").json()["status"] == "deleted"
+    assert api.get("organizations/invites").json()["data"] == []  # revoked ones are left out
     error(api.delete(f"organizations/invites/{created['id']}"), 400, "invalid_request_error")
     error(api.get("organizations/invites/invite_nope"), 404, "not_found_error")
     assert Invite.objects.count() == 1
@@ -188,7 +207,25 @@ def test_workspaces(api, personas):
     created = api.post(
         "organizations/workspaces", {"name": "Prod", "display_color": "#3B82F6"}
     ).json()
-    assert set(created) == {"type", "id", "name", "display_color", "created_at", "archived_at"}
+    assert set(created) == {
+        "type",
+        "id",
+        "name",
+        "display_color",
+        "created_at",
+        "archived_at",
+        "tags",
+        "data_residency",
+        "compartment_id",
+        "external_key_id",
+        "user_profile_id",
+    }
+    assert created["data_residency"] == {
+        "workspace_geo": "us",
+        "allowed_inference_geos": "unrestricted",
+        "default_inference_geo": "global",
+    }
+    assert created["tags"] == {} and created["compartment_id"].startswith("cmpt_")
     assert (created["type"], created["name"], created["archived_at"]) == ("workspace", "Prod", None)
     listed = api.get("organizations/workspaces").json()["data"]
     assert [w["name"] for w in listed] == ["Prod"]
@@ -217,8 +254,9 @@ def test_workspaces(api, personas):
     [
         ({"name": ""}, "name"),
         ({"name": "x" * 41}, "40"),
-        ({"name": 5}, "expected str"),
-        ({"name": "ok", "display_color": "#000000"}, "colour"),
+        ({"name": 5}, "valid string"),
+        ({"name": "ok", "display_color": "red"}, "#RRGGBB"),
+        ({"name": "ok", "colour": "#000000"}, "Extra inputs"),
         ({}, "Field required"),
     ],
 )
@@ -383,11 +421,18 @@ def test_api_keys(api, personas, keys):
         "workspace_id",
         "expires_at",
         "scope",
+        "principal",
     }
     assert set(first) == shape | {"key"}
     assert first["created_by"] == {"id": personas.admin.public_id, "type": "user"}
+    assert first["principal"] == {"type": "user_actor", "user_id": personas.admin.public_id}
     assert first["scope"] == {"type": "workspace", "workspace_id": workspace.public_id}
-    assert default_key["workspace_id"] is None and default_key["scope"]["workspace_id"] is None
+    # The Default workspace's keys: the deprecated top-level id is null, the scope names it.
+    assert default_key["workspace_id"] is None
+    assert default_key["scope"] == {
+        "type": "workspace",
+        "workspace_id": personas.default_workspace.public_id,
+    }
     got = api.get(f"organizations/api_keys/{first['id']}").json()
     assert (
         set(got) == shape
@@ -457,41 +502,79 @@ def test_other_organizations_objects_are_404(api, other_api, personas, keys):
 def test_rate_limits(api, personas):
     workspace = WorkspaceFactory(organization=personas.org).public_id
     org = api.get("organizations/rate_limits").json()
+    assert set(org) == {"data", "has_more", "next_page"} and org["next_page"] is None
     sonnet = next(e for e in org["data"] if e["id"] == "sonnet-4")
-    assert sonnet["group_type"] == "model_group" and "claude-sonnet-4-5" in sonnet["models"]
+    assert sonnet["type"] == "rate_limit" and "claude-sonnet-4-5" in sonnet["models"]
+    assert sonnet["group"] == {
+        "type": "model_group",
+        "id": "rlg_sonnet-4",
+        "display_name": "Claude Sonnet 4.x",
+    }
     assert {"type": "requests_per_minute", "value": 50} in sonnet["limits"]
-    path = f"organizations/workspaces/{workspace}/rate_limits/sonnet-4"
-    changed = api.post(path, {"limits": [{"type": "requests_per_minute", "value": 20}]}).json()
-    rpm = next(limit for limit in changed["limits"] if limit["type"] == "requests_per_minute")
-    assert rpm == {
+    # Sonnet's cache reads do not count toward its input limit: Anthropic's cache-aware one.
+    assert {"type": "input_tokens_per_minute_cache_aware", "value": 30_000} in sonnet["limits"]
+    haiku_3 = next(e for e in org["data"] if e["id"] == "haiku-3")
+    assert "input_tokens_per_minute" in {limit["type"] for limit in haiku_3["limits"]}
+    assert [
+        e["id"]
+        for e in api.get("organizations/rate_limits", {"model": "claude-haiku-4-5"}).json()["data"]
+    ] == ["haiku-4-5"]
+    assert api.get("organizations/rate_limits", {"group_type": "batch"}).json()["data"] == []
+    paged = api.get("organizations/rate_limits", {"limit": 2}).json()
+    assert len(paged["data"]) == 2 and paged["next_page"]
+    rest = api.get("organizations/rate_limits", {"limit": 2, "page": paged["next_page"]}).json()
+    assert rest["data"][0]["id"] not in {e["id"] for e in paged["data"]}
+    error(api.get("organizations/rate_limits", {"page": "forged"}), 400, "invalid_request_error")
+
+    listed = f"organizations/workspaces/{workspace}/rate_limits"
+    assert api.get(listed).json()["data"] == []  # nothing of its own yet
+    assert len(api.get(listed, {"include_inherited": "true"}).json()["data"]) == 5
+    path = f"{listed}/sonnet-4"
+    changed = api.post(
+        path,
+        {
+            "limits": [
+                {"type": "requests_per_minute", "value": 20},
+                {"type": "input_tokens_per_minute_cache_aware", "value": 10_000},
+            ]
+        },
+    ).json()
+    assert changed["type"] == "workspace_rate_limit" and changed["rate_limit_id"] == "sonnet-4"
+    assert changed["workspace_id"] == workspace
+    by_type = {limit["type"]: limit for limit in changed["limits"]}
+    assert by_type["requests_per_minute"] == {
         "type": "requests_per_minute",
         "value": 20,
         "org_limit": 50,
-        "source": "workspace",
-        "effective": 20,
+        "source": {"type": "workspace"},
     }
+    assert by_type["input_tokens_per_minute_cache_aware"]["value"] == 10_000
+    assert by_type["output_tokens_per_minute"]["source"] == {"type": "organization"}
+    assert [e["rate_limit_id"] for e in api.get(listed).json()["data"]] == ["sonnet-4"]
     error(
         api.post(path, {"limits": [{"type": "requests_per_minute", "value": 51}]}),
         400,
         "invalid_request_error",
     )
-    error(
-        api.post(path, {"limits": [{"type": "per_day", "value": 5}]}), 400, "invalid_request_error"
+    refused = error(
+        api.post(path, {"limits": [{"type": "tokens_per_day", "value": 5}]}),
+        400,
+        "invalid_request_error",
     )
+    assert "does not enforce tokens_per_day" in refused["message"]
+    assert refused["details"] == {"error_code": "unsupported_limit_type"}
     error(
-        api.post(f"organizations/workspaces/{workspace}/rate_limits/gpt-9", {"limits": []}),
-        404,
-        "not_found_error",
+        api.post(
+            f"{listed}/haiku-3",
+            {"limits": [{"type": "input_tokens_per_minute_cache_aware", "value": 5}]},
+        ),
+        400,
+        "invalid_request_error",
     )
+    error(api.post(f"{listed}/gpt-9", {"limits": []}), 404, "not_found_error")
     cleared = api.post(path, {"limits": [{"type": "requests_per_minute", "value": None}]}).json()
-    assert (
-        next(limit for limit in cleared["limits"] if limit["type"] == "requests_per_minute")[
-            "value"
-        ]
-        is None
-    )
-    listed = api.get(f"organizations/workspaces/{workspace}/rate_limits").json()
-    assert len(listed["data"]) == 5
+    rpm = next(limit for limit in cleared["limits"] if limit["type"] == "requests_per_minute")
+    assert rpm == {**rpm, "value": 50, "source": {"type": "organization"}}
     error(
         api.post(
             f"organizations/workspaces/{personas.default_workspace.public_id}/rate_limits/sonnet-4",
@@ -505,30 +588,37 @@ def test_rate_limits(api, personas):
 def test_spend_limit_and_notifications(api, personas):
     workspace = WorkspaceFactory(organization=personas.org).public_id
     path = f"organizations/workspaces/{workspace}/spend_limit"
-    assert api.get(path).json()["amount"] is None
-    assert api.post(path, {"amount": "50.25"}).json()["amount"] == "50.25"
-    error(
-        api.post(path, {"amount": "100.00"}), 400, "invalid_request_error"
-    )  # not below the org's $100
+    first = api.get(path).json()
+    assert first["amount_cents"] is None and first["amount"] is None
+    assert first["organization_limit_cents"] == "10000" and first["organization_limit"] == "100.00"
+    changed = api.post(path, {"amount_cents": "5025"}).json()
+    assert (changed["amount_cents"], changed["amount"]) == ("5025", "50.25")
+    assert changed["effective_cents"] == "5025" and changed["month_to_date_cents"] == "0"
+    assert api.post(path, {"amount": "40.00"}).json()["amount_cents"] == "4000"  # deprecated
+    error(api.post(path, {"amount_cents": "10000"}), 400, "invalid_request_error")  # not below $100
     error(api.post(path, {"amount": "1.234"}), 400, "invalid_request_error")
+    error(api.post(path, {"amount_cents": "12.5"}), 400, "invalid_request_error")
     error(api.post(path, {"amount": "lots"}), 400, "invalid_request_error")
-    assert api.post(path, {"amount": None}).json()["amount"] is None
+    error(api.post(path, {}), 400, "invalid_request_error")
+    assert api.post(path, {"amount_cents": None}).json()["amount_cents"] is None
     notifications = f"organizations/workspaces/{workspace}/spend_notifications"
-    created = api.post(notifications, {"amount": 25}).json()
+    created = api.post(notifications, {"amount_cents": "2500"}).json()
     assert created == {
         "type": "spend_notification",
         "id": "2500",
         "workspace_id": workspace,
+        "amount_cents": "2500",
         "amount": "25.00",
         "currency": "USD",
     }
-    error(api.post(notifications, {"amount": "25"}), 400, "invalid_request_error")
+    error(api.post(notifications, {"amount": "25"}), 400, "invalid_request_error")  # exists
     assert [n["id"] for n in api.get(notifications).json()["data"]] == ["2500"]
     assert api.delete(f"{notifications}/2500").json() == {
         "id": "2500",
         "type": "spend_notification_deleted",
     }
     error(api.delete(f"{notifications}/2500"), 404, "not_found_error")
+    error(api.delete(f"{notifications}/%C2%B2"), 404, "not_found_error")
 
 
 def test_writes_record_the_admin_key_as_actor(api, personas, admin_key):
@@ -538,3 +628,40 @@ def test_writes_record_the_admin_key_as_actor(api, personas, admin_key):
     assert Workspace.objects.get(name="Audited").created_by == personas.admin
     assert OrganizationMember.objects.filter(organization=personas.org).count() == 4
     assert not WorkspaceMember.objects.exists()
+
+
+def test_answers_name_the_organization(api, personas):
+    response = api.get("organizations/workspaces")
+    assert response["anthropic-organization-id"] == str(personas.org.id)
+    assert "anthropic-organization-id" not in Client().get("/v1/organizations/me")
+
+
+def test_prices_agree_between_metering_and_reports(personas):
+    from billing import pricing, usage
+    from billing.models import Model
+
+    tokens = {
+        "uncached_input_tokens": 1_234,
+        "cache_creation_5m_tokens": 56,
+        "cache_creation_1h_tokens": 7,
+        "cache_read_tokens": 8_901,
+        "output_tokens": 234,
+    }
+    for model in Model.objects.all():
+        assert pricing.cost_cents(model, tokens) == usage.cost_cents(model, tokens)
+
+
+def test_workspace_ids_filter_takes_up_to_100(api, personas):
+    workspaces = WorkspaceFactory.create_batch(3, organization=personas.org)
+    wanted = [workspaces[0].public_id, workspaces[2].public_id]
+    listed = api.client.get("/v1/organizations/workspaces", {"ids[]": wanted}).json()["data"]
+    assert [w["id"] for w in listed] == wanted
+    same = api.client.get("/v1/organizations/workspaces", {"ids": wanted}).json()["data"]
+    assert [w["id"] for w in same] == wanted
+    error(
+        api.client.get(
+            "/v1/organizations/workspaces", {"ids[]": [f"wrkspc_{i}" for i in range(101)]}
+        ),
+        400,
+        "invalid_request_error",
+    )

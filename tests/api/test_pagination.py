@@ -88,3 +88,31 @@ def test_pages_are_stable_under_inserts(api, personas):
         rest += [item["id"] for item in body["data"]]
         after = body["last_id"] if body["has_more"] else None
     assert [item["id"] for item in first["data"]] + rest == ids + newer
+
+
+def test_token_pages_visit_every_item_once(api, personas):
+    from accounts.audit import Actor
+    from billing import services as billing_services
+
+    for workspace in WorkspaceFactory.create_batch(23, organization=personas.org):
+        billing_services.workspace_spend_limit_set(
+            actor=Actor.for_user(personas.admin), workspace=workspace, amount_cents=700
+        )
+    seen, page = [], None
+    while True:
+        body = api.get(
+            "organizations/spend_limits", {"limit": 7, **({"page": page} if page else {})}
+        ).json()
+        seen += [item["id"] for item in body["data"]]
+        page = body["next_page"]
+        assert body["has_more"] is (page is not None)
+        if page is None:
+            break
+    assert len(seen) == len(set(seen)) == 24  # and the usage tier's
+
+
+def test_a_token_of_one_list_is_refused_by_another(api, personas):
+    first = api.get("organizations/rate_limits", {"limit": 2}).json()
+    refused = api.get("organizations/spend_limit_increase_requests", {"page": first["next_page"]})
+    assert refused.status_code == 400
+    assert refused.json()["error"]["details"] == {"error_code": "invalid_page"}

@@ -11,7 +11,7 @@ from workspaces import services as workspace_services
 
 
 @pytest.fixture
-def sdk(transactional_db, personas, live_server):
+def sdk(transactional_db, catalog, personas, live_server):
     _key, secret = services.admin_key_create(
         actor=Actor.for_user(personas.admin), organization=personas.org, name="sdk"
     )
@@ -128,3 +128,169 @@ def test_error_classes(sdk, personas, live_server):
         pytest.raises((anthropic.AuthenticationError, anthropic.PermissionDeniedError)),
     ):
         w.organization.retrieve()
+
+
+def test_workspace_fields_and_filters(sdk, personas):
+    workspace = sdk.organization.workspaces.create(
+        name="Tagged",
+        display_color="#0A0B0C",
+        tags={"team": "ml", "tier": "gold"},
+        data_residency={"allowed_inference_geos": ["us"], "default_inference_geo": "us"},
+    )
+    assert workspace.display_color == "#0A0B0C" and workspace.tags == {"team": "ml", "tier": "gold"}
+    assert workspace.data_residency.workspace_geo == "us"
+    assert workspace.compartment_id.startswith("cmpt_")
+    updated = sdk.organization.workspaces.update(workspace.id, tags={"tier": None, "new": "x"})
+    assert updated.tags == {"team": "ml", "new": "x"}
+    other = sdk.organization.workspaces.create(name="Other")
+    assert [w.id for w in sdk.organization.workspaces.list(ids=[other.id])] == [other.id]
+    invite = sdk.organization.invites.create(email="cc@acme.test", role="claude_code_user")
+    assert invite.role == "claude_code_user" and invite.rbac_group_ids == []
+    assert [
+        i.id
+        for i in sdk.organization.invites.list(statuses=["pending"], roles=["claude_code_user"])
+    ] == [invite.id]
+    assert list(sdk.organization.invites.list(statuses=["accepted"])) == []
+    assert [u.email for u in sdk.organization.users.list(email="user@acme.test")] == [
+        "user@acme.test"
+    ]
+    assert (
+        sdk.organization.users.update(personas.user.public_id, role="claude_code_user").role
+        == "claude_code_user"
+    )
+
+
+def test_rate_limits(sdk, personas):
+    workspace = WorkspaceFactory(organization=personas.org)
+    groups = list(sdk.organization.rate_limits.list())
+    sonnet = next(g for g in groups if g.id == "sonnet-4")
+    assert sonnet.group.type == "model_group" and sonnet.group.id == "rlg_sonnet-4"
+    assert [g.id for g in sdk.organization.rate_limits.list(model="claude-haiku-4-5")] == [
+        "haiku-4-5"
+    ]
+    assert list(sdk.organization.workspaces.rate_limits.list(workspace.public_id)) == []
+    inherited = list(
+        sdk.organization.workspaces.rate_limits.list(workspace.public_id, include_inherited=True)
+    )
+    assert len(inherited) == 5
+    assert {limit.source.type for g in inherited for limit in g.limits} == {"organization"}
+    updated = sdk.organization.workspaces.rate_limits.update(
+        "sonnet-4",
+        workspace_id=workspace.public_id,
+        limits=[
+            {"type": "requests_per_minute", "value": 25},
+            {"type": "input_tokens_per_minute_cache_aware", "value": 9_000},
+        ],
+    )
+    by_type = {limit.type: limit for limit in updated.limits}
+    assert by_type["requests_per_minute"].value == 25
+    assert by_type["requests_per_minute"].source.type == "workspace"
+    assert by_type["requests_per_minute"].org_limit == 50
+    with pytest.raises(anthropic.BadRequestError):
+        sdk.organization.workspaces.rate_limits.update(
+            "sonnet-4",
+            workspace_id=workspace.public_id,
+            limits=[{"type": "tokens_per_day", "value": 1}],
+        )
+    assert [
+        g.rate_limit_id for g in sdk.organization.workspaces.rate_limits.list(workspace.public_id)
+    ] == ["sonnet-4"]
+
+
+def test_spend_limits_effective_and_increase_requests(sdk, personas):
+    from billing import services as billing_services
+
+    workspace = WorkspaceFactory(organization=personas.org)
+    beta = sdk.beta.organization.spend_limits
+    set_limit = beta.set(
+        amount="5000", scope={"type": "workspace", "workspace_id": workspace.public_id}
+    )
+    assert (set_limit.amount, set_limit.period, set_limit.scope.type) == (
+        "5000",
+        "monthly",
+        "workspace",
+    )
+    again = beta.set(
+        amount="4000", scope={"type": "workspace", "workspace_id": workspace.public_id}
+    )
+    assert again.id == set_limit.id and again.amount == "4000"  # an upsert on scope and period
+    listed = list(beta.list())
+    assert {limit.scope.type for limit in listed} == {"workspace", "usage_tier"}
+    assert [limit.id for limit in beta.list(workspace_id=workspace.public_id)] == [set_limit.id]
+    assert beta.retrieve(set_limit.id).amount == "4000"
+    effective = list(sdk.organization.spend_limits.effective.list())
+    mine = [row for row in effective if row.actor.user_id == personas.developer.public_id]
+    assert {row.scope.type for row in mine} == {"organization", "workspace"}
+    assert list(sdk.organization.spend_limits.effective.list(period=["daily"])) == []
+    only = list(sdk.organization.spend_limits.effective.list(user_ids=[personas.admin.public_id]))
+    assert {row.actor.user_id for row in only} == {personas.admin.public_id}
+    assert any(row.source.type == "workspace" and row.amount == "4000" for row in only)
+
+    increase = billing_services.spend_limit_increase_request_create(
+        actor=Actor.for_user(personas.developer), workspace=workspace, amount_cents=6_000
+    )
+    requests = sdk.organization.spend_limits.increase_requests
+    assert [r.id for r in requests.list(status=["pending"])] == [increase.public_id]
+    pending = requests.retrieve(increase.public_id)
+    assert pending.status == "pending" and pending.spend_summary.amount == "4000"
+    approved = requests.approve(increase.public_id, amount="6000", suppress_notification=True)
+    assert approved.status == "approved" and approved.spend_limit.amount == "6000"
+    with pytest.raises(anthropic.BadRequestError):
+        requests.deny(increase.public_id)
+    beta.delete(set_limit.id)
+    with pytest.raises(anthropic.NotFoundError):
+        beta.retrieve(set_limit.id)
+
+
+def test_reports_page_with_the_sdks_report_cursor(sdk, personas):
+    from datetime import UTC, datetime
+
+    from anthropic.pagination import SyncPageCursor
+    from anthropic.types.beta.organization import (
+        BetaAnalyticsCostReportTimeBucket,
+        BetaAnalyticsUsageReportTimeBucket,
+    )
+
+    from billing import services as billing_services
+    from billing.models import Model
+
+    key, _ = workspace_services.api_key_create(
+        actor=Actor.for_user(personas.admin), workspace=personas.default_workspace, name="r"
+    )
+    model = Model.objects.get(api_name="claude-haiku-4-5")
+    for day in (1, 2, 3):
+        billing_services.usage_record(
+            api_key=key,
+            model=model,
+            tokens={"uncached_input_tokens": 100 * day, "output_tokens": day},
+            at=datetime(2026, 11, day, 12, tzinfo=UTC),
+        )
+    usage = sdk.get_api_list(
+        "/v1/organizations/usage_report/messages",
+        model=BetaAnalyticsUsageReportTimeBucket,
+        page=SyncPageCursor[BetaAnalyticsUsageReportTimeBucket],
+        options={
+            "params": {
+                "starting_at": "2026-11-01T00:00:00Z",
+                "ending_at": "2026-11-04T00:00:00Z",
+                "limit": 1,
+                "group_by[]": ["model"],
+            }
+        },
+    )
+    buckets = list(usage)  # three pages of one bucket
+    assert [b.starting_at.day for b in buckets] == [1, 2, 3]
+    assert [b.results[0].uncached_input_tokens for b in buckets] == [100, 200, 300]
+    cost = sdk.get_api_list(
+        "/v1/organizations/cost_report",
+        model=BetaAnalyticsCostReportTimeBucket,
+        page=SyncPageCursor[BetaAnalyticsCostReportTimeBucket],
+        options={
+            "params": {
+                "starting_at": "2026-11-01T00:00:00Z",
+                "ending_at": "2026-11-04T00:00:00Z",
+                "limit": 2,
+            }
+        },
+    )
+    assert len(list(cost)) == 3

@@ -68,5 +68,5 @@ def test_organization_limits_queries_do_not_grow(
     more_model_groups(groups)
     c = client(personas.admin)
     c.get(reverse("billing:organization_limits"))
-    with django_assert_num_queries(12):
+    with django_assert_num_queries(13):  # the 13th counts the open increase requests
         c.get(reverse("billing:organization_limits"))

@@ -11,12 +11,13 @@ from workspaces.access import CAPABILITIES, Access, StaffAccess, effective_works
 from workspaces.models import Workspace
 
 A, B, D, U = OrgRole.ADMIN, OrgRole.BILLING, OrgRole.DEVELOPER, OrgRole.USER
+CC = OrgRole.CLAUDE_CODE_USER  # may do in the console what a user may
 
 # capability -> organization roles that hold it at organization level.
 ORG_LEVEL = {
-    "org.view": {A, B, D, U},
+    "org.view": {A, B, D, U, CC},
     "org.edit": {A},
-    "org.members.view": {A, B, D, U},
+    "org.members.view": {A, B, D, U, CC},
     "org.members.manage": {A},
     "org.invites.manage": {A},
     "org.limits.view": {A, B, D},
@@ -27,6 +28,7 @@ ORG_LEVEL = {
     "gateway_tokens.manage": set(),
     "workspace.create": {A},
     "workspace.archive": {A},
+    "limits.increase_requests.manage": {A},
     "keys.view.all": {A},
     "usage.view.all": {A, B, D},
     "cost.view.all": {A, B, D},
@@ -50,6 +52,7 @@ WORKSPACE_LEVEL = {
     "keys.manage": {WA, WD, WR},
     "limits.view": {WA, WB, WD},
     "limits.edit": {WA},
+    "limits.request_increase": {WB, WD},
     "usage.view": {WA, WB},
     "cost.view": {WA, WB},
 }
@@ -121,13 +124,26 @@ def _admin_in(workspace: Workspace) -> Access:
     return Access(_member(A), workspace, WA)
 
 
-@pytest.mark.parametrize("capability", [*sorted(WORKSPACE_LEVEL), "workspace.archive"])
+ADMIN_HELD = sorted(name for name, roles in WORKSPACE_LEVEL.items() if WA in roles)
+
+
+@pytest.mark.parametrize("capability", [*ADMIN_HELD, "workspace.archive"])
 def test_archived_workspace_grants_only_reading(capability):
     access = _admin_in(Workspace(archived_at=timezone.now()))
     assert access.can(capability) is (capability in READ)
     assert access.grants(capability)
     if capability not in READ:
         assert "archived" in access.refusal(capability)
+
+
+@pytest.mark.parametrize(
+    "workspace", [Workspace(archived_at=timezone.now()), Workspace(is_default=True)]
+)
+def test_no_increase_is_asked_of_an_archived_or_the_default_workspace(workspace):
+    access = Access(_member(D), workspace, WD)
+    assert access.grants("limits.request_increase")
+    assert not access.can("limits.request_increase")
+    assert access.refusal("limits.request_increase")
 
 
 @pytest.mark.parametrize(

@@ -107,9 +107,11 @@ def test_forty_unicode_characters_are_fine(personas, admin_actor):
     assert create_workspace(personas.org, admin_actor, name=name).name == name
 
 
-def test_unknown_colour_is_refused(personas, admin_actor):
-    with pytest.raises(ValidationError, match="colours"):
-        create_workspace(personas.org, admin_actor, color="#123456")
+def test_any_hex_colour_is_accepted_and_others_refused(personas, admin_actor):
+    assert create_workspace(personas.org, admin_actor, color="#12ab56").display_color == "#12AB56"
+    for color in ("red", "#12345", "#1234567", "#12345G"):
+        with pytest.raises(ValidationError, match="#RRGGBB"):
+            create_workspace(personas.org, admin_actor, color=color)
 
 
 def test_one_default_workspace_per_organization_in_the_database(personas):

@@ -25,7 +25,8 @@ def admin_key_list(request: ConsoleRequest) -> HttpResponse:
     page = cursor_page(
         AdminApiKey.objects.filter(organization_id=access.member.organization_id)
         .exclude(status=KeyStatus.ARCHIVED)
-        .select_related("created_by"),
+        .select_related("created_by")
+        .with_creator_role(),
         cursor=request.GET.get("cursor"),
         key="public_id",
     )

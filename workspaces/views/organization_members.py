@@ -6,12 +6,14 @@ from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
+from django_htmx.http import reswap, retarget, trigger_client_event
 
 from accounts import selectors, services
 from accounts.audit import Actor
 from accounts.forms import InviteForm, MemberRoleForm
 from accounts.http import ConsoleRequest
 from accounts.models import Invite, OrganizationMember
+from accounts.roles import OrgRole
 from console.forms import add_service_errors
 from console.htmx import Event, confirm_action, dialog_done, render_dialog, render_page
 from workspaces.access import Access, organization_access
@@ -45,12 +47,53 @@ def _member(access: Access, user_id: str) -> OrganizationMember:
     )
 
 
+def _confirm_demotion(
+    request: ConsoleRequest, member: OrganizationMember, role: str, admin_keys: int
+) -> HttpResponse:
+    """Demoting an admin stops the Admin keys they created: say how many, and ask first."""
+    response = render_dialog(
+        request,
+        "workspaces/member_change_role_dialog.html",
+        {"m": member, "role": role, "role_label": OrgRole(role).label, "admin_keys": admin_keys},
+        cancel_url=reverse("workspaces:organization_members"),
+    )
+    if request.htmx:
+        retarget(response, "#modal")
+        reswap(response, "innerHTML")
+        # The list shows the role as it still is while the dialog asks.
+        trigger_client_event(response, Event.MEMBERS_CHANGED)
+    return response
+
+
 @require_POST
 def member_change_role(request: ConsoleRequest, user_id: str) -> HttpResponse:
     access = organization_access(request.member, "org.members.manage")
     member = _member(access, user_id)
     form = MemberRoleForm(request.POST)
     error = None
+    confirmed = request.POST.get("confirm") == "yes"
+    if form.is_valid() and member.role == OrgRole.ADMIN != form.cleaned_data["role"]:
+        admin_keys = len(services.working_admin_keys(member))
+        if admin_keys and not confirmed:
+            return _confirm_demotion(request, member, form.cleaned_data["role"], admin_keys)
+        if confirmed:
+            return confirm_action(
+                request,
+                perform=lambda: services.member_change_role(
+                    actor=Actor.from_request(request), member=member, role=form.cleaned_data["role"]
+                ),
+                template_name="workspaces/member_change_role_dialog.html",
+                context={
+                    "m": member,
+                    "role": form.cleaned_data["role"],
+                    "role_label": OrgRole(form.cleaned_data["role"]).label,
+                    "admin_keys": admin_keys,
+                },
+                cancel_url=reverse("workspaces:organization_members"),
+                message=f"{member.user.email} is now {OrgRole(form.cleaned_data['role']).label}; "
+                f"{admin_keys} Admin key{'s' if admin_keys != 1 else ''} they created stopped working.",
+                events=(Event.MEMBERS_CHANGED,),
+            )
     if form.is_valid():
         try:
             services.member_change_role(
@@ -78,13 +121,19 @@ def member_change_role(request: ConsoleRequest, user_id: str) -> HttpResponse:
 def member_remove(request: ConsoleRequest, user_id: str) -> HttpResponse:
     access = organization_access(request.member, "org.members.manage")
     member = _member(access, user_id)
+    admin_keys = len(services.working_admin_keys(member)) if member.role == OrgRole.ADMIN else 0
+    stopped = (
+        f" {admin_keys} Admin key{'s' if admin_keys != 1 else ''} they created stopped working."
+        if admin_keys
+        else ""
+    )
     return confirm_action(
         request,
         perform=lambda: services.member_remove(actor=Actor.from_request(request), member=member),
         template_name="workspaces/member_remove_dialog.html",
-        context={"m": member},
+        context={"m": member, "admin_keys": admin_keys},
         cancel_url=reverse("workspaces:organization_members"),
-        message=f"{member.user.email} was removed from the organization.",
+        message=f"{member.user.email} was removed from the organization.{stopped}",
         events=(Event.MEMBERS_CHANGED,),
     )
 
