@@ -388,11 +388,23 @@ class RefusalMinute(models.Model):
         return f"{self.minute} {self.limiter}: {self.count}"
 
 
+GATEWAY_TOKEN_PREFIX = "cgw-"
+
+
 class GatewayToken(SecretKey):
     """A credential for the operator's gateway to call the authorize and settle endpoints.
     Created by staff in the Django admin; the secret is shown once."""
 
     public_id = public_id_field("gateway_token")
+    organization = models.ForeignKey(
+        Organization,
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="+",
+        help_text="Empty: the token serves every organization. Set: only this one's API keys "
+        "and reservations.",
+    )
 
     class Meta:
         ordering = ["-created_at"]

@@ -1,5 +1,6 @@
 """Writes about limits and spend notifications: one transaction and one audit event each."""
 
+import logging
 from collections.abc import Iterable
 from datetime import datetime
 from decimal import Decimal
@@ -16,6 +17,7 @@ from accounts.models import Organization, OrganizationMember
 from accounts.roles import OrgRole, WorkspaceRole
 from billing import selectors, usage
 from billing.models import (
+    GATEWAY_TOKEN_PREFIX,
     GatewayToken,
     Limiter,
     Model,
@@ -41,8 +43,11 @@ audit.register_actions(
         "spend_notification.add": "Spend notification added",
         "spend_notification.remove": "Spend notification removed",
         "organization_limits.change": "Organization tier or limits changed by staff",
+        "spend_limit.passed": "Spend limit passed by a request that used more than it reserved",
     }
 )
+
+logger = logging.getLogger(__name__)
 
 MAX_RATE_LIMIT = 10**12
 MAX_AMOUNT_CENTS = 10**13  # $100 billion: beyond any real budget, within the database's range
@@ -373,25 +378,27 @@ def spend_notifications_check(
     )
     sent = 0
     for notification in due:
+        recipients = notification_recipients(organization, workspace)
+        context = {
+            "notification": notification,
+            "organization": organization,
+            "workspace": workspace,
+            "spend_cents": spend,
+            "month": month,
+        }
+        # Claimed and sent in one transaction: a concurrent check waits for the claim and
+        # then finds it; an e-mail that fails rolls its claim back, so the next check (the
+        # worker runs one periodically) sends it again. One failure stops no other.
         try:
             with transaction.atomic():
                 SpendNotificationDelivery.objects.create(
                     notification=notification, month=month, sent_at=now
                 )
-                recipients = notification_recipients(organization, workspace)
-                context = {
-                    "notification": notification,
-                    "organization": organization,
-                    "workspace": workspace,
-                    "spend_cents": spend,
-                    "month": month,
-                }
-                transaction.on_commit(
-                    lambda context=context, recipients=recipients: _send_spend_email(
-                        context, recipients
-                    )
-                )
+                _send_spend_email(context, recipients)
         except IntegrityError:
+            continue
+        except Exception:
+            logger.exception("Spend notification %s could not be sent.", notification.pk)
             continue
         sent += 1
     return sent
@@ -400,10 +407,50 @@ def spend_notifications_check(
 def _send_spend_email(context: dict, recipients: list[str]) -> None:
     scope = context["workspace"].name if context["workspace"] else context["organization"].name
     send_mail(
-        subject=f"{scope} has spent {_usd(context['notification'].amount_cents)} this month",
+        # One line whatever the names hold: a line break in a header is refused.
+        subject=" ".join(
+            f"{scope} has spent {_usd(context['notification'].amount_cents)} this month".split()
+        ),
         message=render_to_string("billing/email/spend_notification.txt", context),
         from_email=None,
         recipient_list=recipients,
+    )
+
+
+def spend_notifications_send_due(*, now: datetime | None = None) -> int:
+    """Check every scope with a notification not sent this month (those whose e-mail failed
+    before included). Returns how many were sent."""
+    now = now or timezone.now()
+    month = selectors.month_start(now)
+    scopes = (
+        SpendNotification.objects.exclude(deliveries__month=month)
+        .values_list("organization_id", "workspace_id")
+        .distinct()
+    )
+    organizations = Organization.objects.in_bulk({org for org, _ws in scopes})
+    workspaces = Workspace.objects.in_bulk({ws for _org, ws in scopes if ws is not None})
+    sent = 0
+    for organization_id, workspace_id in scopes:
+        sent += spend_notifications_check(
+            organization=organizations[organization_id],
+            workspace=workspaces.get(workspace_id) if workspace_id is not None else None,
+            now=now,
+        )
+    return sent
+
+
+def spend_limit_passed_record(
+    *, organization_id: str, workspace_id: int, request_id: str, overage: dict
+) -> None:
+    """Audit a settle whose usage, above what it reserved, passed a spend limit."""
+    workspace = Workspace.objects.select_related("organization").get(pk=workspace_id)
+    audit.record(
+        actor=Actor.system("gateway"),
+        organization=workspace.organization,
+        action="spend_limit.passed",
+        target_type="workspace",
+        target_id=workspace.public_id,
+        after={"request_id": request_id, **overage},
     )
 
 
@@ -425,13 +472,14 @@ def usage_cost_cents(model: Model, tokens: dict[str, int]) -> Decimal:
 # -- Gateway tokens ----------------------------------------------------------------------------
 
 
-def gateway_token_create(*, name: str, created_by=None) -> tuple[GatewayToken, str]:
-    """A token for the operator's gateway. Returns it with its secret, shown once."""
-    from billing.gateway import GATEWAY_TOKEN_PREFIX
-
+def gateway_token_create(
+    *, name: str, created_by=None, organization: Organization | None = None
+) -> tuple[GatewayToken, str]:
+    """A token for the operator's gateway, for every organization or (`organization`) for
+    one only. Returns it with its secret, shown once."""
     name = keys.clean_name(name)
     secret, hint, digest = new_api_secret(GATEWAY_TOKEN_PREFIX)
     token = GatewayToken.objects.create(
-        name=name, hint=hint, secret_hash=digest, created_by=created_by
+        name=name, hint=hint, secret_hash=digest, created_by=created_by, organization=organization
     )
     return token, secret

@@ -184,6 +184,7 @@ def test_settle(gateway, key_secret):
         "reservation_id": reservation,
         "cost": {"amount": "0.135", "currency": "USD", "unit": "cents"},
         "already_settled": False,
+        "overage": None,
     }
     again = post(gateway, "settle", {"reservation_id": reservation, "usage": usage}).json()
     assert again["already_settled"] is True and again["cost"]["amount"] == "0.135"
