@@ -331,7 +331,7 @@ def authorize(
             )
             result = counters.check(prepared.request)
         if spend.diverged():
-            spend.reconcile_diverged()
+            spend.reconcile_diverged(now=now)
     except LimiterUnavailable:
         return _unavailable(prepared)
     decision = _decide(prepared, result, now)
@@ -370,7 +370,7 @@ async def aauthorize(
             )
             result = await counters.acheck(prepared.request)
         if spend.diverged():
-            await sync_to_async(spend.reconcile_diverged)()
+            await sync_to_async(spend.reconcile_diverged)(now=now)
     except LimiterUnavailable:
         return _unavailable(prepared)
     decision = _decide(prepared, result, now)

@@ -74,7 +74,7 @@ def reconcile(
     return result
 
 
-def reconcile_diverged() -> None:
+def reconcile_diverged(*, now: float | None = None) -> None:
     """Reconcile the organizations this process saw diverge; those the store still cannot
     be reached for stay marked."""
     with _diverged_lock:
@@ -82,7 +82,7 @@ def reconcile_diverged() -> None:
         _diverged.clear()
     for organization_id in pending:
         try:
-            reconcile(organization_id)
+            reconcile(organization_id, now=now)
         except LimiterUnavailable:
             mark_diverged(organization_id)
 

@@ -7,13 +7,14 @@ from decimal import Decimal
 import hypothesis
 import pytest
 import time_machine
+from asgiref.sync import async_to_sync
 from django.core import mail
 from django.db import connection, connections
 from django.db.models import Sum
 from hypothesis import strategies as st
 
-from accounts.models import KeyStatus
-from billing import enforcement, limiter, services
+from accounts.models import AuditEvent, KeyStatus
+from billing import enforcement, limiter, services, usage
 from billing.models import (
     Model,
     ModelGroup,
@@ -24,7 +25,7 @@ from billing.models import (
     UsageRecord,
     UsageTier,
 )
-from tests.billing.conftest import RPM, T0, auth
+from tests.billing.conftest import ITPM, RPM, T0, auth
 from tests.factories import WorkspaceFactory
 from workspaces import services as workspace_services
 
@@ -461,3 +462,221 @@ def test_bucket_arithmetic_on_the_clock(engine, world):
         clock.shift(86_400)  # a day later: full, and no fuller
         decision = enforcement.authorize(world["secret"], "claude-sonnet-4-5", 10, 10)
         assert decision.headers["anthropic-ratelimit-requests-remaining"] == "49"
+
+
+def test_every_refusal_names_its_limit_and_the_headers_agree(engine, world):
+    services.workspace_rate_limit_set(
+        actor=world["actor"],
+        workspace=world["workspace"],
+        model_group=sonnet(),
+        limiter=ITPM,
+        value=1_000,
+    )
+    assert auth(world, input_tokens=900).admitted
+    refused = auth(world, input_tokens=300)
+    details = refused.body["error"]["details"]
+    assert details == {
+        "scope": "workspace",
+        "limiter": ITPM,
+        "model_group": "sonnet-4",
+        "limit": 1_000,
+        "used": 900,
+        "requested": 300,
+        "remaining": 100,
+        "unit": "input_tokens",
+        "reset": "2026-11-10T12:00:54Z",  # 900 tokens at 1,000 a minute: 54 s to full
+        "retry_after": 12,  # 200 more tokens: 12 s
+    }
+    headers = refused.headers
+    assert headers["retry-after"] == str(details["retry_after"])
+    assert headers["anthropic-ratelimit-input-tokens-limit"] == str(details["limit"])
+    assert headers["anthropic-ratelimit-input-tokens-remaining"] == str(details["remaining"])
+    assert headers["anthropic-ratelimit-input-tokens-reset"] == details["reset"]
+    assert headers["anthropic-ratelimit-tokens-limit"] == str(details["limit"])
+
+
+def test_a_spend_refusal_names_its_limit(engine, world):
+    services.organization_limits_change(
+        actor=world["actor"], organization=world["org"], tier=UsageTier.objects.get(name="Tier 2")
+    )
+    services.workspace_spend_limit_set(
+        actor=world["actor"], workspace=world["workspace"], amount_cents=5
+    )
+    assert auth(world, model="claude-opus-4-5", input_tokens=2_000, max_tokens=1_000).admitted
+    refused = auth(world, model="claude-opus-4-5", input_tokens=2_000, max_tokens=1_000)
+    assert refused.body["error"]["details"] == {
+        "scope": "workspace",
+        "limiter": "workspace_spend_limit",
+        "limit": "5",
+        "used": "4.5",
+        "requested": "4.5",
+        "unit": "cents",
+        "reset": "2026-12-01T00:00:00Z",
+    }
+
+
+def test_a_settle_above_its_reservation_is_counted_and_said(engine, world):
+    """The record is the truth: counted at once; requests are refused until the month
+    resets; the settle answer and the audit log say so."""
+    services.organization_limits_change(
+        actor=world["actor"], organization=world["org"], tier=UsageTier.objects.get(name="Tier 2")
+    )
+    services.organization_spend_limit_set(
+        actor=world["actor"], organization=world["org"], amount_cents=10
+    )
+    decision = auth(world, input_tokens=1_000, max_tokens=10)  # 0.615 cents at worst
+    settlement = enforcement.settle(
+        decision.reservation_id, {"input_tokens": 20_000, "output_tokens": 10_000}, now=T0
+    )
+    assert settlement.cost_cents == Decimal("21")  # 20k x $3/M + 10k x $15/M
+    overage = settlement.to_json()["overage"]
+    assert overage == {
+        "reserved": "0.615",
+        "over_reservation": "20.385",
+        "unit": "cents",
+        "limits_passed": [
+            {
+                "scope": "organization",
+                "limiter": "organization_spend_limit",
+                "limit": "10",
+                "used": "21",
+                "unit": "cents",
+            }
+        ],
+        "resets_at": "2026-12-01T00:00:00Z",
+    }
+    assert stored().get().cost_cents == Decimal("21")
+    refused = auth(world, input_tokens=1, max_tokens=1, now=T0 + 1)
+    assert refused.status == 400 and refused.limiter == "organization_spend_limit"
+    event = AuditEvent.objects.get(action="spend_limit.passed")
+    assert event.target_id == world["workspace"].public_id
+    assert event.after["request_id"] == decision.reservation_id
+    assert event.after["over_reservation"] == "20.385"
+    within = auth(world, model="claude-haiku-4-5", input_tokens=1, max_tokens=1, now=T0 + 2)
+    assert not within.admitted  # every model: spend is the organization's
+
+
+def test_cache_reads_count_toward_input_tokens_only_where_the_group_says(engine, world):
+    """Settling gives back the input tokens that do not count: cache reads for most models."""
+    services.workspace_rate_limit_set(
+        actor=world["actor"],
+        workspace=world["workspace"],
+        model_group=sonnet(),
+        limiter=ITPM,
+        value=10_000,
+    )
+    usage_body = {"input_tokens": 1_000, "cache_read_input_tokens": 9_000, "output_tokens": 1}
+    decision = auth(world, input_tokens=10_000)
+    enforcement.settle(decision.reservation_id, usage_body, now=T0)
+    assert auth(world, input_tokens=9_000).admitted  # the 9,000 cache reads came back
+    ModelGroup.objects.filter(slug="sonnet-4").update(cache_reads_count_as_input=True)
+    enforcement.clear_caches()
+    later = T0 + 120  # full again
+    decision = auth(world, input_tokens=10_000, now=later)
+    enforcement.settle(decision.reservation_id, usage_body, now=later)
+    assert not auth(world, input_tokens=9_000, now=later).admitted
+
+
+@pytest.mark.skipif(
+    connection.vendor != "postgresql", reason="threads writing to one database need PostgreSQL"
+)
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_duplicate_settles_all_answer_already_settled(
+    transactional_db, catalog, engine, world
+):
+    decision = auth(world)
+    results = _in_threads(
+        10,
+        lambda: _closing_connections(
+            lambda: enforcement.settle(
+                decision.reservation_id, {"input_tokens": 10, "output_tokens": 5}, now=T0
+            )
+        ),
+    )
+    assert sorted(r.already_settled for r in results) == [False] + [True] * 9
+    assert {r.cost_cents for r in results} == {Decimal("0.0105")}
+    assert stored().count() == 1
+
+
+def _closing_connections(work):
+    try:
+        return work()
+    finally:
+        connections.close_all()
+
+
+def test_the_asynchronous_twins_check_and_settle_the_same(engine, world):
+    for _ in range(49):
+        assert auth(world).admitted
+    decision = async_to_sync(enforcement.aauthorize)(
+        world["secret"], "claude-sonnet-4-5", 10, 10, now=T0
+    )
+    assert decision.admitted and decision.headers["anthropic-ratelimit-requests-remaining"] == "0"
+    refused = async_to_sync(enforcement.aauthorize)(
+        world["secret"], "claude-sonnet-4-5", 10, 10, now=T0
+    )
+    assert refused.status == 429 and refused.body["error"]["details"]["limiter"] == RPM
+    settlement = async_to_sync(enforcement.asettle)(
+        decision.reservation_id, {"input_tokens": 10, "output_tokens": 5}, now=T0
+    )
+    again = async_to_sync(enforcement.asettle)(
+        decision.reservation_id, {"input_tokens": 10, "output_tokens": 5}, now=T0
+    )
+    assert not settlement.already_settled and again.already_settled
+    assert again.cost_cents == settlement.cost_cents == Decimal("0.0105")
+    assert stored().get().request_id == decision.reservation_id
+    assert RefusalMinute.objects.get().count == 1
+
+
+def test_the_asynchronous_twins_load_what_is_not_cached(engine, world):
+    enforcement.clear_caches()
+    decision = async_to_sync(enforcement.aauthorize)(
+        world["secret"], "claude-sonnet-4-5", 10, 10, now=T0
+    )
+    assert decision.admitted
+    enforcement.clear_caches()
+    settlement = async_to_sync(enforcement.asettle)(
+        decision.reservation_id, {"output_tokens": 5}, now=T0
+    )
+    assert settlement.cost_cents == Decimal("0.0075")
+
+
+def test_a_late_settle_is_recorded_and_counted(engine, world, settings):
+    services.organization_limits_change(
+        actor=world["actor"], organization=world["org"], tier=UsageTier.objects.get(name="Tier 2")
+    )
+    services.organization_spend_limit_set(
+        actor=world["actor"], organization=world["org"], amount_cents=10
+    )
+    decision = auth(world, input_tokens=1_000, max_tokens=100)
+    late = T0 + settings.RESERVATION_SECONDS + 60
+    assert auth(world, now=late).admitted  # releases the expired hold
+    settlement = enforcement.settle(
+        decision.reservation_id, {"input_tokens": 1_000, "output_tokens": 100}, now=late
+    )
+    assert settlement.cost_cents == Decimal("0.45") and not settlement.already_settled
+    assert stored().get(request_id=decision.reservation_id).cost_cents == Decimal("0.45")
+    month = "2026-11"
+    spend = engine.spend(str(world["org"].pk), month)
+    assert spend["org"] >= 450_000  # counted, not only recorded
+
+
+def test_counters_equal_the_database_after_an_outage(engine, world, settings):
+    """Settles while the store cannot be reached go to the database alone; the next call
+    that reaches it reconciles the counters."""
+    settings.LIMITER_FAIL_OPEN = False
+    decisions = [auth(world, input_tokens=1_000, max_tokens=100) for _ in range(3)]
+    enforcement.settle(decisions[0].reservation_id, {"input_tokens": 1_000}, now=T0)
+    working = engine
+    enforcement.use_backend(limiter.RedisBackend("redis://127.0.0.1:1/0", timeout=0.2))
+    for decision in decisions[1:]:
+        enforcement.settle(decision.reservation_id, {"input_tokens": 500}, now=T0)
+    enforcement.use_backend(working)
+    assert auth(world, now=T0 + 1).admitted  # reconciles first
+    stored()
+    org = str(world["org"].pk)
+    recorded = usage.to_micro(UsageRecord.objects.aggregate(total=Sum("cost_cents"))["total"])
+    # What the authorize just made holds: 10 input tokens at $6/M (a 1-hour cache write at
+    # worst) and 10 output at $15/M, in micro-cents.
+    held = 10 * 600 + 10 * 1_500
+    assert working.spend(org, "2026-11")["org"] == recorded + held
