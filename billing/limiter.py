@@ -92,55 +92,107 @@ class Hold:
             separators=(",", ":"),
         )
 
-    @classmethod
-    def from_json(cls, text: str) -> "Hold":
-        data = json.loads(text)
-        return cls(
-            month=data["month"],
-            output_buckets=tuple((name, capacity) for name, capacity in data["output_buckets"]),
-            output_reserved=data["output_reserved"],
-            input_buckets=tuple((name, capacity) for name, capacity in data["input_buckets"]),
-            input_reserved=data["input_reserved"],
-            spend=tuple((name, amount) for name, amount in data["spend"]),
+
+REQUESTS, INPUT, OUTPUT = "requests", "input", "output"  # what a bucket counts
+
+
+@dataclass(frozen=True, slots=True)
+class PlannedBucket:
+    name: str
+    capacity: int
+    kind: str  # REQUESTS (one per request), INPUT or OUTPUT (tokens)
+
+
+@dataclass(frozen=True, slots=True)
+class PlannedSpend:
+    name: str
+    limits: tuple[SpendLimit, ...]
+
+
+class CheckPlan:
+    """What the checks of one workspace's requests for one model group touch: the buckets
+    and the spend counters with their limits. It is built once (the engine caches it with the
+    limits), with the JSON the scripts take, so that a check only fills in its amounts."""
+
+    __slots__ = ("_arguments", "_hold", "buckets", "spends")
+
+    def __init__(self, buckets: tuple[PlannedBucket, ...], spends: tuple[PlannedSpend, ...]):
+        self.buckets = buckets
+        self.spends = spends
+        static = json.dumps(
+            {
+                "buckets": [[b.name, b.capacity, b.kind] for b in buckets],
+                "spends": [[s.name, [[x.limit, x.tag] for x in s.limits]] for s in spends],
+            },
+            separators=(",", ":"),
+        )
+        self._arguments = (
+            '{"now":%r,"month":"%s","previous_month":"%s","id":"%s","expires_at":%r,'
+            '"input":%d,"output":%d,"cost":%d,' + static[1:].replace("%", "%%")
+        )
+
+        def named(kind: str) -> str:
+            return json.dumps([[b.name, b.capacity] for b in buckets if b.kind == kind])
+
+        spend = ",".join(f"[{json.dumps(s.name)},%(cost)d]" for s in spends)
+        self._hold = (
+            '{"month":"%(month)s","output_buckets":'
+            + named(OUTPUT).replace("%", "%%")
+            + ',"output_reserved":%(output)d,"input_buckets":'
+            + named(INPUT).replace("%", "%%")
+            + f',"input_reserved":%(input)d,"spend":[{spend}]}}'
         )
 
 
 @dataclass(frozen=True, slots=True)
 class CheckRequest:
     org: str
+    plan: CheckPlan
     now: float
     month: str
     previous_month: str
-    buckets: tuple[BucketCheck, ...]
-    spends: tuple[SpendCheck, ...]
     reservation_id: str
-    hold: Hold
     expires_at: float
+    input_tokens: int
+    output_tokens: int  # the request's max_tokens
+    cost: int  # its worst case, micro-cents
 
-    def arguments(self) -> str:
-        return json.dumps(
-            {
-                "now": self.now,
-                "month": self.month,
-                "previous_month": self.previous_month,
-                "buckets": [
-                    {"name": b.name, "capacity": b.capacity, "amount": b.amount}
-                    for b in self.buckets
-                ],
-                "spends": [
-                    {
-                        "name": s.name,
-                        "amount": s.amount,
-                        "limits": [{"limit": x.limit, "tag": x.tag} for x in s.limits],
-                    }
-                    for s in self.spends
-                ],
-                "id": self.reservation_id,
-                "hold": self.hold.to_json(),
-                "expires_at": self.expires_at,
-            },
-            separators=(",", ":"),
+    def amount(self, kind: str) -> int:
+        return 1 if kind == REQUESTS else self.input_tokens if kind == INPUT else self.output_tokens
+
+    def bucket_checks(self) -> list[BucketCheck]:
+        return [BucketCheck(b.name, b.capacity, self.amount(b.kind)) for b in self.plan.buckets]
+
+    def hold(self) -> Hold:
+        buckets = self.plan.buckets
+        return Hold(
+            month=self.month,
+            output_buckets=tuple((b.name, b.capacity) for b in buckets if b.kind == OUTPUT),
+            output_reserved=self.output_tokens,
+            input_buckets=tuple((b.name, b.capacity) for b in buckets if b.kind == INPUT),
+            input_reserved=self.input_tokens,
+            spend=tuple((s.name, self.cost) for s in self.plan.spends),
         )
+
+    def arguments(self) -> tuple[str, str]:
+        """The check script's arguments: the named arguments, and the hold, as JSON."""
+        arguments = self.plan._arguments % (
+            self.now,
+            self.month,
+            self.previous_month,
+            self.reservation_id,
+            self.expires_at,
+            self.input_tokens,
+            self.output_tokens,
+            self.cost,
+        )
+        hold = self.plan._hold % {
+            "month": self.month,
+            "output": self.output_tokens,
+            "input": self.input_tokens,
+            "cost": self.cost,
+        }
+        return arguments, hold
 
 
 @dataclass(slots=True)
@@ -323,28 +375,30 @@ class LocalBackend:
         with self._lock:
             self._release_expired(request)
             counters = self._spend.get((org, request.month), {})
-            missing = [s.name for s in request.spends if s.name not in counters]
+            spends = request.plan.spends
+            missing = [s.name for s in spends if s.name not in counters]
             if missing:
                 return CheckResult(admitted=False, missing_spend=missing)
-            levels = {b.name: self._level(org, b.name, b.capacity, now) for b in request.buckets}
-            for bucket in request.buckets:
+            buckets = request.bucket_checks()
+            levels = {b.name: self._level(org, b.name, b.capacity, now) for b in buckets}
+            for bucket in buckets:
                 if levels[bucket.name] < bucket.amount:
                     return CheckResult(admitted=False, levels=levels, refused_bucket=bucket.name)
-            for spend in request.spends:
+            for spend in spends:
                 for limit in spend.limits:
-                    if counters[spend.name] + spend.amount > limit.limit:
+                    if counters[spend.name] + request.cost > limit.limit:
                         return CheckResult(
                             admitted=False,
                             levels=levels,
                             refused_spend=(spend.name, limit.tag),
                             spend_used=counters[spend.name],
                         )
-            for bucket in request.buckets:
+            for bucket in buckets:
                 levels[bucket.name] -= bucket.amount
                 self._buckets[(org, bucket.name)] = (levels[bucket.name], now)
-            for spend in request.spends:
-                counters[spend.name] += spend.amount
-            self._holds[(org, request.reservation_id)] = request.hold
+            for spend in spends:
+                counters[spend.name] += request.cost
+            self._holds[(org, request.reservation_id)] = request.hold()
             heapq.heappush(
                 self._expiry.setdefault(org, []), (request.expires_at, request.reservation_id)
             )
@@ -435,10 +489,18 @@ def _script(name: str) -> str:
 SCRIPTS = {name: _script(name) for name in ("check", "settle", "claim", "ack", "reconcile")}
 
 
+_keys_cache: dict[tuple[str, str, str], list[str]] = {}
+
+
 def keys(org: str, month: str, previous_month: str) -> list[str]:
     """The keys every script of one organization is given (see billing/lua/common.lua)."""
+    cached = _keys_cache.get((org, month, previous_month))
+    if cached is not None:
+        return cached
+    if len(_keys_cache) > 100_000:
+        _keys_cache.clear()
     tag = "limiter:{org:" + org + "}"
-    return [
+    _keys_cache[(org, month, previous_month)] = result = [
         f"{tag}:buckets",
         f"{tag}:spend:{month}",
         f"{tag}:spend:{previous_month}",
@@ -447,6 +509,7 @@ def keys(org: str, month: str, previous_month: str) -> list[str]:
         f"{tag}:expiry",
         f"{tag}:usage",
     ]
+    return result
 
 
 def queue_keys(org: str) -> list[str]:
@@ -458,19 +521,27 @@ def _text(value: bytes | str) -> str:
     return value.decode() if isinstance(value, bytes) else value
 
 
-def _check_result(data: dict) -> CheckResult:
-    levels = {name: float(level) for name, level in (data.get("levels") or {}).items()}
-    if data.get("missing"):
-        return CheckResult(admitted=False, missing_spend=list(data["missing"]))
-    if not data["admitted"]:
+def _check_result(request: CheckRequest, answer: list) -> CheckResult:
+    outcome = _text(answer[0])
+    names = [b.name for b in request.plan.buckets]
+    if outcome == "admitted":
+        return CheckResult(
+            admitted=True,
+            levels={name: level / 1000 for name, level in zip(names, answer[1:], strict=True)},
+        )
+    if outcome == "bucket":
         return CheckResult(
             admitted=False,
-            levels=levels,
-            refused_bucket=data.get("bucket"),
-            refused_spend=(data["spend"], data["tag"]) if data.get("spend") else None,
-            spend_used=int(data.get("used") or 0),
+            levels={name: level / 1000 for name, level in zip(names, answer[2:], strict=True)},
+            refused_bucket=names[int(answer[1]) - 1],
         )
-    return CheckResult(admitted=True, levels=levels)
+    if outcome == "spend":
+        return CheckResult(
+            admitted=False,
+            refused_spend=(request.plan.spends[int(answer[1]) - 1].name, _text(answer[2])),
+            spend_used=int(answer[3]),
+        )
+    return CheckResult(admitted=False, missing_spend=[_text(name) for name in answer[1:]])
 
 
 def _settle_result(data: dict) -> SettleResult:
@@ -496,12 +567,14 @@ class RedisBackend:
         self.url = url
         self.cluster = cluster
         self._timeout = timeout
+        # What an unreachable, stalled, restarting or failing-over store answers.
         self._errors = (
             redis.exceptions.ConnectionError,
             redis.exceptions.TimeoutError,
-            redis.exceptions.ClusterDownError,
+            redis.exceptions.ClusterError,
+            redis.exceptions.RedisClusterException,
             redis.exceptions.TryAgainError,
-            redis.exceptions.BusyLoadingError,
+            redis.exceptions.ReadOnlyError,
             OSError,
         )
         options: dict[str, Any] = {"socket_timeout": timeout, "socket_connect_timeout": timeout}
@@ -517,16 +590,16 @@ class RedisBackend:
 
     # -- running scripts
 
-    def _run(self, name: str, script_keys: list[str], argument: str) -> Any:
+    def _run(self, name: str, script_keys: list[str], *arguments: str) -> Any:
         try:
             try:
                 return self.client.evalsha(
-                    self._shas[name], len(script_keys), *script_keys, argument
+                    self._shas[name], len(script_keys), *script_keys, *arguments
                 )
             except redis.exceptions.NoScriptError:
                 self.client.script_load(SCRIPTS[name])
                 return self.client.evalsha(
-                    self._shas[name], len(script_keys), *script_keys, argument
+                    self._shas[name], len(script_keys), *script_keys, *arguments
                 )
         except self._errors as error:
             raise LimiterUnavailable(str(error)) from error
@@ -550,17 +623,17 @@ class RedisBackend:
             self._async_clients[loop] = client
         return client
 
-    async def _arun(self, name: str, script_keys: list[str], argument: str) -> Any:
+    async def _arun(self, name: str, script_keys: list[str], *arguments: str) -> Any:
         client = self._async_client()
         try:
             try:
                 return await client.evalsha(
-                    self._shas[name], len(script_keys), *script_keys, argument
+                    self._shas[name], len(script_keys), *script_keys, *arguments
                 )
             except redis.exceptions.NoScriptError:
                 await client.script_load(SCRIPTS[name])
                 return await client.evalsha(
-                    self._shas[name], len(script_keys), *script_keys, argument
+                    self._shas[name], len(script_keys), *script_keys, *arguments
                 )
         except self._errors as error:
             raise LimiterUnavailable(str(error)) from error
@@ -569,12 +642,12 @@ class RedisBackend:
 
     def check(self, request: CheckRequest) -> CheckResult:
         script_keys = keys(request.org, request.month, request.previous_month)
-        return _check_result(json.loads(self._run("check", script_keys, request.arguments())))
+        return _check_result(request, self._run("check", script_keys, *request.arguments()))
 
     async def acheck(self, request: CheckRequest) -> CheckResult:
         script_keys = keys(request.org, request.month, request.previous_month)
-        answer = await self._arun("check", script_keys, request.arguments())
-        return _check_result(json.loads(answer))
+        answer = await self._arun("check", script_keys, *request.arguments())
+        return _check_result(request, answer)
 
     def settle(self, request: SettleRequest) -> SettleResult:
         script_keys = keys(request.org, request.month, request.previous_month)

@@ -37,7 +37,7 @@ Modules, each importing only those below it: `engine` (authorize and settle) and
 keys, models, limits; the backend) and `reservations` (signed ids), `wire` (the answers).
 """
 
-from billing.enforcement.engine import aauthorize, asettle, authorize, settle
+from billing.enforcement.engine import aauthorize, asettle, authorize, send_missed_settles, settle
 from billing.enforcement.policy import TTLCache, backend, clear_caches, use_backend
 from billing.enforcement.reservations import ReservationInfo
 from billing.enforcement.reservations import verify as parse_reservation_id
@@ -66,6 +66,7 @@ __all__ = [
     "parse_reservation_id",
     "reconcile",
     "reconcile_spend",
+    "send_missed_settles",
     "settle",
     "store_queued_usage",
     "usage_from_messages_api",

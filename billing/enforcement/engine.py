@@ -21,6 +21,7 @@ How a settle records its usage exactly once:
 
 import logging
 import math
+import threading
 import time
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
@@ -33,21 +34,18 @@ from django.db import DatabaseError, transaction
 
 from billing import services, usage
 from billing.enforcement import policy, reservations, spend, wire
-from billing.enforcement.policy import BucketSpec, KeyContext, ModelInfo, NeedsDatabase, Policy
+from billing.enforcement.policy import BucketSpec, KeyContext, ModelInfo, NeedsDatabase
 from billing.enforcement.reservations import ReservationInfo
 from billing.enforcement.wire import Decision, EnforcementError, Settlement, error_body
 from billing.limiter import (
     ABSENT,
     ALREADY,
     MICRO,
-    BucketCheck,
     CheckRequest,
     CheckResult,
-    Hold,
     LimiterUnavailable,
     SettleRequest,
     SettleResult,
-    SpendCheck,
     retry_after,
 )
 from billing.models import Limiter, UsageRecord
@@ -68,7 +66,7 @@ UNKNOWN_RESERVATION = "reservation_id: unknown reservation."
 class _Authorization:
     context: KeyContext
     model: ModelInfo
-    specs: dict[str, BucketSpec]  # by bucket name
+    specs: tuple[BucketSpec, ...]  # the plan's buckets, described for answers
     request: CheckRequest
 
 
@@ -95,56 +93,25 @@ def _prepare_authorize(
     if model is None:
         raise EnforcementError(f"model: unknown model {name[:100]!r}.")
     limits = policy.policy(context.workspace_id, cached_only=cached_only)
-    return _authorization(context, model, limits, input_tokens, max_tokens, now)
-
-
-def _authorization(
-    context: KeyContext,
-    model: ModelInfo,
-    limits: Policy,
-    input_tokens: int,
-    max_tokens: int,
-    now: float,
-) -> _Authorization:
-    specs: dict[str, BucketSpec] = {}
-    buckets: list[BucketCheck] = []
-    kinds: dict[str, list[tuple[str, int]]] = {ITPM: [], OTPM: []}
-    for limiter_name, amount in ((RPM, 1), (ITPM, input_tokens), (OTPM, max_tokens)):
-        for spec in limits.buckets(model.group_id, model.group_slug, limiter_name):
-            specs[spec.name] = spec
-            buckets.append(BucketCheck(spec.name, spec.capacity, amount))
-            if limiter_name != RPM:
-                kinds[limiter_name].append((spec.name, spec.capacity))
-    worst = model.worst_case_micro(input_tokens, max_tokens)
-    workspace_spend = f"ws:{context.workspace_id}"
+    plan, specs = limits.check_plan(model.group_id, model.group_slug)
     months = policy.months(now)
-    reservation_id = reservations.issue(
-        organization_id=context.organization_id,
-        workspace_id=context.workspace_id,
-        api_key_id=context.api_key_id,
-        model_id=model.model.pk,
-        at=now,
-    )
     request = CheckRequest(
         org=context.organization_id,
+        plan=plan,
         now=now,
         month=months.this,
         previous_month=months.previous,
-        buckets=tuple(buckets),
-        spends=(
-            SpendCheck(workspace_spend, worst, limits.workspace_limits),
-            SpendCheck("org", worst, limits.organization_limits),
-        ),
-        reservation_id=reservation_id,
-        hold=Hold(
-            month=months.this,
-            output_buckets=tuple(kinds[OTPM]),
-            output_reserved=max_tokens,
-            input_buckets=tuple(kinds[ITPM]),
-            input_reserved=input_tokens,
-            spend=((workspace_spend, worst), ("org", worst)),
+        reservation_id=reservations.issue(
+            organization_id=context.organization_id,
+            workspace_id=context.workspace_id,
+            api_key_id=context.api_key_id,
+            model_id=model.model.pk,
+            at=now,
         ),
         expires_at=now + settings.RESERVATION_SECONDS,
+        input_tokens=input_tokens,
+        output_tokens=max_tokens,
+        cost=model.worst_case_micro(input_tokens, max_tokens),
     )
     return _Authorization(context, model, specs, request)
 
@@ -158,21 +125,90 @@ def _admitted(authorization: _Authorization) -> Decision:
     )
 
 
+# Settles the counter store missed, sent to it once it answers this process again: checks
+# that failed on their way back (the store stalled, say) may still have run there and left a
+# hold for a request that was refused, cancelled like a settle of no usage; and settles that
+# were written to the database alone, whose holds are replaced by their cost (nothing is
+# queued: the database has the record).
+_missed: list[SettleRequest] = []
+_missed_lock = threading.Lock()
+
+
+def _missed_settle(request: SettleRequest) -> None:
+    with _missed_lock:
+        _missed.append(replace(request, record="", late=False))
+
+
 def _unavailable(authorization: _Authorization) -> Decision:
     logger.error("The limiter's counter store cannot be reached.")
     if settings.LIMITER_FAIL_OPEN:
         return _admitted(authorization)
+    request = authorization.request
+    _missed_settle(
+        SettleRequest(
+            org=request.org,
+            now=request.now,
+            month=request.month,
+            previous_month=request.previous_month,
+            reservation_id=request.reservation_id,
+            output_tokens=0,
+            input_tokens=0,
+            cost=0,
+            cost_text="0",
+            keep_until=request.expires_at,
+            record_month=request.month,
+            spend_names=(),
+        )
+    )
     return Decision(False, 529, error_body("overloaded_error", "Overloaded"))
+
+
+def _send_missed() -> None:
+    """Raises LimiterUnavailable (keeping what is left) when the store still cannot be
+    reached."""
+    with _missed_lock:
+        pending = list(_missed)
+        _missed.clear()
+    counters = policy.backend()
+    for index, request in enumerate(pending):
+        try:
+            counters.settle(replace(request, now=time.time()))
+        except LimiterUnavailable:
+            with _missed_lock:
+                _missed.extend(pending[index:])
+            raise
+
+
+def send_missed_settles() -> bool:
+    """Send the counter store what it missed (see above); whether nothing is left."""
+    if _missed:
+        try:
+            _send_missed()
+        except LimiterUnavailable:
+            return False
+    return True
 
 
 def _header_values(spec: BucketSpec, level: float, now: float) -> tuple[str, str, str]:
     """An `anthropic-ratelimit-*` triple: the limit, what remains, when it is full again."""
-    rate = spec.capacity / 60.0
     return (
         str(spec.capacity),
         str(max(0, math.floor(level))),
-        wire.rfc3339(now + math.ceil((spec.capacity - level) / rate)),
+        wire.rfc3339(now + math.ceil((spec.capacity - level) * 60 / spec.capacity)),
     )
+
+
+def _spec(authorization: _Authorization, name: str) -> BucketSpec:
+    return next(spec for spec in authorization.specs if spec.name == name)
+
+
+HEADER_PREFIXES = {
+    kind: tuple(f"anthropic-ratelimit-{word}-{part}" for part in ("limit", "remaining", "reset"))
+    for kind, word in wire.HEADER_NAMES.items()
+}
+TOKENS_HEADERS = tuple(
+    f"anthropic-ratelimit-tokens-{part}" for part in ("limit", "remaining", "reset")
+)
 
 
 def _rate_headers(
@@ -181,7 +217,8 @@ def _rate_headers(
     """anthropic-ratelimit-* headers from the most restrictive bucket of each kind (the one
     that refused, for its kind), and `tokens-*` from the most restrictive token bucket."""
     tightest: dict[str, tuple[float, BucketSpec]] = {}
-    for name, spec in authorization.specs.items():
+    for spec in authorization.specs:
+        name = spec.name
         level = levels.get(name)
         if level is None:
             continue
@@ -191,24 +228,21 @@ def _rate_headers(
         if held is None or level < held[0] or name == refused:
             tightest[spec.limiter] = (level, spec)
     headers: dict[str, str] = {}
+    values: dict[str, tuple[str, str, str]] = {}
     for kind, (level, spec) in tightest.items():
-        prefix = f"anthropic-ratelimit-{wire.HEADER_NAMES[kind]}"
-        limit, remaining, reset = _header_values(spec, level, now)
-        headers[f"{prefix}-limit"] = limit
-        headers[f"{prefix}-remaining"] = remaining
-        headers[f"{prefix}-reset"] = reset
+        values[kind] = triple = _header_values(spec, level, now)
+        for header, value in zip(HEADER_PREFIXES[kind], triple, strict=True):
+            headers[header] = value
     token_kinds = [kind for kind in (ITPM, OTPM) if kind in tightest]
     if token_kinds:
-        refused_kind = authorization.specs[refused].limiter if refused else None
+        refused_kind = _spec(authorization, refused).limiter if refused else None
         kind = (
             refused_kind
             if refused_kind in token_kinds
             else min(token_kinds, key=lambda k: tightest[k][0])
         )
-        for suffix in ("limit", "remaining", "reset"):
-            headers[f"anthropic-ratelimit-tokens-{suffix}"] = headers[
-                f"anthropic-ratelimit-{wire.HEADER_NAMES[kind]}-{suffix}"
-            ]
+        for header, value in zip(TOKENS_HEADERS, values[kind], strict=True):
+            headers[header] = value
     return headers
 
 
@@ -216,10 +250,10 @@ def _refusal(authorization: _Authorization, result: CheckResult, now: float) -> 
     model = authorization.model
     if result.refused_bucket:
         name = result.refused_bucket
-        spec = authorization.specs[name]
+        spec = _spec(authorization, name)
         headers = _rate_headers(authorization, result.levels, now, name)
         level = result.levels[name]
-        bucket = next(b for b in authorization.request.buckets if b.name == name)
+        bucket = next(b for b in authorization.request.bucket_checks() if b.name == name)
         retry = max(1, math.ceil(retry_after(bucket, level)))
         headers["retry-after"] = str(retry)
         _limit, remaining, reset = _header_values(spec, level, now)
@@ -256,7 +290,7 @@ def _refusal(authorization: _Authorization, result: CheckResult, now: float) -> 
     when = f"{resumes[:10]} at 00:00 UTC"
     spend_limit = next(
         x.limit
-        for spend in authorization.request.spends
+        for spend in authorization.request.plan.spends
         for x in spend.limits
         if x.tag == tag and spend.name == result.refused_spend[0]
     )
@@ -266,7 +300,7 @@ def _refusal(authorization: _Authorization, result: CheckResult, now: float) -> 
         "limiter": limiter_name,
         "limit": wire.micro_cents_text(spend_limit),
         "used": wire.micro_cents_text(result.spend_used),
-        "requested": wire.micro_cents_text(authorization.request.spends[0].amount),
+        "requested": wire.micro_cents_text(authorization.request.cost),
         "unit": "cents",
         "reset": resumes,
     }
@@ -330,6 +364,8 @@ def authorize(
                 prepared.context.organization_id, now=now, names=tuple(result.missing_spend)
             )
             result = counters.check(prepared.request)
+        if _missed:
+            _send_missed()
         if spend.diverged():
             spend.reconcile_diverged(now=now)
     except LimiterUnavailable:
@@ -369,6 +405,8 @@ async def aauthorize(
                 prepared.context.organization_id, now=now, names=tuple(result.missing_spend)
             )
             result = await counters.acheck(prepared.request)
+        if _missed:
+            await sync_to_async(_send_missed)()
         if spend.diverged():
             await sync_to_async(spend.reconcile_diverged)(now=now)
     except LimiterUnavailable:
@@ -503,14 +541,18 @@ def _record_and_settle(prepared: _Settle, *, with_counters: bool) -> Settlement:
             return _already(prepared, cost if cost is not None else record.cost_cents)
         if with_counters:
             try:
+                if _missed:
+                    _send_missed()
                 result = policy.backend().settle(prepared.request)
             except LimiterUnavailable:
                 logger.warning(
                     "The counter store cannot be reached; %s recorded in the database only.",
                     record.request_id,
                 )
+                _missed_settle(prepared.request)
                 spend.mark_diverged(prepared.info.organization_id)
         else:
+            _missed_settle(prepared.request)
             spend.mark_diverged(prepared.info.organization_id)
     if settings.USAGE_ROLLUP_INLINE:
         usage.rollup_pending()
@@ -563,6 +605,8 @@ def settle(
         return _record_and_settle(prepared, with_counters=True)
     request = _queued_request(prepared)
     try:
+        if _missed:
+            _send_missed()
         result = counters.settle(request)
         if result.status == ABSENT:
             earlier = _recorded_before(prepared)
@@ -596,6 +640,8 @@ async def asettle(
         return await sync_to_async(_record_and_settle)(prepared, with_counters=True)
     request = _queued_request(prepared)
     try:
+        if _missed:
+            await sync_to_async(_send_missed)()
         result = await counters.asettle(request)
         if result.status == ABSENT:
             earlier = await sync_to_async(_recorded_before)(prepared)

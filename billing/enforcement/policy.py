@@ -17,8 +17,9 @@ from django.conf import settings
 from django.db.models import Q
 
 from billing import limiter
-from billing.limiter import MICRO, SpendLimit
+from billing.limiter import MICRO, CheckPlan, PlannedBucket, PlannedSpend, SpendLimit
 from billing.models import (
+    Limiter,
     Model,
     OrganizationLimits,
     OrganizationRateLimit,
@@ -199,6 +200,19 @@ def model_by_id(model_id: int, *, cached_only: bool = False) -> ModelInfo | None
 # -- Limits ------------------------------------------------------------------------------------
 
 
+# Bucket names are short: the check script reads them on every request.
+BUCKET_NAMES = {
+    Limiter.REQUESTS_PER_MINUTE: "rpm",
+    Limiter.INPUT_TOKENS_PER_MINUTE: "itpm",
+    Limiter.OUTPUT_TOKENS_PER_MINUTE: "otpm",
+}
+BUCKET_KINDS = {
+    Limiter.REQUESTS_PER_MINUTE: limiter.REQUESTS,
+    Limiter.INPUT_TOKENS_PER_MINUTE: limiter.INPUT,
+    Limiter.OUTPUT_TOKENS_PER_MINUTE: limiter.OUTPUT,
+}
+
+
 @dataclass(frozen=True, slots=True)
 class BucketSpec:
     name: str
@@ -219,24 +233,33 @@ class Policy:
     spend_cap: int | None  # the tier's (or staff's) monthly cap, micro-cents
     workspace_thresholds: tuple[int, ...]  # notification amounts, micro-cents
     organization_thresholds: tuple[int, ...]
-    _buckets: dict[tuple[int, str], tuple[BucketSpec, ...]] = field(
+    _plans: dict[int, tuple[CheckPlan, tuple[BucketSpec, ...]]] = field(
         default_factory=dict, compare=False, repr=False
     )
 
-    def buckets(self, group_id: int, group_slug: str, limiter_name: str) -> tuple[BucketSpec, ...]:
-        """The buckets one kind of limit of a model group fills: the workspace's own (when
-        set) and the organization's."""
-        cached = self._buckets.get((group_id, limiter_name))
+    def check_plan(
+        self, group_id: int, group_slug: str
+    ) -> tuple[CheckPlan, tuple[BucketSpec, ...]]:
+        """What a check of a request for a model group touches (built once): for each kind
+        of limit the workspace's own bucket (when set) and the organization's, and the
+        workspace's and the organization's spend; with the buckets described for answers."""
+        cached = self._plans.get(group_id)
         if cached is not None:
             return cached
         specs: list[BucketSpec] = []
-        values = self.rate.get((group_id, limiter_name))
-        if values is not None:
+        for limiter_name in (
+            Limiter.REQUESTS_PER_MINUTE,
+            Limiter.INPUT_TOKENS_PER_MINUTE,
+            Limiter.OUTPUT_TOKENS_PER_MINUTE,
+        ):
+            values = self.rate.get((group_id, limiter_name))
+            if values is None:
+                continue
             workspace_value, organization_value = values
             if workspace_value is not None:
                 specs.append(
                     BucketSpec(
-                        f"ws:{self.workspace_id}:{group_slug}:{limiter_name}",
+                        f"ws:{self.workspace_id}:{group_slug}:{BUCKET_NAMES[limiter_name]}",
                         "workspace",
                         limiter_name,
                         workspace_value,
@@ -244,13 +267,20 @@ class Policy:
                 )
             specs.append(
                 BucketSpec(
-                    f"org:{group_slug}:{limiter_name}",
+                    f"org:{group_slug}:{BUCKET_NAMES[limiter_name]}",
                     "organization",
                     limiter_name,
                     organization_value,
                 )
             )
-        self._buckets[(group_id, limiter_name)] = result = tuple(specs)
+        plan = CheckPlan(
+            tuple(PlannedBucket(s.name, s.capacity, BUCKET_KINDS[s.limiter]) for s in specs),
+            (
+                PlannedSpend(f"ws:{self.workspace_id}", self.workspace_limits),
+                PlannedSpend("org", self.organization_limits),
+            ),
+        )
+        self._plans[group_id] = result = (plan, tuple(specs))
         return result
 
     @property

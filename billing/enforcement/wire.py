@@ -55,8 +55,19 @@ def error_body(error_type: str, message: str, **details: Any) -> dict:
     return {"type": "error", "error": error}
 
 
+_rfc3339_cache: dict[int, str] = {}
+
+
 def rfc3339(epoch: float) -> str:
-    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(math.floor(epoch)))
+    """A time as RFC 3339 in UTC, to the second (remembered: headers name the same few
+    seconds over and over)."""
+    second = math.floor(epoch)
+    text = _rfc3339_cache.get(second)
+    if text is None:
+        if len(_rfc3339_cache) > 10_000:
+            _rfc3339_cache.clear()
+        text = _rfc3339_cache[second] = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(second))
+    return text
 
 
 def cents_text(amount: Decimal) -> str:

@@ -144,8 +144,8 @@ class RedisServer:
 class RedisClusterServers:
     """Three masters, no replicas, every slot assigned."""
 
-    def __init__(self) -> None:
-        self.nodes = [RedisServer(cluster=True) for _ in range(3)]
+    def __init__(self, *, persist: bool = False) -> None:
+        self.nodes = [RedisServer(cluster=True, persist=persist) for _ in range(3)]
         try:
             assert REDIS_CLI is not None
             subprocess.run(

@@ -367,21 +367,24 @@ def _in_threads(count: int, work) -> list:
 
 
 def test_fifty_threads_against_a_small_bucket_admit_exactly_its_capacity(engine):
-    bucket = limiter.BucketCheck("org:sonnet-4:requests_per_minute", capacity=7, amount=1)
+    plan = limiter.CheckPlan(
+        (limiter.PlannedBucket("org:sonnet-4:requests_per_minute", 7, limiter.REQUESTS),),
+        (limiter.PlannedSpend("org", ()),),
+    )
     engine.reconcile("org-x", "2026-11", {"org": 0}, [])
 
     def work():
-        reservation_id = f"res_{threading.get_ident()}_{id(object())}"
         request = limiter.CheckRequest(
             org="org-x",
+            plan=plan,
             now=T0,
             month="2026-11",
             previous_month="2026-10",
-            buckets=(bucket,),
-            spends=(limiter.SpendCheck("org", 0, ()),),
-            reservation_id=reservation_id,
-            hold=limiter.Hold("2026-11", (), 0, (), 0, (("org", 0),)),
+            reservation_id=f"res_{threading.get_ident()}_{id(object())}",
             expires_at=T0 + 600,
+            input_tokens=0,
+            output_tokens=1,
+            cost=0,
         )
         return engine.check(request).admitted
 
