@@ -42,6 +42,7 @@ run: migrate
 lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports
 
 # Browser tests drive Debian's Chromium; install it when we can, else say how.
 browser:

@@ -201,12 +201,12 @@ def model_by_id(model_id: int, *, cached_only: bool = False) -> ModelInfo | None
 
 
 # Bucket names are short: the check script reads them on every request.
-BUCKET_NAMES = {
+BUCKET_NAMES: dict[str, str] = {
     Limiter.REQUESTS_PER_MINUTE: "rpm",
     Limiter.INPUT_TOKENS_PER_MINUTE: "itpm",
     Limiter.OUTPUT_TOKENS_PER_MINUTE: "otpm",
 }
-BUCKET_KINDS = {
+BUCKET_KINDS: dict[str, str] = {
     Limiter.REQUESTS_PER_MINUTE: limiter.REQUESTS,
     Limiter.INPUT_TOKENS_PER_MINUTE: limiter.INPUT,
     Limiter.OUTPUT_TOKENS_PER_MINUTE: limiter.OUTPUT,

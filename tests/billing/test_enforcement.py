@@ -1,8 +1,10 @@
-"""The enforcement engine, on both backends: buckets, spend, reservations, answers."""
+"""The enforcement engine, on every backend: buckets, spend, reservations, answers."""
 
+import ast
 import threading
 from datetime import UTC, datetime
 from decimal import Decimal
+from pathlib import Path
 
 import hypothesis
 import pytest
@@ -11,6 +13,7 @@ from asgiref.sync import async_to_sync
 from django.core import mail
 from django.db import connection, connections
 from django.db.models import Sum
+from django.urls import reverse
 from hypothesis import strategies as st
 
 from accounts.models import AuditEvent, KeyStatus
@@ -683,3 +686,37 @@ def test_counters_equal_the_database_after_an_outage(engine, world, settings):
     # worst) and 10 output at $15/M, in micro-cents.
     held = 10 * 600 + 10 * 1_500
     assert working.spend(org, "2026-11")["org"] == recorded + held
+
+
+def test_the_limits_page_shows_spend_above_the_limit(world, admin_client):
+    services.organization_spend_limit_set(
+        actor=world["actor"], organization=world["org"], amount_cents=10
+    )
+    page = reverse("billing:organization_limits")
+    assert b'data-testid="spend-over-limit"' not in admin_client.get(page).content
+    services.usage_record(
+        api_key=world["key"],
+        model=Model.objects.get(api_name="claude-sonnet-4-5"),
+        tokens={"output_tokens": 10_000},  # 15 cents
+    )
+    content = admin_client.get(page).content.decode()
+    assert 'data-testid="spend-over-limit"' in content and "$0.05 over the limit" in content
+
+
+def test_the_engine_imports_at_the_top_of_its_modules():
+    """No import inside a function: the modules' order is what the import contract says."""
+    root = Path(__file__).resolve().parents[2] / "billing"
+    modules = [
+        *sorted((root / "enforcement").glob("*.py")),
+        root / "limiter.py",
+        root / "gateway.py",
+    ]
+    late = [
+        f"{path.name}:{node.lineno}"
+        for path in modules
+        for function in ast.walk(ast.parse(path.read_text()))
+        if isinstance(function, ast.FunctionDef | ast.AsyncFunctionDef)
+        for node in ast.walk(function)
+        if isinstance(node, ast.Import | ast.ImportFrom)
+    ]
+    assert late == []

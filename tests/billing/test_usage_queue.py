@@ -10,6 +10,7 @@ import pytest
 from django.core import checks
 from django.core.management import call_command
 from django.db import connection, connections, transaction
+from redis.crc import key_slot
 
 from billing import enforcement, limiter, usage
 from billing.models import Model, UsageDaily, UsageRecord
@@ -234,3 +235,24 @@ def test_a_batch_that_cannot_be_stored_stays_queued_and_blocks_no_one(
     assert UsageRecord.objects.get().workspace_id == world["workspace"].pk
     assert queued.queued_usage([other]) == 1
     assert f"Queued usage of organization {other} could not be stored" in caplog.text
+
+
+def test_the_worker_reconciles_counters_that_drifted(queued, world, settings):
+    """Counters can drift from the records (a settle written to the database alone, a store
+    that lost data); the worker sets them back to what the database says."""
+    settings.RECONCILE_SECONDS = 0
+    now = datetime.now(UTC).timestamp()
+    _settle(world, now=now)
+    call_command("usage_worker", "--once", stdout=io.StringIO())
+    org = str(world["org"].pk)
+    month = f"{datetime.now(UTC):%Y-%m}"
+    spend_key = limiter.keys(org, month, month)[1]
+    queued.client.hset(spend_key, "org", 1)  # drifted far below the truth
+    call_command("usage_worker", "--once", stdout=io.StringIO())
+    assert queued.spend(org, month)["org"] == 1_050_000  # the 1.05 cents recorded
+
+
+def test_every_key_of_a_check_is_in_one_cluster_slot():
+    org = "9b2b6c6e-5a4e-4f0e-9c55-0d1b0e6f2a11"
+    names = [*limiter.keys(org, "2026-11", "2026-10"), *limiter.queue_keys(org)]
+    assert len({key_slot(name.encode()) for name in names}) == 1
