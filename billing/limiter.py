@@ -577,16 +577,25 @@ class RedisBackend:
             redis.exceptions.ReadOnlyError,
             OSError,
         )
-        options: dict[str, Any] = {"socket_timeout": timeout, "socket_connect_timeout": timeout}
-        self.client: redis.Redis | redis.cluster.RedisCluster = (
-            redis.cluster.RedisCluster.from_url(url, **options)
-            if cluster
-            else redis.Redis.from_url(url, **options)
+        self._options: dict[str, Any] = {
+            "socket_timeout": timeout,
+            "socket_connect_timeout": timeout,
+        }
+        # A cluster client connects when it is made (to learn the slots), so it is made on
+        # first use, where a cluster that cannot be reached is LimiterUnavailable.
+        self._client: redis.Redis | redis.cluster.RedisCluster | None = (
+            None if cluster else redis.Redis.from_url(url, **self._options)
         )
         self._shas = {
             name: hashlib.sha1(text.encode()).hexdigest() for name, text in SCRIPTS.items()
         }
         self._async_clients: dict[asyncio.AbstractEventLoop, Any] = {}
+
+    @property
+    def client(self) -> redis.Redis | redis.cluster.RedisCluster:
+        if self._client is None:
+            self._client = redis.cluster.RedisCluster.from_url(self.url, **self._options)
+        return self._client
 
     # -- running scripts
 
@@ -766,4 +775,5 @@ class RedisBackend:
             self.client.flushdb()
 
     def close(self) -> None:
-        self.client.close()
+        if self._client is not None:
+            self._client.close()

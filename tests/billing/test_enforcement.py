@@ -720,3 +720,15 @@ def test_the_engine_imports_at_the_top_of_its_modules():
         if isinstance(node, ast.Import | ast.ImportFrom)
     ]
     assert late == []
+
+
+def test_a_cluster_that_cannot_be_reached_is_overloaded(world, settings):
+    settings.LIMITER_CACHE_SECONDS = 0
+    enforcement.use_backend(
+        limiter.RedisBackend("redis://127.0.0.1:1/0", timeout=0.2, cluster=True)
+    )
+    try:
+        decision = auth(world)
+        assert decision.status == 529 and decision.body["error"]["type"] == "overloaded_error"
+    finally:
+        enforcement.use_backend(None)
