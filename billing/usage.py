@@ -457,7 +457,13 @@ def month_spend_by_workspace(organization_id, month_start: datetime) -> dict[int
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         rows = cursor.fetchall()
-    return {workspace_id: Decimal(total) for workspace_id, total in rows if total is not None}
+    # SQLite sums decimals as floats: back to the cost's own eight places.
+    places = Decimal(1).scaleb(-UsageRecord._meta.get_field("cost_cents").decimal_places)
+    return {
+        workspace_id: Decimal(str(total)).quantize(places)
+        for workspace_id, total in rows
+        if total is not None
+    }
 
 
 def organizations_with_usage_since(start: datetime) -> set:

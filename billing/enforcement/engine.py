@@ -32,7 +32,8 @@ from asgiref.sync import sync_to_async
 from django.conf import settings
 from django.db import DatabaseError, transaction
 
-from billing import services, usage
+from billing import services
+from billing import usage as records
 from billing.enforcement import policy, reservations, spend, wire
 from billing.enforcement.policy import BucketSpec, KeyContext, ModelInfo, NeedsDatabase
 from billing.enforcement.reservations import ReservationInfo
@@ -330,7 +331,7 @@ def _decide(authorization: _Authorization, result: CheckResult, now: float) -> D
 
 
 def _count_refusal(authorization: _Authorization, decision: Decision, now: float) -> None:
-    usage.count_refusal(
+    records.count_refusal(
         api_key_id=authorization.context.api_key_id,
         organization_id=authorization.context.organization_id,
         workspace_id=authorization.context.workspace_id,
@@ -430,12 +431,12 @@ class _Settle:
 
 
 def _prepare_settle(
-    reservation_id: Any, usage_body: Any, now: float, scope: str | None, cached_only: bool
+    reservation_id: Any, usage: Any, now: float, scope: str | None, cached_only: bool
 ) -> _Settle:
     info = reservations.verify(reservation_id)
     if info is None or (scope is not None and info.organization_id != scope):
         raise EnforcementError(UNKNOWN_RESERVATION)
-    parsed = wire.usage_from_messages_api(usage_body)
+    parsed = wire.usage_from_messages_api(usage)
     model = policy.model_by_id(info.model_id, cached_only=cached_only)
     key = policy.key_by_id(info.api_key_id, cached_only=cached_only)
     if model is None or key is None:
@@ -444,8 +445,8 @@ def _prepare_settle(
         raise EnforcementError(
             "reservation_id: its organization, workspace and API key do not belong together."
         )
-    cost = usage.cost_cents(model.model, parsed.tokens)
-    micro = usage.to_micro(cost)
+    cost = records.cost_cents(model.model, parsed.tokens)
+    micro = records.to_micro(cost)
     at = datetime.fromtimestamp(info.at, UTC)
     record = UsageRecord(
         organization_id=info.organization_id,
@@ -535,9 +536,9 @@ def _record_and_settle(prepared: _Settle, *, with_counters: bool) -> Settlement:
     record = prepared.record
     result = None
     with transaction.atomic():
-        usage.enter_write_gate(record.organization_id)
-        if not usage.insert_once(record):
-            cost = usage.recorded_cost(record.request_id, record.created_at)
+        records.enter_write_gate(record.organization_id)
+        if not records.insert_once(record):
+            cost = records.recorded_cost(record.request_id, record.created_at)
             return _already(prepared, cost if cost is not None else record.cost_cents)
         if with_counters:
             try:
@@ -555,7 +556,7 @@ def _record_and_settle(prepared: _Settle, *, with_counters: bool) -> Settlement:
             _missed_settle(prepared.request)
             spend.mark_diverged(prepared.info.organization_id)
     if settings.USAGE_ROLLUP_INLINE:
-        usage.rollup_pending()
+        records.rollup_pending()
     try:
         spend.notify_if_due(
             prepared.info.organization_id,
@@ -572,7 +573,7 @@ def _queues(counters) -> bool:
 
 
 def _queued_request(prepared: _Settle) -> SettleRequest:
-    record_text = usage.queued_record(
+    record_text = records.queued_record(
         prepared.record, month=prepared.request.record_month, micro_cents=prepared.micro_cents
     )
     return replace(prepared.request, record=record_text, late=False)
@@ -585,13 +586,13 @@ def _queued_outcome(prepared: _Settle, result: SettleResult) -> Settlement:
 
 
 def _recorded_before(prepared: _Settle) -> Settlement | None:
-    cost = usage.recorded_cost(prepared.record.request_id, prepared.record.created_at)
+    cost = records.recorded_cost(prepared.record.request_id, prepared.record.created_at)
     return None if cost is None else _already(prepared, cost)
 
 
 def settle(
     reservation_id: Any,
-    usage_body: Any,
+    usage: Any,
     *,
     now: float | None = None,
     scope: str | None = None,
@@ -599,7 +600,7 @@ def settle(
     """Record a request's real usage and release its reservation, exactly once; see the
     package's description."""
     now = time.time() if now is None else now
-    prepared = _prepare_settle(reservation_id, usage_body, now, scope, cached_only=False)
+    prepared = _prepare_settle(reservation_id, usage, now, scope, cached_only=False)
     counters = policy.backend()
     if not _queues(counters):
         return _record_and_settle(prepared, with_counters=True)
@@ -621,7 +622,7 @@ def settle(
 
 async def asettle(
     reservation_id: Any,
-    usage_body: Any,
+    usage: Any,
     *,
     now: float | None = None,
     scope: str | None = None,
@@ -630,11 +631,9 @@ async def asettle(
     and no SQL; without, the record is written in a thread, as `settle` writes it."""
     now = time.time() if now is None else now
     try:
-        prepared = _prepare_settle(reservation_id, usage_body, now, scope, cached_only=True)
+        prepared = _prepare_settle(reservation_id, usage, now, scope, cached_only=True)
     except NeedsDatabase:
-        prepared = await sync_to_async(_prepare_settle)(
-            reservation_id, usage_body, now, scope, False
-        )
+        prepared = await sync_to_async(_prepare_settle)(reservation_id, usage, now, scope, False)
     counters = policy.backend()
     if not _queues(counters):
         return await sync_to_async(_record_and_settle)(prepared, with_counters=True)
