@@ -8,7 +8,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('accounts', '0002_adminapikey'),
-        ('billing', '0007_usage_record_request_unique'),
+        ('billing', '0008_upstreams_model_routes'),
     ]
 
     operations = [
