@@ -47,6 +47,7 @@ run: migrate
 lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports
 
 # Types (mypy with django-stubs) and the import contracts between apps and modules.
 types: install

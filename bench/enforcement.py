@@ -16,15 +16,18 @@ so authorize checks six token buckets and two spend counters. `LIMITER_CACHE_SEC
 its setting (5 s by default): in the steady state authorize reads nothing from the database.
 
 Measured in one run: authorize and settle latency and throughput with `LocalBackend` and with
-`RedisBackend`, then through the gateway endpoints (a threaded Django WSGI server in this
-process, called over one keep-alive http.client connection); Redis commands per authorize and
-per settle, counted on the wire by a TCP proxy thread; a bare Redis round trip (EVALSHA of
-`return 1`); settles per second into PostgreSQL with `USAGE_ROLLUP_INLINE` off, each settle
+`RedisBackend`, then on a three-master Redis Cluster the benchmark starts itself (redis-server
+on free ports, stopped at the end; skipped when redis-server is not installed), then through
+the gateway endpoints (a threaded Django WSGI server in this process, called over one
+keep-alive http.client connection); Redis commands per authorize and per settle, counted on
+the wire by a TCP proxy thread; a bare Redis round trip (EVALSHA of `return 1`, on the
+single Redis and on the cluster); settles per second into PostgreSQL with `USAGE_ROLLUP_INLINE` off, each settle
 writing its record, then with `USAGE_QUEUE` on, the records queued in Redis and stored by
 `store_queued_usage` (what `usage_worker` runs), both with `rollup_pending` over the records
 they wrote; where an authorize and a settle spend their time. Targets, printed with PASS/FAIL:
 one Redis round trip per authorize and per settle, in-process authorize p99 at most 1 ms on
-Redis, at least 1,000 settles per second into PostgreSQL including rollups, with
+Redis, an authorize median at most 1.5 times the bare round trip's on the single Redis and on
+the cluster, at least 1,000 settles per second into PostgreSQL including rollups, with
 `USAGE_QUEUE` on (the production setting). When
 the latency or the settle target fails, the operation is profiled (cProfile). If the gateway
 URLs do not reach the gateway views (another route matching first), that is printed as a
@@ -72,6 +75,7 @@ from accounts.models import Organization, OrganizationMember
 from accounts.services import organization_create
 from billing import enforcement, limiter, services, usage
 from billing.models import Limiter, Model, UsageRecord, UsageTier
+from tests.billing import redis_servers
 from workspaces.models import Workspace, WorkspaceColor
 from workspaces.services import api_key_create, workspace_create
 
@@ -97,6 +101,7 @@ PROFILE_CALLS = 2_000
 TARGET_ROUND_TRIPS = 1
 TARGET_AUTHORIZE_P99_MS = 1.0
 TARGET_SETTLES_PER_SECOND = 1_000
+TARGET_AUTHORIZE_OVER_BARE = 1.5  # authorize median / bare round trip median
 
 
 # -- the database and Redis ---------------------------------------------------------------
@@ -357,11 +362,11 @@ class TimedBackend(limiter.RedisBackend):
         self.seconds: list[float] = []
         self.last: tuple[list, list] = ([], [])
 
-    def _run(self, script, keys, args):
-        self.last = (keys, args)
+    def _run(self, name, script_keys, *arguments):
+        self.last = (script_keys, list(arguments))
         began = time.perf_counter()
         try:
-            return super()._run(script, keys, args)
+            return super()._run(name, script_keys, *arguments)
         finally:
             self.seconds.append(time.perf_counter() - began)
 
@@ -843,17 +848,68 @@ def http_gateway(url: str, world: World, runs: dict[str, Run]) -> list[str]:
     return shadowed
 
 
-def bare_round_trip(url: str, runs: dict[str, Run]) -> None:
-    client = redis.Redis.from_url(url)
+def bare_round_trip(url: str, runs: dict[str, Run], *, cluster: bool = False) -> None:
+    """EVALSHA of `return 1` with the client the backend uses; on a cluster with one key of
+    the organization's slot, so that it goes where an authorize goes."""
+    label = "cluster bare" if cluster else "bare"
+    backend = limiter.RedisBackend(url, cluster=cluster)
+    client = backend.client
     sha = client.script_load("return 1")
+    key = limiter.keys("bench", "", "")[0]
+
+    def call():
+        if cluster:
+            client.evalsha(sha, 1, key)
+        else:
+            client.evalsha(sha, 0)
+
     for _ in range(WARMUP):
-        client.evalsha(sha, 0)
+        call()
     gc.collect()
-    runs["bare"] = timed(
-        "bare Redis round trip (EVALSHA 'return 1')", lambda: client.evalsha(sha, 0), BARE_CALLS
-    )
-    client.close()
-    say(runs["bare"].line())
+    where = "Redis Cluster" if cluster else "Redis"
+    runs[label] = timed(f"bare {where} round trip (EVALSHA 'return 1')", call, BARE_CALLS)
+    backend.close()
+    say(runs[label].line())
+
+
+def cluster_runs(keys: list[str], runs: dict[str, Run]) -> bool:
+    """Authorize and settle on a three-master Redis Cluster started here (redis-server on
+    free ports, stopped at the end), beside a bare round trip to it. False when redis-server
+    is not installed."""
+    if not redis_servers.available():
+        say("  redis-server and redis-cli are not installed: no cluster run")
+        return False
+    began = time.perf_counter()
+    servers = redis_servers.RedisClusterServers()
+    try:
+        say(
+            f"  three masters on ports {', '.join(str(n.port) for n in servers.nodes)}, "
+            f"ready in {time.perf_counter() - began:.1f}s"
+        )
+        enforcement.use_backend(limiter.RedisBackend(servers.url, cluster=True))
+        warm_up(keys)
+        run, ids = time_loop(
+            "Redis Cluster authorize", authorize_call, keys, seconds=REDIS_SECONDS, cycle=True
+        )
+        runs["cluster authorize"] = run
+        say(run.line())
+        settings.USAGE_QUEUE = True
+        try:
+            run, _ = time_loop(
+                "Redis Cluster settle, USAGE_QUEUE on", settle_call, ids, seconds=SETTLE_SECONDS
+            )
+        finally:
+            settings.USAGE_QUEUE = False
+        runs["cluster settle"] = run
+        say(run.line())
+        stored = enforcement.store_queued_usage(rounds=10**6)
+        if stored != run.count:
+            raise RuntimeError(f"{run.count:,} queued settles on the cluster, {stored:,} stored")
+        bare_round_trip(servers.url, runs, cluster=True)
+    finally:
+        enforcement.use_backend(None)
+        servers.close()
+    return True
 
 
 def authorize_breakdown(url: str, keys: list[str]) -> dict[str, float]:
@@ -955,7 +1011,7 @@ def batch_insert_rate(info) -> float:
     """How fast this database takes usage records when they come in batches (rolled back,
     so without the one COMMIT per batch)."""
     model = Model.objects.get(pk=info.model_id)
-    tokens = enforcement.usage_from_messages_api(USAGE)
+    tokens = enforcement.usage_from_messages_api(USAGE).tokens
     cost = usage.cost_cents(model, tokens)
     at = datetime.now(UTC)
     elapsed = 0.0
@@ -1014,6 +1070,8 @@ def main() -> None:
     say("in process, RedisBackend; settles into PostgreSQL, then rollup_pending")
     settled = redis_backend(url, keys, runs)
     bare_round_trip(url, runs)
+    say("in process, a Redis Cluster of three masters")
+    clustered = cluster_runs(keys, runs)
     say(f"Redis commands on the wire, over {WIRE_CALLS:,} authorizes and settles (TCP proxy)")
     wire = wire_counts(url, keys)
     for label, (commands, trips, names) in wire.items():
@@ -1043,12 +1101,18 @@ def main() -> None:
         "http settle",
         "http settle, usage_queue on",
         "bare",
+        *(("cluster authorize", "cluster settle", "cluster bare") if clustered else ()),
     ):
         print(runs[key].line())
     for problem in shadowed:
         print(f"WARNING: {problem}; HTTP figures measured with the gateway routes put first")
     ratio = runs["redis authorize"].median_us / runs["bare"].median_us
-    print(f"Redis authorize median / bare round trip median: {ratio:.1f}")
+    print(f"Redis authorize median / bare round trip median: {ratio:.2f}")
+    cluster_ratio = (
+        runs["cluster authorize"].median_us / runs["cluster bare"].median_us if clustered else None
+    )
+    if cluster_ratio is not None:
+        print(f"Redis Cluster authorize median / bare round trip median: {cluster_ratio:.2f}")
     print(
         f"authorize median split: {authorize_parts['redis']:,.0f} µs Redis round trip "
         f"(script {authorize_parts['server']:,.0f} µs in Redis), "
@@ -1075,6 +1139,17 @@ def main() -> None:
         f"{TARGET_AUTHORIZE_P99_MS:g} ms):",
         p99 <= TARGET_AUTHORIZE_P99_MS,
     )
+    verdict(
+        f"in-process authorize median on Redis {ratio:.2f}x a bare round trip (target at most "
+        f"{TARGET_AUTHORIZE_OVER_BARE:g}x):",
+        ratio <= TARGET_AUTHORIZE_OVER_BARE,
+    )
+    if cluster_ratio is not None:
+        verdict(
+            f"in-process authorize median on Redis Cluster {cluster_ratio:.2f}x a bare round "
+            f"trip (target at most {TARGET_AUTHORIZE_OVER_BARE:g}x):",
+            cluster_ratio <= TARGET_AUTHORIZE_OVER_BARE,
+        )
     settle_ok = verdict(
         f"settles per second into PostgreSQL with rollups, USAGE_QUEUE on "
         f"{settled['queued_amortized']:,.0f} (target at least {TARGET_SETTLES_PER_SECOND:,}):",
@@ -1087,12 +1162,12 @@ def main() -> None:
             "authorize (Redis)",
             authorize_call,
             [keys[n % len(keys)] for n in range(PROFILE_CALLS)],
-            r"enforcement.py:\d+\(authorize\)",
+            r"engine.py:\d+\(authorize\)",
         )
     if not settle_ok:
         enforcement.use_backend(limiter.RedisBackend(url))
         ids = [authorize_call(keys[n % len(keys)]) for n in range(PROFILE_CALLS)]
-        profile("settle (Redis, records only)", settle_call, ids, r"enforcement.py:\d+\(settle\)")
+        profile("settle (Redis, records only)", settle_call, ids, r"engine.py:\d+\(settle\)")
         usage.rollup_pending()
     enforcement.use_backend(None)
     print(f"\nload average at the end: {load_average()}")

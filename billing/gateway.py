@@ -1,23 +1,30 @@
 """The operator's gateway calls these to authorize and settle each request.
 
 Both need a gateway token (`Authorization: Bearer`), created by staff in the Django admin;
-a workspace API key alone cannot call them. Answers use the Anthropic error envelope.
+a workspace API key alone cannot call them. A token made for one organization authorizes
+only that organization's keys and settles only its reservations. Every answer, including an
+unexpected failure (`api_error`, 500), is JSON in the Anthropic error envelope.
 """
 
+import logging
 from collections.abc import Callable
 from functools import wraps
 
 from django.contrib.auth.decorators import login_not_required
+from django.db import DatabaseError
 from django.http import HttpRequest, HttpResponse
 from django.views.decorators.csrf import csrf_exempt
 
+from accounts import keys
 from billing import enforcement
 from billing.models import GatewayToken
-from console.api import ApiError, bearer_token, error_response, json_response, read_json
+from console.api import ApiError, bearer_token, error_response, json_response
 from console.secrets import hash_secret
+from console.validation import JSONRefused, loads_json
 
-GATEWAY_TOKEN_PREFIX = "cgw-"
+logger = logging.getLogger(__name__)
 
+MAX_BODY_BYTES = 1024 * 1024
 
 # Valid tokens by their secret's hash: every gateway request presents one. A token disabled
 # in the admin is refused within LIMITER_CACHE_SECONDS, as API keys are.
@@ -25,18 +32,40 @@ _tokens = enforcement.TTLCache()
 
 
 def gateway_token_authenticate(secret: str | None) -> GatewayToken | None:
-    from accounts import keys
-
-    if not secret or not isinstance(secret, str) or not secret.startswith(GATEWAY_TOKEN_PREFIX):
+    if (
+        not secret
+        or not isinstance(secret, str)
+        or not secret.startswith(GatewayToken.SECRET_PREFIX)
+    ):
         return None
     return _tokens.get(
         hash_secret(secret),
-        lambda: keys.authenticate(GatewayToken.objects.all(), secret, prefix=GATEWAY_TOKEN_PREFIX),
+        lambda: keys.authenticate(
+            GatewayToken.objects.all(), secret, prefix=GatewayToken.SECRET_PREFIX
+        ),
     )
 
 
+def _body(request: HttpRequest) -> dict:
+    """The request's JSON object: 413 above 1 MB; 400 when it is not JSON, nests too deep,
+    or holds NUL characters or unpaired surrogates."""
+    length = request.META.get("CONTENT_LENGTH") or "0"
+    if not length.isdigit() or int(length) > MAX_BODY_BYTES:
+        raise ApiError(413, "request_too_large", "Request bodies can be at most 1 MB.")
+    raw = request.read(MAX_BODY_BYTES + 1)
+    if len(raw) > MAX_BODY_BYTES:
+        raise ApiError(413, "request_too_large", "Request bodies can be at most 1 MB.")
+    try:
+        body = loads_json(raw or b"null")
+    except JSONRefused as error:
+        raise ApiError(400, "invalid_request_error", error.message, error_code=error.code) from None
+    if not isinstance(body, dict):
+        raise ApiError(400, "invalid_request_error", "The request body must be a JSON object.")
+    return body
+
+
 def gateway_endpoint(
-    view: Callable[[HttpRequest, dict], HttpResponse],
+    view: Callable[[HttpRequest, dict, str | None], HttpResponse],
 ) -> Callable[[HttpRequest], HttpResponse]:
     @csrf_exempt
     @login_not_required
@@ -45,35 +74,45 @@ def gateway_endpoint(
         try:
             if request.method != "POST":
                 raise ApiError(405, "invalid_request_error", "Use POST.")
-            if gateway_token_authenticate(bearer_token(request)) is None:
+            token = gateway_token_authenticate(bearer_token(request))
+            if token is None:
                 raise ApiError(
                     401,
                     "authentication_error",
                     "A valid gateway token is required (Authorization: Bearer).",
                 )
-            body = read_json(request)
-            if not isinstance(body, dict):
-                raise ApiError(
-                    400, "invalid_request_error", "The request body must be a JSON object."
-                )
-            return view(request, body)
+            scope = None if token.organization_id is None else str(token.organization_id)
+            return view(request, _body(request), scope)
         except ApiError as error:
             return error_response(request, error)
         except enforcement.EnforcementError as error:
             return error_response(request, ApiError(error.status, error.error_type, error.message))
+        except DatabaseError:
+            logger.exception("The database failed during %s.", request.path)
+            return error_response(
+                request,
+                ApiError(500, "api_error", "Usage could not be stored; nothing changed. Retry."),
+            )
+        except Exception:
+            logger.exception("Unexpected failure during %s.", request.path)
+            return error_response(request, ApiError(500, "api_error", "Internal server error."))
 
     return wrapper
 
 
 @gateway_endpoint
-def authorize(request: HttpRequest, body: dict) -> HttpResponse:
+def authorize(request: HttpRequest, body: dict, scope: str | None) -> HttpResponse:
     decision = enforcement.authorize(
-        body.get("api_key"), body.get("model"), body.get("input_tokens"), body.get("max_tokens")
+        body.get("api_key"),
+        body.get("model"),
+        body.get("input_tokens"),
+        body.get("max_tokens"),
+        scope=scope,
     )
     return json_response(request, decision.to_json())
 
 
 @gateway_endpoint
-def settle(request: HttpRequest, body: dict) -> HttpResponse:
-    settlement = enforcement.settle(body.get("reservation_id"), body.get("usage"))
+def settle(request: HttpRequest, body: dict, scope: str | None) -> HttpResponse:
+    settlement = enforcement.settle(body.get("reservation_id"), body.get("usage"), scope=scope)
     return json_response(request, settlement.to_json())

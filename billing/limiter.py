@@ -2,31 +2,49 @@
 
 Two backends with the same semantics and the same tests:
 
-- `RedisBackend`: one Lua script per call, so a check is one round trip and atomic across
-  processes. Every key of an organization carries the hash tag ``{org:<id>}``, so all keys a
-  script touches live in one slot and the scripts run unchanged on Redis Cluster.
+- `RedisBackend`: one Lua script per call (`billing/lua/*.lua`, each taking one JSON object
+  of named arguments), so a check is one round trip and atomic across processes. Every key
+  of an organization carries the hash tag ``{org:<id>}``, so all keys a script touches live
+  in one slot and the scripts run unchanged on Redis Cluster (`cluster=True`). It has
+  asynchronous twins of `check` and `settle` (`acheck`, `asettle`) on `redis.asyncio`,
+  running the same scripts.
 - `LocalBackend`: the same arithmetic in Python under a lock, for a single process.
 
 A bucket's capacity is its per-minute limit and it refills continuously at capacity/60 per
 second, never above capacity. A check either admits and consumes every bucket and spend
 counter involved, or changes nothing and names the first one that refused.
 
+A reservation is held until it settles or expires. Settling replaces the hold by the real
+cost and gives back unused input and output capacity, once: the settled reservation is
+remembered (its cost) until `keep_until`, so a second settle changes nothing. A settle of a
+reservation the store does not hold (expired, or lost with the store's data) counts its cost
+when asked to (`late`). Spend counters that do not exist are never created by a settle or an
+expiry: `reconcile` sets them from the database.
+
 Spend is counted in micro-cents (10^-6 cent) as integers, so Lua's doubles stay exact up to
 about $90 million a month per counter.
 """
 
+import asyncio
+import hashlib
 import heapq
 import json
 import secrets
 import threading
-import time
 from dataclasses import dataclass, field
-from typing import Protocol
+from pathlib import Path
+from typing import Any, Protocol
+
+import redis
+import redis.asyncio
+import redis.asyncio.cluster
+import redis.cluster
 
 MICRO = 1_000_000  # micro-cents per cent
+LUA = Path(__file__).resolve().parent / "lua"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class BucketCheck:
     name: str  # unique within the organization, e.g. "ws:12:sonnet-4:requests_per_minute"
     capacity: int
@@ -37,67 +55,209 @@ class BucketCheck:
         return self.capacity / 60.0
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
+class SpendLimit:
+    limit: int  # micro-cents
+    tag: str  # "workspace", "organization" or "tier_cap"
+
+
+@dataclass(frozen=True, slots=True)
 class SpendCheck:
     name: str  # "org" or "ws:<id>"
     amount: int  # micro-cents to reserve
-    limits: tuple[tuple[int, str], ...] = ()  # (limit in micro-cents, tag) pairs
+    limits: tuple[SpendLimit, ...] = ()
 
 
-@dataclass(frozen=True)
-class Reservation:
+@dataclass(frozen=True, slots=True)
+class Hold:
     """What a reservation holds, to be given back or replaced when it settles or expires."""
 
-    id: str
-    output_buckets: tuple[tuple[str, int], ...]  # (bucket name, capacity) of the output buckets
-    output_reserved: int
-    spend: tuple[tuple[str, int], ...]  # (spend name, micro-cents reserved)
     month: str
-    expires_at: float
+    output_buckets: tuple[tuple[str, int], ...]  # (bucket name, capacity)
+    output_reserved: int
+    input_buckets: tuple[tuple[str, int], ...]
+    input_reserved: int
+    spend: tuple[tuple[str, int], ...]  # (spend name, micro-cents reserved)
 
     def to_json(self) -> str:
         return json.dumps(
             {
-                "ob": [list(b) for b in self.output_buckets],
-                "or": self.output_reserved,
-                "sp": [list(s) for s in self.spend],
-                "mo": self.month,
-                "ex": self.expires_at,
+                "month": self.month,
+                "output_buckets": self.output_buckets,
+                "output_reserved": self.output_reserved,
+                "input_buckets": self.input_buckets,
+                "input_reserved": self.input_reserved,
+                "spend": self.spend,
             },
             separators=(",", ":"),
         )
 
 
-@dataclass
+REQUESTS, INPUT, OUTPUT = "requests", "input", "output"  # what a bucket counts
+
+
+@dataclass(frozen=True, slots=True)
+class PlannedBucket:
+    name: str
+    capacity: int
+    kind: str  # REQUESTS (one per request), INPUT or OUTPUT (tokens)
+
+
+@dataclass(frozen=True, slots=True)
+class PlannedSpend:
+    name: str
+    limits: tuple[SpendLimit, ...]
+
+
+class CheckPlan:
+    """What the checks of one workspace's requests for one model group touch: the buckets
+    and the spend counters with their limits. It is built once (the engine caches it with the
+    limits), with the JSON the scripts take, so that a check only fills in its amounts."""
+
+    __slots__ = ("_arguments", "_hold", "buckets", "spends")
+
+    def __init__(self, buckets: tuple[PlannedBucket, ...], spends: tuple[PlannedSpend, ...]):
+        self.buckets = buckets
+        self.spends = spends
+        static = json.dumps(
+            {
+                "buckets": [[b.name, b.capacity, b.kind] for b in buckets],
+                "spends": [[s.name, [[x.limit, x.tag] for x in s.limits]] for s in spends],
+            },
+            separators=(",", ":"),
+        )
+        self._arguments = (
+            '{"now":%r,"month":"%s","previous_month":"%s","id":"%s","expires_at":%r,'
+            '"input":%d,"output":%d,"cost":%d,' + static[1:].replace("%", "%%")
+        )
+
+        def named(kind: str) -> str:
+            return json.dumps([[b.name, b.capacity] for b in buckets if b.kind == kind])
+
+        spend = ",".join(f"[{json.dumps(s.name)},%(cost)d]" for s in spends)
+        self._hold = (
+            '{"month":"%(month)s","output_buckets":'
+            + named(OUTPUT).replace("%", "%%")
+            + ',"output_reserved":%(output)d,"input_buckets":'
+            + named(INPUT).replace("%", "%%")
+            + f',"input_reserved":%(input)d,"spend":[{spend}]}}'
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class CheckRequest:
+    org: str
+    plan: CheckPlan
+    now: float
+    month: str
+    previous_month: str
+    reservation_id: str
+    expires_at: float
+    input_tokens: int
+    output_tokens: int  # the request's max_tokens
+    cost: int  # its worst case, micro-cents
+
+    def amount(self, kind: str) -> int:
+        return 1 if kind == REQUESTS else self.input_tokens if kind == INPUT else self.output_tokens
+
+    def bucket_checks(self) -> list[BucketCheck]:
+        return [BucketCheck(b.name, b.capacity, self.amount(b.kind)) for b in self.plan.buckets]
+
+    def hold(self) -> Hold:
+        buckets = self.plan.buckets
+        return Hold(
+            month=self.month,
+            output_buckets=tuple((b.name, b.capacity) for b in buckets if b.kind == OUTPUT),
+            output_reserved=self.output_tokens,
+            input_buckets=tuple((b.name, b.capacity) for b in buckets if b.kind == INPUT),
+            input_reserved=self.input_tokens,
+            spend=tuple((s.name, self.cost) for s in self.plan.spends),
+        )
+
+    def arguments(self) -> tuple[str, str]:
+        """The check script's arguments: the named arguments, and the hold, as JSON."""
+        arguments = self.plan._arguments % (
+            self.now,
+            self.month,
+            self.previous_month,
+            self.reservation_id,
+            self.expires_at,
+            self.input_tokens,
+            self.output_tokens,
+            self.cost,
+        )
+        hold = self.plan._hold % {
+            "month": self.month,
+            "output": self.output_tokens,
+            "input": self.input_tokens,
+            "cost": self.cost,
+        }
+        return arguments, hold
+
+
+@dataclass(slots=True)
 class CheckResult:
     admitted: bool
-    # After an admission: each bucket's level; after a refusal: the level when it refused.
+    # After an admission: each bucket's level; after a refusal: the levels when it refused.
     levels: dict[str, float] = field(default_factory=dict)
     refused_bucket: str | None = None
     refused_spend: tuple[str, str] | None = None  # (spend name, limit tag)
-    retry_after: float = 0.0
-    spend: dict[str, int] = field(default_factory=dict)  # spend totals after the check
+    spend_used: int = 0  # the refused spend counter's value, micro-cents
     missing_spend: list[str] = field(default_factory=list)  # counters to rebuild first
 
 
-@dataclass
+@dataclass(frozen=True, slots=True)
+class SettleRequest:
+    org: str
+    now: float
+    month: str
+    previous_month: str
+    reservation_id: str
+    output_tokens: int
+    input_tokens: int  # those that count toward the input-tokens-per-minute limit
+    cost: int  # micro-cents
+    cost_text: str  # cents, answered to a second settle
+    keep_until: float  # until when the settled reservation is remembered
+    record_month: str  # the month the reservation was made in
+    spend_names: tuple[str, ...]  # the counters a late settle adds its cost to
+    record: str = ""  # the usage record to queue with the settle ("" for none)
+    late: bool = True  # whether to count a reservation this store no longer holds
+
+    def arguments(self) -> str:
+        return json.dumps(
+            {
+                "now": self.now,
+                "month": self.month,
+                "previous_month": self.previous_month,
+                "id": self.reservation_id,
+                "output_tokens": self.output_tokens,
+                "input_tokens": self.input_tokens,
+                "cost": self.cost,
+                "cost_text": self.cost_text,
+                "keep_until": self.keep_until,
+                "record_month": self.record_month,
+                "spend_names": self.spend_names,
+                "record": self.record,
+                "late": self.late,
+            },
+            separators=(",", ":"),
+        )
+
+
+SETTLED = "settled"  # by this call
+ALREADY = "already"  # by an earlier call, whose cost is given
+ABSENT = "absent"  # not held, not remembered, and not counted (`late` was false)
+
+
+@dataclass(slots=True)
 class SettleResult:
-    found: bool
-    spend: dict[str, int] = field(default_factory=dict)
-    # When not found: the cost (cents, as text) of the settle that already queued its record.
-    settled_cost: str | None = None
+    status: str
+    spend: dict[str, int] = field(default_factory=dict)  # counters after the settle
+    reserved: int | None = None  # micro-cents the hold had reserved (None: no hold)
+    settled_cost: str | None = None  # with ALREADY: the cost in cents, as text
 
 
-@dataclass(frozen=True)
-class QueuedUsage:
-    """A settle's usage record, to be queued in the same atomic step as the settle."""
-
-    record: str  # what the worker will store, as text
-    cost_text: str  # the request's cost in cents, answered to a second settle meanwhile
-    keep_until: float  # when that answer may be forgotten even if no worker stored the record
-
-
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class QueuedBatch:
     """Usage records claimed from one organization's queue, to be acknowledged once stored."""
 
@@ -106,41 +266,56 @@ class QueuedBatch:
     records: list[str]
 
 
+@dataclass(frozen=True, slots=True)
+class Snapshot:
+    """What an organization has in flight: the ids of its holds and of its claimed records
+    (the ones the database may already have)."""
+
+    hold_ids: list[str]
+    claimed_ids: list[str]
+
+
 class LimiterUnavailable(Exception):
     """The counter store cannot be reached."""
 
 
 class Backend(Protocol):
-    # Whether settles can queue usage records here (`QueuedUsage`); such a backend also has
-    # `claim_usage` and `ack_usage`, which the worker uses to store them.
+    # Whether settles can queue usage records here (`SettleRequest.record`); such a backend
+    # also has `claim_usage`, `ack_usage` and `queued_usage`, which the worker uses.
     queues_usage: bool
 
-    def check(
-        self,
-        org: str,
-        month: str,
-        previous_month: str,
-        now: float,
-        buckets: list[BucketCheck],
-        spends: list[SpendCheck],
-        reservation: Reservation,
-    ) -> CheckResult: ...
+    def check(self, request: CheckRequest) -> CheckResult: ...
 
-    def settle(
-        self,
-        org: str,
-        month: str,
-        previous_month: str,
-        now: float,
-        reservation_id: str,
-        actual_output: int,
-        actual_cost: int,
-        queue: QueuedUsage | None = None,
-    ) -> SettleResult: ...
+    async def acheck(self, request: CheckRequest) -> CheckResult: ...
 
-    def seed_spend(self, org: str, month: str, values: dict[str, int]) -> None: ...
+    def settle(self, request: SettleRequest) -> SettleResult: ...
+
+    async def asettle(self, request: SettleRequest) -> SettleResult: ...
+
+    def snapshot(self, org: str) -> Snapshot: ...
+
+    def reconcile(
+        self, org: str, month: str, recorded: dict[str, int], stored: list[str]
+    ) -> dict[str, int] | None: ...
+
+    def spend(self, org: str, month: str) -> dict[str, int]: ...
 
     def reset(self) -> None: ...
+
+
+def retry_after(bucket: BucketCheck, level: float) -> float:
+    """Seconds until `bucket` holds this request's amount (a minute if it never can)."""
+    if bucket.amount > bucket.capacity:
+        return 60.0
+    return max(0.0, (bucket.amount - level) / bucket.rate)
+
+
+def refilled(tokens: float | None, at: float | None, capacity: int, now: float) -> float:
+    """A token bucket's level: it refills continuously at capacity/60 per second, never
+    above capacity; a bucket never written is full."""
+    if tokens is None or at is None:
+        return float(capacity)
+    return min(float(capacity), tokens + max(0.0, now - at) * capacity / 60.0)
 
 
 # -- Local ----------------------------------------------------------------------------------
@@ -160,399 +335,388 @@ class LocalBackend:
         with self._lock:
             self._buckets: dict[tuple[str, str], tuple[float, float]] = {}  # -> (tokens, at)
             self._spend: dict[tuple[str, str], dict[str, int]] = {}  # (org, month) -> counters
-            self._reservations: dict[tuple[str, str], str] = {}  # (org, id) -> json
-            self._expiry: dict[str, list[tuple[float, str]]] = {}  # org -> heap of (expires_at, id)
+            self._holds: dict[tuple[str, str], Hold] = {}  # (org, id) -> hold
+            self._settled: dict[tuple[str, str], str] = {}  # (org, id) -> cost text
+            self._expiry: dict[str, list[tuple[float, str]]] = {}  # org -> heap (time, id)
 
     def _level(self, org: str, name: str, capacity: int, now: float) -> float:
-        tokens, at = self._buckets.get((org, name), (float(capacity), now))
-        return min(float(capacity), tokens + max(0.0, now - at) * capacity / 60.0)
+        tokens, at = self._buckets.get((org, name), (None, None))
+        return refilled(tokens, at, capacity, now)
 
-    def _release_expired(self, org: str, now: float) -> None:
-        """Release reservations past their time, soonest first; settled ones are skipped."""
-        heap = self._expiry.get(org, [])
-        while heap and heap[0][0] <= now:
-            _expires_at, reservation_id = heapq.heappop(heap)
-            raw = self._reservations.pop((org, reservation_id), None)
-            if raw is None:
+    def _give_back(self, org: str, name: str, capacity: int, amount: int, now: float) -> None:
+        if amount > 0:
+            level = self._level(org, name, capacity, now)
+            self._buckets[(org, name)] = (min(float(capacity), level + amount), now)
+
+    def _spend_key(self, org: str, month: str, request) -> tuple[str, str] | None:
+        return (org, month) if month in (request.month, request.previous_month) else None
+
+    def _spend_add(self, key: tuple[str, str] | None, name: str, amount: int) -> int | None:
+        counters = self._spend.get(key) if key else None
+        if counters is None or name not in counters:
+            return None
+        counters[name] += amount
+        return counters[name]
+
+    def _release_expired(self, request) -> None:
+        heap = self._expiry.get(request.org, [])
+        while heap and heap[0][0] <= request.now:
+            _at, reservation_id = heapq.heappop(heap)
+            hold = self._holds.pop((request.org, reservation_id), None)
+            if hold is None:
+                self._settled.pop((request.org, reservation_id), None)
                 continue
-            data = json.loads(raw)
-            counters = self._spend.get((org, data["mo"]), {})
-            for name, amount in data["sp"]:
-                counters[name] = counters.get(name, 0) - amount
+            key = self._spend_key(request.org, hold.month, request)
+            for name, amount in hold.spend:
+                self._spend_add(key, name, -amount)
 
-    def check(self, org, month, previous_month, now, buckets, spends, reservation) -> CheckResult:
+    def check(self, request: CheckRequest) -> CheckResult:
+        org, now = request.org, request.now
         with self._lock:
-            self._release_expired(org, now)
-            counters = self._spend.get((org, month))
-            missing = [s.name for s in spends if counters is None or s.name not in counters]
+            self._release_expired(request)
+            counters = self._spend.get((org, request.month), {})
+            spends = request.plan.spends
+            missing = [s.name for s in spends if s.name not in counters]
             if missing:
                 return CheckResult(admitted=False, missing_spend=missing)
+            buckets = request.bucket_checks()
             levels = {b.name: self._level(org, b.name, b.capacity, now) for b in buckets}
             for bucket in buckets:
                 if levels[bucket.name] < bucket.amount:
-                    return CheckResult(
-                        admitted=False,
-                        levels=levels,
-                        refused_bucket=bucket.name,
-                        retry_after=_retry_after(bucket, levels[bucket.name]),
-                    )
+                    return CheckResult(admitted=False, levels=levels, refused_bucket=bucket.name)
             for spend in spends:
-                total = counters[spend.name] + spend.amount
-                for limit, tag in spend.limits:
-                    if total > limit:
+                for limit in spend.limits:
+                    if counters[spend.name] + request.cost > limit.limit:
                         return CheckResult(
-                            admitted=False, levels=levels, refused_spend=(spend.name, tag)
+                            admitted=False,
+                            levels=levels,
+                            refused_spend=(spend.name, limit.tag),
+                            spend_used=counters[spend.name],
                         )
             for bucket in buckets:
                 levels[bucket.name] -= bucket.amount
                 self._buckets[(org, bucket.name)] = (levels[bucket.name], now)
             for spend in spends:
-                counters[spend.name] += spend.amount
-            self._reservations[(org, reservation.id)] = reservation.to_json()
+                counters[spend.name] += request.cost
+            self._holds[(org, request.reservation_id)] = request.hold()
             heapq.heappush(
-                self._expiry.setdefault(org, []), (reservation.expires_at, reservation.id)
+                self._expiry.setdefault(org, []), (request.expires_at, request.reservation_id)
             )
-            return CheckResult(
-                admitted=True, levels=levels, spend={s.name: counters[s.name] for s in spends}
-            )
+            return CheckResult(admitted=True, levels=levels)
 
-    def settle(
-        self,
-        org,
-        month,
-        previous_month,
-        now,
-        reservation_id,
-        actual_output,
-        actual_cost,
-        queue=None,
-    ) -> SettleResult:
-        if queue is not None:
+    async def acheck(self, request: CheckRequest) -> CheckResult:
+        return self.check(request)
+
+    def settle(self, request: SettleRequest) -> SettleResult:
+        if request.record:
             raise ValueError("LocalBackend does not queue usage records.")
+        org, now = request.org, request.now
         with self._lock:
-            raw = self._reservations.pop((org, reservation_id), None)
-            if raw is None:
-                return SettleResult(found=False)
-            data = json.loads(raw)
-            unused = max(0, data["or"] - actual_output)
-            for name, capacity in data["ob"]:
-                level = self._level(org, name, capacity, now)
-                self._buckets[(org, name)] = (min(float(capacity), level + unused), now)
-            counters = self._spend.setdefault((org, data["mo"]), {})
-            for name, reserved in data["sp"]:
-                counters[name] = counters.get(name, 0) - reserved + actual_cost
-            return SettleResult(found=True, spend={name: counters[name] for name, _ in data["sp"]})
+            settled = self._settled.get((org, request.reservation_id))
+            if settled is not None:
+                return SettleResult(ALREADY, settled_cost=settled)
+            hold = self._holds.pop((org, request.reservation_id), None)
+            totals: dict[str, int | None] = {}
+            reserved = None
+            if hold is not None:
+                for name, capacity in hold.output_buckets:
+                    self._give_back(
+                        org, name, capacity, hold.output_reserved - request.output_tokens, now
+                    )
+                for name, capacity in hold.input_buckets:
+                    self._give_back(
+                        org, name, capacity, hold.input_reserved - request.input_tokens, now
+                    )
+                key = self._spend_key(org, hold.month, request)
+                reserved = max((amount for _name, amount in hold.spend), default=0)
+                for name, amount in hold.spend:
+                    totals[name] = self._spend_add(key, name, request.cost - amount)
+            elif request.late:
+                key = self._spend_key(org, request.record_month, request)
+                for name in request.spend_names:
+                    totals[name] = self._spend_add(key, name, request.cost)
+            else:
+                return SettleResult(ABSENT)
+            self._settled[(org, request.reservation_id)] = request.cost_text
+            heapq.heappush(
+                self._expiry.setdefault(org, []), (request.keep_until, request.reservation_id)
+            )
+            return SettleResult(
+                SETTLED,
+                spend={name: value for name, value in totals.items() if value is not None},
+                reserved=reserved,
+            )
 
-    def seed_spend(self, org: str, month: str, values: dict[str, int]) -> None:
+    async def asettle(self, request: SettleRequest) -> SettleResult:
+        return self.settle(request)
+
+    def snapshot(self, org: str) -> Snapshot:
         with self._lock:
+            return Snapshot([rid for (o, rid) in self._holds if o == org], [])
+
+    def reconcile(
+        self, org: str, month: str, recorded: dict[str, int], stored: list[str]
+    ) -> dict[str, int] | None:
+        stored_ids = set(stored)
+        with self._lock:
+            totals = dict(recorded)
+            for (o, reservation_id), hold in list(self._holds.items()):
+                if o != org:
+                    continue
+                if reservation_id in stored_ids:
+                    del self._holds[(o, reservation_id)]
+                elif hold.month == month:
+                    for name, amount in hold.spend:
+                        totals[name] = totals.get(name, 0) + amount
             counters = self._spend.setdefault((org, month), {})
-            for name, value in values.items():
-                counters.setdefault(name, value)
+            for name in counters:
+                totals.setdefault(name, 0)
+            counters.update(totals)
+            return dict(counters)
 
-
-def _retry_after(bucket: BucketCheck, level: float) -> float:
-    if bucket.amount > bucket.capacity:
-        return 60.0  # can never fit; a minute is the honest answer
-    return max(0.0, (bucket.amount - level) / bucket.rate)
+    def spend(self, org: str, month: str) -> dict[str, int]:
+        with self._lock:
+            return dict(self._spend.get((org, month), {}))
 
 
 # -- Redis ------------------------------------------------------------------------------------
 
-# KEYS: 1 buckets hash, 2 spend hash (this month), 3 spend hash (last month),
-#       4 reservations hash, 5 reservation expiry zset
-# ARGV: now, n_buckets, n_spends, reservation id, reservation json, expires_at,
-#       then per bucket: name, capacity, amount;
-#       then per spend: name, amount, n_limits, (limit, tag) * n_limits; last: last month
-_CHECK_SCRIPT = """
-local now = tonumber(ARGV[1])
-local nb = tonumber(ARGV[2])
-local ns = tonumber(ARGV[3])
 
-local function release_expired()
-  local ids = redis.call('ZRANGEBYSCORE', KEYS[5], '-inf', now, 'LIMIT', 0, 50)
-  for _, id in ipairs(ids) do
-    local raw = redis.call('HGET', KEYS[4], id)
-    if raw and string.sub(raw, 1, 1) ~= '=' then
-      local data = cjson.decode(raw)
-      local key = (data.mo == ARGV[#ARGV]) and KEYS[3] or KEYS[2]
-      for _, s in ipairs(data.sp) do
-        redis.call('HINCRBY', key, s[1], -s[2])
-      end
-    end
-    redis.call('HDEL', KEYS[4], id)
-    redis.call('ZREM', KEYS[5], id)
-  end
-end
-
-release_expired()
-
--- Every spend counter must exist (rebuilt from the database when Redis lost it).
-local missing = {}
-local i = 7 + 3 * nb
-local spend_now = {}
-for s = 1, ns do
-  local name = ARGV[i]
-  local value = redis.call('HGET', KEYS[2], name)
-  if not value then
-    table.insert(missing, name)
-  else
-    spend_now[s] = tonumber(value)
-  end
-  i = i + 3 + 2 * tonumber(ARGV[i + 2])
-end
-if #missing > 0 then
-  return cjson.encode({a = 0, missing = missing})
-end
-
-local levels = {}
-local names = {}
-for b = 1, nb do
-  local base = 7 + 3 * (b - 1)
-  local name, capacity, amount = ARGV[base], tonumber(ARGV[base + 1]), tonumber(ARGV[base + 2])
-  local state = redis.call('HMGET', KEYS[1], name, name .. ':t')
-  local tokens, at = tonumber(state[1]), tonumber(state[2])
-  local level = capacity
-  if tokens and at then
-    level = math.min(capacity, tokens + math.max(0, now - at) * capacity / 60)
-  end
-  levels[name] = level
-  names[b] = name
-end
-for b = 1, nb do
-  local base = 7 + 3 * (b - 1)
-  local name, capacity, amount = ARGV[base], tonumber(ARGV[base + 1]), tonumber(ARGV[base + 2])
-  if levels[name] < amount then
-    local retry = 60
-    if amount <= capacity then retry = (amount - levels[name]) / (capacity / 60) end
-    return cjson.encode({a = 0, bucket = name, retry = retry, levels = levels})
-  end
-end
-
-i = 7 + 3 * nb
-for s = 1, ns do
-  local name, amount, nl = ARGV[i], tonumber(ARGV[i + 1]), tonumber(ARGV[i + 2])
-  for l = 1, nl do
-    local limit, tag = tonumber(ARGV[i + 1 + 2 * l]), ARGV[i + 2 + 2 * l]
-    if spend_now[s] + amount > limit then
-      return cjson.encode({a = 0, spend = name, tag = tag, levels = levels})
-    end
-  end
-  i = i + 3 + 2 * nl
-end
-
-for b = 1, nb do
-  local base = 7 + 3 * (b - 1)
-  local name, amount = ARGV[base], tonumber(ARGV[base + 2])
-  levels[name] = levels[name] - amount
-  redis.call('HSET', KEYS[1], name, levels[name], name .. ':t', now)
-end
-local totals = {}
-i = 7 + 3 * nb
-for s = 1, ns do
-  local name, amount, nl = ARGV[i], tonumber(ARGV[i + 1]), tonumber(ARGV[i + 2])
-  totals[name] = redis.call('HINCRBY', KEYS[2], name, amount)
-  i = i + 3 + 2 * nl
-end
-redis.call('HSET', KEYS[4], ARGV[4], ARGV[5])
-redis.call('ZADD', KEYS[5], ARGV[6], ARGV[4])
-redis.call('EXPIRE', KEYS[2], 5184000)
-return cjson.encode({a = 1, levels = levels, spend = totals})
-"""
-
-# KEYS as for the check, then 6 the usage queue. ARGV: now, reservation id, actual output,
-# actual cost, last month, then to queue the record ('' for none): record, cost text, keep until
-_SETTLE_SCRIPT = """
-local now = tonumber(ARGV[1])
-local raw = redis.call('HGET', KEYS[4], ARGV[2])
-if not raw then
-  redis.call('ZREM', KEYS[5], ARGV[2])
-  return cjson.encode({found = 0})
-end
-if string.sub(raw, 1, 1) == '=' then
-  return cjson.encode({found = 0, settled = string.sub(raw, 2)})
-end
-if ARGV[6] ~= '' then
-  redis.call('RPUSH', KEYS[6], ARGV[6])
-  -- Until a worker stores the record, the reservation answers a second settle with its cost.
-  redis.call('HSET', KEYS[4], ARGV[2], '=' .. ARGV[7])
-  redis.call('ZADD', KEYS[5], ARGV[8], ARGV[2])
-else
-  redis.call('HDEL', KEYS[4], ARGV[2])
-  redis.call('ZREM', KEYS[5], ARGV[2])
-end
-local data = cjson.decode(raw)
-local unused = math.max(0, data['or'] - tonumber(ARGV[3]))
-for _, b in ipairs(data.ob) do
-  local name, capacity = b[1], b[2]
-  local state = redis.call('HMGET', KEYS[1], name, name .. ':t')
-  local tokens, at = tonumber(state[1]), tonumber(state[2])
-  local level = capacity
-  if tokens and at then
-    level = math.min(capacity, tokens + math.max(0, now - at) * capacity / 60)
-  end
-  redis.call('HSET', KEYS[1], name, math.min(capacity, level + unused), name .. ':t', now)
-end
-local key = (data.mo == ARGV[5]) and KEYS[3] or KEYS[2]
-local totals = {}
-for _, s in ipairs(data.sp) do
-  totals[s[1]] = redis.call('HINCRBY', key, s[1], tonumber(ARGV[4]) - s[2])
-end
-return cjson.encode({found = 1, spend = totals})
-"""
-
-# Moves up to ARGV[1] records from the queue to the claimed list under a new token (ARGV[2]).
-# A claim left by a worker that stopped before acknowledging is handed out again first.
-# KEYS: 1 queue, 2 claimed list, 3 claim token
-_CLAIM_SCRIPT = """
-if redis.call('EXISTS', KEYS[2]) == 1 then
-  return {redis.call('GET', KEYS[3]) or '', redis.call('LRANGE', KEYS[2], 0, -1)}
-end
-local items = redis.call('LRANGE', KEYS[1], 0, tonumber(ARGV[1]) - 1)
-if #items == 0 then
-  return {'', {}}
-end
-redis.call('LTRIM', KEYS[1], #items, -1)
-redis.call('RPUSH', KEYS[2], unpack(items))
-redis.call('SET', KEYS[3], ARGV[2])
-return {ARGV[2], items}
-"""
-
-# Forgets a claim once its records are stored, if it is still the claim of that token, and the
-# second-settle answers of those records (the database has them now).
-# KEYS: 1 claimed list, 2 claim token, 3 reservations hash, 4 reservation expiry zset
-# ARGV: token, then the reservation ids
-_ACK_SCRIPT = """
-if (redis.call('GET', KEYS[2]) or '') ~= ARGV[1] then
-  return 0
-end
-redis.call('DEL', KEYS[1], KEYS[2])
-for i = 2, #ARGV do
-  redis.call('HDEL', KEYS[3], ARGV[i])
-  redis.call('ZREM', KEYS[4], ARGV[i])
-end
-return 1
-"""
+def _script(name: str) -> str:
+    return (LUA / "common.lua").read_text() + "\n" + (LUA / f"{name}.lua").read_text()
 
 
-def _keys(org: str, month: str, previous_month: str) -> list[str]:
-    tag = "{org:" + org + "}"
-    return [
-        f"limiter:{tag}:buckets",
-        f"limiter:{tag}:spend:{month}",
-        f"limiter:{tag}:spend:{previous_month}",
-        f"limiter:{tag}:reservations",
-        f"limiter:{tag}:expiry",
-        f"limiter:{tag}:usage",
+SCRIPTS = {name: _script(name) for name in ("check", "settle", "claim", "ack", "reconcile")}
+
+
+_keys_cache: dict[tuple[str, str, str], list[str]] = {}
+
+
+def keys(org: str, month: str, previous_month: str) -> list[str]:
+    """The keys every script of one organization is given (see billing/lua/common.lua)."""
+    cached = _keys_cache.get((org, month, previous_month))
+    if cached is not None:
+        return cached
+    if len(_keys_cache) > 100_000:
+        _keys_cache.clear()
+    tag = "limiter:{org:" + org + "}"
+    _keys_cache[(org, month, previous_month)] = result = [
+        f"{tag}:buckets",
+        f"{tag}:spend:{month}",
+        f"{tag}:spend:{previous_month}",
+        f"{tag}:holds",
+        f"{tag}:settled",
+        f"{tag}:expiry",
+        f"{tag}:usage",
     ]
+    return result
 
 
-def _queue_keys(org: str) -> list[str]:
-    tag = "{org:" + org + "}"
-    return [f"limiter:{tag}:usage", f"limiter:{tag}:usage:claimed", f"limiter:{tag}:usage:token"]
+def queue_keys(org: str) -> list[str]:
+    tag = "limiter:{org:" + org + "}"
+    return [f"{tag}:usage", f"{tag}:usage:claimed", f"{tag}:usage:token"]
+
+
+def _text(value: bytes | str) -> str:
+    return value.decode() if isinstance(value, bytes) else value
+
+
+def _check_result(request: CheckRequest, answer: list) -> CheckResult:
+    outcome = _text(answer[0])
+    names = [b.name for b in request.plan.buckets]
+    if outcome == "admitted":
+        return CheckResult(
+            admitted=True,
+            levels={name: level / 1000 for name, level in zip(names, answer[1:], strict=True)},
+        )
+    if outcome == "bucket":
+        return CheckResult(
+            admitted=False,
+            levels={name: level / 1000 for name, level in zip(names, answer[2:], strict=True)},
+            refused_bucket=names[int(answer[1]) - 1],
+        )
+    if outcome == "spend":
+        return CheckResult(
+            admitted=False,
+            refused_spend=(request.plan.spends[int(answer[1]) - 1].name, _text(answer[2])),
+            spend_used=int(answer[3]),
+        )
+    return CheckResult(admitted=False, missing_spend=[_text(name) for name in answer[1:]])
+
+
+def _settle_result(data: dict) -> SettleResult:
+    spend = data.get("spend") or {}
+    return SettleResult(
+        data["status"],
+        # cjson writes an empty table as an empty array
+        spend={name: int(value) for name, value in spend.items()} if spend else {},
+        reserved=data.get("reserved"),
+        settled_cost=data.get("cost"),
+    )
 
 
 class RedisBackend:
-    """Counters in Redis. It can also carry settled usage records (`queue`) until a worker
-    stores them in batches, so that a settle costs one Redis round trip and no SQL."""
+    """Counters in Redis (or Redis Cluster, with `cluster=True`). It can also carry settled
+    usage records (`SettleRequest.record`) until a worker stores them in batches, so that a
+    settle costs one Redis round trip and no SQL."""
 
     queues_usage = True
+    MAX_RECONCILE_QUEUED = 20_000  # beyond that a reconcile waits for the worker to catch up
 
-    def __init__(self, url: str, *, timeout: float = 0.5) -> None:
-        import redis
-
-        self._errors = (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError)
-        self.client = redis.Redis.from_url(
-            url, socket_timeout=timeout, socket_connect_timeout=timeout
+    def __init__(self, url: str, *, timeout: float = 0.5, cluster: bool = False) -> None:
+        self.url = url
+        self.cluster = cluster
+        self._timeout = timeout
+        # What an unreachable, stalled, restarting or failing-over store answers.
+        self._errors = (
+            redis.exceptions.ConnectionError,
+            redis.exceptions.TimeoutError,
+            redis.exceptions.ClusterError,
+            redis.exceptions.RedisClusterException,
+            redis.exceptions.TryAgainError,
+            redis.exceptions.ReadOnlyError,
+            OSError,
         )
-        self._check = self.client.register_script(_CHECK_SCRIPT)
-        self._settle = self.client.register_script(_SETTLE_SCRIPT)
-        self._claim = self.client.register_script(_CLAIM_SCRIPT)
-        self._ack = self.client.register_script(_ACK_SCRIPT)
+        self._options: dict[str, Any] = {
+            "socket_timeout": timeout,
+            "socket_connect_timeout": timeout,
+        }
+        # A cluster client connects when it is made (to learn the slots), so it is made on
+        # first use, where a cluster that cannot be reached is LimiterUnavailable.
+        self._client: redis.Redis | redis.cluster.RedisCluster | None = (
+            None if cluster else redis.Redis.from_url(url, **self._options)
+        )
+        self._shas = {
+            name: hashlib.sha1(text.encode()).hexdigest() for name, text in SCRIPTS.items()
+        }
+        self._async_clients: dict[asyncio.AbstractEventLoop, Any] = {}
 
-    def _run(self, script, keys: list[str], args: list) -> dict:
+    @property
+    def client(self) -> redis.Redis | redis.cluster.RedisCluster:
+        if self._client is None:
+            self._client = redis.cluster.RedisCluster.from_url(self.url, **self._options)
+        return self._client
+
+    # -- running scripts
+
+    def _run(self, name: str, script_keys: list[str], *arguments: str) -> Any:
         try:
-            return json.loads(script(keys=keys, args=args))
+            try:
+                return self.client.evalsha(
+                    self._shas[name], len(script_keys), *script_keys, *arguments
+                )
+            except redis.exceptions.NoScriptError:
+                self.client.script_load(SCRIPTS[name])
+                return self.client.evalsha(
+                    self._shas[name], len(script_keys), *script_keys, *arguments
+                )
         except self._errors as error:
             raise LimiterUnavailable(str(error)) from error
 
-    def check(self, org, month, previous_month, now, buckets, spends, reservation) -> CheckResult:
-        args: list = [
-            repr(now),
-            len(buckets),
-            len(spends),
-            reservation.id,
-            reservation.to_json(),
-            repr(reservation.expires_at),
-        ]
-        for bucket in buckets:
-            args += [bucket.name, bucket.capacity, bucket.amount]
-        for spend in spends:
-            args += [spend.name, spend.amount, len(spend.limits)]
-            for limit, tag in spend.limits:
-                args += [limit, tag]
-        args.append(previous_month)
-        data = self._run(self._check, _keys(org, month, previous_month), args)
-        levels = {name: float(level) for name, level in (data.get("levels") or {}).items()}
-        if data.get("missing"):
-            return CheckResult(admitted=False, missing_spend=list(data["missing"]))
-        if not data["a"]:
-            refused_spend = (data["spend"], data["tag"]) if data.get("spend") else None
-            return CheckResult(
-                admitted=False,
-                levels=levels,
-                refused_bucket=data.get("bucket"),
-                refused_spend=refused_spend,
-                retry_after=float(data.get("retry") or 0),
+    def _async_client(self):
+        """A client for the running event loop (an asyncio client belongs to one loop)."""
+        loop = asyncio.get_running_loop()
+        client = self._async_clients.get(loop)
+        if client is None:
+            options: dict[str, Any] = {
+                "socket_timeout": self._timeout,
+                "socket_connect_timeout": self._timeout,
+            }
+            client = (
+                redis.asyncio.cluster.RedisCluster.from_url(self.url, **options)
+                if self.cluster
+                else redis.asyncio.Redis.from_url(self.url, **options)
             )
-        return CheckResult(
-            admitted=True, levels=levels, spend={k: int(v) for k, v in data["spend"].items()}
-        )
+            for closed in [other for other in self._async_clients if other.is_closed()]:
+                del self._async_clients[closed]
+            self._async_clients[loop] = client
+        return client
 
-    def settle(
-        self,
-        org,
-        month,
-        previous_month,
-        now,
-        reservation_id,
-        actual_output,
-        actual_cost,
-        queue=None,
-    ) -> SettleResult:
-        args = [repr(now), reservation_id, actual_output, actual_cost, previous_month]
-        if queue is not None:
-            args += [queue.record, queue.cost_text, repr(queue.keep_until)]
-        else:
-            args += ["", "", ""]
-        data = self._run(self._settle, _keys(org, month, previous_month), args)
-        if not data["found"]:
-            return SettleResult(found=False, settled_cost=data.get("settled"))
-        spend = data.get("spend") or {}
-        return SettleResult(
-            found=True,
-            spend={k: int(v) for k, v in (spend.items() if isinstance(spend, dict) else [])},
-        )
+    async def _arun(self, name: str, script_keys: list[str], *arguments: str) -> Any:
+        client = self._async_client()
+        try:
+            try:
+                return await client.evalsha(
+                    self._shas[name], len(script_keys), *script_keys, *arguments
+                )
+            except redis.exceptions.NoScriptError:
+                await client.script_load(SCRIPTS[name])
+                return await client.evalsha(
+                    self._shas[name], len(script_keys), *script_keys, *arguments
+                )
+        except self._errors as error:
+            raise LimiterUnavailable(str(error)) from error
 
-    def seed_spend(self, org: str, month: str, values: dict[str, int]) -> None:
-        key = _keys(org, month, month)[1]
+    # -- the operations
+
+    def check(self, request: CheckRequest) -> CheckResult:
+        script_keys = keys(request.org, request.month, request.previous_month)
+        return _check_result(request, self._run("check", script_keys, *request.arguments()))
+
+    async def acheck(self, request: CheckRequest) -> CheckResult:
+        script_keys = keys(request.org, request.month, request.previous_month)
+        answer = await self._arun("check", script_keys, *request.arguments())
+        return _check_result(request, answer)
+
+    def settle(self, request: SettleRequest) -> SettleResult:
+        script_keys = keys(request.org, request.month, request.previous_month)
+        return _settle_result(json.loads(self._run("settle", script_keys, request.arguments())))
+
+    async def asettle(self, request: SettleRequest) -> SettleResult:
+        script_keys = keys(request.org, request.month, request.previous_month)
+        answer = await self._arun("settle", script_keys, request.arguments())
+        return _settle_result(json.loads(answer))
+
+    def snapshot(self, org: str) -> Snapshot:
+        holds_key = keys(org, "", "")[3]
+        claimed_key = queue_keys(org)[1]
         try:
             pipe = self.client.pipeline(transaction=False)
-            for name, value in values.items():
-                pipe.hsetnx(key, name, value)
-            pipe.expire(key, 5184000)
-            pipe.execute()
+            pipe.hkeys(holds_key)
+            pipe.lrange(claimed_key, 0, -1)
+            hold_ids, claimed = pipe.execute()
         except self._errors as error:
             raise LimiterUnavailable(str(error)) from error
+        return Snapshot(
+            [hold_id.decode() for hold_id in hold_ids],
+            [json.loads(text)["id"] for text in claimed],
+        )
+
+    def reconcile(
+        self, org: str, month: str, recorded: dict[str, int], stored: list[str]
+    ) -> dict[str, int] | None:
+        """Set the month's counters to `recorded` plus what is in flight (see
+        billing/lua/reconcile.lua). None when the queue is too long to count in one step."""
+        script_keys = [*keys(org, month, month), queue_keys(org)[1]]
+        argument = json.dumps(
+            {
+                "month": month,
+                "recorded": recorded,
+                "stored": stored,
+                "max_queued": self.MAX_RECONCILE_QUEUED,
+            }
+        )
+        data = json.loads(self._run("reconcile", script_keys, argument))
+        if not data["done"]:
+            return None
+        return {name: int(value) for name, value in (data.get("spend") or {}).items()}
+
+    def spend(self, org: str, month: str) -> dict[str, int]:
+        try:
+            values = self.client.hgetall(keys(org, month, month)[1])
+        except self._errors as error:
+            raise LimiterUnavailable(str(error)) from error
+        return {_text(name): int(value) for name, value in values.items()}
 
     def claim_usage(self, orgs: list[str], limit: int) -> list[QueuedBatch]:
-        """Up to `limit` queued records of each organization, in one round trip."""
-        try:
-            pipe = self.client.pipeline(transaction=False)
-            for org in orgs:
-                self._claim(keys=_queue_keys(org), args=[limit, secrets.token_hex(8)], client=pipe)
-            answers = pipe.execute()
-        except self._errors as error:
-            raise LimiterUnavailable(str(error)) from error
+        """Up to `limit` queued records of each organization."""
+        answers = self._each(
+            "claim",
+            [
+                (queue_keys(org), json.dumps({"limit": limit, "token": secrets.token_hex(8)}))
+                for org in orgs
+            ],
+        )
         return [
             QueuedBatch(org, token.decode(), [item.decode() for item in items])
             for org, (token, items) in zip(orgs, answers, strict=True)
@@ -561,33 +725,55 @@ class RedisBackend:
 
     def ack_usage(self, acks: list[tuple[QueuedBatch, list[str]]]) -> None:
         """Forget claims whose records are stored; with each, the reservation ids they settled."""
-        try:
-            pipe = self.client.pipeline(transaction=False)
-            for batch, reservation_ids in acks:
-                claimed, token = _queue_keys(batch.org)[1:]
-                reservations, expiry = _keys(batch.org, "", "")[3:5]
-                self._ack(
-                    keys=[claimed, token, reservations, expiry],
-                    args=[batch.token, *reservation_ids],
-                    client=pipe,
+        calls = []
+        for batch, reservation_ids in acks:
+            claimed, token = queue_keys(batch.org)[1:]
+            settled, expiry = keys(batch.org, "", "")[4:6]
+            calls.append(
+                (
+                    [claimed, token, settled, expiry],
+                    json.dumps({"token": batch.token, "ids": reservation_ids}),
                 )
-            pipe.execute()
+            )
+        self._each("ack", calls)
+
+    def _each(self, name: str, calls: list[tuple[list[str], str]]) -> list:
+        """Run a script once per organization: in one pipelined round trip on a single Redis,
+        one call after the other on a cluster (where each may live on another node)."""
+        if not calls:
+            return []
+        try:
+            if self.cluster:
+                return [self._run(name, script_keys, argument) for script_keys, argument in calls]
+            for attempt in range(2):
+                pipe = self.client.pipeline(transaction=False)
+                for script_keys, argument in calls:
+                    pipe.evalsha(self._shas[name], len(script_keys), *script_keys, argument)
+                try:
+                    return pipe.execute()
+                except redis.exceptions.NoScriptError:
+                    if attempt:
+                        raise
+                    self.client.script_load(SCRIPTS[name])
+            raise AssertionError("unreachable")
         except self._errors as error:
             raise LimiterUnavailable(str(error)) from error
 
     def queued_usage(self, orgs: list[str]) -> int:
         """How many records wait in these organizations' queues, claimed or not."""
-        pipe = self.client.pipeline(transaction=False)
+        total = 0
         for org in orgs:
-            queue, claimed, _token = _queue_keys(org)
-            pipe.llen(queue)
-            pipe.llen(claimed)
-        return sum(pipe.execute())
+            queue, claimed, _token = queue_keys(org)
+            total += self.client.llen(queue) + self.client.llen(claimed)
+        return total
 
     def reset(self) -> None:
-        """Forget every counter (tests only: flushes the selected database)."""
-        self.client.flushdb()
+        """Forget every counter (tests only: flushes the selected database, or every node)."""
+        if self.cluster:
+            self.client.flushdb(target_nodes=redis.cluster.RedisCluster.PRIMARIES)
+        else:
+            self.client.flushdb()
 
-
-def now() -> float:
-    return time.time()
+    def close(self) -> None:
+        if self._client is not None:
+            self._client.close()

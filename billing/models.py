@@ -464,6 +464,15 @@ class GatewayToken(SecretKey):
     SECRET_PREFIX = "cgw-"
 
     public_id = public_id_field("gateway_token")
+    organization = models.ForeignKey(
+        Organization,
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="+",
+        help_text="Empty: the token serves every organization. Set: only this one's API keys "
+        "and reservations.",
+    )
 
     class Meta:
         ordering = ["-created_at"]

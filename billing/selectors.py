@@ -113,6 +113,15 @@ class EffectiveLimits:
         return min(limits) if limits else None
 
     @property
+    def spend_over_limit_cents(self) -> Decimal | None:
+        """How far spend this month is above the limit in force (requests that reported more
+        usage than they reserved), or None."""
+        limit = self.spend_limit_cents
+        if limit is None or self.month_to_date_spend_cents <= limit:
+            return None
+        return self.month_to_date_spend_cents - limit
+
+    @property
     def spend_above_organization(self) -> bool:
         return (
             self.workspace_spend_limit_cents is not None

@@ -1,8 +1,8 @@
 """Writes about limits and spend notifications: one transaction and one audit event each."""
 
+import logging
 from collections.abc import Iterable
 from datetime import datetime, timedelta
-from functools import partial
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -17,7 +17,7 @@ from accounts import audit, keys
 from accounts.audit import Actor
 from accounts.models import Organization, OrganizationMember
 from accounts.roles import INHERITING_ORG_ROLES, OrgRole, WorkspaceRole
-from billing import money, selectors, usage
+from billing import money, selectors
 from billing.models import (
     INCREASE_REQUEST_LIFETIME_DAYS,
     GatewayToken,
@@ -50,8 +50,11 @@ audit.register_actions(
         "gateway_token.create": "Gateway token created",
         "gateway_token.set_status": "Gateway token enabled or disabled",
         "gateway_token.delete": "Gateway token deleted",
+        "spend_limit.passed": "Spend limit passed by a request that used more than it reserved",
     }
 )
+
+logger = logging.getLogger(__name__)
 
 MAX_RATE_LIMIT = 10**12
 MAX_AMOUNT_CENTS = 10**13  # $100 billion: beyond any real budget, within the database's range
@@ -443,21 +446,27 @@ def spend_notifications_check(
     )
     sent = 0
     for notification in due:
+        recipients = notification_recipients(organization, workspace)
+        context = {
+            "notification": notification,
+            "organization": organization,
+            "workspace": workspace,
+            "spend_cents": spend,
+            "month": month,
+        }
+        # Claimed and sent in one transaction: a concurrent check waits for the claim and
+        # then finds it; an e-mail that fails rolls its claim back, so the next check (the
+        # worker runs one periodically) sends it again. One failure stops no other.
         try:
             with transaction.atomic():
                 SpendNotificationDelivery.objects.create(
                     notification=notification, month=month, sent_at=now
                 )
-                recipients = notification_recipients(organization, workspace)
-                context = {
-                    "notification": notification,
-                    "organization": organization,
-                    "workspace": workspace,
-                    "spend_cents": spend,
-                    "month": month,
-                }
-                transaction.on_commit(partial(_send_spend_email, context, recipients))
+                _send_spend_email(context, recipients)
         except IntegrityError:
+            continue
+        except Exception:
+            logger.exception("Spend notification %s could not be sent.", notification.pk)
             continue
         sent += 1
     return sent
@@ -466,18 +475,49 @@ def spend_notifications_check(
 def _send_spend_email(context: dict, recipients: list[str]) -> None:
     scope = context["workspace"].name if context["workspace"] else context["organization"].name
     send_mail(
-        subject=f"{scope} has spent {_usd(context['notification'].amount_cents)} this month",
+        # One line whatever the names hold: a line break in a header is refused.
+        subject=" ".join(
+            f"{scope} has spent {_usd(context['notification'].amount_cents)} this month".split()
+        ),
         message=render_to_string("billing/email/spend_notification.txt", context),
         from_email=None,
         recipient_list=recipients,
     )
 
 
-# -- Usage ----------------------------------------------------------------------------------
+def spend_notifications_send_due(*, now: datetime | None = None) -> int:
+    """Check every scope with a notification not sent this month (those whose e-mail failed
+    before included). Returns how many were sent."""
+    now = now or timezone.now()
+    month = selectors.month_start(now)
+    scopes = (
+        SpendNotification.objects.exclude(deliveries__month=month)
+        .values_list("organization_id", "workspace_id")
+        .distinct()
+    )
+    organizations = Organization.objects.in_bulk({org for org, _ws in scopes})
+    workspaces = Workspace.objects.in_bulk({ws for _org, ws in scopes if ws is not None})
+    sent = 0
+    for organization_id, workspace_id in scopes:
+        sent += spend_notifications_check(
+            organization=organizations[organization_id],
+            workspace=workspaces.get(workspace_id) if workspace_id is not None else None,
+            now=now,
+        )
+    return sent
 
 
-# Callers that have not moved to `usage.record` yet.
-usage_record = usage.record
+def spend_limit_passed_record(
+    *, organization_id: str, workspace_id: int, request_id: str, overage: dict
+) -> None:
+    """Audit a settle whose usage, above what it reserved, passed a spend limit."""
+    workspace = Workspace.objects.select_related("organization").get(pk=workspace_id)
+    audit.record(
+        Actor.system("gateway"),
+        "spend_limit.passed",
+        target=workspace,
+        after={"request_id": request_id, **overage},
+    )
 
 
 # -- Gateway tokens ----------------------------------------------------------------------------
@@ -488,13 +528,20 @@ OPERATOR = Actor.system("operator")
 
 
 @transaction.atomic
-def gateway_token_create(*, name: str, actor: Actor = OPERATOR) -> tuple[GatewayToken, str]:
-    """A token for the operator's gateway. Returns it with its secret, shown once. `actor`
-    is the staff member creating it; the operator when it is set up from code."""
+def gateway_token_create(
+    *, name: str, actor: Actor = OPERATOR, organization: Organization | None = None
+) -> tuple[GatewayToken, str]:
+    """A token for the operator's gateway, for every organization or (`organization`) for
+    one only. Returns it with its secret, shown once. `actor` is the staff member creating
+    it; the operator when it is set up from code."""
     name = keys.clean_name(name)
     secret, hint, digest = new_api_secret(GatewayToken.SECRET_PREFIX)
     token = GatewayToken.objects.create(
-        name=name, hint=hint, secret_hash=digest, created_by=actor.user
+        name=name,
+        hint=hint,
+        secret_hash=digest,
+        created_by=actor.user,
+        organization=organization,
     )
     audit.record(actor, "gateway_token.create", target=token, after={"name": name, "hint": hint})
     return token, secret

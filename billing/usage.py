@@ -10,8 +10,9 @@ seconds, so reports lag by at most that.
 """
 
 import json
+import uuid
 from collections import defaultdict
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from decimal import ROUND_CEILING, Decimal
 
 from django.conf import settings
@@ -30,6 +31,7 @@ from billing.models import (
     UsageHour,
     UsageMinute,
     UsageRecord,
+    UsageSums,
     UsageWorkspaceDay,
 )
 from workspaces.models import ApiKey, Workspace
@@ -44,6 +46,7 @@ TOKEN_KINDS = (
 TOKEN_FIELDS = tuple(kind for kind, _ in TOKEN_KINDS)
 MAX_TOKENS_PER_KIND = 100_000_000
 COST_FIELD = DecimalField(max_digits=24, decimal_places=8)
+ZERO = Decimal(0)
 
 
 def cost_cents(model: Model, tokens: dict[str, int]) -> Decimal:
@@ -89,7 +92,7 @@ def record(
     """Insert one request's usage, priced from the catalog; roll up now if configured to."""
     tokens = clean_tokens(tokens)
     with transaction.atomic():
-        _enter_write_gate()
+        enter_write_gate(api_key.organization_id)
         usage = UsageRecord.objects.create(
             organization_id=api_key.organization_id,
             workspace_id=api_key.workspace_id,
@@ -106,54 +109,100 @@ def record(
     return usage
 
 
-def queued_record(
-    *,
-    api_key: ApiKey,
-    model: Model,
-    tokens: dict[str, int],
-    cost: Decimal,
-    at: datetime,
-    request_id: str,
-) -> str:
-    """A record as text, to wait in a queue until `store_queued` inserts it."""
+def insert_once(usage: UsageRecord) -> bool:
+    """Insert a settled request's record unless one with its request id (and time) is
+    stored already; whether it inserted. One statement. The caller holds the write gate."""
+    meta = UsageRecord._meta
+    fields = [f for f in meta.concrete_fields if not f.primary_key]
+    quote = connection.ops.quote_name
+    columns = ", ".join(quote(str(f.column)) for f in fields)
+    sql = (
+        f"INSERT INTO {quote(meta.db_table)} ({columns}) "
+        f"VALUES ({', '.join(['%s'] * len(fields))}) ON CONFLICT DO NOTHING"
+    )
+    values = [f.get_db_prep_save(f.pre_save(usage, True), connection) for f in fields]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, values)
+        return cursor.rowcount == 1
+
+
+def recorded_cost(request_id: str, at: datetime) -> Decimal | None:
+    """The cost of the record a settle stored, if it is stored."""
+    return (
+        UsageRecord.objects.filter(request_id=request_id, created_at=at)
+        .values_list("cost_cents", flat=True)
+        .first()
+    )
+
+
+def stored_request_ids(request_ids: list[str]) -> list[str]:
+    """Which of these settles' records are stored."""
+    stored: list[str] = []
+    for start in range(0, len(request_ids), 1_000):
+        stored += UsageRecord.objects.filter(
+            request_id__in=request_ids[start : start + 1_000]
+        ).values_list("request_id", flat=True)
+    return stored
+
+
+def queued_record(usage: UsageRecord, *, month: str, micro_cents: int) -> str:
+    """A record as text, to wait in a queue until `store_queued` inserts it. It names its
+    month and its cost in micro-cents, so that a reconcile can count what is queued."""
     return json.dumps(
-        [
-            str(api_key.organization_id),
-            api_key.workspace_id,
-            api_key.pk,
-            model.pk,
-            at.timestamp(),
-            str(cost),
-            request_id,
-            *(tokens.get(kind, 0) for kind in TOKEN_FIELDS),
-        ],
+        {
+            "id": usage.request_id,
+            "organization": str(usage.organization_id),
+            "workspace": usage.workspace_id,
+            "api_key": usage.api_key_id,
+            "model": usage.model_id,
+            "at": usage.created_at.timestamp(),
+            "month": month,
+            "cost": str(usage.cost_cents),
+            "micro": micro_cents,
+            "service_tier": usage.service_tier,
+            "tokens": [getattr(usage, kind) for kind in TOKEN_FIELDS],
+        },
         separators=(",", ":"),
     )
 
 
+def _from_queue(text: str) -> UsageRecord:
+    data = json.loads(text)
+    if isinstance(data, list):  # as queued before records named their fields
+        organization_id, workspace_id, api_key_id, model_id, at, cost, request_id, *counts = data
+        data = {
+            "id": request_id,
+            "organization": organization_id,
+            "workspace": workspace_id,
+            "api_key": api_key_id,
+            "model": model_id,
+            "at": at,
+            "cost": cost,
+            "tokens": counts,
+        }
+    return UsageRecord(
+        organization_id=data["organization"],
+        workspace_id=data["workspace"],
+        api_key_id=data["api_key"],
+        model_id=data["model"],
+        created_at=datetime.fromtimestamp(data["at"], UTC),
+        cost_cents=Decimal(data["cost"]),
+        request_id=data["id"],
+        service_tier=data.get("service_tier", "standard"),
+        **dict(zip(TOKEN_FIELDS, data["tokens"], strict=True)),
+    )
+
+
 def store_queued(texts: list[str]) -> list[UsageRecord]:
-    """Insert queued records in one statement per thousand; a record already stored (same
-    request and time: a batch handed out again after a worker stopped) is skipped. Returns
-    the records, stored now or before."""
-    records = []
-    for text in texts:
-        organization_id, workspace_id, api_key_id, model_id, at, cost, request_id, *counts = (
-            json.loads(text)
-        )
-        records.append(
-            UsageRecord(
-                organization_id=organization_id,
-                workspace_id=workspace_id,
-                api_key_id=api_key_id,
-                model_id=model_id,
-                created_at=datetime.fromtimestamp(at, UTC),
-                cost_cents=Decimal(cost),
-                request_id=request_id,
-                **dict(zip(TOKEN_FIELDS, counts, strict=True)),
-            )
-        )
+    """Insert queued records (all of one organization) in one statement per thousand; a
+    record already stored (same request and time: a batch handed out again after a worker
+    stopped, or a settle that also wrote it itself) is skipped. Returns the records, stored
+    now or before."""
+    records = [_from_queue(text) for text in texts]
+    if not records:
+        return records
     with transaction.atomic():
-        _enter_write_gate()
+        enter_write_gate(records[0].organization_id)
         UsageRecord.objects.bulk_create(records, batch_size=1_000, ignore_conflicts=True)
     return records
 
@@ -163,12 +212,37 @@ def store_queued(texts: list[str]) -> list[UsageRecord]:
 # of records hold this advisory lock (shared) until they commit, and a rollup takes it
 # (exclusive) for a moment first: every id taken before then is final when it reads.
 WRITE_GATE = 0x7573_6167  # any constant, the same in every process
+# Writers of an organization's records also hold its own gate (shared), and a reconcile of
+# its spend counters takes it (exclusive): no record is then half-way between the database
+# and the counters while it reads both. The two-number form of advisory locks is a key space
+# of its own.
+ORGANIZATION_GATE = 0x6F72_6767
 
 
-def _enter_write_gate() -> None:
+def _organization_key(organization_id) -> int:
+    return int.from_bytes(uuid.UUID(str(organization_id)).bytes[:4], "big", signed=True)
+
+
+def enter_write_gate(organization_id) -> None:
+    """Taken by every writer of usage records, inside its transaction (see above)."""
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:
-            cursor.execute("SELECT pg_advisory_xact_lock_shared(%s)", [WRITE_GATE])
+            cursor.execute(
+                "SELECT pg_advisory_xact_lock_shared(%s), pg_advisory_xact_lock_shared(%s, %s)",
+                [WRITE_GATE, ORGANIZATION_GATE, _organization_key(organization_id)],
+            )
+
+
+def close_write_gate(organization_id) -> None:
+    """Wait until no writer of the organization's records is half-way, and keep new ones
+    out until the transaction ends. On SQLite the transaction itself does that: it holds the
+    database's write lock from its start."""
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT pg_advisory_xact_lock(%s, %s)",
+                [ORGANIZATION_GATE, _organization_key(organization_id)],
+            )
 
 
 def _final_up_to() -> int | None:
@@ -246,21 +320,22 @@ def _rollup_batch(batch_size: int, up_to: int | None) -> int:
     )
     for row in records:
         minute, hour, day = _bucket_starts(row["created_at"])
-        for table, start in (
+        periods: tuple[tuple[type[UsageSums], datetime | date], ...] = (
             (UsageMinute, minute),
             (UsageHour, hour),
             (UsageDaily, day),
             (UsageWorkspaceDay, day),
-        ):
+        )
+        for table, start in periods:
             dims = tuple(row[name] for name in DIMENSIONS[table])
             totals = sums[(table, start, *dims)]
             totals["requests"] += 1
             totals["cost_cents"] += row["cost_cents"]
             for kind in TOKEN_FIELDS:
                 totals[kind] += row[kind]
-    by_table: dict[type, list[tuple]] = defaultdict(list)
-    for (table, start, *dims), totals in sums.items():
-        by_table[table].append((start, *dims, *(totals[name] for name in SUMMED)))
+    by_table: dict[type[UsageSums], list[tuple]] = defaultdict(list)
+    for (rollup, start, *values), totals in sums.items():
+        by_table[rollup].append((start, *values, *(totals[name] for name in SUMMED)))
     for table, rows in by_table.items():
         _upsert_adding(table, rows)
     cursor.last_record_id = records[-1]["id"]
@@ -270,14 +345,14 @@ def _rollup_batch(batch_size: int, up_to: int | None) -> int:
 
 
 SUMMED = ("requests", *TOKEN_FIELDS, "cost_cents")
-PERIOD_FIELD = {
+PERIOD_FIELD: dict[type[UsageSums], str] = {
     UsageMinute: "minute",
     UsageHour: "hour",
     UsageDaily: "day",
     UsageWorkspaceDay: "day",
 }
 _BY_KEY = ("organization_id", "workspace_id", "api_key_id", "model_id")
-DIMENSIONS = {
+DIMENSIONS: dict[type[UsageSums], tuple[str, ...]] = {
     UsageMinute: _BY_KEY,
     UsageHour: _BY_KEY,
     UsageDaily: _BY_KEY,
@@ -285,7 +360,7 @@ DIMENSIONS = {
 }
 
 
-def _upsert_adding(table: type, rows: list[tuple]) -> None:
+def _upsert_adding(table: type[UsageSums], rows: list[tuple]) -> None:
     """Insert rollup rows, or add their sums to the rows already there (one statement per
     batch; PostgreSQL and SQLite both speak ON CONFLICT ... DO UPDATE)."""
     meta = table._meta
@@ -306,7 +381,7 @@ def _upsert_adding(table: type, rows: list[tuple]) -> None:
     fields = [meta.get_field(name.removesuffix("_id")) for name in columns]
     prepared = [
         tuple(
-            field.get_db_prep_value(value, connection)
+            field.get_db_prep_value(value, connection)  # type: ignore[union-attr]
             for field, value in zip(fields, row, strict=True)
         )
         for row in rows
@@ -346,6 +421,61 @@ def month_to_date_spend(
         pending=Coalesce(Max(total(pending)), Value(Decimal(0)), output_field=COST_FIELD),
     )
     return Decimal(sums["rolled"]) + Decimal(sums["pending"])
+
+
+def month_spend_by_workspace(organization_id, month_start: datetime) -> dict[int, Decimal]:
+    """Each workspace's spend in the calendar month starting at `month_start`, exact: the
+    daily rollups plus the records not rolled up yet, in one statement (one snapshot)."""
+    next_start = (month_start + timedelta(days=32)).replace(day=1)
+    quote = connection.ops.quote_name
+    day_table = quote(UsageWorkspaceDay._meta.db_table)
+    record_table = quote(UsageRecord._meta.db_table)
+    cursor_table = quote(RollupCursor._meta.db_table)
+    sql = (
+        "SELECT workspace_id, SUM(cost) FROM ("
+        f" SELECT workspace_id, cost_cents AS cost FROM {day_table}"
+        " WHERE organization_id = %s AND day >= %s AND day < %s"
+        " UNION ALL"
+        f" SELECT workspace_id, cost_cents AS cost FROM {record_table}"
+        f" WHERE organization_id = %s AND id > (SELECT COALESCE(MAX(last_record_id), 0) FROM {cursor_table})"
+        " AND created_at >= %s AND created_at < %s"
+        ") AS spend GROUP BY workspace_id"
+    )
+    organization = UsageRecord._meta.get_field("organization").get_db_prep_value(
+        organization_id, connection
+    )
+    day_field = UsageWorkspaceDay._meta.get_field("day")
+    moment_field = UsageRecord._meta.get_field("created_at")
+    params = [
+        organization,
+        day_field.get_db_prep_value(month_start.date(), connection),
+        day_field.get_db_prep_value(next_start.date(), connection),
+        organization,
+        moment_field.get_db_prep_value(month_start, connection),
+        moment_field.get_db_prep_value(next_start, connection),
+    ]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        rows = cursor.fetchall()
+    # SQLite sums decimals as floats: back to the cost's own eight places.
+    places = Decimal(1).scaleb(-UsageRecord._meta.get_field("cost_cents").decimal_places)
+    return {
+        workspace_id: Decimal(str(total)).quantize(places)
+        for workspace_id, total in rows
+        if total is not None
+    }
+
+
+def organizations_with_usage_since(start: datetime) -> set:
+    """The organizations with usage records since `start` (rolled up or not yet)."""
+    cursor = RollupCursor.objects.filter(pk=1).values("last_record_id")
+    rolled = UsageWorkspaceDay.objects.filter(day__gte=start.date()).values_list(
+        "organization_id", flat=True
+    )
+    pending = UsageRecord.objects.filter(
+        id__gt=Coalesce(Subquery(cursor), 0), created_at__gte=start
+    ).values_list("organization_id", flat=True)
+    return set(rolled.distinct()) | set(pending.distinct())
 
 
 def count_refusal(

@@ -116,6 +116,8 @@ else:
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 REDIS_URL = _env_str("REDIS_URL")
+# REDIS_URL names one node of a Redis Cluster (the limiter's counters only).
+REDIS_CLUSTER = env.bool("REDIS_CLUSTER", default=False)
 if REDIS_URL:
     CACHES = {
         "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}
@@ -203,6 +205,8 @@ USAGE_ROLLUP_INLINE = env.bool("USAGE_ROLLUP_INLINE", default=True)
 # With Redis: a settle queues its usage record in Redis, in the same round trip, and
 # `usage_worker` stores the queued records in batches. Needs the worker, so rollups not inline.
 USAGE_QUEUE = env.bool("USAGE_QUEUE", default=False)
+# How often `usage_worker` reconciles the spend counters with the database.
+RECONCILE_SECONDS = env.float("RECONCILE_SECONDS", default=60.0)
 
 # The gateway (`/v1/messages`): upstream credentials are encrypted with the first of these
 # Fernet keys and decrypted with any (comma-separated; rotate by putting a new one first).

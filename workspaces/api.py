@@ -166,9 +166,9 @@ def workspace_retrieve(request: AdminApiRequest, workspace_id: str):
 
 
 @router.post("/workspaces/{workspace_id}", response=WorkspaceOut, summary="Update a workspace")
-def workspace_update(request: AdminApiRequest, workspace_id: str, payload: WorkspaceUpdate):
+def workspace_edit(request: AdminApiRequest, workspace_id: str, payload: WorkspaceUpdate):
     residency = payload.data_residency or DataResidencyChange()
-    return services.workspace_update(
+    return services.workspace_edit(
         actor=actor(request),
         workspace=get_workspace(request, workspace_id),
         name=payload.name,

@@ -1,6 +1,7 @@
 """Writes about workspaces, their members and API keys, and creating an organization (which
 makes its Default workspace). One transaction each, one audit event each."""
 
+import logging
 from datetime import datetime, timedelta
 
 from django.conf import settings
@@ -33,6 +34,8 @@ from workspaces.models import (
     WorkspaceGeo,
     WorkspaceMember,
 )
+
+logger = logging.getLogger(__name__)
 
 audit.register_actions(
     {
@@ -348,10 +351,6 @@ def workspace_edit(
     return workspace
 
 
-# The Admin API's callers that have not moved to `workspace_edit` yet.
-workspace_update = workspace_edit
-
-
 @transaction.atomic
 def workspace_archive(*, actor: Actor, workspace: Workspace) -> Workspace:
     """Archive a workspace and all its API keys, in one transaction. Irreversible."""
@@ -618,7 +617,8 @@ def _send_expiry_notice(key: ApiKey, left: timedelta) -> None:
         + reverse("workspaces:workspace_keys", args=[key.workspace.public_id]),
     }
     send_mail(
-        subject=f"Your API key “{key.name}” expires soon",
+        # One line whatever the name holds: a line break in a header is refused.
+        subject=" ".join(f"Your API key “{key.name}” expires soon".split()),
         message=render_to_string("workspaces/email/key_expiring.txt", context),
         from_email=None,
         recipient_list=[key.created_by.email],
@@ -628,9 +628,11 @@ def _send_expiry_notice(key: ApiKey, left: timedelta) -> None:
 def api_key_expiry_notices_send() -> int:
     """E-mail each active key's creator 7 days and 1 day before the key expires.
 
-    Each notice is claimed with a conditional UPDATE before it is sent, so concurrent runs
-    never send one twice. A notice whose moment passed before the key existed (a key made
-    to last 3 days gets no 7-day notice) is not sent. Returns how many were sent.
+    Each notice is claimed with a conditional UPDATE and sent in the same transaction, so
+    concurrent runs never send one twice, and an e-mail that fails rolls its claim back: it
+    is logged and sent again on the next run, and the other notices go on. A notice whose
+    moment passed before the key existed (a key made to last 3 days gets no 7-day notice) is
+    not sent. Returns how many were sent.
     """
     now = timezone.now()
     sent = 0
@@ -644,10 +646,15 @@ def api_key_expiry_notices_send() -> int:
             **{f"{field}__isnull": True},
         ).select_related("created_by", "workspace")
         for key in due:
-            claimed = ApiKey.objects.filter(pk=key.pk, **{f"{field}__isnull": True}).update(
-                **{field: now}
-            )
-            if claimed and key.expires_at is not None:
-                _send_expiry_notice(key, key.expires_at - now)
-                sent += 1
+            try:
+                with transaction.atomic():
+                    claimed = ApiKey.objects.filter(pk=key.pk, **{f"{field}__isnull": True}).update(
+                        **{field: now}
+                    )
+                    if claimed and key.expires_at is not None:
+                        _send_expiry_notice(key, key.expires_at - now)
+            except Exception:
+                logger.exception("The expiry notice of API key %s could not be sent.", key.pk)
+                continue
+            sent += claimed
     return sent

@@ -38,6 +38,7 @@ from accounts import services as account_services
 from accounts.audit import Actor
 from accounts.roles import OrgRole, WorkspaceRole
 from billing import services as billing_services
+from billing import usage
 from billing.models import Model, UsageDaily
 from console.api_urls import api as admin_api
 from tests.factories import MemberFactory, UserFactory, WorkspaceMemberFactory
@@ -121,7 +122,7 @@ def world(api, personas):
     billing_services.workspace_spend_limit_set(actor=admin, workspace=prod, amount_cents=2_000)
     sonnet = Model.objects.get(api_name="claude-sonnet-4-5")
     now = datetime.now(UTC)
-    billing_services.usage_record(
+    usage.record(
         api_key=key,
         model=sonnet,
         tokens={"uncached_input_tokens": 1000, "output_tokens": 50},

@@ -6,6 +6,7 @@ import pytest
 
 from accounts.audit import Actor
 from billing import services as billing_services
+from billing import usage
 from billing.models import ModelGroup
 from tests.api.test_pagination import _keys
 from tests.factories import MemberFactory, UserFactory, WorkspaceFactory, WorkspaceMemberFactory
@@ -81,7 +82,7 @@ def test_reports_queries_do_not_grow(api, personas, django_assert_num_queries):
             key, _ = workspace_services.api_key_create(
                 actor=Actor.for_user(personas.admin), workspace=workspace, name=f"k{i}"
             )
-            billing_services.usage_record(
+            usage.record(
                 api_key=key,
                 model=model,
                 tokens={"output_tokens": 5},

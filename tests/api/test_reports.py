@@ -8,7 +8,7 @@ from django.test import Client
 from django.urls import reverse
 
 from accounts.audit import Actor
-from billing import services
+from billing import usage
 from billing.models import Model
 from tests.factories import WorkspaceFactory
 from workspaces import services as workspace_services
@@ -26,7 +26,7 @@ def recorded(personas):
     ]
     models = list(Model.objects.filter(api_name__in=["claude-sonnet-4-5", "claude-haiku-4-5"]))
     for i in range(24):
-        services.usage_record(
+        usage.record(
             api_key=keys[i % 2],
             model=models[i % 2],
             tokens={

@@ -251,7 +251,7 @@ def test_reports_page_with_the_sdks_report_cursor(sdk, personas):
         BetaAnalyticsUsageReportTimeBucket,
     )
 
-    from billing import services as billing_services
+    from billing import usage
     from billing.models import Model
 
     key, _ = workspace_services.api_key_create(
@@ -259,7 +259,7 @@ def test_reports_page_with_the_sdks_report_cursor(sdk, personas):
     )
     model = Model.objects.get(api_name="claude-haiku-4-5")
     for day in (1, 2, 3):
-        billing_services.usage_record(
+        usage.record(
             api_key=key,
             model=model,
             tokens={"uncached_input_tokens": 100 * day, "output_tokens": day},

@@ -1,5 +1,7 @@
 """What billing's tests share: the catalog's Sonnet group, an organization on Tier 2, and for
-the enforcement tests a workspace with a key and a Redis backend."""
+the enforcement tests a workspace with a key and the limiter backends: the local one, the
+system's Redis (`REDIS_URL`, or `TEST_REDIS_URL`), and a three-master Redis Cluster the tests
+start on free ports of their own."""
 
 import os
 from datetime import UTC, datetime
@@ -9,10 +11,13 @@ import pytest
 from accounts.audit import Actor
 from billing import enforcement, limiter, services
 from billing.models import Limiter, ModelGroup, UsageTier
+from tests.billing import redis_servers
 from tests.factories import WorkspaceFactory
 from workspaces import services as workspace_services
 
-REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+REDIS_URL = (
+    os.environ.get("TEST_REDIS_URL") or os.environ.get("REDIS_URL") or "redis://127.0.0.1:6379/15"
+)
 T0 = datetime(2026, 11, 10, 12, 0, tzinfo=UTC).timestamp()
 RPM, ITPM, OTPM = (
     Limiter.REQUESTS_PER_MINUTE,
@@ -48,6 +53,65 @@ def redis_backend():
             raise
         pytest.skip(f"Redis is not reachable at {REDIS_URL}")
     return backend
+
+
+def _skip_or_fail(reason: str):
+    if os.environ.get("CI"):
+        pytest.fail(reason)
+    pytest.skip(reason)
+
+
+@pytest.fixture(scope="session")
+def redis_cluster():
+    """Three redis-server processes with cluster mode on, joined by `redis-cli --cluster
+    create`; stopped when the tests end."""
+    if not redis_servers.available():
+        _skip_or_fail("redis-server and redis-cli are needed for the cluster tests")
+    servers = redis_servers.RedisClusterServers()
+    yield servers
+    servers.close()
+
+
+@pytest.fixture
+def redis_servers_started():
+    """Start single redis-server processes of a test's own (`start(persist=..., options=...)`);
+    each is stopped when the test ends."""
+    if not redis_servers.available():
+        _skip_or_fail("redis-server is needed for this test")
+    started: list[redis_servers.RedisServer] = []
+
+    def start(**options) -> redis_servers.RedisServer:
+        server = redis_servers.RedisServer(**options)
+        started.append(server)
+        return server
+
+    yield start
+    for server in started:
+        server.close()
+
+
+BACKENDS = ["local", "redis", "redis-queued", "cluster", "cluster-queued"]
+
+
+def make_backend(request, name: str) -> limiter.Backend:
+    if name == "local":
+        return limiter.LocalBackend()
+    if name.startswith("cluster"):
+        return limiter.RedisBackend(request.getfixturevalue("redis_cluster").url, cluster=True)
+    return redis_backend()
+
+
+@pytest.fixture(params=BACKENDS)
+def engine(request, settings):
+    """Each backend; "-queued" also carries usage records in Redis (`USAGE_QUEUE`)."""
+    settings.LIMITER_CACHE_SECONDS = 60  # tests change limits before they authorize
+    settings.USAGE_QUEUE = request.param.endswith("-queued")
+    backend = make_backend(request, request.param)
+    backend.reset()
+    enforcement.use_backend(backend)
+    yield backend
+    backend.reset()
+    enforcement.use_backend(None)
 
 
 @pytest.fixture

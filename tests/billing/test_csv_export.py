@@ -9,7 +9,7 @@ from django.test import Client
 from django.urls import reverse
 
 from accounts.audit import Actor
-from billing import services
+from billing import usage
 from billing.models import Model
 from console.csv_export import safe_cell
 from tests.factories import WorkspaceFactory
@@ -34,7 +34,7 @@ def test_cost_downloads_escape_a_workspace_named_like_a_formula(personas):
     key, _secret = workspace_services.api_key_create(
         actor=Actor.for_user(personas.admin), workspace=workspace, name="@key"
     )
-    services.usage_record(
+    usage.record(
         api_key=key,
         model=Model.objects.get(api_name="claude-sonnet-4-5"),
         tokens={"uncached_input_tokens": 1_000, "output_tokens": 100},

@@ -10,11 +10,11 @@ import pytest
 from django.core import checks
 from django.core.management import call_command
 from django.db import connection, connections, transaction
+from redis.crc import key_slot
 
 from billing import enforcement, limiter, usage
 from billing.models import Model, UsageDaily, UsageRecord
 from tests.billing.conftest import T0, auth, redis_backend
-from workspaces.models import ApiKey
 
 SETTLED = {"input_tokens": 1_000, "output_tokens": 500}  # 1.05 cents on Sonnet 4.5
 
@@ -66,7 +66,7 @@ def test_the_worker_stores_and_rolls_up_queued_records(queued, world):
     assert UsageDaily.objects.get().requests == 3
     assert queued.queued_usage([str(world["org"].pk)]) == 0
     # Stored: Redis forgets the second-settle answers; the database gives them now.
-    assert queued.client.hlen(limiter._keys(str(world["org"].pk), "", "")[3]) == 0
+    assert queued.client.hlen(limiter.keys(str(world["org"].pk), "", "")[4]) == 0
     again = enforcement.settle(ids[0], SETTLED, now=T0 + 5)
     assert again.already_settled and again.cost_cents == Decimal("1.05")
 
@@ -141,15 +141,34 @@ def test_the_worker_says_when_redis_is_down(queued, personas):
     assert "Redis cannot be reached; queued usage waits" in err.getvalue()
 
 
-def test_settings_checks(settings):
+def test_settings_checks(settings, redis_servers_started):
+    def ids():
+        return [m.id for m in checks.run_checks(tags=[checks.Tags.compatibility])]
+
+    persistent = redis_servers_started(persist=True)
     settings.USAGE_QUEUE = False
-    assert checks.run_checks(tags=[checks.Tags.compatibility]) == []
+    assert ids() == []
     settings.USAGE_QUEUE, settings.REDIS_URL = True, ""
-    assert [m.id for m in checks.run_checks(tags=[checks.Tags.compatibility])] == ["billing.W001"]
-    settings.REDIS_URL, settings.USAGE_ROLLUP_INLINE = "redis://127.0.0.1:6379/15", True
-    assert [m.id for m in checks.run_checks(tags=[checks.Tags.compatibility])] == ["billing.W002"]
+    assert ids() == ["billing.W001"]
+    settings.REDIS_URL, settings.USAGE_ROLLUP_INLINE = persistent.url, True
+    assert ids() == ["billing.W002"]
     settings.USAGE_ROLLUP_INLINE = False
-    assert checks.run_checks(tags=[checks.Tags.compatibility]) == []
+    assert ids() == []
+
+
+def test_a_usage_queue_in_a_redis_that_persists_nothing_is_refused(settings, redis_servers_started):
+    settings.USAGE_QUEUE, settings.USAGE_ROLLUP_INLINE = True, False
+
+    def messages(server):
+        settings.REDIS_URL = server.url
+        return [(m.id, m.level) for m in checks.run_checks(tags=[checks.Tags.compatibility])]
+
+    assert messages(redis_servers_started()) == [("billing.E001", checks.ERROR)]
+    snapshots = redis_servers_started(options=("--save", "3600 1"))
+    assert messages(snapshots) == [("billing.W004", checks.WARNING)]
+    silent = redis_servers_started(options=("--rename-command", "CONFIG", ""))
+    assert messages(silent) == [("billing.W003", checks.WARNING)]
+    assert messages(redis_servers_started(persist=True)) == []
 
 
 @pytest.mark.skipif(connection.vendor != "postgresql", reason="concurrent writers need PostgreSQL")
@@ -197,16 +216,43 @@ def test_a_batch_that_cannot_be_stored_stays_queued_and_blocks_no_one(
 ):
     other = str(personas.other_org.pk)
     broken = usage.queued_record(
-        api_key=ApiKey(pk=987_654, organization_id=other, workspace_id=987_654),
-        model=Model.objects.get(api_name="claude-sonnet-4-5"),
-        tokens={"output_tokens": 1},
-        cost=Decimal("0.0015"),
-        at=datetime.fromtimestamp(T0, UTC),
-        request_id="res_broken",
+        UsageRecord(
+            organization_id=other,
+            workspace_id=987_654,
+            api_key_id=987_654,
+            model=Model.objects.get(api_name="claude-sonnet-4-5"),
+            output_tokens=1,
+            cost_cents=Decimal("0.0015"),
+            created_at=datetime.fromtimestamp(T0, UTC),
+            request_id="res_broken",
+        ),
+        month="2026-11",
+        micro_cents=1_500,
     )
-    queued.client.rpush(limiter._queue_keys(other)[0], broken)
+    queued.client.rpush(limiter.queue_keys(other)[0], broken)
     _settle(world)
     assert enforcement.store_queued_usage() == 1
     assert UsageRecord.objects.get().workspace_id == world["workspace"].pk
     assert queued.queued_usage([other]) == 1
     assert f"Queued usage of organization {other} could not be stored" in caplog.text
+
+
+def test_the_worker_reconciles_counters_that_drifted(queued, world, settings):
+    """Counters can drift from the records (a settle written to the database alone, a store
+    that lost data); the worker sets them back to what the database says."""
+    settings.RECONCILE_SECONDS = 0
+    now = datetime.now(UTC).timestamp()
+    _settle(world, now=now)
+    call_command("usage_worker", "--once", stdout=io.StringIO())
+    org = str(world["org"].pk)
+    month = f"{datetime.now(UTC):%Y-%m}"
+    spend_key = limiter.keys(org, month, month)[1]
+    queued.client.hset(spend_key, "org", 1)  # drifted far below the truth
+    call_command("usage_worker", "--once", stdout=io.StringIO())
+    assert queued.spend(org, month)["org"] == 1_050_000  # the 1.05 cents recorded
+
+
+def test_every_key_of_a_check_is_in_one_cluster_slot():
+    org = "9b2b6c6e-5a4e-4f0e-9c55-0d1b0e6f2a11"
+    names = [*limiter.keys(org, "2026-11", "2026-10"), *limiter.queue_keys(org)]
+    assert len({key_slot(name.encode()) for name in names}) == 1

@@ -1,0 +1,266 @@
+"""The engine's wire format: decisions, settlements and refusals shaped as the Anthropic API
+answers its clients (so a gateway passes them on as they are), and the Messages API `usage`
+object read strictly."""
+
+import math
+import time
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+from django.core.exceptions import ValidationError
+
+from billing import usage
+from billing.models import Limiter
+from console.validation import check_text
+
+MAX_INPUT_TOKENS = 10_000_000
+MAX_OUTPUT_TOKENS = 1_000_000
+HEADER_NAMES: dict[str, str] = {
+    Limiter.REQUESTS_PER_MINUTE: "requests",
+    Limiter.INPUT_TOKENS_PER_MINUTE: "input-tokens",
+    Limiter.OUTPUT_TOKENS_PER_MINUTE: "output-tokens",
+}
+LIMITER_WORDS: dict[str, str] = {
+    Limiter.REQUESTS_PER_MINUTE: "requests per minute",
+    Limiter.INPUT_TOKENS_PER_MINUTE: "input tokens per minute",
+    Limiter.OUTPUT_TOKENS_PER_MINUTE: "output tokens per minute",
+}
+# The limiter names of spend refusals, in `Decision.limiter` and `error.details.limiter`.
+SPEND_LIMITERS = {
+    "workspace": "workspace_spend_limit",
+    "organization": "organization_spend_limit",
+    "tier_cap": "tier_spend_cap",
+}
+SERVICE_TIERS = ("standard", "priority", "batch")
+SERVER_TOOLS = ("web_search_requests", "web_fetch_requests")
+
+
+class EnforcementError(Exception):
+    """Bad input from the caller itself (not a refusal to pass on)."""
+
+    def __init__(
+        self, message: str, *, status: int = 400, error_type: str = "invalid_request_error"
+    ) -> None:
+        super().__init__(message)
+        self.status = status
+        self.error_type = error_type
+        self.message = message
+
+
+def error_body(error_type: str, message: str, **details: Any) -> dict:
+    error: dict[str, Any] = {"type": error_type, "message": message}
+    if details:
+        error["details"] = details
+    return {"type": "error", "error": error}
+
+
+_rfc3339_cache: dict[int, str] = {}
+
+
+def rfc3339(epoch: float) -> str:
+    """A time as RFC 3339 in UTC, to the second (remembered: headers name the same few
+    seconds over and over)."""
+    second = math.floor(epoch)
+    text = _rfc3339_cache.get(second)
+    if text is None:
+        if len(_rfc3339_cache) > 10_000:
+            _rfc3339_cache.clear()
+        text = _rfc3339_cache[second] = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(second))
+    return text
+
+
+def cents_text(amount: Decimal) -> str:
+    return f"{amount.normalize():f}"
+
+
+def micro_cents_text(micro: int) -> str:
+    return cents_text(Decimal(micro) / Decimal(1_000_000))
+
+
+@dataclass(slots=True)
+class Decision:
+    """What the gateway should do: admit (with `reservation_id`), or answer the client with
+    `status`, `body` and `headers`."""
+
+    admitted: bool
+    status: int = 200
+    body: dict | None = None
+    headers: dict[str, str] = field(default_factory=dict)
+    reservation_id: str | None = None
+    api_key_id: str | None = None
+    workspace_id: str | None = None
+    limiter: str | None = None
+
+    def to_json(self) -> dict:
+        if self.admitted:
+            return {
+                "admitted": True,
+                "reservation_id": self.reservation_id,
+                "api_key_id": self.api_key_id,
+                "workspace_id": self.workspace_id,
+                "headers": self.headers,
+            }
+        return {
+            "admitted": False,
+            "status": self.status,
+            "error": self.body,
+            "headers": self.headers,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class LimitPassed:
+    """A spend limit that recorded spend has passed."""
+
+    scope: str  # "workspace" or "organization"
+    limiter: str  # a value of SPEND_LIMITERS
+    limit_cents: int
+    used_cents: Decimal
+
+    def to_json(self) -> dict:
+        return {
+            "scope": self.scope,
+            "limiter": self.limiter,
+            "limit": str(self.limit_cents),
+            "used": cents_text(self.used_cents),
+            "unit": "cents",
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class Overage:
+    """A settle that reported more than its reservation held: the whole cost is recorded and
+    counted, and the spend limits it pushed past refuse every request until they reset."""
+
+    reserved_cents: Decimal
+    over_cents: Decimal
+    limits_passed: tuple[LimitPassed, ...]
+    resets_at: str  # RFC 3339: when the month's spend starts again from zero
+
+    def to_json(self) -> dict:
+        return {
+            "reserved": cents_text(self.reserved_cents),
+            "over_reservation": cents_text(self.over_cents),
+            "unit": "cents",
+            "limits_passed": [limit.to_json() for limit in self.limits_passed],
+            "resets_at": self.resets_at,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class Settlement:
+    reservation_id: str
+    cost_cents: Decimal
+    already_settled: bool = False
+    overage: Overage | None = None
+
+    def to_json(self) -> dict:
+        return {
+            "reservation_id": self.reservation_id,
+            "cost": {"amount": cents_text(self.cost_cents), "currency": "USD", "unit": "cents"},
+            "already_settled": self.already_settled,
+            "overage": self.overage.to_json() if self.overage else None,
+        }
+
+
+def clean_count(value: Any, name: str, *, minimum: int, maximum: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise EnforcementError(f"{name}: must be a whole number.")
+    if value < minimum or value > maximum:
+        raise EnforcementError(f"{name}: must be between {minimum:,} and {maximum:,}.")
+    return value
+
+
+def clean_model_name(value: Any) -> str:
+    if not isinstance(value, str) or not value or len(value) > 200:
+        raise EnforcementError("model: a model name is required.")
+    try:
+        return check_text(value)
+    except ValidationError:
+        raise EnforcementError(
+            "model: the name contains characters that are not allowed."
+        ) from None
+
+
+@dataclass(frozen=True, slots=True)
+class Usage:
+    """A request's usage as the record stores it: tokens by kind, and the service tier."""
+
+    tokens: dict[str, int]
+    service_tier: str = "standard"
+
+    def counted_input(self, cache_reads_count: bool) -> int:
+        """The input tokens the input-tokens-per-minute limit counts: uncached input and cache
+        writes, and cache reads only for model groups where they count."""
+        tokens = self.tokens
+        return (
+            tokens["uncached_input_tokens"]
+            + tokens["cache_creation_5m_tokens"]
+            + tokens["cache_creation_1h_tokens"]
+            + (tokens["cache_read_tokens"] if cache_reads_count else 0)
+        )
+
+
+def _object(value: Any, name: str) -> dict:
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        raise EnforcementError(f"{name}: must be an object.")
+    return value
+
+
+def _optional_text(value: Any, name: str) -> str | None:
+    if value is None:
+        return None
+    if not isinstance(value, str) or len(value) > 100:
+        raise EnforcementError(f"{name}: must be a short string.")
+    try:
+        return check_text(value)
+    except ValidationError:
+        raise EnforcementError(f"{name}: contains characters that are not allowed.") from None
+
+
+def usage_from_messages_api(body: Any) -> Usage:
+    """A Messages API `usage` object, every field checked: token counts are whole numbers,
+    `cache_creation` (the split into 5-minute and 1-hour cache writes) and `server_tool_use`
+    objects, `service_tier`, `inference_geo` and `speed` short strings. Of those, the record
+    keeps the tokens and the service tier."""
+    if not isinstance(body, dict):
+        raise EnforcementError("usage: must be an object.")
+
+    def count(value: Any, name: str) -> int:
+        if value is None:
+            return 0
+        return clean_count(value, f"usage.{name}", minimum=0, maximum=usage.MAX_TOKENS_PER_KIND)
+
+    creation = _object(body.get("cache_creation"), "usage.cache_creation")
+    five = count(
+        creation.get("ephemeral_5m_input_tokens"), "cache_creation.ephemeral_5m_input_tokens"
+    )
+    hour = count(
+        creation.get("ephemeral_1h_input_tokens"), "cache_creation.ephemeral_1h_input_tokens"
+    )
+    # The total without a split (or above it) is priced as 5-minute writes: none is lost.
+    total = count(body.get("cache_creation_input_tokens"), "cache_creation_input_tokens")
+    five += max(0, total - five - hour)
+    tools = _object(body.get("server_tool_use"), "usage.server_tool_use")
+    for name in SERVER_TOOLS:
+        count(tools.get(name), f"server_tool_use.{name}")
+    tier = _optional_text(body.get("service_tier"), "usage.service_tier") or "standard"
+    if tier not in SERVICE_TIERS:
+        raise EnforcementError(f"usage.service_tier: must be one of {', '.join(SERVICE_TIERS)}.")
+    _optional_text(body.get("inference_geo"), "usage.inference_geo")
+    _optional_text(body.get("speed"), "usage.speed")
+    return Usage(
+        tokens={
+            "uncached_input_tokens": count(body.get("input_tokens"), "input_tokens"),
+            "cache_creation_5m_tokens": five,
+            "cache_creation_1h_tokens": hour,
+            "cache_read_tokens": count(
+                body.get("cache_read_input_tokens"), "cache_read_input_tokens"
+            ),
+            "output_tokens": count(body.get("output_tokens"), "output_tokens"),
+        },
+        service_tier=tier,
+    )
