@@ -1,8 +1,32 @@
-"""What every page shares: the error pages and the favicon."""
+"""What every page shares: the layout's landmarks and names, the error pages, the favicon,
+and the htmx settings the CSP needs."""
+
+import re
 
 import pytest
 from django.test import Client, RequestFactory
+from django.urls import reverse
 from django.views.defaults import server_error
+
+
+def _page(client: Client, url: str = "/settings/organization/") -> str:
+    return client.get(url).content.decode()
+
+
+def test_skip_link_comes_first_and_leads_to_main(admin_client):
+    page = _page(admin_client)
+    body = page[page.index("<body") :]
+    first_link = re.search(r"<a [^>]*>", body).group(0)
+    assert 'class="skip-link" href="#main"' in first_link
+    assert '<main class="page" id="main" tabindex="-1">' in page
+
+
+def test_menu_buttons_are_named_after_what_they_show(personas, admin_client):
+    url = reverse("workspaces:workspace_members", args=[personas.default_workspace.public_id])
+    page = _page(admin_client, url)
+    assert 'aria-label="Admin, account menu"' in page
+    assert 'aria-label="Default, switch workspace"' in page
+    assert 'aria-label="Organization: Acme Test"' in page
 
 
 def test_favicon(db):

@@ -34,9 +34,6 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 RESULTS_DIR = REPO_ROOT / "test-results"
 E2E_DIR = Path(__file__).resolve().parent
 
-# Console errors that say nothing about the page under test.
-IGNORED_CONSOLE = [re.compile(r"favicon\.ico")]
-
 expect.set_options(timeout=5_000)
 
 
@@ -55,11 +52,7 @@ class PageRecord:
     allowed: list[re.Pattern] = field(default_factory=list)
 
     def unexpected(self) -> list[str]:
-        return [
-            error
-            for error in self.errors
-            if not any(p.search(error) for p in [*IGNORED_CONSOLE, *self.allowed])
-        ]
+        return [error for error in self.errors if not any(p.search(error) for p in self.allowed)]
 
 
 _records: "weakref.WeakKeyDictionary[Page, PageRecord]" = weakref.WeakKeyDictionary()
@@ -94,15 +87,16 @@ def _test_dir_name(item: pytest.Item) -> str:
 
 
 @pytest.fixture
-def new_page(browser: Browser, request: pytest.FixtureRequest) -> Iterator[Callable[[], Page]]:
+def new_page(browser: Browser, request: pytest.FixtureRequest) -> Iterator[Callable[..., Page]]:
     """Factory: each call opens a page in a new browser context (its own cookies), so a
-    test can be two people at once."""
+    test can be two people at once. Keyword arguments go to the context (`timezone_id`,
+    `color_scheme`, ...)."""
     contexts = []
     pages: list[Page] = []
     request.node.e2e_pages = pages
 
-    def make() -> Page:
-        context = browser.new_context(viewport=VIEWPORT)
+    def make(**options) -> Page:
+        context = browser.new_context(**{"viewport": VIEWPORT, **options})
         contexts.append(context)
         page = context.new_page()
         record = PageRecord(test_name=_test_dir_name(request.node))
