@@ -1,6 +1,7 @@
 """What every page shares: the layout's landmarks and names, the error pages, the favicon,
 and the htmx settings the CSP needs."""
 
+import json
 import re
 
 import pytest
@@ -27,6 +28,16 @@ def test_menu_buttons_are_named_after_what_they_show(personas, admin_client):
     assert 'aria-label="Admin, account menu"' in page
     assert 'aria-label="Default, switch workspace"' in page
     assert 'aria-label="Organization: Acme Test"' in page
+
+
+def test_htmx_neither_settles_style_nor_keeps_snapshots(admin_client):
+    """The CSP refuses style attributes: htmx must not copy one onto new content, nor put
+    back a snapshot holding one."""
+    page = _page(admin_client)
+    config = json.loads(re.search(r"<meta name=\"htmx-config\" content='([^']*)'>", page).group(1))
+    assert "style" not in config["attributesToSettle"]
+    assert config["historyCacheSize"] == 0
+    assert config["historyRestoreAsHxRequest"] is False
 
 
 def test_favicon(db):

@@ -143,12 +143,13 @@ def allow_console_error(page: Page, pattern: str) -> None:
 
 
 def shot(page: Page, name: str) -> Path:
-    """Save a full-page screenshot as test-results/<test name>/<name>.png."""
+    """Save a full-page screenshot as test-results/<test name>/<name>.png.
+
+    Playwright hides the caret by leaving style="" on every input; the console's htmx
+    settings keep later swaps from copying it, which the CSP would refuse."""
     path = RESULTS_DIR / _records[page].test_name / f"{name}.png"
     path.parent.mkdir(parents=True, exist_ok=True)
-    # caret="initial": hiding the caret leaves style="" on every input, and htmx copying
-    # that attribute on a later swap is then (rightly) refused by the CSP.
-    page.screenshot(path=str(path), full_page=True, caret="initial")
+    page.screenshot(path=str(path), full_page=True)
     return path
 
 

@@ -1,10 +1,10 @@
 """What every page shares, walked in the browser: the theme switch, the time zone, the skip
-link, keyboard use of menus and modals, and the phone layout."""
+link, keyboard use of menus and modals, the phone layout, and htmx under the CSP."""
 
 from playwright.sync_api import Page, expect
 
 from accounts.models import Theme, User
-from tests.e2e.conftest import no_full_reload, open_dialog, shot, sign_in
+from tests.e2e.conftest import no_full_reload, open_dialog, path_of, shot, sign_in
 from tests.factories import PASSWORD, WorkspaceFactory
 
 LIGHT_BACKGROUND = "rgb(250, 249, 245)"
@@ -195,3 +195,27 @@ def test_phone_layout(transactional_db, personas, live_server, new_page):
     page.get_by_role("link", name="Edit details").click()
     within_screen(open_dialog(page))
     shot(page, "modal")
+
+
+def test_htmx_swaps_and_history_pass_the_csp(transactional_db, personas, live_server, page: Page):
+    """A screenshot (like some browser extensions) leaves style="" on the inputs; neither a
+    swap nor going back may re-apply it, which the CSP would refuse and log."""
+    sign_in(page, live_server, personas.admin.email, PASSWORD)
+    page.goto(f"{live_server.url}/settings/usage/")
+    same_document = no_full_reload(page)
+    shot(page, "before")
+    assert page.locator("#report input[style]").count() > 0
+
+    page.get_by_label("Date range").select_option(label="Last 7 days")
+    page.wait_for_url("**range=7d**")
+    expect(page.get_by_label("Date range")).to_have_value("7d")
+    same_document()
+    shot(page, "swapped")
+
+    page.go_back()
+    page.wait_for_url(lambda url: "range=" not in url)
+    expect(page.get_by_label("Date range")).to_have_value("this_month")
+    expect(page.get_by_role("heading", name="Usage", level=1)).to_be_visible()
+    assert path_of(page) == "/settings/usage/"
+    page.go_forward()
+    expect(page.get_by_label("Date range")).to_have_value("7d")
