@@ -4,16 +4,19 @@ Every test here is marked `e2e`. Each test gets fresh browser contexts (1280x800
 `new_page` factory (or the `page` fixture, its first page); every page's console errors
 are collected and a test fails when any is left over, so a CSP violation or a script
 error fails the test that caused it. `shot(page, name)` saves a full-page screenshot to
-test-results/<test name>/<name>.png.
+test-results/<test name>/<name>.png. `axe_violations(page)` runs axe-core (vendored in
+vendor/, injected through the browser's debugging protocol, which the page's CSP does not
+govern) on the page as it is.
 
 Tests request `transactional_db` before `personas`: the live server answers from another
 thread, which only sees committed data.
 """
 
 import contextlib
+import functools
 import re
 import weakref
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -33,6 +36,13 @@ VIEWPORT = {"width": 1280, "height": 800}
 REPO_ROOT = Path(__file__).resolve().parents[2]
 RESULTS_DIR = REPO_ROOT / "test-results"
 E2E_DIR = Path(__file__).resolve().parent
+AXE_SOURCE = E2E_DIR / "vendor" / "axe.min.js"
+# axe-core's default rules (WCAG 2.0 to 2.2 A and AA, and best practices), and one it keeps
+# experimental: a control's accessible name must contain the text it shows (WCAG 2.5.3).
+AXE_OPTIONS = {
+    "resultTypes": ["violations"],
+    "rules": {"label-content-name-mismatch": {"enabled": True}},
+}
 
 expect.set_options(timeout=5_000)
 
@@ -151,6 +161,27 @@ def shot(page: Page, name: str) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(path), full_page=True)
     return path
+
+
+@functools.cache
+def _axe_source() -> str:
+    return AXE_SOURCE.read_text()
+
+
+def axe_violations(page: Page, *, only: Sequence[str] = ()) -> list[dict]:
+    """axe-core's violations on `page` now (of the rules `only` names, else of them all):
+    each with its rule `id`, `impact`, `help` and the offending `elements`, each a CSS
+    `target` and the start of its `html`."""
+    if not page.evaluate("typeof window.axe === 'object'"):
+        page.evaluate(_axe_source() + "\n;true")
+    options = {**AXE_OPTIONS, "runOnly": list(only)} if only else AXE_OPTIONS
+    return page.evaluate(
+        """async (options) => (await axe.run(document, options)).violations.map(v => ({
+            id: v.id, impact: v.impact, help: v.help,
+            elements: v.nodes.map(node => ({target: node.target.join(" "), html: node.html})),
+        }))""",
+        options,
+    )
 
 
 def sign_in(page: Page, live_server, email: str, password: str) -> None:
