@@ -111,3 +111,15 @@ def test_production_settings_require_secret_key():
     )
     assert result.returncode != 0
     assert "SECRET_KEY" in result.stderr
+
+
+def test_seed_demo_creates_the_staff_account(db):
+    out = io.StringIO()
+    call_command("seed_demo", stdout=out)
+    User.objects.filter(email="staff@example.com").delete()
+    call_command("seed_demo", stdout=out)  # an older demo database gets it too
+    staff = User.objects.get(email="staff@example.com")
+    assert staff.is_staff and staff.is_superuser
+    assert staff.check_password("console-demo")
+    assert not OrganizationMember.objects.filter(user=staff).exists()
+    assert "staff@example.com" in out.getvalue() and "/admin/" in out.getvalue()
