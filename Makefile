@@ -31,13 +31,18 @@ install: $(BIN)/.installed
 migrate: install
 	$(BIN)/python manage.py migrate --noinput
 
+# Both commands run in development mode: plain HTTP on this machine and a development key.
+# Without it the settings are production's, which need a SECRET_KEY and HTTPS.
+run test migrate: export DEBUG = true
+
 # Links in the demo's e-mails and messages point at the address served (unless set).
 run: export SITE_URL ?= http://$(HOST):$(PORT)
 run: migrate
 	$(BIN)/python manage.py seed_demo
 	@echo ""
 	@echo "Console is at http://$(HOST):$(PORT)  (stop with Ctrl-C)"
-	$(BIN)/python manage.py runserver $(HOST):$(PORT)
+	$(BIN)/uvicorn console.asgi:application --host $(HOST) --port $(PORT) --reload \
+		--reload-dir accounts --reload-dir billing --reload-dir console --reload-dir workspaces
 
 lint: install
 	$(BIN)/ruff check .

@@ -12,6 +12,7 @@ from django.utils import timezone
 from accounts import audit
 from accounts.audit import Actor
 from accounts.models import KeyStatus, Organization, SecretKey
+from console import validation
 from console.secrets import hash_secret, matches
 
 KEY_NAME_MAX_LENGTH = 500
@@ -20,20 +21,19 @@ LAST_USED_RESOLUTION = timedelta(minutes=1)
 
 
 def clean_name(name: str) -> str:
-    name = (name or "").strip()
-    if not name:
-        raise ValidationError({"name": "Give the key a name."})
-    if len(name) > KEY_NAME_MAX_LENGTH:
-        raise ValidationError(
-            {
-                "name": f"Key names can be at most {KEY_NAME_MAX_LENGTH} characters (this one has {len(name)})."
-            }
-        )
-    return name
+    return validation.clean_name(
+        name,
+        max_length=KEY_NAME_MAX_LENGTH,
+        empty_message="Give the key a name.",
+        label="Key names",
+    )
 
 
 def clean_expiry(expires_at: datetime | None) -> datetime | None:
-    if expires_at is not None and expires_at <= timezone.now():
+    if expires_at is None:
+        return None
+    validation.check_datetime(expires_at, field="expires_at")
+    if expires_at <= timezone.now():
         raise ValidationError({"expires_at": "The expiry must be in the future."})
     return expires_at
 

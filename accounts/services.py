@@ -26,18 +26,18 @@ from accounts.models import (
     User,
 )
 from accounts.roles import OrgRole
+from console import validation
 from console.secrets import hash_secret, new_api_secret, new_token
 
 
 def _clean_name(name: str, *, field: str = "name", label: str = "Name") -> str:
-    name = (name or "").strip()
-    if not name:
-        raise ValidationError({field: f"{label} cannot be empty."})
-    if len(name) > NAME_MAX_LENGTH:
-        raise ValidationError(
-            {field: f"{label} can be at most {NAME_MAX_LENGTH} characters (it has {len(name)})."}
-        )
-    return name
+    return validation.clean_name(
+        name,
+        max_length=NAME_MAX_LENGTH,
+        field=field,
+        empty_message=f"{label} cannot be empty.",
+        label=label,
+    )
 
 
 def _clean_email(email: str, *, field: str = "email") -> str:

@@ -15,6 +15,8 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "console.settings")
+# Development mode for plain HTTP and a key; DEBUG itself is switched off below, as in production.
+os.environ.setdefault("DEBUG", "true")
 
 import django  # noqa: E402
 

@@ -1,17 +1,21 @@
+from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
 
 from accounts.audit import Actor
 from accounts.models import KeyStatus
-from billing import services
+from billing import services, upstreams
 from billing.models import (
     GatewayToken,
     Model,
     ModelGroup,
+    ModelRoute,
     OrganizationLimits,
     OrganizationRateLimit,
     SpendNotification,
     TierLimit,
+    Upstream,
+    UpstreamProtocol,
     UsageDaily,
     UsageRecord,
     UsageTier,
@@ -238,3 +242,96 @@ class GatewayTokenAdmin(admin.ModelAdmin):
     @admin.action(description="Delete selected tokens (permanent)")
     def delete_tokens(self, request, queryset) -> None:
         queryset.update(status=KeyStatus.ARCHIVED)
+
+
+class UpstreamForm(forms.ModelForm):
+    credential = forms.CharField(
+        required=False,
+        strip=True,
+        widget=forms.PasswordInput(render_value=False),
+        help_text="The upstream's API key. Stored encrypted and never shown again; leave empty "
+        "to keep the current one.",
+    )
+    remove_credential = forms.BooleanField(required=False, label="Remove the credential")
+
+    class Meta:
+        model = Upstream
+        fields = [
+            "name",
+            "protocol",
+            "base_url",
+            "auth_header",
+            "input_bound",
+            "connect_timeout_seconds",
+            "read_timeout_seconds",
+            "max_connections",
+            "enabled",
+        ]
+
+    def clean(self):
+        data = super().clean() or {}
+        if data.get("protocol") == UpstreamProtocol.MESSAGES_API and not data.get("base_url"):
+            self.add_error("base_url", "An upstream that is a server needs its URL.")
+        return data
+
+
+@admin.register(Upstream)
+class UpstreamAdmin(admin.ModelAdmin):
+    """Model servers behind the gateway. Saves go through `upstreams.upstream_configure`, which
+    encrypts the credential; the page only says whether one is set."""
+
+    form = UpstreamForm
+    list_display = ["name", "protocol", "base_url", "has_credential", "input_bound", "enabled"]
+    list_filter = ["protocol", "enabled"]
+    search_fields = ["name", "base_url"]
+    readonly_fields = ["credential_set", "created_at", "updated_at"]
+
+    @admin.display(boolean=True, description="credential set")
+    def credential_set(self, obj: Upstream) -> bool:
+        return obj.has_credential
+
+    def get_readonly_fields(self, request, obj=None):
+        return [*self.readonly_fields, "name"] if obj else self.readonly_fields
+
+    def save_model(self, request, obj, form, change) -> None:
+        data = form.cleaned_data
+        credential = "" if data.get("remove_credential") else data.get("credential") or None
+        saved = upstreams.upstream_configure(
+            name=obj.name,
+            protocol=data["protocol"],
+            base_url=data["base_url"],
+            credential=credential,
+            auth_header=data["auth_header"],
+            input_bound=data["input_bound"],
+            connect_timeout_seconds=data["connect_timeout_seconds"],
+            read_timeout_seconds=data["read_timeout_seconds"],
+            max_connections=data["max_connections"],
+            enabled=data["enabled"],
+        )
+        obj.pk = saved.pk
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        # Routes protect their upstream; an unused one can go.
+        return obj is None or not obj.routes.exists()
+
+
+@admin.register(ModelRoute)
+class ModelRouteAdmin(admin.ModelAdmin):
+    """Which upstream serves each catalog model; a model without a route is not served."""
+
+    list_display = ["model", "upstream", "upstream_model", "display_name", "enabled", "created_at"]
+    list_filter = ["upstream", "enabled"]
+    search_fields = ["model__api_name", "upstream_model", "display_name"]
+    list_select_related = ["model", "upstream"]
+    fields = ["model", "upstream", "upstream_model", "display_name", "enabled"]
+
+    def save_model(self, request, obj, form, change) -> None:
+        data = form.cleaned_data
+        saved = upstreams.model_route_set(
+            model=data["model"],
+            upstream=data["upstream"],
+            upstream_model=data["upstream_model"],
+            display_name=data["display_name"],
+            enabled=data["enabled"],
+        )
+        obj.pk = saved.pk

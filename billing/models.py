@@ -5,7 +5,10 @@ Money: limits and thresholds are whole USD cents (integers); the cost of usage i
 number of cents, since one request can cost a fraction of a cent.
 """
 
+from urllib.parse import urlsplit
+
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
@@ -396,3 +399,108 @@ class GatewayToken(SecretKey):
 
     class Meta:
         ordering = ["-created_at"]
+
+
+class UpstreamProtocol(models.TextChoices):
+    MESSAGES_API = "messages_api", "Anthropic Messages API"
+    DEMO = "demo", "Built-in demo (answers in process, no network)"
+
+
+class UpstreamAuthHeader(models.TextChoices):
+    X_API_KEY = "x-api-key", "x-api-key: <credential>"
+    BEARER = "authorization", "Authorization: Bearer <credential>"
+
+
+class InputBound(models.TextChoices):
+    REQUEST_SIZE = "request_size", "From the request's size (no extra round trip)"
+    COUNT_TOKENS = "count_tokens", "Ask the upstream's count_tokens before each request"
+
+
+def validate_upstream_url(value: str) -> None:
+    """An http(s) URL with a host; unlike URLField, a host without a dot (`http://vllm:8000`,
+    as container networks name servers) is fine."""
+    parts = urlsplit(value)
+    if parts.scheme not in ("http", "https") or not parts.hostname or parts.query or parts.fragment:
+        raise ValidationError("Enter an http:// or https:// URL such as http://vllm:8000.")
+    try:
+        parts.port  # noqa: B018 (parsing it is the check)
+    except ValueError:
+        raise ValidationError("The port is not a number from 1 to 65535.") from None
+
+
+class Upstream(models.Model):
+    """A model server Console forwards Messages API requests to (any server that speaks the
+    Messages API: the Anthropic API, vLLM, SGLang, llama.cpp's server, LiteLLM).
+
+    The credential is kept encrypted (`billing.upstreams`); it is written, never read back.
+    """
+
+    name = models.SlugField(max_length=64, unique=True)
+    protocol = models.CharField(
+        max_length=20, choices=UpstreamProtocol.choices, default=UpstreamProtocol.MESSAGES_API
+    )
+    base_url = models.CharField(
+        "base URL",
+        max_length=500,
+        blank=True,
+        validators=[validate_upstream_url],
+        help_text="Where /v1/messages is found, e.g. https://api.anthropic.com or http://vllm.internal:8000.",
+    )
+    credential_encrypted = models.TextField(blank=True, default="", editable=False)
+    auth_header = models.CharField(
+        max_length=20, choices=UpstreamAuthHeader.choices, default=UpstreamAuthHeader.X_API_KEY
+    )
+    input_bound = models.CharField(
+        max_length=20, choices=InputBound.choices, default=InputBound.REQUEST_SIZE
+    )
+    connect_timeout_seconds = models.FloatField(default=5.0)
+    read_timeout_seconds = models.FloatField(
+        default=600.0,
+        help_text="Longest wait for the answer to start, and between two streamed events.",
+    )
+    max_connections = models.PositiveIntegerField(
+        default=100, help_text="Open connections to this upstream, per Console process."
+    )
+    enabled = models.BooleanField(default=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(connect_timeout_seconds__gt=0) & Q(read_timeout_seconds__gt=0),
+                name="upstream_timeouts_positive",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def has_credential(self) -> bool:
+        return bool(self.credential_encrypted)
+
+
+class ModelRoute(models.Model):
+    """Which upstream serves a catalog model, and under which name there. A catalog model
+    without a route cannot be called (404, as for an unknown model)."""
+
+    model = models.OneToOneField(Model, on_delete=models.CASCADE, related_name="route")
+    upstream = models.ForeignKey(Upstream, on_delete=models.PROTECT, related_name="routes")
+    upstream_model = models.CharField(
+        max_length=200, help_text="The model's name on the upstream, e.g. Qwen/Qwen3-32B."
+    )
+    display_name = models.CharField(
+        max_length=100, blank=True, help_text="Shown by GET /v1/models; the model's id if empty."
+    )
+    enabled = models.BooleanField(default=True)
+    created_at = models.DateTimeField(
+        default=timezone.now, help_text="Shown by GET /v1/models as the model's created_at."
+    )
+
+    class Meta:
+        ordering = ["-created_at", "model__api_name"]
+
+    def __str__(self) -> str:
+        return f"{self.model_id} -> {self.upstream_id}:{self.upstream_model}"

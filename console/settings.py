@@ -1,9 +1,11 @@
 """Settings for Console, read from the environment (and an optional `.env` file).
 
-Every value has a development default so `make run` works with nothing configured;
-production sets `DEBUG=false`, which makes `SECRET_KEY` mandatory.
+Every default is safe for production: `DEBUG` is off and `SECRET_KEY` must be set.
+Development mode (`DEBUG=true`, which `make run` and the tests set) relaxes what local HTTP
+needs: a development key, no HTTPS redirect, cookies without the Secure flag.
 """
 
+from datetime import timedelta
 from pathlib import Path
 
 import environ
@@ -21,7 +23,7 @@ def _env_str(name: str, default: str = "") -> str:
     return env.str(name, default="") or default
 
 
-DEBUG = env.bool("DEBUG", default=True)
+DEBUG = env.bool("DEBUG", default=False)
 
 if DEBUG:
     SECRET_KEY = _env_str("SECRET_KEY", "insecure-development-key-do-not-use-in-production")
@@ -45,6 +47,7 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "django_htmx",
+    "axes",
     "accounts",
     "workspaces",
     "billing",
@@ -52,6 +55,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "console.middleware.RefuseUnsafeAddressMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -64,6 +68,8 @@ MIDDLEWARE = [
     "django_htmx.middleware.HtmxMiddleware",
     "accounts.middleware.CurrentOrganizationMiddleware",
     "console.middleware.NotFoundPageMiddleware",
+    # Last, as django-axes requires: it turns a locked-out sign-in into its lockout page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 if not DEBUG:
@@ -124,6 +130,24 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
+AUTHENTICATION_BACKENDS = [
+    # First, so a locked-out account or address is refused before its password is checked.
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+# Sign-in throttling (accounts/throttling.py): failures counted per account and per client
+# address; either reaching the limit pauses sign-in for the cool-off, counted from the last
+# failure. A successful sign-in clears the count.
+AXES_FAILURE_LIMIT = env.int("SIGN_IN_FAILURE_LIMIT", default=10)
+AXES_COOLOFF_TIME = timedelta(minutes=env.int("SIGN_IN_LOCKOUT_MINUTES", default=15))
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+AXES_RESET_ON_SUCCESS = True
+AXES_USERNAME_CALLABLE = "accounts.throttling.account_name"
+AXES_CLIENT_IP_CALLABLE = "accounts.throttling.client_address"
+AXES_LOCKOUT_CALLABLE = "accounts.throttling.lockout_response"
+AXES_VERBOSE = False
+# How many proxies in front of Console append to X-Forwarded-For (0: use the socket address).
+TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
 LOGIN_URL = "accounts:login"
 LOGIN_REDIRECT_URL = "/"
 LOGOUT_REDIRECT_URL = "accounts:login"
@@ -180,6 +204,13 @@ USAGE_ROLLUP_INLINE = env.bool("USAGE_ROLLUP_INLINE", default=True)
 # `usage_worker` stores the queued records in batches. Needs the worker, so rollups not inline.
 USAGE_QUEUE = env.bool("USAGE_QUEUE", default=False)
 
+# The gateway (`/v1/messages`): upstream credentials are encrypted with the first of these
+# Fernet keys and decrypted with any (comma-separated; rotate by putting a new one first).
+# Unset: one key derived from SECRET_KEY.
+UPSTREAM_CREDENTIAL_KEYS = env.list("UPSTREAM_CREDENTIAL_KEYS", default=[])
+# The largest Messages API request body accepted (Anthropic's limit: 32 MB).
+GATEWAY_MAX_BODY_BYTES = env.int("GATEWAY_MAX_BODY_BYTES", default=32 * 1024 * 1024)
+
 TASKS = {
     "default": {
         "BACKEND": _env_str("TASKS_BACKEND", "django.tasks.backends.immediate.ImmediateBackend")
@@ -216,7 +247,18 @@ LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "filters": {"client_errors": {"()": "console.logging.ClientErrorsWithoutTraceback"}},
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": "plain",
+            "filters": ["client_errors"],
+        }
+    },
     "root": {"handlers": ["console"], "level": _env_str("LOG_LEVEL", "INFO")},
-    "loggers": {"django": {"handlers": ["console"], "level": "INFO", "propagate": False}},
+    "loggers": {
+        "django": {"handlers": ["console"], "level": "INFO", "propagate": False},
+        # Failed sign-ins and lockouts are warnings; the bookkeeping between them is noise.
+        "axes": {"handlers": ["console"], "level": "WARNING", "propagate": False},
+    },
 }

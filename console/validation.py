@@ -76,6 +76,29 @@ def check_name(value: str, *, field: str | None = None) -> str:
     return value
 
 
+def clean_name(
+    value: object,
+    *,
+    max_length: int,
+    field: str = "name",
+    empty_message: str = "Enter a name.",
+    label: str = "Names",
+) -> str:
+    """A name as typed, trimmed: present, at most `max_length` characters, fit for a name."""
+    if value is not None and not isinstance(value, str):
+        raise _error(field, "Give the name as text.", "invalid")
+    name = (value or "").strip()
+    if not name:
+        raise _error(field, empty_message, "required")
+    if len(name) > max_length:
+        raise _error(
+            field,
+            f"{label} can be at most {max_length} characters (this one has {len(name)}).",
+            "max_length",
+        )
+    return check_name(name, field=field)
+
+
 def is_safe_text(value: str) -> bool:
     """Whether `value` holds no control character at all (for identifiers in URLs)."""
     return _SINGLE_LINE_UNSAFE.search(value) is None

@@ -16,6 +16,7 @@ from accounts.audit import Actor
 from accounts.models import KeyStatus, Organization, OrganizationMember, User
 from accounts.permissions import inherited_workspace_role
 from accounts.roles import ASSIGNABLE_WORKSPACE_ROLES, OrgRole, WorkspaceRole
+from console import validation
 from console.secrets import new_api_secret
 from workspaces.models import (
     DEFAULT_WORKSPACE_NAME,
@@ -46,17 +47,12 @@ ROLE_CHOICES_TEXT = ", ".join(role.label for role in ASSIGNABLE_WORKSPACE_ROLES)
 
 
 def _clean_name(name: str) -> str:
-    name = (name or "").strip()
-    if not name:
-        raise ValidationError({"name": "Enter a name for the workspace."})
-    if len(name) > NAME_MAX_LENGTH:
-        raise ValidationError(
-            {
-                "name": f"Workspace names can be at most {NAME_MAX_LENGTH} characters "
-                f"(this one has {len(name)})."
-            }
-        )
-    return name
+    return validation.clean_name(
+        name,
+        max_length=NAME_MAX_LENGTH,
+        empty_message="Enter a name for the workspace.",
+        label="Workspace names",
+    )
 
 
 def _clean_color(color: str) -> str:

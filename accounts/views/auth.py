@@ -53,11 +53,21 @@ INVITE_PROBLEMS = {
 }
 
 
+# As Django's password reset does, the token leaves the address at once: the link's URL is
+# swapped for this one and the token kept in the session, so it appears in no later request
+# line, access log, Referer header or CSRF warning.
+INVITE_URL_TOKEN = "accept"
+INVITE_SESSION_KEY = "_invite_token"
+
+
 @login_not_required
 @require_http_methods(["GET", "POST"])
 def invite_accept(request: HttpRequest, token: str) -> HttpResponse:
     """Join an organization from an invite link: as the signed-in user if the invite is
     theirs, else by creating an account (or signing in, if the address has one)."""
+    from_link = token != INVITE_URL_TOKEN
+    if not from_link:
+        token = request.session.get(INVITE_SESSION_KEY, "")
     try:
         invite = services.invite_for_token(token)
     except services.InviteUnusable as problem:
@@ -65,6 +75,9 @@ def invite_accept(request: HttpRequest, token: str) -> HttpResponse:
         return render(
             request, "accounts/invite_problem.html", {"title": title, "detail": detail}, status=410
         )
+    if from_link:
+        request.session[INVITE_SESSION_KEY] = token
+        return redirect("accounts:invite_accept", token=INVITE_URL_TOKEN)
     context: dict = {"invite": invite}
     signed_in = request.user if request.user.is_authenticated else None
     if signed_in is not None and signed_in.email != invite.email:
@@ -90,6 +103,7 @@ def invite_accept(request: HttpRequest, token: str) -> HttpResponse:
         else:
             if signed_in is None:
                 login(request, member.user, backend="django.contrib.auth.backends.ModelBackend")
+            request.session.pop(INVITE_SESSION_KEY, None)
             request.session[SESSION_KEY] = str(member.organization_id)
             messages.success(request, f"Welcome to {member.organization.name}.")
             return redirect("/")

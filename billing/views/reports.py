@@ -1,6 +1,5 @@
 """Settings > Usage and Settings > Cost: filters in the URL, charts, tables and CSV."""
 
-import csv
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -15,6 +14,7 @@ from billing import charts, reports
 from billing.forms import ReportFilterForm
 from billing.models import Model
 from billing.money import dollars, usd
+from console.csv_export import csv_response
 from console.htmx import render_page
 from console.http import ConsoleRequest
 from workspaces import selectors as workspace_selectors
@@ -139,15 +139,6 @@ def _label(bucket, granularity: str) -> str:
     return f"{bucket:%H:%M}"
 
 
-def _csv(filename: str, header: list[str], rows) -> HttpResponse:
-    response = HttpResponse(content_type="text/csv; charset=utf-8")
-    response["Content-Disposition"] = f'attachment; filename="{filename}"'
-    writer = csv.writer(response)
-    writer.writerow(header)
-    writer.writerows(rows)
-    return response
-
-
 def _bucket_text(bucket) -> str:
     return (
         bucket.isoformat().replace("+00:00", "Z")
@@ -165,7 +156,7 @@ def usage(request: ConsoleRequest) -> HttpResponse:
     if scope is not None:
         report = reports.usage_report(scope)
         if request.GET.get("format") == "csv":
-            return _csv(
+            return csv_response(
                 f"usage-{scope.start}-{scope.end}.csv",
                 ["period_start", "model", "requests", *reports.TOKEN_LABELS],
                 (
@@ -344,7 +335,7 @@ def _cost_tick(cents: float, top: float) -> str:
 def _cost_csv(request: ConsoleRequest, report: reports.CostReport) -> HttpResponse:
     scope = report.scope
     if request.GET.get("table") == "breakdown":
-        return _csv(
+        return csv_response(
             f"cost-breakdown-{scope.start}-{scope.end}.csv",
             ["workspace", "workspace_id", "archived", "model", "token_type", "tokens", "cost_usd"],
             (
@@ -361,7 +352,7 @@ def _cost_csv(request: ConsoleRequest, report: reports.CostReport) -> HttpRespon
             ),
         )
     series_label = "model" if scope.workspace else "workspace"
-    return _csv(
+    return csv_response(
         f"cost-{scope.start}-{scope.end}.csv",
         ["date", series_label, "cost_usd"],
         (

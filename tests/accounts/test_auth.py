@@ -73,15 +73,23 @@ def _invite(personas, email="new@x.test", role="developer"):
     )
 
 
+ACCEPT_URL = "/invites/accept/"
+
+
+def _open_invite(client: Client, token: str):
+    """Follow an invite link as its e-mail gives it: the token is swapped for the session."""
+    link = client.get(reverse("accounts:invite_accept", args=[token]))
+    assert link.status_code == 302 and link["Location"] == ACCEPT_URL
+    return client.get(ACCEPT_URL)
+
+
 def test_accept_invite_as_new_person(personas):
     _, token = _invite(personas)
     c = Client()
-    page = c.get(reverse("accounts:invite_accept", args=[token]))
+    page = _open_invite(c, token)
     assert b"Join Acme Test" in page.content
-    response = c.post(
-        reverse("accounts:invite_accept", args=[token]),
-        {"name": "New Person", "password": "a-strong-passphrase"},
-    )
+    assert token.encode() not in page.content
+    response = c.post(ACCEPT_URL, {"name": "New Person", "password": "a-strong-passphrase"})
     assert response.status_code == 302
     member = OrganizationMember.objects.get(user__email="new@x.test")
     assert member.role == "developer" and member.organization == personas.org
@@ -90,9 +98,9 @@ def test_accept_invite_as_new_person(personas):
 
 def test_accept_invite_weak_password_is_refused(personas):
     _, token = _invite(personas)
-    response = Client().post(
-        reverse("accounts:invite_accept", args=[token]), {"name": "N", "password": "123"}
-    )
+    c = Client()
+    _open_invite(c, token)
+    response = c.post(ACCEPT_URL, {"name": "N", "password": "123"})
     assert response.status_code == 200
     assert b"too short" in response.content
     assert not User.objects.filter(email="new@x.test").exists()
@@ -100,11 +108,13 @@ def test_accept_invite_weak_password_is_refused(personas):
 
 def test_accept_invite_existing_user_must_sign_in(personas):
     _, token = _invite(personas, email="outsider@other.test")
-    page = Client().get(reverse("accounts:invite_accept", args=[token]))
+    page = _open_invite(Client(), token)
     assert b"Sign in to accept" in page.content
+    assert f"next={ACCEPT_URL}".encode() in page.content
     c = Client()
+    _open_invite(c, token)
     c.force_login(personas.outsider)
-    assert c.post(reverse("accounts:invite_accept", args=[token])).status_code == 302
+    assert c.post(ACCEPT_URL).status_code == 302
     assert OrganizationMember.objects.filter(
         organization=personas.org, user=personas.outsider
     ).exists()
@@ -114,7 +124,8 @@ def test_accept_invite_signed_in_as_someone_else(personas):
     _, token = _invite(personas)
     c = Client()
     c.force_login(personas.developer)
-    response = c.post(reverse("accounts:invite_accept", args=[token]))
+    _open_invite(c, token)
+    response = c.post(ACCEPT_URL)
     assert response.status_code == 403
     assert b"this invite is for new@x.test" in response.content
     assert not User.objects.filter(email="new@x.test").exists()
@@ -135,6 +146,21 @@ def test_unusable_invite_links_explain_why(personas):
     assert (
         b"already been used" in Client().get(reverse("accounts:invite_accept", args=[used])).content
     )
+
+
+def test_the_accept_page_without_an_opened_invite_explains_it(db):
+    response = Client().get(ACCEPT_URL)
+    assert response.status_code == 410 and b"not valid" in response.content
+
+
+def test_posting_to_the_link_itself_accepts_nothing(personas):
+    _, token = _invite(personas)
+    response = Client().post(
+        reverse("accounts:invite_accept", args=[token]),
+        {"name": "New Person", "password": "a-strong-passphrase"},
+    )
+    assert response.status_code == 302
+    assert not User.objects.filter(email="new@x.test").exists()
 
 
 def test_user_without_organization_sees_explanation(db):

@@ -3,6 +3,7 @@ from django.core.management.base import BaseCommand
 from django.db import transaction
 
 from accounts import demo
+from billing import upstreams
 
 
 class Command(BaseCommand):
@@ -11,10 +12,14 @@ class Command(BaseCommand):
     def handle(self, *args, **options) -> None:
         with transaction.atomic():
             created = demo.seed()
+            upstreams.demo_upstream_enable()
         self.stdout.write(
             self.style.SUCCESS("Loaded the demo organization.")
             if created
             else "The demo organization is already loaded."
+        )
+        self.stdout.write(
+            f"The demo model “{upstreams.DEMO_MODEL}” answers at {settings.SITE_URL}/v1/messages."
         )
         self.stdout.write(f"Sign in at {settings.SITE_URL} with password “{demo.PASSWORD}” as:")
         for email, role in demo.PEOPLE:

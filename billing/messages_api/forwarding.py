@@ -1,0 +1,320 @@
+"""`POST /v1/messages`: check, forward, pass the answer on, settle exactly once.
+
+The request is settled in a `finally` that cancellation cannot skip (the settle runs in a
+task of its own, shielded), with what the answer's usage says at that moment:
+
+| what happened | usage settled | the client gets |
+|---|---|---|
+| the answer ended | the upstream's totals | the answer |
+| the upstream refused before answering (4xx, 5xx, 529) | none | its error, in the envelope |
+| the upstream timed out or could not be reached | none | 529 `overloaded_error` or 502 `api_error` |
+| an `error` event mid-stream (e.g. `overloaded_error`) | the totals reported so far | the event |
+| the upstream stalled past its read timeout, or dropped, mid-stream | the totals so far | an `error` event |
+| the client left mid-stream | the totals so far, output at least what was streamed | - |
+
+The upstream connection is closed as soon as the client leaves, so the model stops
+generating. Settling happens after the last byte is sent, so it adds nothing to the
+client's latency.
+"""
+
+import asyncio
+import json
+import logging
+from typing import Any
+
+from django.conf import settings
+
+from billing.messages_api import bounds, clients, engine, lookups
+from billing.messages_api.exchange import ClientGone, Exchange, GatewayError
+from billing.messages_api.metering import UsageMeter, split_complete
+from billing.models import InputBound, UpstreamProtocol
+
+logger = logging.getLogger(__name__)
+
+DEFAULT_VERSION = "2023-06-01"
+MAX_ANSWER_BYTES = 64 * 1024 * 1024
+MAX_ERROR_BYTES = 64 * 1024
+
+# Requests between their check and their settle, and settles still running: a stopping
+# server waits for them, and `busy` tells whether any is left.
+in_flight: set[asyncio.Future] = set()
+settling: set[asyncio.Future] = set()
+
+
+def busy() -> bool:
+    return bool(in_flight or settling)
+
+
+def _payload_field_errors(payload: dict) -> None:
+    model = payload.get("model")
+    if not isinstance(model, str) or not model:
+        raise GatewayError(400, "invalid_request_error", "model: Field required")
+    max_tokens = payload.get("max_tokens")
+    if isinstance(max_tokens, bool) or not isinstance(max_tokens, int):
+        raise GatewayError(400, "invalid_request_error", "max_tokens: Field required")
+    if max_tokens < 1:
+        raise GatewayError(
+            400, "invalid_request_error", "max_tokens: Input should be greater than or equal to 1"
+        )
+    if not isinstance(payload.get("messages"), list):
+        raise GatewayError(400, "invalid_request_error", "messages: Field required")
+    if not isinstance(payload.get("stream", False), bool):
+        raise GatewayError(400, "invalid_request_error", "stream: Input should be a valid boolean")
+
+
+def upstream_body(body: bytes, payload: dict, route: lookups.Route) -> bytes:
+    """The request as the upstream must see it: under the upstream's name for the model."""
+    if route.upstream_model == route.model:
+        return body
+    return json.dumps(
+        {**payload, "model": route.upstream_model}, ensure_ascii=False, separators=(",", ":")
+    ).encode()
+
+
+def upstream_headers(exchange: Exchange, upstream: lookups.UpstreamConfig) -> dict:
+    return clients.upstream_headers(
+        upstream,
+        version=exchange.header("anthropic-version") or DEFAULT_VERSION,
+        beta=exchange.header("anthropic-beta"),
+    )
+
+
+async def routed(exchange: Exchange, model: str) -> lookups.Route:
+    """The route of `model`; 404 as for an unknown model, once the key is known to be good
+    (a caller without a valid key learns nothing about the catalog)."""
+    route = (await lookups.routing_table()).routes.get(model)
+    if route is None:
+        await authenticated(exchange)
+        raise GatewayError(404, "not_found_error", f"model: {model[:200]}")
+    return route
+
+
+async def authenticated(exchange: Exchange) -> lookups.Caller:
+    secret = exchange.api_key()
+    if secret is None:
+        raise GatewayError(401, "authentication_error", "x-api-key header is required")
+    caller = await lookups.authenticate(secret)
+    if caller is None:
+        raise GatewayError(401, "authentication_error", "invalid x-api-key")
+    return caller
+
+
+async def _input_bound(exchange: Exchange, route: lookups.Route, body: bytes, payload: dict) -> int:
+    bound = bounds.input_tokens_bound(body, payload)
+    upstream = route.upstream
+    if (
+        upstream.input_bound != InputBound.COUNT_TOKENS
+        or upstream.protocol == UpstreamProtocol.DEMO
+    ):
+        return bound
+    # Only a good key may make the upstream work.
+    await authenticated(exchange)
+    counted = {k: v for k, v in payload.items() if k not in {"max_tokens", "stream"}}
+    counted["model"] = route.upstream_model
+    answer = None
+    try:
+        answer = await clients.send(
+            upstream,
+            "/v1/messages/count_tokens",
+            json.dumps(counted, ensure_ascii=False).encode(),
+            payload=counted,
+            headers=upstream_headers(exchange, upstream),
+        )
+        result = json.loads(await answer.read(MAX_ERROR_BYTES)) if answer.status == 200 else None
+    except (clients.UpstreamFailure, ValueError):
+        result = None
+    finally:
+        if answer is not None:
+            answer.close()
+    count = result.get("input_tokens") if isinstance(result, dict) else None
+    if isinstance(count, int) and not isinstance(count, bool) and count >= 0:
+        return count
+    logger.warning("Upstream %s did not count the tokens; the size bound is used.", upstream.name)
+    return bound
+
+
+async def create_message(exchange: Exchange) -> None:
+    body = await exchange.read_body(settings.GATEWAY_MAX_BODY_BYTES)
+    payload = exchange.parse_json(body)
+    _payload_field_errors(payload)
+    model, max_tokens = payload["model"], payload["max_tokens"]
+    secret = exchange.api_key()
+    if secret is None:
+        raise GatewayError(401, "authentication_error", "x-api-key header is required")
+    route = await routed(exchange, model)
+    input_bound = await _input_bound(exchange, route, body, payload)
+    try:
+        decision = await engine.authorize(secret, model, input_bound, max_tokens)
+    except engine.EnforcementError as error:
+        raise GatewayError(error.status, error.error_type, error.message) from None
+    if not decision.admitted:
+        await exchange.send_json(
+            decision.status,
+            {**(decision.body or {}), "request_id": exchange.request_id},
+            headers=decision.headers,
+        )
+        return
+    exchange.extra_headers = decision.headers
+    reservation_id = decision.reservation_id
+    assert reservation_id is not None  # an admitted request always has its reservation
+    request = asyncio.current_task()
+    if request is not None:
+        in_flight.add(request)
+    meter = UsageMeter(client_model=model, upstream_model=route.upstream_model)
+    client_left = False
+    answer = None
+    try:
+        answer = await clients.send(
+            route.upstream,
+            "/v1/messages",
+            upstream_body(body, payload, route),
+            payload={**payload, "model": route.upstream_model},
+            headers=upstream_headers(exchange, route.upstream),
+        )
+        if answer.status != 200:
+            await pass_on_error(exchange, answer, route.upstream)
+        elif payload.get("stream"):
+            client_left = await _stream(exchange, answer, meter)
+        else:
+            await _complete(exchange, answer, meter)
+    except clients.UpstreamFailure as failure:
+        await exchange.send_error(*failure_answer(failure))
+    except ClientGone:
+        client_left = True
+    finally:
+        if answer is not None:
+            answer.close()
+        usage = meter.settled_usage(client_left=client_left, max_tokens=max_tokens)
+        task = asyncio.ensure_future(_settle(reservation_id, usage))
+        settling.add(task)
+        task.add_done_callback(settling.discard)
+        try:
+            await asyncio.shield(task)
+        finally:
+            if request is not None:
+                in_flight.discard(request)
+
+
+async def _settle(reservation_id: str, usage: dict[str, Any]) -> None:
+    try:
+        await engine.settle(reservation_id, usage)
+    except Exception:
+        # Nothing is left to tell the client; the reservation is released when it expires.
+        logger.exception("Settling reservation %s failed.", reservation_id)
+
+
+def failure_answer(failure: clients.UpstreamFailure) -> tuple[int, str, str]:
+    logger.warning("Upstream failure: %s", failure)
+    if failure.kind == "timeout":
+        return 529, "overloaded_error", "The model server did not answer in time."
+    return 502, "api_error", "The model server cannot be reached."
+
+
+async def pass_on_error(
+    exchange: Exchange, answer: clients.Answer, upstream: lookups.UpstreamConfig
+) -> None:
+    """An upstream's refusal, answered as the Messages API would: its own words where they
+    are the client's business (a bad request, an overloaded server), not where they are
+    Console's (the upstream refusing Console's credential is an internal error here)."""
+    try:
+        raw = await answer.read(MAX_ERROR_BYTES)
+        envelope = json.loads(raw)
+        error = envelope.get("error") if isinstance(envelope, dict) else None
+        message = error.get("message") if isinstance(error, dict) else None
+    except (clients.UpstreamFailure, ValueError):
+        message = None
+    status = answer.status
+    headers = {}
+    if status in (400, 413, 422) or (404 < status < 500 and status != 429):
+        answer_status, error_type = (
+            (413, "request_too_large") if status == 413 else (400, "invalid_request_error")
+        )
+    elif status == 429:
+        answer_status, error_type = 429, "rate_limit_error"
+        if "retry-after" in answer.headers:
+            headers["retry-after"] = answer.headers["retry-after"]
+    elif status in (503, 529):
+        answer_status, error_type = 529, "overloaded_error"
+    elif status in (401, 403, 404):
+        logger.error(
+            "Upstream %s answered %s: check its credential and routes.", upstream.name, status
+        )
+        answer_status, error_type, message = 500, "api_error", "Internal server error"
+    elif status in (502, 504):
+        answer_status, error_type = 502, "api_error"
+    else:
+        answer_status, error_type = 500, "api_error"
+    if not isinstance(message, str) or not message:
+        message = (
+            "Overloaded"
+            if error_type == "overloaded_error"
+            else "The model server answered an error."
+        )
+    await exchange.send_error(answer_status, error_type, message[:2000], headers=headers)
+
+
+async def _complete(exchange: Exchange, answer: clients.Answer, meter: UsageMeter) -> None:
+    raw = await answer.read(MAX_ANSWER_BYTES)
+    try:
+        body = meter.read_message(raw)
+    except ValueError:
+        logger.warning("An upstream answered a message that is not JSON.")
+        await exchange.send_error(502, "api_error", "The model server's answer is not valid JSON.")
+        return
+    await exchange.send_bytes(200, body, content_type="application/json")
+
+
+def _error_event(error_type: str, message: str) -> bytes:
+    data = {"type": "error", "error": {"type": error_type, "message": message}}
+    return b"event: error\ndata: " + json.dumps(data, separators=(",", ":")).encode() + b"\n\n"
+
+
+async def _stream(exchange: Exchange, answer: clients.Answer, meter: UsageMeter) -> bool:
+    """Pass the events on as they arrive. Returns whether the client left before the end."""
+    await exchange.start(
+        200,
+        content_type="text/event-stream; charset=utf-8",
+        headers={"cache-control": "no-cache", "x-accel-buffering": "no"},
+    )
+    relay = asyncio.ensure_future(_relay(exchange, answer, meter))
+    gone = asyncio.ensure_future(exchange.disconnected())
+    try:
+        await asyncio.wait({relay, gone}, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        gone.cancel()
+        if not relay.done():
+            relay.cancel()
+            answer.close()
+        await asyncio.gather(relay, gone, return_exceptions=True)
+    if relay.cancelled():
+        return True
+    relay.result()
+    return False
+
+
+async def _relay(exchange: Exchange, answer: clients.Answer, meter: UsageMeter) -> None:
+    buffer = b""
+    try:
+        async for chunk in answer.chunks():
+            buffer += chunk
+            end = split_complete(buffer)
+            if end:
+                events, buffer = buffer[:end], buffer[end:]
+                await exchange.send_body(meter.read_events(events))
+        if buffer.strip():
+            await exchange.send_body(meter.read_events(buffer.rstrip(b"\r\n") + b"\n\n"))
+        if not meter.finished and meter.error is None:
+            await exchange.send_body(
+                _error_event("api_error", "The model server ended the answer early.")
+            )
+    except clients.UpstreamFailure as failure:
+        logger.warning("Upstream failed mid-stream: %s", failure)
+        if failure.kind == "timeout":
+            await exchange.send_body(
+                _error_event("overloaded_error", "The model server stopped responding.")
+            )
+        else:
+            await exchange.send_body(
+                _error_event("api_error", "The model server closed the connection mid-answer.")
+            )
+    await exchange.send_body(b"", more=False)

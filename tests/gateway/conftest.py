@@ -1,0 +1,182 @@
+"""The gateway under test: Console's ASGI application served by uvicorn in a thread of the
+test process (so it reads the test database), in front of the fake upstream, a process of
+its own (`fake_upstream.py`). Both start once per session and stop at its end.
+
+`gateway` gives a test a workspace key, an upstream pointing at the fake one with
+`claude-sonnet-4-5` routed to it, and the official SDK pointed at Console.
+"""
+
+import asyncio
+import socket
+import subprocess
+import sys
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+
+import anthropic
+import httpx2
+import pytest
+import uvicorn
+from django.db import connections
+
+from accounts.audit import Actor
+from billing import enforcement, limiter, upstreams
+from billing.messages_api import forwarding, lookups
+from billing.models import Model, UsageRecord
+from tests.factories import WorkspaceFactory
+from workspaces import services as workspace_services
+
+ROOT = Path(__file__).resolve().parents[2]
+SERVER_THREADS = 4
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture(scope="session")
+def fake_upstream_url():
+    process = subprocess.Popen(
+        [sys.executable, "-m", "tests.gateway.fake_upstream", "--port", "0"],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert process.stdout is not None
+        line = process.stdout.readline()
+        if not line.startswith("listening on "):
+            pytest.fail(f"The fake upstream did not start: {line!r}")
+        yield f"http://127.0.0.1:{int(line.split()[-1])}"
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+
+
+def _close_connections_in(executor: ThreadPoolExecutor) -> None:
+    """Close the database connection of every thread of `executor`: one task per thread,
+    held at a barrier so that no thread takes two."""
+    barrier = threading.Barrier(SERVER_THREADS)
+
+    def close() -> None:
+        barrier.wait(timeout=10)
+        connections.close_all()
+
+    for future in [executor.submit(close) for _ in range(SERVER_THREADS)]:
+        future.result()
+
+
+@pytest.fixture(scope="session")
+def console_url(django_db_setup, django_db_blocker):
+    from console.asgi import application
+
+    port = _free_port()
+    server = uvicorn.Server(
+        uvicorn.Config(application, host="127.0.0.1", port=port, log_level="warning", lifespan="on")
+    )
+    executor = ThreadPoolExecutor(SERVER_THREADS)
+    loop = asyncio.new_event_loop()
+    loop.set_default_executor(executor)
+
+    def serve() -> None:
+        asyncio.set_event_loop(loop)
+        loop.run_until_complete(server.serve())
+
+    with django_db_blocker.unblock():
+        thread = threading.Thread(target=serve, daemon=True)
+        thread.start()
+        deadline = time.monotonic() + 20
+        while not server.started:
+            if time.monotonic() > deadline or not thread.is_alive():
+                pytest.fail("Console's ASGI server did not start.")
+            time.sleep(0.02)
+        try:
+            yield f"http://127.0.0.1:{port}"
+        finally:
+            server.should_exit = True
+            thread.join(timeout=30)
+            _close_connections_in(executor)
+            executor.shutdown()
+            loop.close()
+
+
+@dataclass
+class Gateway:
+    url: str
+    upstream_url: str
+    secret: str
+    key: object
+    workspace: object
+    org: object
+    actor: Actor
+    upstream: object
+
+    def sdk(self, **options) -> anthropic.Anthropic:
+        return anthropic.Anthropic(
+            api_key=options.pop("api_key", self.secret),
+            base_url=self.url,
+            max_retries=0,
+            **options,
+        )
+
+    def upstream_log(self) -> list[dict]:
+        return httpx2.get(f"{self.upstream_url}/_log").json()
+
+    def settled(self, count: int = 1, timeout: float = 10) -> list[UsageRecord]:
+        """The usage records once `count` requests have settled (settles run just after the
+        answer's last byte), checking that no more than `count` appear."""
+        # Waits without reading the database meanwhile: on SQLite's shared in-memory test
+        # database a read here would make the settle's write fail ("table is locked").
+        deadline = time.monotonic() + timeout
+        while forwarding.busy() and time.monotonic() < deadline:
+            time.sleep(0.01)
+        records = list(UsageRecord.objects.order_by("id"))
+        assert len(records) == count, f"{len(records)} usage records, expected {count}"
+        for record in records:
+            # Settled already: the reservation is not left to expire.
+            assert enforcement.settle(record.request_id, {}).already_settled
+        return records
+
+
+@pytest.fixture
+def gateway(transactional_db, catalog, personas, console_url, fake_upstream_url, settings):
+    settings.USAGE_ROLLUP_INLINE = True
+    enforcement.use_backend(limiter.LocalBackend())
+    lookups.clear()
+    httpx2.delete(f"{fake_upstream_url}/_log")
+    actor = Actor.for_user(personas.admin)
+    workspace = WorkspaceFactory(organization=personas.org, name="Production")
+    key, secret = workspace_services.api_key_create(actor=actor, workspace=workspace, name="sdk")
+    upstream = upstreams.upstream_configure(
+        name="fake",
+        base_url=fake_upstream_url,
+        credential="upstream-secret",
+        read_timeout_seconds=2,
+        connect_timeout_seconds=2,
+    )
+    upstreams.model_route_set(
+        model=Model.objects.get(api_name="claude-sonnet-4-5"),
+        upstream=upstream,
+        upstream_model="fake-model",
+        display_name="Claude Sonnet 4.5",
+    )
+    yield Gateway(
+        url=console_url,
+        upstream_url=fake_upstream_url,
+        secret=secret,
+        key=key,
+        workspace=workspace,
+        org=personas.org,
+        actor=actor,
+        upstream=upstream,
+    )
+    deadline = time.monotonic() + 10
+    while forwarding.busy() and time.monotonic() < deadline:
+        time.sleep(0.02)
+    enforcement.use_backend(None)
+    lookups.clear()

@@ -1,0 +1,165 @@
+"""Staff configure upstreams and routes (admin, command); credentials stay encrypted."""
+
+import io
+import logging
+
+import pytest
+from cryptography.fernet import Fernet
+from django.core.exceptions import ImproperlyConfigured, ValidationError
+from django.core.management import CommandError, call_command
+from django.test import Client
+from django.urls import reverse
+
+from accounts.models import User
+from billing import upstreams
+from billing.messages_api import lookups
+from billing.models import Model, ModelRoute, Upstream, UpstreamProtocol
+
+
+@pytest.fixture
+def staff(db):
+    user = User.objects.create_superuser("staff@console.test", "pw")
+    client = Client()
+    client.force_login(user)
+    return client
+
+
+def test_the_credential_is_stored_encrypted_and_decrypts(db, catalog):
+    upstream = upstreams.upstream_configure(
+        name="anthropic", base_url="https://api.anthropic.com/", credential="sk-ant-real"
+    )
+    assert upstream.base_url == "https://api.anthropic.com"
+    assert "sk-ant-real" not in upstream.credential_encrypted
+    assert upstreams.decrypt_credential(upstream.credential_encrypted) == "sk-ant-real"
+    assert "sk-ant-real" not in repr(upstream) and "sk-ant-real" not in str(upstream)
+    # Changing another field keeps the credential.
+    again = upstreams.upstream_configure(name="anthropic", read_timeout_seconds=30)
+    assert again.credential_encrypted == upstream.credential_encrypted
+
+
+def test_key_rotation(db, settings):
+    old, new = Fernet.generate_key().decode(), Fernet.generate_key().decode()
+    settings.UPSTREAM_CREDENTIAL_KEYS = [old]
+    upstreams.upstream_configure(name="u", base_url="http://u.internal", credential="secret")
+    settings.UPSTREAM_CREDENTIAL_KEYS = [new, old]
+    assert upstreams.upstream_credentials_rotate() == 1
+    settings.UPSTREAM_CREDENTIAL_KEYS = [new]
+    token = Upstream.objects.get(name="u").credential_encrypted
+    assert upstreams.decrypt_credential(token) == "secret"
+    settings.UPSTREAM_CREDENTIAL_KEYS = [old]
+    with pytest.raises(ImproperlyConfigured, match="rotate"):
+        upstreams.decrypt_credential(token)
+
+
+def test_bad_configuration_is_refused(db):
+    with pytest.raises(ValidationError):
+        upstreams.upstream_configure(name="u")  # a server needs its URL
+    with pytest.raises(ValidationError):
+        upstreams.upstream_configure(name="u", base_url="http://u", credential="a\x00b")
+    with pytest.raises(ValidationError):
+        upstreams.upstream_configure(name="u", base_url="http://u", read_timeout_seconds=0)
+
+
+def test_admin_add_shows_no_credential_back(staff, catalog, caplog):
+    caplog.set_level(logging.DEBUG)
+    response = staff.post(
+        reverse("admin:billing_upstream_add"),
+        {
+            "name": "vllm",
+            "protocol": UpstreamProtocol.MESSAGES_API,
+            "base_url": "http://vllm.internal:8000",
+            "credential": "vllm-token-123",
+            "auth_header": "authorization",
+            "input_bound": "request_size",
+            "connect_timeout_seconds": "5",
+            "read_timeout_seconds": "600",
+            "max_connections": "100",
+            "enabled": "on",
+        },
+    )
+    assert response.status_code == 302
+    upstream = Upstream.objects.get(name="vllm")
+    assert upstreams.decrypt_credential(upstream.credential_encrypted) == "vllm-token-123"
+    page = staff.get(reverse("admin:billing_upstream_change", args=[upstream.pk]))
+    assert (
+        b"vllm-token-123" not in page.content
+        and upstream.credential_encrypted.encode() not in page.content
+    )
+    assert "vllm-token-123" not in caplog.text
+    missing_url = staff.post(
+        reverse("admin:billing_upstream_add"),
+        {
+            "name": "x",
+            "protocol": "messages_api",
+            "base_url": "",
+            "auth_header": "x-api-key",
+            "input_bound": "request_size",
+            "connect_timeout_seconds": "5",
+            "read_timeout_seconds": "5",
+            "max_connections": "1",
+        },
+    )
+    assert missing_url.status_code == 200 and b"needs its URL" in missing_url.content
+    route = staff.post(
+        reverse("admin:billing_modelroute_add"),
+        {
+            "model": Model.objects.get(api_name="claude-haiku-4-5").pk,
+            "upstream": upstream.pk,
+            "upstream_model": "Qwen/Qwen3-8B",
+            "display_name": "",
+            "enabled": "on",
+        },
+    )
+    assert route.status_code == 302
+    assert ModelRoute.objects.get().upstream_model == "Qwen/Qwen3-8B"
+
+
+def test_command_configures_routes_and_lists(db, catalog, monkeypatch):
+    monkeypatch.setenv("UPSTREAM_KEY", "from-env")
+    out = io.StringIO()
+    call_command(
+        "upstream_configure",
+        "anthropic",
+        "--base-url=https://api.anthropic.com",
+        "--credential-env=UPSTREAM_KEY",
+        "--route=claude-sonnet-4-5",
+        "--route=claude-haiku-4-5=claude-haiku-4-5-20251001",
+        stdout=out,
+    )
+    upstream = Upstream.objects.get(name="anthropic")
+    assert upstreams.decrypt_credential(upstream.credential_encrypted) == "from-env"
+    assert dict(ModelRoute.objects.values_list("model__api_name", "upstream_model")) == {
+        "claude-sonnet-4-5": "claude-sonnet-4-5",
+        "claude-haiku-4-5": "claude-haiku-4-5-20251001",
+    }
+    call_command(
+        "upstream_configure", "anthropic", "--unroute=claude-haiku-4-5", "--list", stdout=out
+    )
+    assert "credential set" in out.getvalue() and "from-env" not in out.getvalue()
+    assert ModelRoute.objects.count() == 1
+    with pytest.raises(CommandError):
+        call_command("upstream_configure", "anthropic", "--route=gpt-9", stdout=out)
+
+
+def test_demo_is_enabled_by_seed_demo_and_only_then(db, catalog):
+    assert not Model.objects.filter(api_name=upstreams.DEMO_MODEL).exists()
+    call_command("seed_demo", stdout=io.StringIO())
+    route = ModelRoute.objects.select_related("upstream").get(model__api_name="console-demo")
+    assert route.upstream.protocol == UpstreamProtocol.DEMO
+    call_command("upstream_configure", "--demo", stdout=io.StringIO())
+    assert ModelRoute.objects.filter(model__api_name="console-demo").count() == 1
+
+
+def test_an_undecryptable_credential_takes_its_upstream_out_not_the_others(db, catalog, settings):
+    sonnet, haiku = Model.objects.filter(api_name__in=["claude-sonnet-4-5", "claude-haiku-4-5"])
+    upstreams.model_route_set(
+        model=sonnet,
+        upstream=upstreams.upstream_configure(name="a", base_url="http://a", credential="x"),
+    )
+    settings.UPSTREAM_CREDENTIAL_KEYS = [Fernet.generate_key().decode()]
+    upstreams.model_route_set(
+        model=haiku,
+        upstream=upstreams.upstream_configure(name="b", base_url="http://b", credential="y"),
+    )
+    table = lookups._load_table()
+    assert set(table.routes) == {haiku.api_name}
