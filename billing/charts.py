@@ -32,10 +32,10 @@ def _n(value: float) -> str:
 
 @dataclass(frozen=True)
 class Bar:
-    x: str
-    y: str
-    width: str
-    height: str
+    x: float
+    y: float
+    width: float
+    height: float
     fill: str
     title: str
     series: int
@@ -122,7 +122,7 @@ def stacked_bars(
     columns = []
     for index, (bucket, total) in enumerate(zip(buckets, totals, strict=True)):
         x = LEFT + index * slot + (slot - bar_width) / 2
-        y = HEIGHT - BOTTOM
+        y: float = HEIGHT - BOTTOM
         text = label(bucket)
         bars = []
         for name in series:
