@@ -4,3 +4,12 @@ from django.apps import AppConfig
 class AccountsConfig(AppConfig):
     name = "accounts"
     verbose_name = "Accounts and organizations"
+
+    def ready(self) -> None:
+        from django.contrib.auth.signals import user_logged_in
+
+        from accounts.views import account
+
+        user_logged_in.connect(
+            account.keep_browser_time_zone, dispatch_uid="keep_browser_time_zone"
+        )

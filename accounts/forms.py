@@ -1,10 +1,11 @@
-from typing import Any
+from typing import Any, cast
 
 from django import forms
 from django.contrib.auth import password_validation
 from django.contrib.auth.forms import AuthenticationForm
 
-from accounts.models import NAME_MAX_LENGTH
+from accounts import time_zones
+from accounts.models import NAME_MAX_LENGTH, Theme
 from accounts.roles import OrgRole
 from console.forms import choice
 
@@ -74,3 +75,20 @@ class AdminKeyForm(forms.Form):
         widget=forms.TextInput(attrs={"autofocus": True, "autocomplete": "off"}),
         help_text="Admin keys manage the whole organization through the Admin API.",
     )
+
+
+class AccountSettingsForm(forms.Form):
+    time_zone = forms.ChoiceField(
+        label="Time zone",
+        help_text="Every time in the console is shown in this zone.",
+    )
+    theme = forms.ChoiceField(choices=Theme.choices, widget=forms.RadioSelect)
+
+    def __init__(self, *args: Any, current_time_zone: str, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        choices = time_zones.grouped_choices()
+        offered = {name for _group, zones in choices for name, _label in zones}
+        if current_time_zone and current_time_zone not in offered:
+            # An older alias (US/Pacific) the user already has stays selectable.
+            choices = [("", [(current_time_zone, current_time_zone)]), *choices]
+        cast(forms.ChoiceField, self.fields["time_zone"]).choices = choices

@@ -1,8 +1,10 @@
+import zoneinfo
 from collections.abc import Callable
 
 from django.http import HttpRequest, HttpResponse
+from django.utils import timezone
 
-from accounts import selectors
+from accounts import selectors, time_zones
 
 SESSION_KEY = "organization_id"
 
@@ -25,3 +27,19 @@ class CurrentOrganizationMiddleware:
             else None
         )
         return self.get_response(request)
+
+
+class TimeZoneMiddleware:
+    """Show every time of the request in the viewer's zone (see `accounts.time_zones`)."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        name = time_zones.for_request(request)
+        if name:
+            timezone.activate(zoneinfo.ZoneInfo(name))
+        try:
+            return self.get_response(request)
+        finally:
+            timezone.deactivate()

@@ -9,6 +9,7 @@ from django.db.models.functions import Lower
 from django.utils import timezone
 
 from accounts.roles import OrgRole
+from accounts.time_zones import validate_time_zone
 from console.ids import public_id_field
 
 NAME_MAX_LENGTH = 100
@@ -46,6 +47,12 @@ class UserManager(BaseUserManager["User"]):
         return self.create_user(email, password, **fields)
 
 
+class Theme(models.TextChoices):
+    SYSTEM = "system", "System"
+    LIGHT = "light", "Light"
+    DARK = "dark", "Dark"
+
+
 class User(AbstractBaseUser, PermissionsMixin):
     """A person who signs in with an e-mail address. Belongs to organizations via members."""
 
@@ -57,6 +64,14 @@ class User(AbstractBaseUser, PermissionsMixin):
     )
     is_active = models.BooleanField(default=True)
     date_joined = models.DateTimeField(default=timezone.now)
+    time_zone = models.CharField(
+        max_length=64,
+        blank=True,
+        validators=[validate_time_zone],
+        help_text="Times are shown in this zone. Empty until the user's browser reports one "
+        "at sign-in or they choose one; until then the browser's zone is used.",
+    )
+    theme = models.CharField(max_length=10, choices=Theme.choices, default=Theme.SYSTEM)
 
     objects = UserManager()
 

@@ -5,17 +5,18 @@ Creating an organization also makes its Default workspace, so it is
 `workspaces.services.organization_create`."""
 
 from datetime import timedelta
+from typing import cast
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.mail import send_mail
 from django.core.validators import validate_email
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, models, transaction
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
 
-from accounts import audit, keys
+from accounts import audit, keys, time_zones
 from accounts.audit import Actor
 from accounts.models import (
     INVITE_LIFETIME_DAYS,
@@ -371,3 +372,44 @@ def admin_key_authenticate(secret: str) -> AdminApiKey | None:
         prefix=ADMIN_KEY_PREFIX,
     )
     return key if isinstance(key, AdminApiKey) else None
+
+
+# A person's own display preferences. They change nothing in any organization, so they go
+# in no organization's audit trail.
+
+
+def _clean_user_field(name: str, value: str) -> str:
+    """`value` as the user model's field `name` accepts it (choices, validators), checked
+    before anything is assigned, so a refused value never reaches the signed-in user object."""
+    field = cast(models.Field, User._meta.get_field(name))
+    try:
+        return field.clean(value, None)
+    except ValidationError as error:
+        raise ValidationError({name: error.messages}) from None
+
+
+@transaction.atomic
+def account_settings_update(*, user: User, time_zone: str, theme: str) -> User:
+    time_zone = _clean_user_field("time_zone", (time_zone or "").strip())
+    theme = _clean_user_field("theme", theme)
+    user.time_zone, user.theme = time_zone, theme
+    user.save(update_fields=["time_zone", "theme"])
+    return user
+
+
+@transaction.atomic
+def account_theme_set(*, user: User, theme: str) -> User:
+    user.theme = _clean_user_field("theme", theme)
+    user.save(update_fields=["theme"])
+    return user
+
+
+def account_time_zone_detect(*, user: User, time_zone: str) -> bool:
+    """Keep the zone the browser reported at sign-in if the user has none yet; a zone they
+    chose is never replaced. One conditional UPDATE. Returns whether it was kept."""
+    if not time_zones.is_valid(time_zone):
+        return False
+    kept = bool(User.objects.filter(pk=user.pk, time_zone="").update(time_zone=time_zone))
+    if kept:
+        user.time_zone = time_zone
+    return kept

@@ -1,7 +1,7 @@
 from django.contrib.auth import views as auth_views
 from django.urls import path
 
-from accounts.views import auth, session
+from accounts.views import account, auth, session
 
 app_name = "accounts"
 
@@ -28,5 +28,7 @@ urlpatterns = [
         name="password_reset_complete",
     ),
     path("invites/<str:token>/", auth.invite_accept, name="invite_accept"),
+    path("account/", account.account_settings, name="account_settings"),
+    path("account/theme/", account.account_theme, name="account_theme"),
     path("organizations/switch/", session.organization_switch, name="organization_switch"),
 ]

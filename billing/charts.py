@@ -4,6 +4,10 @@ the template adds only the title, the legend and the empty state around it.
 No script is needed to read them: every bar has a title with its exact value, axes are
 labelled, and the palette steps through light and dark so stacks stay apart in grayscale
 (a thin light gap between stacked segments helps too).
+
+Colours are classes the stylesheet fills for the light and the dark theme (`chart__s0` to
+`chart__s7`, `chart__grid`, `chart__axis`); the fill attributes are what the chart shows
+where the stylesheet is absent, as in a saved SVG.
 """
 
 import math
@@ -14,7 +18,8 @@ from html import escape
 
 from django.utils.safestring import mark_safe
 
-# Alternating dark and light, so neighbours differ in lightness, not only in hue.
+# Alternating dark and light, so neighbours differ in lightness, not only in hue. The
+# stylesheet's --chart-0 to --chart-7 are these in the light theme.
 PALETTE = ["#1f3a5f", "#e8a87c", "#3d7068", "#c9d6df", "#7c2d12", "#f2cc8f", "#5b4e7e", "#a3c4bc"]
 
 WIDTH, HEIGHT = 760, 260
@@ -34,6 +39,7 @@ class Bar:
     height: str
     fill: str
     title: str
+    series: int
 
 
 @dataclass(frozen=True)
@@ -51,7 +57,7 @@ class Column:
 class Chart:
     columns: list[Column]
     y_ticks: list[tuple[str, str]]
-    legend: list[tuple[str, str]]
+    legend: list[tuple[str, str, int]]
     x_title: str
     y_title: str
     title: str
@@ -113,7 +119,7 @@ def stacked_bars[B](
     slot = plot_width / max(len(buckets), 1)
     bar_width = max(1.0, slot * 0.72)
     every = max(1, math.ceil(len(buckets) / 12))
-    colors = {name: PALETTE[index % len(PALETTE)] for index, name in enumerate(series)}
+    slots = {name: index % len(PALETTE) for index, name in enumerate(series)}
     columns = []
     for index, (bucket, total) in enumerate(zip(buckets, totals, strict=True)):
         x = LEFT + index * slot + (slot - bar_width) / 2
@@ -132,8 +138,9 @@ def stacked_bars[B](
                     _n(y),
                     _n(bar_width),
                     _n(height),
-                    colors[name],
+                    PALETTE[slots[name]],
                     f"{text} · {name}: {fmt(amount)}",
+                    slots[name],
                 )
             )
         columns.append(
@@ -154,7 +161,7 @@ def stacked_bars[B](
     return Chart(
         columns=columns,
         y_ticks=ticks,
-        legend=[(name, colors[name]) for name in series],
+        legend=[(name, PALETTE[slots[name]], slots[name]) for name in series],
         x_title=x_title,
         y_title=y_title,
         title=title,
@@ -172,7 +179,7 @@ def svg(chart: Chart) -> str:
     ]
     for y, text in chart.y_ticks:
         parts.append(
-            f'<line x1="{chart.left}" x2="{chart.plot_right}" y1="{y}" y2="{y}" stroke="#e5e2d9" stroke-width="1"/>'
+            f'<line x1="{chart.left}" x2="{chart.plot_right}" y1="{y}" y2="{y}" stroke="#e5e2d9" stroke-width="1" class="chart__grid"/>'
             f'<text x="{chart.left - 8}" y="{y}" text-anchor="end" dominant-baseline="middle" {grey}>{escape(text)}</text>'
         )
     for column in chart.columns:
@@ -190,7 +197,7 @@ def svg(chart: Chart) -> str:
         for bar in column.bars:
             parts.append(
                 f'<rect x="{bar.x}" y="{bar.y}" width="{bar.width}" height="{bar.height}" fill="{bar.fill}" '
-                f'stroke="#ffffff" stroke-width="0.75"><title>{escape(bar.title)}</title></rect>'
+                f'stroke="#ffffff" stroke-width="0.75" class="chart__bar chart__s{bar.series}"><title>{escape(bar.title)}</title></rect>'
             )
         parts.append("</g></a>" if href else "</g>")
         if column.show_label:
@@ -200,7 +207,7 @@ def svg(chart: Chart) -> str:
             )
     middle = chart.plot_bottom - 60
     parts.append(
-        f'<line x1="{chart.left}" x2="{chart.plot_right}" y1="{chart.plot_bottom}" y2="{chart.plot_bottom}" stroke="#cfcabd"/>'
+        f'<line x1="{chart.left}" x2="{chart.plot_right}" y1="{chart.plot_bottom}" y2="{chart.plot_bottom}" stroke="#cfcabd" class="chart__axis"/>'
         f'<text x="{chart.plot_right}" y="{chart.height - 4}" text-anchor="end" {grey}>{escape(chart.x_title)}</text>'
         f'<text x="12" y="{middle}" transform="rotate(-90 12 {middle})" text-anchor="middle" {grey}>{escape(chart.y_title)}</text>'
         "</svg>"

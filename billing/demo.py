@@ -17,6 +17,8 @@ from workspaces.models import ApiKey, Workspace, WorkspaceColor
 
 ORGANIZATION = "Acme Corp"
 PASSWORD = "console-demo"
+# The operator's staff: signs in to the Django admin at /admin/, belongs to no organization.
+STAFF_EMAIL = "staff@example.com"
 PEOPLE = [
     ("admin@example.com", OrgRole.ADMIN),
     ("billing@example.com", OrgRole.BILLING),
@@ -30,6 +32,7 @@ NAMES = {
     "user@example.com": "Uma User",
     "grace@example.com": "Grace Hopper",
     "linus@example.com": "Linus Torvalds",
+    STAFF_EMAIL: "Sam Staff",
 }
 ACTOR = Actor.system("seed_demo command")
 
@@ -42,7 +45,9 @@ def _user(email: str) -> User:
 
 
 def seed() -> bool:
-    """Load the demo data. Returns False, changing nothing, if it is already there."""
+    """Load the demo data. Returns False if it is already there, changing nothing but adding
+    the staff account if it is missing."""
+    _staff()
     if Organization.objects.filter(name=ORGANIZATION).exists():
         return False
     organization = workspace_services.organization_create(
@@ -57,6 +62,13 @@ def seed() -> bool:
         OrganizationMember.objects.create(organization=organization, user=_user(email), role=role)
     _seed_workspaces(organization)
     return True
+
+
+def _staff() -> User:
+    user = User.objects.filter(email=STAFF_EMAIL).first()
+    if user is None:
+        user = User.objects.create_superuser(STAFF_EMAIL, PASSWORD, name=NAMES[STAFF_EMAIL])
+    return user
 
 
 def _seed_workspaces(organization: Organization) -> None:

@@ -24,6 +24,7 @@ class Event(enum.StrEnum):
 
     CLOSE_MODAL = "console:close-modal"
     TOAST = "console:toast"
+    THEME = "console:theme"
     WORKSPACES_CHANGED = "workspaces:changed"
     WORKSPACE_MEMBERS_CHANGED = "workspace-members:changed"
     KEYS_CHANGED = "keys:changed"

@@ -62,11 +62,13 @@ MIDDLEWARE = [
     # Before any view or middleware looks an address's parts up.
     "console.middleware.RefuseUnsafeAddressMiddleware",
     "django.contrib.auth.middleware.LoginRequiredMiddleware",
+    "accounts.middleware.TimeZoneMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django.middleware.csp.ContentSecurityPolicyMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "accounts.middleware.CurrentOrganizationMiddleware",
+    "console.middleware.NotFoundPageMiddleware",
     # Last, as django-axes requires: it turns a locked-out sign-in into its lockout page.
     "axes.middleware.AxesMiddleware",
 ]

@@ -35,3 +35,15 @@ def test_seed_demo_backfills_ninety_days(db):
     assert RefusalMinute.objects.exists()
     rolled = sum(d.cost_cents for d in UsageDaily.objects.all())
     assert rolled == sum(r.cost_cents for r in UsageRecord.objects.all())
+
+
+def test_seed_demo_creates_the_staff_account(db):
+    out = io.StringIO()
+    call_command("seed_demo", stdout=out)
+    User.objects.filter(email="staff@example.com").delete()
+    call_command("seed_demo", stdout=out)  # an older demo database gets it too
+    staff = User.objects.get(email="staff@example.com")
+    assert staff.is_staff and staff.is_superuser
+    assert staff.check_password("console-demo")
+    assert not OrganizationMember.objects.filter(user=staff).exists()
+    assert "staff@example.com" in out.getvalue() and "/admin/" in out.getvalue()

@@ -4,16 +4,19 @@ Every test here is marked `e2e`. Each test gets fresh browser contexts (1280x800
 `new_page` factory (or the `page` fixture, its first page); every page's console errors
 are collected and a test fails when any is left over, so a CSP violation or a script
 error fails the test that caused it. `shot(page, name)` saves a full-page screenshot to
-test-results/<test name>/<name>.png.
+test-results/<test name>/<name>.png. `axe_violations(page)` runs axe-core (vendored in
+vendor/, injected through the browser's debugging protocol, which the page's CSP does not
+govern) on the page as it is.
 
 Tests request `transactional_db` before `personas`: the live server answers from another
 thread, which only sees committed data.
 """
 
 import contextlib
+import functools
 import re
 import weakref
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -33,9 +36,13 @@ VIEWPORT = {"width": 1280, "height": 800}
 REPO_ROOT = Path(__file__).resolve().parents[2]
 RESULTS_DIR = REPO_ROOT / "test-results"
 E2E_DIR = Path(__file__).resolve().parent
-
-# Console errors that say nothing about the page under test.
-IGNORED_CONSOLE = [re.compile(r"favicon\.ico")]
+AXE_SOURCE = E2E_DIR / "vendor" / "axe.min.js"
+# axe-core's default rules (WCAG 2.0 to 2.2 A and AA, and best practices), and one it keeps
+# experimental: a control's accessible name must contain the text it shows (WCAG 2.5.3).
+AXE_OPTIONS = {
+    "resultTypes": ["violations"],
+    "rules": {"label-content-name-mismatch": {"enabled": True}},
+}
 
 expect.set_options(timeout=5_000)
 
@@ -55,11 +62,7 @@ class PageRecord:
     allowed: list[re.Pattern] = field(default_factory=list)
 
     def unexpected(self) -> list[str]:
-        return [
-            error
-            for error in self.errors
-            if not any(p.search(error) for p in [*IGNORED_CONSOLE, *self.allowed])
-        ]
+        return [error for error in self.errors if not any(p.search(error) for p in self.allowed)]
 
 
 _records: "weakref.WeakKeyDictionary[Page, PageRecord]" = weakref.WeakKeyDictionary()
@@ -94,15 +97,16 @@ def _test_dir_name(item: pytest.Item) -> str:
 
 
 @pytest.fixture
-def new_page(browser: Browser, request: pytest.FixtureRequest) -> Iterator[Callable[[], Page]]:
+def new_page(browser: Browser, request: pytest.FixtureRequest) -> Iterator[Callable[..., Page]]:
     """Factory: each call opens a page in a new browser context (its own cookies), so a
-    test can be two people at once."""
+    test can be two people at once. Keyword arguments go to the context (`timezone_id`,
+    `color_scheme`, ...)."""
     contexts = []
     pages: list[Page] = []
     request.node.e2e_pages = pages
 
-    def make() -> Page:
-        context = browser.new_context(viewport=VIEWPORT)
+    def make(**options) -> Page:
+        context = browser.new_context(**{"viewport": VIEWPORT, **options})
         contexts.append(context)
         page = context.new_page()
         record = PageRecord(test_name=_test_dir_name(request.node))
@@ -149,13 +153,35 @@ def allow_console_error(page: Page, pattern: str) -> None:
 
 
 def shot(page: Page, name: str) -> Path:
-    """Save a full-page screenshot as test-results/<test name>/<name>.png."""
+    """Save a full-page screenshot as test-results/<test name>/<name>.png.
+
+    Playwright hides the caret by leaving style="" on every input; the console's htmx
+    settings keep later swaps from copying it, which the CSP would refuse."""
     path = RESULTS_DIR / _records[page].test_name / f"{name}.png"
     path.parent.mkdir(parents=True, exist_ok=True)
-    # caret="initial": hiding the caret leaves style="" on every input, and htmx copying
-    # that attribute on a later swap is then (rightly) refused by the CSP.
-    page.screenshot(path=str(path), full_page=True, caret="initial")
+    page.screenshot(path=str(path), full_page=True)
     return path
+
+
+@functools.cache
+def _axe_source() -> str:
+    return AXE_SOURCE.read_text()
+
+
+def axe_violations(page: Page, *, only: Sequence[str] = ()) -> list[dict]:
+    """axe-core's violations on `page` now (of the rules `only` names, else of them all):
+    each with its rule `id`, `impact`, `help` and the offending `elements`, each a CSS
+    `target` and the start of its `html`."""
+    if not page.evaluate("typeof window.axe === 'object'"):
+        page.evaluate(_axe_source() + "\n;true")
+    options = {**AXE_OPTIONS, "runOnly": list(only)} if only else AXE_OPTIONS
+    return page.evaluate(
+        """async (options) => (await axe.run(document, options)).violations.map(v => ({
+            id: v.id, impact: v.impact, help: v.help,
+            elements: v.nodes.map(node => ({target: node.target.join(" "), html: node.html})),
+        }))""",
+        options,
+    )
 
 
 def sign_in(page: Page, live_server, email: str, password: str) -> None:

@@ -23,3 +23,6 @@ class Command(BaseCommand):
         self.stdout.write(f"Sign in at {settings.SITE_URL} with password “{demo.PASSWORD}” as:")
         for email, role in demo.PEOPLE:
             self.stdout.write(f"  {email:<24} {role}")
+        self.stdout.write(
+            f"  {demo.STAFF_EMAIL:<24} staff: the admin at {settings.SITE_URL}/admin/"
+        )
