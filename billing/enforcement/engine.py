@@ -32,7 +32,7 @@ from asgiref.sync import sync_to_async
 from django.conf import settings
 from django.db import DatabaseError, transaction
 
-from billing import services
+from billing import money, services
 from billing import usage as records
 from billing.enforcement import policy, reservations, spend, wire
 from billing.enforcement.policy import BucketSpec, KeyContext, ModelInfo, NeedsDatabase
@@ -299,9 +299,9 @@ def _refusal(authorization: _Authorization, result: CheckResult, now: float) -> 
     details: dict[str, Any] = {
         "scope": "workspace" if tag == "workspace" else "organization",
         "limiter": limiter_name,
-        "limit": wire.micro_cents_text(spend_limit),
-        "used": wire.micro_cents_text(result.spend_used),
-        "requested": wire.micro_cents_text(authorization.request.cost),
+        "limit": money.micro_cents_text(spend_limit),
+        "used": money.micro_cents_text(result.spend_used),
+        "requested": money.micro_cents_text(authorization.request.cost),
         "unit": "cents",
         "reset": resumes,
     }

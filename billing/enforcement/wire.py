@@ -12,6 +12,7 @@ from django.core.exceptions import ValidationError
 
 from billing import usage
 from billing.models import Limiter
+from billing.money import cents_text
 from console.validation import check_text
 
 MAX_INPUT_TOKENS = 10_000_000
@@ -68,14 +69,6 @@ def rfc3339(epoch: float) -> str:
             _rfc3339_cache.clear()
         text = _rfc3339_cache[second] = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(second))
     return text
-
-
-def cents_text(amount: Decimal) -> str:
-    return f"{amount.normalize():f}"
-
-
-def micro_cents_text(micro: int) -> str:
-    return cents_text(Decimal(micro) / Decimal(1_000_000))
 
 
 @dataclass(slots=True)
