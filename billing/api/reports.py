@@ -14,7 +14,7 @@ from pydantic import model_validator
 from accounts.admin_api import AdminApiRequest, organization
 from billing import money, reports
 from billing.models import ContextWindow, ServiceTier, Speed
-from console.schemas import InputTime, Out, SafeText, Timestamp, choices
+from console.schemas import BucketTime, InputTime, Out, SafeText, choices
 from console.validation import check_datetime, parse_date, parse_datetime
 
 router = Router(tags=["Reports"])
@@ -96,8 +96,8 @@ class UsageResultOut(Out):
 
 
 class UsageBucketOut(Out):
-    starting_at: Timestamp
-    ending_at: Timestamp
+    starting_at: BucketTime
+    ending_at: BucketTime
     results: list[UsageResultOut]
 
 
@@ -225,8 +225,8 @@ class CostResultOut(Out):
 
 
 class CostBucketOut(Out):
-    starting_at: Timestamp
-    ending_at: Timestamp
+    starting_at: BucketTime
+    ending_at: BucketTime
     results: list[CostResultOut]
 
 
@@ -336,7 +336,7 @@ class ModelBreakdown(Out):
 
 
 class ClaudeCodeRecord(Out):
-    date: Timestamp
+    date: BucketTime
     actor: ClaudeCodeActor
     organization_id: str
     customer_type: Literal["api"] = "api"
