@@ -197,7 +197,7 @@ def usage_report(request: AdminApiRequest, query: Query[UsageReportQuery]):
                         },
                         "cache_read_input_tokens": r.tokens["cache_read_tokens"],
                         "output_tokens": r.tokens["output_tokens"],
-                        "server_tool_use": {"web_search_requests": 0},
+                        "server_tool_use": {"web_search_requests": r.web_search_requests},
                         **r.dimensions,
                     }
                     for r in results
@@ -216,7 +216,7 @@ class CostResultOut(Out):
     list_amount: Cents = Field(description="The same as amount: Console gives no discounts.")
     workspace_id: str | None
     description: str | None
-    cost_type: Literal["tokens"] | None
+    cost_type: Literal["tokens", "web_search"] | None
     model: str | None
     token_type: str | None
     service_tier: Tier | None
@@ -245,13 +245,12 @@ class CostReportQuery(ReportWindow):
 
 def _cost_result(result: reports.CostResult) -> dict:
     amount = money.cents_text(result.amount_cents)
-    described = result.model is not None and result.token_kind is not None
     return {
         "amount": amount,
         "list_amount": amount,
         "workspace_id": result.workspace_id,
         "description": result.description,
-        "cost_type": "tokens" if described else None,
+        "cost_type": result.cost_type,
         "model": result.model.api_name if result.model is not None else None,
         "token_type": reports.TOKEN_TYPES[result.token_kind] if result.token_kind else None,
         "service_tier": result.dimensions.get("service_tier"),
