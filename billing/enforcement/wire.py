@@ -211,24 +211,22 @@ def _object(value: Any, name: str) -> dict:
     return value
 
 
-def _optional_text(value: Any, name: str) -> str | None:
-    if value is None:
-        return None
-    if not isinstance(value, str) or len(value) > 100:
-        raise EnforcementError(f"{name}: must be a short string.")
-    try:
-        return check_text(value)
-    except ValidationError:
-        raise EnforcementError(f"{name}: contains characters that are not allowed.") from None
+def _optional_string(value: Any, name: str) -> str | None:
+    """A string or nothing. Its text is only compared with the values Console knows, never
+    stored, so any string is taken: an upstream's own words lose no usage."""
+    if value is not None and not isinstance(value, str):
+        raise EnforcementError(f"{name}: must be a string.")
+    return value
 
 
 def usage_from_messages_api(body: Any) -> Usage:
     """A Messages API `usage` object, every field checked: token counts are whole numbers,
     `cache_creation` (the split into 5-minute and 1-hour cache writes) and `server_tool_use`
-    objects, `service_tier`, `inference_geo` and `speed` short strings. The record keeps the
-    tokens, the web search and web fetch requests, and how the request was served: a service
-    tier other than Anthropic's three (vLLM says "default") as `standard`, never refused
-    (`billing.usage.served`), and the context window its input is billed in."""
+    objects, `service_tier`, `inference_geo` and `speed` strings. The record keeps the
+    tokens, the web search and web fetch requests, and how the request was served: a value
+    Console does not know, such as a service tier other than Anthropic's three (vLLM says
+    "default"), is recorded as the default, never refused (`billing.usage.served`); and the
+    context window its input is billed in."""
     if not isinstance(body, dict):
         raise EnforcementError("usage: must be an object.")
 
@@ -261,8 +259,8 @@ def usage_from_messages_api(body: Any) -> Usage:
     }
     served = usage.served(
         tokens=tokens,
-        service_tier=_optional_text(body.get("service_tier"), "usage.service_tier"),
-        inference_geo=_optional_text(body.get("inference_geo"), "usage.inference_geo"),
-        speed=_optional_text(body.get("speed"), "usage.speed"),
+        service_tier=_optional_string(body.get("service_tier"), "usage.service_tier"),
+        inference_geo=_optional_string(body.get("inference_geo"), "usage.inference_geo"),
+        speed=_optional_string(body.get("speed"), "usage.speed"),
     )
     return Usage(tokens=tokens, served=served, server_tools=server_tools)

@@ -324,7 +324,6 @@ def test_a_token_for_one_organization_acts_for_it_alone(db, key_secret, personas
         {"output_tokens": 1, "server_tool_use": []},
         {"output_tokens": 1, "server_tool_use": {"web_search_requests": -1}},
         {"output_tokens": 1, "service_tier": 7},
-        {"output_tokens": 1, "service_tier": "x" * 101},
         {"output_tokens": 1, "server_tool_use": {"web_fetch_requests": 1.5}},
         {"output_tokens": 1, "inference_geo": ["us"]},
         {"output_tokens": 1, "speed": {}},

@@ -292,6 +292,8 @@ def test_cost_and_usage_pages_count_web_searches(recorded, client, personas):
     [
         ({"service_tier": "default"}, "standard"),  # vLLM
         ({"service_tier": "flex"}, "standard"),
+        ({"service_tier": "x" * 500}, "standard"),
+        ({"service_tier": "priority\n"}, "standard"),
         ({"service_tier": "batch"}, "batch"),
         ({"service_tier": None}, "standard"),
         ({}, "standard"),
@@ -310,7 +312,7 @@ def test_any_service_tier_is_settled(world, reported, stored):
 def test_an_unknown_geo_or_speed_is_recorded_as_not_available_and_standard(world):
     decision = auth(world, now=T0)
     enforcement.settle(
-        decision.reservation_id, {**PLAIN, "inference_geo": "eu", "speed": "warp"}, now=T0
+        decision.reservation_id, {**PLAIN, "inference_geo": "eu\x00", "speed": "w" * 300}, now=T0
     )
     record = UsageRecord.objects.get()
     assert (record.inference_geo, record.speed) == ("", "standard")
