@@ -73,7 +73,7 @@ from django.urls import path, resolve, reverse
 from accounts.audit import Actor
 from accounts.models import Organization, OrganizationMember
 from accounts.services import organization_create
-from billing import enforcement, limiter, services, usage
+from billing import enforcement, limiter, pricing, services, usage
 from billing.models import Limiter, Model, UsageRecord, UsageTier
 from tests.billing import redis_servers
 from workspaces.models import Workspace, WorkspaceColor
@@ -1012,7 +1012,7 @@ def batch_insert_rate(info) -> float:
     so without the one COMMIT per batch)."""
     model = Model.objects.get(pk=info.model_id)
     tokens = enforcement.usage_from_messages_api(USAGE).tokens
-    cost = usage.cost_cents(model, tokens)
+    cost = pricing.cost_cents(model, tokens)
     at = datetime.now(UTC)
     elapsed = 0.0
     for batch in range(BATCHES):

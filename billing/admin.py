@@ -37,6 +37,7 @@ class ModelInline(admin.TabularInline):
         "cache_write_5m_price",
         "cache_write_1h_price",
         "cache_read_price",
+        "web_search_price",
     ]
 
 
@@ -58,6 +59,7 @@ class ModelAdmin(admin.ModelAdmin):
         "cache_write_5m_price",
         "cache_write_1h_price",
         "cache_read_price",
+        "web_search_price",
     ]
     list_filter = ["group"]
     search_fields = ["api_name"]
@@ -189,11 +191,13 @@ class UsageRecordAdmin(ReadOnlyAdmin):
         "workspace",
         "api_key",
         "model",
+        "service_tier",
         "uncached_input_tokens",
         "output_tokens",
+        "web_search_requests",
         "cost_cents",
     ]
-    list_filter = ["model"]
+    list_filter = ["model", "service_tier"]
     search_fields = ["organization__name", "workspace__name", "api_key__public_id"]
     list_select_related = ["organization", "workspace", "api_key", "model"]
     show_full_result_count = False
@@ -207,10 +211,12 @@ class UsageDailyAdmin(ReadOnlyAdmin):
         "workspace",
         "api_key",
         "model",
+        "service_tier",
         "requests",
+        "web_search_requests",
         "cost_cents",
     ]
-    list_filter = ["model"]
+    list_filter = ["model", "service_tier"]
     search_fields = ["organization__name", "workspace__name"]
     list_select_related = ["organization", "workspace", "api_key", "model"]
     date_hierarchy = "day"

@@ -27,6 +27,9 @@ GROUPS = {
     "Claude Haiku 3": (5, True, [("claude-3-haiku-20240307", "0.25", "1.25")]),
 }
 
+# Every model of the catalog has Anthropic's web search tool: USD per 1,000 searches.
+WEB_SEARCH_PRICE = Decimal("10.00")
+
 # tier: (position, monthly cap in cents, {group: (rpm, itpm, otpm)}); "Haiku 3.5 and 3" share.
 _T: dict[str, tuple[int, int | None, list[tuple[int, int, int]]]] = {
     "Tier 1": (
@@ -106,6 +109,8 @@ def load_catalog(apps=django_apps) -> None:
                 cache_write_1h_price=price * 2,
                 cache_read_price=price * Decimal("0.1"),
             )
+    if any(field.name == "web_search_price" for field in Model._meta.get_fields()):
+        set_web_search_prices(apps)
     for tier_name, (position, cap, columns) in _T.items():
         tier = UsageTier.objects.create(
             name=tier_name, position=position, monthly_spend_cap_cents=cap
@@ -116,3 +121,11 @@ def load_catalog(apps=django_apps) -> None:
                     TierLimit.objects.create(
                         tier=tier, model_group=groups[group_name], limiter=limiter, value=value
                     )
+
+
+def set_web_search_prices(apps=django_apps) -> None:
+    """Price web search for the catalog's models, as Anthropic does (a data migration added
+    the price after the catalog was first loaded)."""
+    Model = apps.get_model("billing", "Model")
+    names = [api_name for _p, _c, models in GROUPS.values() for api_name, _i, _o in models]
+    Model.objects.filter(api_name__in=names).update(web_search_price=WEB_SEARCH_PRICE)

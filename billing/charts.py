@@ -73,47 +73,51 @@ class Chart:
         return svg(self)
 
 
-def nice_ceiling(value: float) -> float:
-    """The round number at or above `value` that the axis ends on (1, 2, 2.5 or 5 times a power of ten)."""
+def nice_ceiling(value: int | Decimal) -> Decimal:
+    """The round number at or above `value` that the axis ends on (1, 2, 2.5 or 5 times a
+    power of ten). Exact: a cost axis is money, so the scale is Decimal, not float."""
     if value <= 0:
-        return 1
-    magnitude = 10 ** math.floor(math.log10(value))
-    for step in (1, 2, 2.5, 5, 10):
-        if value <= step * magnitude:
+        return Decimal(1)
+    exact = Decimal(value)
+    magnitude = Decimal(10) ** exact.adjusted()
+    for step in (Decimal(1), Decimal(2), Decimal("2.5"), Decimal(5)):
+        if exact <= step * magnitude:
             return step * magnitude
     return 10 * magnitude
 
 
-def compact(value: float) -> str:
-    """Axis numbers: 1,200 → 1.2k, 3,400,000 → 3.4M."""
-    for size, suffix in ((1e9, "B"), (1e6, "M"), (1e3, "k")):
-        if abs(value) >= size:
-            text = f"{value / size:.2f}".rstrip("0").rstrip(".")
+def compact(value: int | Decimal) -> str:
+    """Axis numbers: 1,200 → 1.2k, 3,400,000 → 3.4M, 2.5 → 2.5."""
+    exact = Decimal(value)
+    for size, suffix in ((10**9, "B"), (10**6, "M"), (10**3, "k")):
+        if abs(exact) >= size:
+            text = f"{exact / size:.2f}".rstrip("0").rstrip(".")
             return f"{text}{suffix}"
-    return f"{value:g}"
+    return f"{exact.normalize():f}"
 
 
 def stacked_bars[B](
     buckets: Sequence[B],
     series: Sequence[str],
-    value: Callable[[B, str], float | Decimal],
+    value: Callable[[B, str], int | Decimal],
     *,
     label: Callable[[B], str],
     href: Callable[[B], str | None] = lambda bucket: None,
-    fmt: Callable[[float | Decimal], str] = lambda v: f"{v:,}",
-    y_axis_label: Callable[[float, float], str] = lambda value, top: compact(value),
+    fmt: Callable[[int | Decimal], str] = lambda v: f"{v:,}",
+    y_axis_label: Callable[[Decimal, Decimal], str] = lambda value, top: compact(value),
     x_title: str,
     y_title: str,
     title: str,
     whole_numbers: bool = False,
 ) -> Chart:
-    """Columns for `buckets`, each a stack of `series` whose heights `value` gives.
+    """Columns for `buckets`, each a stack of `series` whose heights `value` gives (counts
+    as int, money as Decimal cents; the scale stays exact, only coordinates are floats).
     `whole_numbers` (counts) keeps axis ticks on whole numbers."""
     totals = [sum((value(b, s) for s in series), 0) for b in buckets]
-    highest = float(max(totals, default=0))
+    highest = max(totals, default=0)
     top = nice_ceiling(highest)
     if whole_numbers and highest <= 20:
-        top = max(4, math.ceil(highest / 4) * 4)
+        top = Decimal(max(4, math.ceil(highest / 4) * 4))
     plot_width = WIDTH - LEFT - RIGHT
     plot_height = HEIGHT - TOP - BOTTOM
     slot = plot_width / max(len(buckets), 1)
@@ -130,7 +134,7 @@ def stacked_bars[B](
             amount = value(bucket, name)
             if not amount:
                 continue
-            height = float(amount) / top * plot_height
+            height = float(amount / top) * plot_height
             y -= height
             bars.append(
                 Bar(

@@ -10,7 +10,7 @@ from accounts import services as account_services
 from accounts.audit import Actor
 from accounts.models import KeyStatus, Organization, OrganizationMember, User
 from accounts.roles import OrgRole, WorkspaceRole
-from billing import services, usage
+from billing import pricing, services, usage
 from billing.models import Limiter, Model, ModelGroup, UsageRecord, UsageTier
 from workspaces import services as workspace_services
 from workspaces.models import ApiKey, Workspace, WorkspaceColor
@@ -191,14 +191,20 @@ def _seed_usage(organization: Organization) -> None:
                     "cache_read_tokens": rng.choice([0, 5_000, 15_000]),
                     "output_tokens": rng.randint(100, 1_500),
                 }
+                searches = rng.choice([0, 0, 0, 0, 1, 3])
+                tier = rng.choice(["standard"] * 9 + ["batch"])
                 records.append(
                     UsageRecord(
                         organization_id=organization.pk,
                         workspace_id=key.workspace_id,
                         api_key=key,
                         model=model,
-                        cost_cents=usage.cost_cents(model, tokens),
+                        cost_cents=pricing.cost_cents(
+                            model, tokens, service_tier=tier, web_search_requests=searches
+                        ),
                         created_at=at,
+                        web_search_requests=searches,
+                        **usage.served(tokens=tokens, service_tier=tier),
                         **tokens,
                     )
                 )

@@ -61,16 +61,20 @@ class Speed(models.TextChoices):
     FAST = "fast", "Fast"
 
 
-class Dimensions(models.Model):
-    """How a request was served, as the gateway or the settle reports it. The defaults are
-    the database's too, so rows written with SQL that names none of them get them."""
-
-    service_tier = models.CharField(
+def service_tier_field() -> models.CharField:
+    return models.CharField(
         max_length=20,
         choices=ServiceTier.choices,
         default=ServiceTier.STANDARD,
         db_default=ServiceTier.STANDARD,
     )
+
+
+class Dimensions(models.Model):
+    """How a request was served, as the gateway or the settle reports it. The defaults are
+    the database's too, so rows written with SQL that names none of them get them."""
+
+    service_tier = service_tier_field()
     inference_geo = models.CharField(
         max_length=10,
         choices=InferenceGeo.choices,
@@ -123,6 +127,12 @@ class Model(models.Model):
     cache_write_5m_price = models.DecimalField("cache write 5 min, $/MTok", **PRICE)
     cache_write_1h_price = models.DecimalField("cache write 1 h, $/MTok", **PRICE)
     cache_read_price = models.DecimalField("cache read, $/MTok", **PRICE)
+    web_search_price = models.DecimalField(
+        "web search, $ per 1,000 searches",
+        default=0,
+        help_text="What the web search tool costs with this model (Anthropic: $10 per 1,000).",
+        **PRICE,
+    )
 
     class Meta:
         ordering = ["group__position", "api_name"]
@@ -296,8 +306,19 @@ class SpendNotificationDelivery(models.Model):
         return f"{self.notification_id} for {self.month}"
 
 
-class UsageRecord(Dimensions):
-    """One API request's tokens and cost."""
+class ServerToolUse(models.Model):
+    """A request's server tool requests (the Messages API's `usage.server_tool_use`). The
+    defaults are the database's too, as for `Dimensions`."""
+
+    web_search_requests = models.PositiveBigIntegerField(default=0, db_default=0)
+    web_fetch_requests = models.PositiveBigIntegerField(default=0, db_default=0)
+
+    class Meta:
+        abstract = True
+
+
+class UsageRecord(Dimensions, ServerToolUse):
+    """One API request's tokens, server tool requests and cost, and how it was served."""
 
     organization = models.ForeignKey(Organization, on_delete=models.PROTECT, related_name="+")
     workspace = models.ForeignKey(Workspace, on_delete=models.PROTECT, related_name="+")
@@ -328,8 +349,9 @@ class UsageRecord(Dimensions):
         return f"{self.model_id} at {self.created_at}"
 
 
-class UsageSums(models.Model):
-    """Token counts, requests and cost summed over a period, per workspace and model."""
+class UsageSums(ServerToolUse):
+    """Token counts, server tool requests, requests and cost summed over a period, per
+    workspace and model."""
 
     organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="+")
     workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="+")
@@ -356,15 +378,18 @@ class UsageTotals(UsageSums, Dimensions):
 
 
 class UsageWorkspaceDay(UsageSums):
-    """Usage per UTC day, workspace and model, without the key: what reports over many
-    workspaces read when no key is chosen (a tenth of the rows of `UsageDaily`, or fewer)."""
+    """Usage per UTC day, workspace, model and service tier (its prices), without the key:
+    what reports over many workspaces read when no key is chosen (a tenth of the rows of
+    `UsageDaily`, or fewer)."""
 
     day = models.DateField()
+    service_tier = service_tier_field()
 
     class Meta:
         constraints = [
             models.UniqueConstraint(
-                fields=["day", "workspace", "model"], name="usage_workspace_day_unique"
+                fields=["day", "workspace", "model", "service_tier"],
+                name="usage_workspace_day_unique",
             ),
         ]
         indexes = [models.Index(fields=["organization", "day"], name="usage_workspace_day_org_day")]
@@ -381,7 +406,8 @@ class UsageDaily(UsageTotals):
     class Meta:
         constraints = [
             models.UniqueConstraint(
-                fields=["day", "workspace", "api_key", "model"], name="usage_daily_unique"
+                fields=["day", "workspace", "api_key", "model", *DIMENSION_FIELDS],
+                name="usage_daily_unique",
             ),
         ]
         indexes = [
@@ -399,7 +425,8 @@ class UsageHour(UsageTotals):
     class Meta:
         constraints = [
             models.UniqueConstraint(
-                fields=["hour", "workspace", "api_key", "model"], name="usage_hour_unique"
+                fields=["hour", "workspace", "api_key", "model", *DIMENSION_FIELDS],
+                name="usage_hour_unique",
             ),
         ]
         indexes = [models.Index(fields=["organization", "hour"], name="usage_hour_org_hour")]
@@ -414,7 +441,8 @@ class UsageMinute(UsageTotals):
     class Meta:
         constraints = [
             models.UniqueConstraint(
-                fields=["minute", "workspace", "api_key", "model"], name="usage_minute_unique"
+                fields=["minute", "workspace", "api_key", "model", *DIMENSION_FIELDS],
+                name="usage_minute_unique",
             ),
         ]
         indexes = [models.Index(fields=["organization", "minute"], name="usage_minute_org_minute")]

@@ -1,9 +1,11 @@
 """Money, parsed and written in one place. Amounts are whole cents (int) or exact Decimal
-cents, never floats.
+cents, never floats: a float given here is refused (TypeError).
 
-- For people: `usd(123456)` → "$1,234.56", rounded half up to whole cents.
-- For the Admin API: `cents_text(Decimal("12.5"))` → "12.5" (cents as a decimal string,
-  exact), and `parse_cents("5000")` → 5000 (a whole number of cents).
+- For people: `usd(123456)` → "$1,234.56", rounded half up to whole cents; chart axes:
+  `axis_label`.
+- For the Admin API and the gateway: `cents_text(Decimal("12.5"))` → "12.5" (cents as a
+  decimal string, exact), `micro_cents_text(12_500_000)` → "12.5" (the limiter's counters
+  are micro-cents), and `parse_cents("5000")` → 5000 (a whole number of cents).
 - For forms and the older dollar fields: `parse_dollars("50.25")` → 5025.
 """
 
@@ -14,17 +16,22 @@ from django.core.exceptions import ValidationError
 CENT = Decimal("0.01")
 
 
-def _exact(cents: int | Decimal | float) -> Decimal:
-    # Chart scales are floats; their digits as written, not their binary expansion.
-    return Decimal(str(cents)) if isinstance(cents, float) else Decimal(cents)
+MICRO = 1_000_000  # micro-cents in a cent
 
 
-def dollars(cents: int | Decimal | float) -> Decimal:
-    """123456 → Decimal('1234.56'); 0.125 → Decimal('0.00'); 0.5 → Decimal('0.01')."""
+def _exact(cents: int | Decimal) -> Decimal:
+    if not isinstance(cents, (int, Decimal)):  # a float's binary expansion is not an amount
+        raise TypeError(f"Money is int or Decimal cents, not {type(cents).__name__}.")
+    return Decimal(cents)
+
+
+def dollars(cents: int | Decimal) -> Decimal:
+    """123456 → Decimal('1234.56'); Decimal("0.125") → Decimal('0.00'); Decimal("0.5") →
+    Decimal('0.01')."""
     return (_exact(cents) / 100).quantize(CENT, rounding=ROUND_HALF_UP)
 
 
-def usd(cents: int | Decimal | float) -> str:
+def usd(cents: int | Decimal) -> str:
     """123456 → "$1,234.56"."""
     return f"${dollars(cents):,.2f}"
 
@@ -36,8 +43,13 @@ def dollars_text(cents: int | Decimal) -> str:
 
 def cents_text(cents: int | Decimal) -> str:
     """Cents as a decimal string without trailing zeros: 1234 → "1234", 12.50 → "12.5"."""
-    text = f"{Decimal(cents).normalize():f}"
+    text = f"{_exact(cents).normalize():f}"
     return "0" if text in ("-0", "0") else text
+
+
+def micro_cents_text(micro: int) -> str:
+    """Micro-cents as cents, exact: 12_500_000 → "12.5", 1 → "0.000001"."""
+    return cents_text(Decimal(micro) / MICRO)
 
 
 def to_cents(amount: Decimal) -> int:
@@ -67,7 +79,7 @@ def parse_dollars(value: object, *, field: str = "amount") -> int:
     return to_cents(amount)
 
 
-def axis_label(cents: float | Decimal, top: float | Decimal) -> str:
+def axis_label(cents: int | Decimal, top: int | Decimal) -> str:
     """A cost axis label: cents when the whole axis is under a dollar ("12.5¢"), else whole
     dollars or cents ("$1,200", "$3.50")."""
     amount = _exact(cents)

@@ -27,7 +27,7 @@ from billing.models import (
     UsageWorkspaceDay,
 )
 from billing.pricing import TOKEN_KINDS as TOKEN_FIELDS
-from billing.pricing import tokens_cost_cents
+from billing.pricing import tokens_cost_cents, web_search_cost_cents
 from workspaces.models import ApiKey, Workspace
 
 MAX_RANGE_DAYS = 397  # 13 months
@@ -38,6 +38,9 @@ TOKEN_LABELS = {
     "cache_read_tokens": "Cache read",
     "output_tokens": "Output",
 }
+WEB_SEARCHES = "web_search_requests"
+# What the pages count, in their order: tokens by kind, then web searches.
+COUNT_LABELS = {**TOKEN_LABELS, WEB_SEARCHES: "Web searches"}
 
 
 @dataclass(frozen=True)
@@ -109,6 +112,7 @@ class UsageRow:
     cache_creation_1h_tokens: int = 0
     cache_read_tokens: int = 0
     output_tokens: int = 0
+    web_search_requests: int = 0
 
     @property
     def input_tokens(self) -> int:
@@ -132,7 +136,7 @@ class UsageReport:
         total = UsageRow(bucket=None, model="")
         for row in self.rows:
             total.requests += row.requests
-            for name in TOKEN_FIELDS:
+            for name in COUNT_LABELS:
                 setattr(total, name, getattr(total, name) + getattr(row, name))
         return total
 
@@ -157,7 +161,7 @@ def usage_report(scope: ReportScope) -> UsageReport:
         scope.filter(table.objects.all(), period=period)
         .values(period, "model__api_name")
         .annotate(
-            requests_sum=Sum("requests"), **{f"{name}_sum": Sum(name) for name in TOKEN_FIELDS}
+            requests_sum=Sum("requests"), **{f"{name}_sum": Sum(name) for name in COUNT_LABELS}
         )
         .order_by(period, "model__api_name")
     )
@@ -166,7 +170,7 @@ def usage_report(scope: ReportScope) -> UsageReport:
             bucket=_bucket_key(row[period]),
             model=row["model__api_name"],
             requests=row["requests_sum"],
-            **{name: row[f"{name}_sum"] for name in TOKEN_FIELDS},
+            **{name: row[f"{name}_sum"] for name in COUNT_LABELS},
         )
         for row in grouped
     ]
@@ -200,13 +204,13 @@ def refusals(scope: ReportScope) -> list[tuple[object, str, int]]:
 class CostLine:
     workspace: Workspace
     model: Model
-    token_type: str
-    tokens: int
+    token_type: str  # a token kind, or web searches (`WEB_SEARCHES`)
+    tokens: int  # tokens, or searches
     cost_cents: Decimal
 
     @property
     def token_label(self) -> str:
-        return TOKEN_LABELS[self.token_type]
+        return COUNT_LABELS[self.token_type]
 
 
 @dataclass
@@ -224,16 +228,18 @@ def series_name(workspace: Workspace) -> str:
 
 def cost_report(scope: ReportScope) -> CostReport:
     """Cost per day, stacked by workspace (or by model for one workspace), and the breakdown by
-    workspace, model and token type, priced at the catalog's prices. Four queries: the day
-    rollup grouped by day and series, then by workspace and model, and the workspaces and
-    models named."""
+    workspace, model and token type (and web searches), priced at the catalog's prices of
+    each service tier. Four queries: the day rollup grouped by day and series, then by
+    workspace, model and tier, and the workspaces and models named."""
     table = UsageDaily if scope.api_key is not None else UsageWorkspaceDay
     rows = scope.filter(table.objects.all(), period="day").order_by()
     by_model = scope.workspace is not None
     series_key = "model_id" if by_model else "workspace_id"
     per_day = list(rows.values_list("day", series_key).annotate(cost=Sum("cost_cents")))
     sums = list(
-        rows.values_list("workspace_id", "model_id").annotate(*(Sum(name) for name in TOKEN_FIELDS))
+        rows.values_list("workspace_id", "model_id", "service_tier").annotate(
+            *(Sum(name) for name in COUNT_LABELS)
+        )
     )
     workspaces = (
         {w.pk: w for w in Workspace.objects.filter(pk__in={row[0] for row in sums})} if sums else {}
@@ -249,24 +255,34 @@ def cost_report(scope: ReportScope) -> CostReport:
     daily: dict[tuple[date, str], Decimal] = defaultdict(Decimal)
     for day, series, cost in per_day:
         daily[(day, label[series])] += cost
-    lines = [
-        CostLine(
-            workspaces[workspace_id],
-            models[model_id],
-            name,
-            tokens,
-            tokens_cost_cents(models[model_id], name, tokens),
-        )
-        for workspace_id, model_id, *counts in sums
-        for name, tokens in zip(TOKEN_FIELDS, counts, strict=True)
-        if tokens
-    ]
-    lines.sort(
+    # One line per workspace, model and kind: the tiers' tokens added, each at its own prices.
+    by_line: dict[tuple[int, int, str], CostLine] = {}
+    for workspace_id, model_id, tier, *counts in sums:
+        model = models[model_id]
+        for name, count in zip(COUNT_LABELS, counts, strict=True):
+            if not count:
+                continue
+            cost = (
+                web_search_cost_cents(model, count)
+                if name == WEB_SEARCHES
+                else tokens_cost_cents(model, name, count, tier)
+            )
+            line = by_line.get((workspace_id, model_id, name))
+            if line is None:
+                by_line[(workspace_id, model_id, name)] = CostLine(
+                    workspaces[workspace_id], model, name, count, cost
+                )
+            else:
+                line.tokens += count
+                line.cost_cents += cost
+    order = list(COUNT_LABELS)
+    lines = sorted(
+        by_line.values(),
         key=lambda line: (
             series_name(line.workspace).lower(),
             line.model.api_name,
-            TOKEN_FIELDS.index(line.token_type),
-        )
+            order.index(line.token_type),
+        ),
     )
     series = sorted({label for (_day, label) in daily})
     total = sum((cost for _day, _series, cost in per_day), Decimal(0))
@@ -435,6 +451,7 @@ class UsageResult:
     dimensions: dict[str, str | None]
     requests: int = 0
     tokens: dict[str, int] = field(default_factory=lambda: dict.fromkeys(TOKEN_FIELDS, 0))
+    web_search_requests: int = 0
 
 
 def usage_buckets(query: BucketQuery) -> list[tuple[datetime, list[UsageResult]]]:
@@ -443,7 +460,7 @@ def usage_buckets(query: BucketQuery) -> list[tuple[datetime, list[UsageResult]]
     dimensions = [USAGE_GROUPS[name] for name in query.group_by]
     rows, period = _bucket_rows(query, dimensions=dimensions)
     rows = rows.annotate(
-        requests_sum=Sum("requests"), **{f"{name}_sum": Sum(name) for name in TOKEN_FIELDS}
+        requests_sum=Sum("requests"), **{f"{name}_sum": Sum(name) for name in COUNT_LABELS}
     )
     default_workspace = _default_workspace_ids(query.organization)
     buckets: dict[datetime, dict[tuple, UsageResult]] = {start: {} for start in query.starts}
@@ -455,9 +472,16 @@ def usage_buckets(query: BucketQuery) -> list[tuple[datetime, list[UsageResult]]
             key, UsageResult(values)
         )
         result.requests += row["requests_sum"]
+        result.web_search_requests += row[f"{WEB_SEARCHES}_sum"]
         for name in TOKEN_FIELDS:
             result.tokens[name] += row[f"{name}_sum"]
     return [(start, list(buckets[start].values())) for start in query.starts]
+
+
+# Anthropic's cost types and the description of a web search cost.
+TOKENS_COST = "tokens"
+WEB_SEARCH_COST = "web_search"
+WEB_SEARCH_DESCRIPTION = "Web Search Usage"
 
 
 @dataclass
@@ -467,9 +491,12 @@ class CostResult:
     model: Model | None = None
     token_kind: str | None = None
     dimensions: dict[str, str | None] = field(default_factory=dict)
+    cost_type: str | None = None  # grouped by description: TOKENS_COST or WEB_SEARCH_COST
 
     @property
     def description(self) -> str | None:
+        if self.cost_type == WEB_SEARCH_COST:
+            return WEB_SEARCH_DESCRIPTION
         if self.model is None or self.token_kind is None:
             return None
         return f"{model_display_name(self.model.api_name)} Usage - {TOKEN_DESCRIPTIONS[self.token_kind]}"
@@ -477,15 +504,16 @@ class CostResult:
 
 def cost_buckets(query: BucketQuery) -> list[tuple[datetime, list[CostResult]]]:
     """Each day of the page with its costs: by workspace and/or by description (model and
-    token kind, with the tier, context window and geo they were served at). Priced at the
-    catalog's prices like the Cost page; three queries."""
+    token kind, with the tier, context window and geo they were served at, each tier at its
+    prices; and web searches, a cost of their own without a model or tier, as Anthropic's
+    report has them). Priced at the catalog's prices like the Cost page; three queries."""
     by_workspace = "workspace_id" in query.group_by
     by_description = "description" in query.group_by
     dimensions = ["workspace__public_id"] if by_workspace else []
     if by_description:
         dimensions += ["model_id", "service_tier", "context_window", "inference_geo"]
     rows, period = _bucket_rows(query, dimensions=dimensions)
-    rows = rows.annotate(cost=Sum("cost_cents"), **{f"{n}_sum": Sum(n) for n in TOKEN_FIELDS})
+    rows = rows.annotate(cost=Sum("cost_cents"), **{f"{n}_sum": Sum(n) for n in COUNT_LABELS})
     rows = list(rows)
     default_workspace = _default_workspace_ids(query.organization) if by_workspace else set()
     models = (
@@ -496,18 +524,18 @@ def cost_buckets(query: BucketQuery) -> list[tuple[datetime, list[CostResult]]]:
     buckets: dict[datetime, dict[tuple, CostResult]] = {start: {} for start in query.starts}
     for row in rows:
         start = _bucket_start(row[period])
+        results = buckets.setdefault(start, {})
         workspace_id = row.get("workspace__public_id")
         if workspace_id in default_workspace:
             workspace_id = None
         if not by_description:
-            result = buckets.setdefault(start, {}).setdefault(
-                (workspace_id,), CostResult(Decimal(0), workspace_id)
-            )
+            result = results.setdefault((workspace_id,), CostResult(Decimal(0), workspace_id))
             result.amount_cents += row["cost"]
             continue
         model = models[row["model_id"]]
+        tier = row["service_tier"]
         served = {
-            "service_tier": row["service_tier"],
+            "service_tier": tier,
             "context_window": row["context_window"],
             "inference_geo": row["inference_geo"] or None,
         }
@@ -516,10 +544,17 @@ def cost_buckets(query: BucketQuery) -> list[tuple[datetime, list[CostResult]]]:
             if not tokens:
                 continue
             key = (workspace_id, model.pk, kind, *served.values())
-            result = buckets.setdefault(start, {}).setdefault(
-                key, CostResult(Decimal(0), workspace_id, model, kind, served)
+            result = results.setdefault(
+                key, CostResult(Decimal(0), workspace_id, model, kind, served, TOKENS_COST)
             )
-            result.amount_cents += tokens_cost_cents(model, kind, tokens)
+            result.amount_cents += tokens_cost_cents(model, kind, tokens, tier)
+        searches = row[f"{WEB_SEARCHES}_sum"]
+        if searches:
+            result = results.setdefault(
+                (workspace_id, WEB_SEARCH_COST),
+                CostResult(Decimal(0), workspace_id, cost_type=WEB_SEARCH_COST),
+            )
+            result.amount_cents += web_search_cost_cents(model, searches)
     return [(start, list(buckets[start].values())) for start in query.starts]
 
 

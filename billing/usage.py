@@ -23,10 +23,15 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from accounts.models import Organization
+from billing import pricing
 from billing.models import (
+    DIMENSION_FIELDS,
+    InferenceGeo,
     Model,
     RefusalMinute,
     RollupCursor,
+    ServiceTier,
+    Speed,
     UsageDaily,
     UsageHour,
     UsageMinute,
@@ -36,26 +41,16 @@ from billing.models import (
 )
 from workspaces.models import ApiKey, Workspace
 
-TOKEN_KINDS = (
-    ("uncached_input_tokens", "input_price"),
-    ("cache_creation_5m_tokens", "cache_write_5m_price"),
-    ("cache_creation_1h_tokens", "cache_write_1h_price"),
-    ("cache_read_tokens", "cache_read_price"),
-    ("output_tokens", "output_price"),
-)
-TOKEN_FIELDS = tuple(kind for kind, _ in TOKEN_KINDS)
+TOKEN_FIELDS = pricing.TOKEN_KINDS
+# Every count a record holds and its rollups sum: tokens by kind, server tool requests.
+COUNTED_FIELDS = (*pricing.TOKEN_KINDS, *pricing.SERVER_TOOL_KINDS)
 MAX_TOKENS_PER_KIND = 100_000_000
 COST_FIELD = DecimalField(max_digits=24, decimal_places=8)
 ZERO = Decimal(0)
-
-
-def cost_cents(model: Model, tokens: dict[str, int]) -> Decimal:
-    """The cost in cents of `tokens` (by kind) at the model's prices per million tokens."""
-    dollars = sum(
-        (Decimal(tokens.get(kind, 0)) * getattr(model, price) for kind, price in TOKEN_KINDS),
-        Decimal(0),
-    ) / Decimal(1_000_000)
-    return dollars * 100
+# Anthropic's service tiers, kept as reported; any other is recorded as standard (vLLM, for
+# one, says "default").
+ANTHROPIC_SERVICE_TIERS = (ServiceTier.STANDARD, ServiceTier.PRIORITY, ServiceTier.BATCH)
+KNOWN_GEOS = (InferenceGeo.GLOBAL, InferenceGeo.US)
 
 
 def to_micro(cents: Decimal) -> int:
@@ -63,20 +58,46 @@ def to_micro(cents: Decimal) -> int:
     return int((cents * 1_000_000).to_integral_value(rounding=ROUND_CEILING))
 
 
+def clean_count(value: object, name: str) -> int:
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, int)
+        or value < 0
+        or value > MAX_TOKENS_PER_KIND
+    ):
+        raise ValidationError(f"{name} must be a whole number from 0 to {MAX_TOKENS_PER_KIND:,}.")
+    return value
+
+
+def served(
+    *,
+    tokens: dict[str, int],
+    service_tier: str | None = None,
+    inference_geo: str | None = None,
+    speed: str | None = None,
+) -> dict[str, str]:
+    """How a request was served, as its record stores it, from what the upstream reported:
+    Anthropic's service tiers as they are and any other as `standard`; `global` or `us` as
+    the inference geo, anything else as not available; `fast` or `standard` speed. The
+    context window is the one its input is billed in (`pricing.context_window`)."""
+    return {
+        "service_tier": service_tier
+        if service_tier in ANTHROPIC_SERVICE_TIERS
+        else ServiceTier.STANDARD,
+        "inference_geo": inference_geo
+        if inference_geo in KNOWN_GEOS
+        else InferenceGeo.NOT_AVAILABLE,
+        "speed": Speed.FAST if speed == Speed.FAST else Speed.STANDARD,
+        "context_window": pricing.context_window(tokens),
+    }
+
+
 def clean_tokens(tokens: dict) -> dict[str, int]:
     unknown = set(tokens) - set(TOKEN_FIELDS)
     if unknown:
         raise ValidationError(f"Unknown token kinds: {', '.join(sorted(unknown))}.")
     for kind, value in tokens.items():
-        if (
-            isinstance(value, bool)
-            or not isinstance(value, int)
-            or value < 0
-            or value > MAX_TOKENS_PER_KIND
-        ):
-            raise ValidationError(
-                f"{kind} must be a whole number from 0 to {MAX_TOKENS_PER_KIND:,}."
-            )
+        clean_count(value, kind)
     return {kind: tokens.get(kind, 0) for kind in TOKEN_FIELDS}
 
 
@@ -87,10 +108,20 @@ def record(
     tokens: dict[str, int],
     at: datetime | None = None,
     request_id: str = "",
-    service_tier: str = "standard",
+    service_tier: str | None = None,
+    inference_geo: str | None = None,
+    speed: str | None = None,
+    web_search_requests: int = 0,
+    web_fetch_requests: int = 0,
 ) -> UsageRecord:
-    """Insert one request's usage, priced from the catalog; roll up now if configured to."""
+    """Insert one request's usage, priced from the catalog; roll up now if configured to.
+    How it was served is read as a settle reads it (`served`)."""
     tokens = clean_tokens(tokens)
+    dimensions = served(
+        tokens=tokens, service_tier=service_tier, inference_geo=inference_geo, speed=speed
+    )
+    web_search_requests = clean_count(web_search_requests, "web_search_requests")
+    web_fetch_requests = clean_count(web_fetch_requests, "web_fetch_requests")
     with transaction.atomic():
         enter_write_gate(api_key.organization_id)
         usage = UsageRecord.objects.create(
@@ -98,10 +129,17 @@ def record(
             workspace_id=api_key.workspace_id,
             api_key_id=api_key.pk,
             model=model,
-            service_tier=service_tier,
-            cost_cents=cost_cents(model, tokens),
+            cost_cents=pricing.cost_cents(
+                model,
+                tokens,
+                service_tier=dimensions["service_tier"],
+                web_search_requests=web_search_requests,
+            ),
             created_at=at or timezone.now(),
             request_id=request_id,
+            web_search_requests=web_search_requests,
+            web_fetch_requests=web_fetch_requests,
+            **dimensions,
             **tokens,
         )
     if settings.USAGE_ROLLUP_INLINE:
@@ -159,8 +197,9 @@ def queued_record(usage: UsageRecord, *, month: str, micro_cents: int) -> str:
             "month": month,
             "cost": str(usage.cost_cents),
             "micro": micro_cents,
-            "service_tier": usage.service_tier,
+            **{name: getattr(usage, name) for name in DIMENSION_FIELDS},
             "tokens": [getattr(usage, kind) for kind in TOKEN_FIELDS],
+            "server_tools": [getattr(usage, kind) for kind in pricing.SERVER_TOOL_KINDS],
         },
         separators=(",", ":"),
     )
@@ -180,6 +219,16 @@ def _from_queue(text: str) -> UsageRecord:
             "cost": cost,
             "tokens": counts,
         }
+    tokens = dict(zip(TOKEN_FIELDS, data["tokens"], strict=True))
+    # Queued before the record kept how it was served: the defaults, its window from its input.
+    dimensions = {
+        "service_tier": ServiceTier.STANDARD,
+        "inference_geo": InferenceGeo.NOT_AVAILABLE,
+        "speed": Speed.STANDARD,
+        "context_window": pricing.context_window(tokens),
+    }
+    dimensions.update((name, data[name]) for name in DIMENSION_FIELDS if name in data)
+    server_tools = data.get("server_tools", [0] * len(pricing.SERVER_TOOL_KINDS))
     return UsageRecord(
         organization_id=data["organization"],
         workspace_id=data["workspace"],
@@ -188,8 +237,9 @@ def _from_queue(text: str) -> UsageRecord:
         created_at=datetime.fromtimestamp(data["at"], UTC),
         cost_cents=Decimal(data["cost"]),
         request_id=data["id"],
-        service_tier=data.get("service_tier", "standard"),
-        **dict(zip(TOKEN_FIELDS, data["tokens"], strict=True)),
+        **dimensions,
+        **tokens,
+        **dict(zip(pricing.SERVER_TOOL_KINDS, server_tools, strict=True)),
     )
 
 
@@ -310,13 +360,14 @@ def _rollup_batch(batch_size: int, up_to: int | None) -> int:
             "model_id",
             "created_at",
             "cost_cents",
-            *TOKEN_FIELDS,
+            *DIMENSION_FIELDS,
+            *COUNTED_FIELDS,
         )[:batch_size]
     )
     if not records:
         return 0
     sums: dict[tuple, dict] = defaultdict(
-        lambda: dict.fromkeys((*TOKEN_FIELDS, "requests"), 0) | {"cost_cents": Decimal(0)}
+        lambda: dict.fromkeys((*COUNTED_FIELDS, "requests"), 0) | {"cost_cents": Decimal(0)}
     )
     for row in records:
         minute, hour, day = _bucket_starts(row["created_at"])
@@ -331,7 +382,7 @@ def _rollup_batch(batch_size: int, up_to: int | None) -> int:
             totals = sums[(table, start, *dims)]
             totals["requests"] += 1
             totals["cost_cents"] += row["cost_cents"]
-            for kind in TOKEN_FIELDS:
+            for kind in COUNTED_FIELDS:
                 totals[kind] += row[kind]
     by_table: dict[type[UsageSums], list[tuple]] = defaultdict(list)
     for (rollup, start, *values), totals in sums.items():
@@ -344,19 +395,21 @@ def _rollup_batch(batch_size: int, up_to: int | None) -> int:
     return len(records)
 
 
-SUMMED = ("requests", *TOKEN_FIELDS, "cost_cents")
+SUMMED = ("requests", *COUNTED_FIELDS, "cost_cents")
 PERIOD_FIELD: dict[type[UsageSums], str] = {
     UsageMinute: "minute",
     UsageHour: "hour",
     UsageDaily: "day",
     UsageWorkspaceDay: "day",
 }
-_BY_KEY = ("organization_id", "workspace_id", "api_key_id", "model_id")
+# What each rollup is kept per (its unique key, with the period; the organization first,
+# which the workspace implies). The day by workspace keeps the service tier for its prices.
+_BY_KEY = ("organization_id", "workspace_id", "api_key_id", "model_id", *DIMENSION_FIELDS)
 DIMENSIONS: dict[type[UsageSums], tuple[str, ...]] = {
     UsageMinute: _BY_KEY,
     UsageHour: _BY_KEY,
     UsageDaily: _BY_KEY,
-    UsageWorkspaceDay: ("organization_id", "workspace_id", "model_id"),
+    UsageWorkspaceDay: ("organization_id", "workspace_id", "model_id", "service_tier"),
 }
 
 

@@ -2,7 +2,8 @@
 
 Input types run the shared checks of `console.validation` (text, names, times), so a request
 is refused with the same message and code as a form would show. Output types write what
-Anthropic's API writes: times in UTC with a `Z` and microseconds.
+Anthropic's API writes: times in UTC with a `Z` and microseconds (report buckets' bounds to the
+second).
 """
 
 from collections.abc import Callable, Iterable
@@ -44,9 +45,15 @@ def from_django(check: Callable[[Any], Any]) -> Callable[[Any], Any]:
 
 
 def rfc3339(moment: datetime) -> str:
-    """A time in UTC as Anthropic writes it: 2026-11-29T10:00:00.123456Z, microseconds
-    included unless there are none (2026-11-29T00:00:00Z)."""
-    return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
+    """A time in UTC as Anthropic writes an object's times: always with microseconds, also
+    when they are zero (2026-11-29T10:00:00.123456Z, 2026-11-29T10:00:00.000000Z)."""
+    return moment.astimezone(UTC).isoformat(timespec="microseconds").replace("+00:00", "Z")
+
+
+def rfc3339_seconds(moment: datetime) -> str:
+    """A time in UTC to the second, as Anthropic writes the bounds of report buckets, which
+    fall on whole minutes, hours or days (2026-11-29T00:00:00Z)."""
+    return moment.astimezone(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
 
 
 def _parse_time(value: Any) -> datetime:
@@ -63,6 +70,8 @@ Name = Annotated[str, AfterValidator(from_django(validation.check_name))]
 InputTime = Annotated[datetime, BeforeValidator(from_django(_parse_time))]
 # A time as Anthropic writes it.
 Timestamp = Annotated[datetime, PlainSerializer(rfc3339, return_type=str)]
+# The start or end of a report's bucket, as Anthropic writes it.
+BucketTime = Annotated[datetime, PlainSerializer(rfc3339_seconds, return_type=str)]
 
 
 def choices(enum: type[TextChoices], *, exclude: Iterable[str] = ()) -> Any:

@@ -14,7 +14,7 @@ from pydantic import model_validator
 from accounts.admin_api import AdminApiRequest, organization
 from billing import money, reports
 from billing.models import ContextWindow, ServiceTier, Speed
-from console.schemas import InputTime, Out, SafeText, Timestamp, choices
+from console.schemas import BucketTime, InputTime, Out, SafeText, choices
 from console.validation import check_datetime, parse_date, parse_datetime
 
 router = Router(tags=["Reports"])
@@ -96,8 +96,8 @@ class UsageResultOut(Out):
 
 
 class UsageBucketOut(Out):
-    starting_at: Timestamp
-    ending_at: Timestamp
+    starting_at: BucketTime
+    ending_at: BucketTime
     results: list[UsageResultOut]
 
 
@@ -197,7 +197,7 @@ def usage_report(request: AdminApiRequest, query: Query[UsageReportQuery]):
                         },
                         "cache_read_input_tokens": r.tokens["cache_read_tokens"],
                         "output_tokens": r.tokens["output_tokens"],
-                        "server_tool_use": {"web_search_requests": 0},
+                        "server_tool_use": {"web_search_requests": r.web_search_requests},
                         **r.dimensions,
                     }
                     for r in results
@@ -216,7 +216,7 @@ class CostResultOut(Out):
     list_amount: Cents = Field(description="The same as amount: Console gives no discounts.")
     workspace_id: str | None
     description: str | None
-    cost_type: Literal["tokens"] | None
+    cost_type: Literal["tokens", "web_search"] | None
     model: str | None
     token_type: str | None
     service_tier: Tier | None
@@ -225,8 +225,8 @@ class CostResultOut(Out):
 
 
 class CostBucketOut(Out):
-    starting_at: Timestamp
-    ending_at: Timestamp
+    starting_at: BucketTime
+    ending_at: BucketTime
     results: list[CostResultOut]
 
 
@@ -245,13 +245,12 @@ class CostReportQuery(ReportWindow):
 
 def _cost_result(result: reports.CostResult) -> dict:
     amount = money.cents_text(result.amount_cents)
-    described = result.model is not None and result.token_kind is not None
     return {
         "amount": amount,
         "list_amount": amount,
         "workspace_id": result.workspace_id,
         "description": result.description,
-        "cost_type": "tokens" if described else None,
+        "cost_type": result.cost_type,
         "model": result.model.api_name if result.model is not None else None,
         "token_type": reports.TOKEN_TYPES[result.token_kind] if result.token_kind else None,
         "service_tier": result.dimensions.get("service_tier"),
@@ -336,7 +335,7 @@ class ModelBreakdown(Out):
 
 
 class ClaudeCodeRecord(Out):
-    date: Timestamp
+    date: BucketTime
     actor: ClaudeCodeActor
     organization_id: str
     customer_type: Literal["api"] = "api"

@@ -32,7 +32,7 @@ from asgiref.sync import sync_to_async
 from django.conf import settings
 from django.db import DatabaseError, transaction
 
-from billing import services
+from billing import money, pricing, services
 from billing import usage as records
 from billing.enforcement import policy, reservations, spend, wire
 from billing.enforcement.policy import BucketSpec, KeyContext, ModelInfo, NeedsDatabase
@@ -299,9 +299,9 @@ def _refusal(authorization: _Authorization, result: CheckResult, now: float) -> 
     details: dict[str, Any] = {
         "scope": "workspace" if tag == "workspace" else "organization",
         "limiter": limiter_name,
-        "limit": wire.micro_cents_text(spend_limit),
-        "used": wire.micro_cents_text(result.spend_used),
-        "requested": wire.micro_cents_text(authorization.request.cost),
+        "limit": money.micro_cents_text(spend_limit),
+        "used": money.micro_cents_text(result.spend_used),
+        "requested": money.micro_cents_text(authorization.request.cost),
         "unit": "cents",
         "reset": resumes,
     }
@@ -445,7 +445,12 @@ def _prepare_settle(
         raise EnforcementError(
             "reservation_id: its organization, workspace and API key do not belong together."
         )
-    cost = records.cost_cents(model.model, parsed.tokens)
+    cost = pricing.cost_cents(
+        model.model,
+        parsed.tokens,
+        service_tier=parsed.service_tier,
+        web_search_requests=parsed.server_tools["web_search_requests"],
+    )
     micro = records.to_micro(cost)
     at = datetime.fromtimestamp(info.at, UTC)
     record = UsageRecord(
@@ -453,11 +458,10 @@ def _prepare_settle(
         workspace_id=info.workspace_id,
         api_key_id=info.api_key_id,
         model_id=info.model_id,
-        service_tier=parsed.service_tier,
         cost_cents=cost,
         created_at=at,
         request_id=reservation_id,
-        **parsed.tokens,
+        **parsed.record_fields(),
     )
     months = policy.months(now)
     record_month = policy.month_of(info.at)

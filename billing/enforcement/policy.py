@@ -16,7 +16,7 @@ from typing import Any
 from django.conf import settings
 from django.db.models import Q
 
-from billing import limiter
+from billing import limiter, pricing
 from billing.limiter import MICRO, CheckPlan, PlannedBucket, PlannedSpend, SpendLimit
 from billing.models import (
     Limiter,
@@ -147,37 +147,23 @@ class ModelInfo:
     group_slug: str
     group_name: str
     cache_reads_count_as_input: bool
-    # Prices in USD per million tokens times 10,000 (whole numbers: prices have four
-    # decimals), so the worst case is integer arithmetic.
-    dearest_input_price: int
-    output_price: int
+    prices: pricing.ReservationPrices
 
     def worst_case_micro(self, input_tokens: int, max_tokens: int) -> int:
-        """The most a request can cost, in micro-cents, rounded up: every input token at the
-        dearest input-side rate (a 1-hour cache write) and `max_tokens` of output.
-
-        A token at P dollars per million costs P * 100 micro-cents."""
-        scaled = input_tokens * self.dearest_input_price + max_tokens * self.output_price
-        return -(-scaled // 100)
+        """The most a request can cost, in micro-cents (`pricing.ReservationPrices`)."""
+        return self.prices.worst_case_micro_cents(input_tokens, max_tokens)
 
 
 def _model_info(model: Model | None) -> ModelInfo | None:
     if model is None:
         return None
-    dearest = max(
-        model.input_price,
-        model.cache_write_5m_price,
-        model.cache_write_1h_price,
-        model.cache_read_price,
-    )
     return ModelInfo(
         model=model,
         group_id=model.group_id,
         group_slug=model.group.slug,
         group_name=model.group.name,
         cache_reads_count_as_input=model.group.cache_reads_count_as_input,
-        dearest_input_price=int(dearest * 10_000),
-        output_price=int(model.output_price * 10_000),
+        prices=pricing.reservation_prices(model),
     )
 
 

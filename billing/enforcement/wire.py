@@ -10,8 +10,9 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 
-from billing import usage
+from billing import pricing, usage
 from billing.models import Limiter
+from billing.money import cents_text
 from console.validation import check_text
 
 MAX_INPUT_TOKENS = 10_000_000
@@ -32,8 +33,6 @@ SPEND_LIMITERS = {
     "organization": "organization_spend_limit",
     "tier_cap": "tier_spend_cap",
 }
-SERVICE_TIERS = ("standard", "priority", "batch")
-SERVER_TOOLS = ("web_search_requests", "web_fetch_requests")
 
 
 class EnforcementError(Exception):
@@ -68,14 +67,6 @@ def rfc3339(epoch: float) -> str:
             _rfc3339_cache.clear()
         text = _rfc3339_cache[second] = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(second))
     return text
-
-
-def cents_text(amount: Decimal) -> str:
-    return f"{amount.normalize():f}"
-
-
-def micro_cents_text(micro: int) -> str:
-    return cents_text(Decimal(micro) / Decimal(1_000_000))
 
 
 @dataclass(slots=True)
@@ -185,10 +176,20 @@ def clean_model_name(value: Any) -> str:
 
 @dataclass(frozen=True, slots=True)
 class Usage:
-    """A request's usage as the record stores it: tokens by kind, and the service tier."""
+    """A request's usage as the record stores it: tokens by kind, server tool requests, and
+    how it was served (`billing.usage.served`)."""
 
     tokens: dict[str, int]
-    service_tier: str = "standard"
+    served: dict[str, str]
+    server_tools: dict[str, int]
+
+    @property
+    def service_tier(self) -> str:
+        return self.served["service_tier"]
+
+    def record_fields(self) -> dict[str, Any]:
+        """The record's fields this usage gives (the cost apart)."""
+        return {**self.tokens, **self.server_tools, **self.served}
 
     def counted_input(self, cache_reads_count: bool) -> int:
         """The input tokens the input-tokens-per-minute limit counts: uncached input and cache
@@ -210,22 +211,22 @@ def _object(value: Any, name: str) -> dict:
     return value
 
 
-def _optional_text(value: Any, name: str) -> str | None:
-    if value is None:
-        return None
-    if not isinstance(value, str) or len(value) > 100:
-        raise EnforcementError(f"{name}: must be a short string.")
-    try:
-        return check_text(value)
-    except ValidationError:
-        raise EnforcementError(f"{name}: contains characters that are not allowed.") from None
+def _optional_string(value: Any, name: str) -> str | None:
+    """A string or nothing. Its text is only compared with the values Console knows, never
+    stored, so any string is taken: an upstream's own words lose no usage."""
+    if value is not None and not isinstance(value, str):
+        raise EnforcementError(f"{name}: must be a string.")
+    return value
 
 
 def usage_from_messages_api(body: Any) -> Usage:
     """A Messages API `usage` object, every field checked: token counts are whole numbers,
     `cache_creation` (the split into 5-minute and 1-hour cache writes) and `server_tool_use`
-    objects, `service_tier`, `inference_geo` and `speed` short strings. Of those, the record
-    keeps the tokens and the service tier."""
+    objects, `service_tier`, `inference_geo` and `speed` strings. The record keeps the
+    tokens, the web search and web fetch requests, and how the request was served: a value
+    Console does not know, such as a service tier other than Anthropic's three (vLLM says
+    "default"), is recorded as the default, never refused (`billing.usage.served`); and the
+    context window its input is billed in."""
     if not isinstance(body, dict):
         raise EnforcementError("usage: must be an object.")
 
@@ -245,22 +246,21 @@ def usage_from_messages_api(body: Any) -> Usage:
     total = count(body.get("cache_creation_input_tokens"), "cache_creation_input_tokens")
     five += max(0, total - five - hour)
     tools = _object(body.get("server_tool_use"), "usage.server_tool_use")
-    for name in SERVER_TOOLS:
-        count(tools.get(name), f"server_tool_use.{name}")
-    tier = _optional_text(body.get("service_tier"), "usage.service_tier") or "standard"
-    if tier not in SERVICE_TIERS:
-        raise EnforcementError(f"usage.service_tier: must be one of {', '.join(SERVICE_TIERS)}.")
-    _optional_text(body.get("inference_geo"), "usage.inference_geo")
-    _optional_text(body.get("speed"), "usage.speed")
-    return Usage(
-        tokens={
-            "uncached_input_tokens": count(body.get("input_tokens"), "input_tokens"),
-            "cache_creation_5m_tokens": five,
-            "cache_creation_1h_tokens": hour,
-            "cache_read_tokens": count(
-                body.get("cache_read_input_tokens"), "cache_read_input_tokens"
-            ),
-            "output_tokens": count(body.get("output_tokens"), "output_tokens"),
-        },
-        service_tier=tier,
+    server_tools = {
+        name: count(tools.get(name), f"server_tool_use.{name}")
+        for name in pricing.SERVER_TOOL_KINDS
+    }
+    tokens = {
+        "uncached_input_tokens": count(body.get("input_tokens"), "input_tokens"),
+        "cache_creation_5m_tokens": five,
+        "cache_creation_1h_tokens": hour,
+        "cache_read_tokens": count(body.get("cache_read_input_tokens"), "cache_read_input_tokens"),
+        "output_tokens": count(body.get("output_tokens"), "output_tokens"),
+    }
+    served = usage.served(
+        tokens=tokens,
+        service_tier=_optional_string(body.get("service_tier"), "usage.service_tier"),
+        inference_geo=_optional_string(body.get("inference_geo"), "usage.inference_geo"),
+        speed=_optional_string(body.get("speed"), "usage.speed"),
     )
+    return Usage(tokens=tokens, served=served, server_tools=server_tools)

@@ -43,7 +43,7 @@ def _merge_usage(into: dict[str, Any], reported: Any) -> None:
                 for key, count in value.items():
                     if (count := _count(count)) is not None:
                         inner[key] = count
-        elif name == "service_tier" and isinstance(value, str):
+        elif name in ("service_tier", "inference_geo", "speed") and isinstance(value, str):
             into[name] = value[:20]
         elif (count := _count(value)) is not None:
             into[name] = count

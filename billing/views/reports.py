@@ -147,13 +147,13 @@ def usage(request: ConsoleRequest) -> HttpResponse:
         if request.GET.get("format") == "csv":
             return csv_response(
                 f"usage-{scope.start}-{scope.end}.csv",
-                ["period_start", "model", "requests", *reports.TOKEN_LABELS],
+                ["period_start", "model", "requests", *reports.COUNT_LABELS],
                 (
                     [
                         _bucket_text(row.bucket),
                         row.model,
                         row.requests,
-                        *(getattr(row, f) for f in reports.TOKEN_LABELS),
+                        *(getattr(row, f) for f in reports.COUNT_LABELS),
                     ]
                     for row in report.rows
                 ),

@@ -3,7 +3,6 @@ every field the type declares present: clients typed from the SDK read Console a
 Anthropic's API."""
 
 from datetime import UTC, datetime, timedelta
-from decimal import Decimal
 
 import pytest
 from anthropic.types import OrganizationInfo
@@ -39,7 +38,7 @@ from accounts.audit import Actor
 from accounts.roles import OrgRole, WorkspaceRole
 from billing import services as billing_services
 from billing import usage
-from billing.models import Model, UsageDaily
+from billing.models import Model
 from console.api_urls import api as admin_api
 from tests.factories import MemberFactory, UserFactory, WorkspaceMemberFactory
 from workspaces import services as workspace_services
@@ -128,19 +127,15 @@ def world(api, personas):
         tokens={"uncached_input_tokens": 1000, "output_tokens": 50},
         at=now,
     )
-    UsageDaily.objects.create(
-        organization=personas.org,
-        workspace=personas.default_workspace,
+    usage.record(
         api_key=default_key,
         model=sonnet,
-        day=now.date(),
-        requests=1,
-        uncached_input_tokens=7,
-        cost_cents=Decimal("0.0021"),
+        tokens={"uncached_input_tokens": 7, "cache_read_tokens": 250_000},
+        at=now,
         service_tier="priority",
         inference_geo="us",
         speed="fast",
-        context_window="200k-1M",
+        web_search_requests=2,
     )
     increase = billing_services.spend_limit_increase_request_create(
         actor=Actor.for_user(personas.developer), workspace=prod, amount_cents=3_000
@@ -303,6 +298,8 @@ def test_reports(api, world):
             "/v1/organizations/cost_report", {"starting_at": start.isoformat(), **params}
         ).json()
         page_of(BetaAnalyticsCostReportTimeBucket, body)
+    described = [r for bucket in body["data"] for r in bucket["results"]]
+    assert {r["cost_type"] for r in described} == {"tokens", "web_search"}
     code = api.get(
         "organizations/usage_report/claude_code", {"starting_at": day.isoformat()}
     ).json()

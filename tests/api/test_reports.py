@@ -132,62 +132,33 @@ def test_cost_report_agrees_with_the_cost_page(api, personas, recorded):
 
 @pytest.fixture
 def served(personas):
-    """Rollup rows made directly, one per way of serving: tiers, geos, speeds, windows."""
-    from billing.models import UsageDaily, UsageHour, UsageMinute, UsageWorkspaceDay
-
+    """Requests served each way (tiers, geos, speeds, context windows), recorded and rolled
+    up as the settle records them: the reports read what the rollups kept."""
     actor = Actor.for_user(personas.admin)
     workspace = WorkspaceFactory(organization=personas.org, name="Served")
     model = Model.objects.get(api_name="claude-sonnet-4-5")
     ways = [
-        {
-            "service_tier": "standard",
-            "inference_geo": "",
-            "speed": "standard",
-            "context_window": "0-200k",
-        },
-        {
-            "service_tier": "priority",
-            "inference_geo": "us",
-            "speed": "fast",
-            "context_window": "200k-1M",
-        },
-        {
-            "service_tier": "batch",
-            "inference_geo": "global",
-            "speed": "standard",
-            "context_window": "0-200k",
-        },
+        {"service_tier": "standard", "inference_geo": None, "speed": "standard"},
+        # Beyond 200k input tokens (cache reads count): the long context window.
+        {"service_tier": "priority", "inference_geo": "us", "speed": "fast"},
+        {"service_tier": "batch", "inference_geo": "global", "speed": "standard"},
     ]
     keys = []
     moment = datetime(2026, 11, 2, 10, 30, tzinfo=UTC)
     for i, way in enumerate(ways):
         key = workspace_services.api_key_create(actor=actor, workspace=workspace, name=f"w{i}")[0]
         keys.append(key)
-        sums = {
-            "organization": personas.org,
-            "workspace": workspace,
-            "model": model,
-            "requests": 1,
-            "uncached_input_tokens": 10 ** (i + 1),
-            "output_tokens": i + 1,
-            "cost_cents": Decimal(i + 1),
-        }
-        for table, period in (
-            (UsageMinute, {"minute": moment}),
-            (UsageHour, {"hour": moment.replace(minute=0)}),
-            (UsageDaily, {"day": moment.date()}),
-        ):
-            table.objects.create(api_key=key, **period, **sums, **way)
-    UsageWorkspaceDay.objects.create(
-        day=moment.date(),
-        organization=personas.org,
-        workspace=workspace,
-        model=model,
-        requests=3,
-        uncached_input_tokens=1110,
-        output_tokens=6,
-        cost_cents=Decimal(6),
-    )
+        usage.record(
+            api_key=key,
+            model=model,
+            tokens={
+                "uncached_input_tokens": 10 ** (i + 1),
+                "cache_read_tokens": 300_000 if i == 1 else 0,
+                "output_tokens": i + 1,
+            },
+            at=moment,
+            **way,
+        )
     return {"workspace": workspace, "keys": keys}
 
 

@@ -88,18 +88,28 @@ def test_usage_records_are_partitioned_by_month(db):
 
 
 def test_rollups_agree_with_each_other(db):
-    """The day rollup without keys holds the same sums as the one with keys."""
+    """The day rollup without keys holds the same sums as the one with keys, per service
+    tier (the demo has batch usage and web searches)."""
     from billing.models import UsageWorkspaceDay
 
     call_command("seed_demo", stdout=io.StringIO())
     by_key = {}
     for row in UsageDaily.objects.all():
-        cell = by_key.setdefault((row.day, row.workspace_id, row.model_id), [0, 0, 0])
+        key = (row.day, row.workspace_id, row.model_id, row.service_tier)
+        cell = by_key.setdefault(key, [0, 0, 0, 0])
         cell[0] += row.requests
         cell[1] += row.output_tokens
-        cell[2] += row.cost_cents
+        cell[2] += row.web_search_requests
+        cell[3] += row.cost_cents
     without = {
-        (r.day, r.workspace_id, r.model_id): [r.requests, r.output_tokens, r.cost_cents]
+        (r.day, r.workspace_id, r.model_id, r.service_tier): [
+            r.requests,
+            r.output_tokens,
+            r.web_search_requests,
+            r.cost_cents,
+        ]
         for r in UsageWorkspaceDay.objects.all()
     }
     assert without == by_key
+    assert {tier for _d, _w, _m, tier in without} == {"standard", "batch"}
+    assert sum(cell[2] for cell in without.values()) > 0

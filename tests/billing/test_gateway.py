@@ -324,7 +324,7 @@ def test_a_token_for_one_organization_acts_for_it_alone(db, key_secret, personas
         {"output_tokens": 1, "server_tool_use": []},
         {"output_tokens": 1, "server_tool_use": {"web_search_requests": -1}},
         {"output_tokens": 1, "service_tier": 7},
-        {"output_tokens": 1, "service_tier": "turbo"},
+        {"output_tokens": 1, "server_tool_use": {"web_fetch_requests": 1.5}},
         {"output_tokens": 1, "inference_geo": ["us"]},
         {"output_tokens": 1, "speed": {}},
         [],
@@ -360,7 +360,9 @@ def test_settle_stores_the_service_tier_and_the_cache_write_split(gateway, key_s
         record.cache_read_tokens,
         record.output_tokens,
         record.service_tier,
-    ) == (10, 10, 20, 40, 50, "priority")
+        record.inference_geo,
+        record.web_search_requests,
+    ) == (10, 10, 20, 40, 50, "priority", "us", 1)
 
 
 @pytest.mark.parametrize("name", ["authorize", "settle"])

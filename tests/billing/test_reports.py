@@ -36,7 +36,8 @@ RANGE = {"range": "custom", "start": "2026-10-30", "end": "2026-11-02"}
 @pytest.fixture
 def data(personas):
     """Two workspaces (one later archived) and the Default one, keys in each, three models,
-    every token kind, and times on both sides of day and month boundaries."""
+    every token kind, web searches, the three service tiers (batch at half price), and times
+    on both sides of day and month boundaries."""
     actor = Actor.for_user(personas.admin)
     production = WorkspaceFactory(organization=personas.org, name="Production")
     research = WorkspaceFactory(organization=personas.org, name="Research")
@@ -63,6 +64,8 @@ def data(personas):
                 "output_tokens": 100 + index * 11,
             },
             at=moment + timedelta(seconds=index % 7),
+            service_tier=("standard", "batch", "priority")[index % 3],
+            web_search_requests=index % 4,
         )
     usage.count_refusal(
         api_key_id=keys[0].pk,
@@ -117,13 +120,20 @@ def test_usage_days_totals_table_and_csv_match_raw(client, personas, data):
             )
         )
     )
-    assert lines[0][:3] == ["period_start", "model", "requests"]
+    assert lines[0] == [
+        "period_start",
+        "model",
+        "requests",
+        *usage.TOKEN_FIELDS,
+        "web_search_requests",
+    ]
     assert len(lines) - 1 == len(report.rows)
     for line in lines[1:]:
         row = got[(datetime.fromisoformat(line[0]).date(), line[1])]
         assert [int(v) for v in line[2:]] == [
             row.requests,
             *(getattr(row, k) for k in usage.TOKEN_FIELDS),
+            row.web_search_requests,
         ]
 
 
@@ -180,7 +190,7 @@ def test_cost_matches_raw(client, personas, data):
     assert "Research (archived)" in report.series and "Default" in report.series
     tokens = defaultdict(int)
     for record in records:
-        for kind in usage.TOKEN_FIELDS:
+        for kind in (*usage.TOKEN_FIELDS, "web_search_requests"):
             tokens[(record.workspace_id, record.model.api_name, kind)] += getattr(record, kind)
     lines = {
         (line.workspace.pk, line.model.api_name, line.token_type): line for line in report.lines
@@ -234,8 +244,9 @@ def test_cost_for_one_api_key(client, personas, data):
     records = raw(personas, api_key=key)
     assert records and report.total_cents == sum(r.cost_cents for r in records)
     assert sum(line.tokens for line in report.lines) == sum(
-        getattr(r, kind) for r in records for kind in usage.TOKEN_FIELDS
+        getattr(r, kind) for r in records for kind in (*usage.TOKEN_FIELDS, "web_search_requests")
     )
+    assert sum(line.cost_cents for line in report.lines) == report.total_cents
     exported = c.get(reverse("billing:cost"), {**RANGE, "key": key.public_id, "format": "csv"})
     rows = list(csv.reader(io.StringIO(exported.content.decode())))[1:]
     assert [(row[0], row[1]) for row in rows] == [

@@ -11,7 +11,7 @@ from django.urls import reverse
 from accounts.audit import Actor
 from accounts.models import AuditEvent
 from accounts.roles import WorkspaceRole
-from billing import selectors, services, usage
+from billing import pricing, selectors, services, usage
 from billing.models import (
     Model,
     SpendNotification,
@@ -254,7 +254,7 @@ def test_usage_cost_and_month_to_date_spend(personas, production, admin_actor):
         "output_tokens": 1_000_000,
     }
     # $3 + $3.75 + $6 + $0.30 + $15 = $28.05
-    assert usage.cost_cents(sonnet, tokens) == Decimal("2805")
+    assert pricing.cost_cents(sonnet, tokens) == Decimal("2805")
     usage.record(
         api_key=key, model=sonnet, tokens=tokens, at=datetime(2026, 10, 31, 23, 59, tzinfo=UTC)
     )

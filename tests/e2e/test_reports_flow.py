@@ -15,6 +15,7 @@ from pathlib import Path
 from playwright.sync_api import Page, expect
 
 from accounts.audit import Actor
+from billing import pricing
 from billing import usage as billing_usage
 from billing.models import Model
 from billing.money import dollars, usd
@@ -29,7 +30,7 @@ HAIKU = "claude-haiku-4-5"
 OPUS = "claude-opus-4-5"
 USAGE_CSV_HEADER = (
     "period_start,model,requests,uncached_input_tokens,cache_creation_5m_tokens,"
-    "cache_creation_1h_tokens,cache_read_tokens,output_tokens"
+    "cache_creation_1h_tokens,cache_read_tokens,output_tokens,web_search_requests"
 )
 
 
@@ -269,7 +270,7 @@ def test_usage_report_filters_drill_down_and_export(
     assert len(rows) - 1 == len({(r.at.date(), r.model) for r in usage.records})
     first_sonnet = next(row for row in rows[1:] if row[:2] == [first.isoformat(), SONNET])
     assert first_sonnet[2] == str(len(sonnet_day_one))
-    assert first_sonnet[-1] == str(sum(r.output for r in sonnet_day_one))
+    assert first_sonnet[-2:] == [str(sum(r.output for r in sonnet_day_one)), "0"]
 
 
 def test_cost_report_with_an_archived_workspace(
@@ -283,9 +284,7 @@ def test_cost_report_with_an_archived_workspace(
     )
     workspace_services.workspace_archive(actor=Actor.for_user(personas.admin), workspace=legacy)
     prices = {m.api_name: m for m in Model.objects.filter(api_name__in=[SONNET, HAIKU, OPUS])}
-    total = sum(
-        (billing_usage.cost_cents(prices[r.model], r.tokens) for r in usage.records), Decimal(0)
-    )
+    total = sum((pricing.cost_cents(prices[r.model], r.tokens) for r in usage.records), Decimal(0))
 
     sign_in(page, live_server, personas.admin.email, PASSWORD)
     _sidebar_link(page, "Cost").click()
@@ -303,7 +302,7 @@ def test_cost_report_with_an_archived_workspace(
     expect(legacy_row.locator("td").nth(1)).to_have_text(OPUS)
     expect(legacy_row.locator("td").nth(3)).to_have_text("100,000")
     expect(legacy_row.locator("td").nth(4)).to_have_text(
-        usd(billing_usage.cost_cents(prices[OPUS], {"uncached_input_tokens": 100_000}))
+        usd(pricing.cost_cents(prices[OPUS], {"uncached_input_tokens": 100_000}))
     )
     expect(_filter(page, "Workspace").locator("option", has_text="Legacy")).to_have_text(
         "Legacy (archived)"
@@ -317,9 +316,7 @@ def test_cost_report_with_an_archived_workspace(
     by_day: dict[tuple[str, str], Decimal] = defaultdict(Decimal)
     for r in usage.records:
         name = f"{r.workspace.name} (archived)" if r.workspace == legacy else r.workspace.name
-        by_day[(r.at.date().isoformat(), name)] += billing_usage.cost_cents(
-            prices[r.model], r.tokens
-        )
+        by_day[(r.at.date().isoformat(), name)] += pricing.cost_cents(prices[r.model], r.tokens)
     assert rows[1:] == [[d, name, str(dollars(c))] for (d, name), c in sorted(by_day.items())]
     assert [usage.first.isoformat(), "Legacy (archived)", "0.50"] in rows
 
@@ -345,7 +342,7 @@ def test_cost_report_with_an_archived_workspace(
     expect(chart.locator("figcaption")).to_have_text("Cost per day by model")
     research_total = sum(
         (
-            billing_usage.cost_cents(prices[r.model], r.tokens)
+            pricing.cost_cents(prices[r.model], r.tokens)
             for r in usage.records
             if r.workspace == usage.research
         ),
