@@ -213,7 +213,8 @@ class CostLine:
 class CostReport:
     scope: ReportScope
     series: list[str]  # workspace names (or model names for one workspace)
-    daily: dict[tuple[date, str], Decimal]  # (day, series) -> cents
+    # (bucket, series) -> cents: days, or the hours or minutes of the period drilled into.
+    daily: dict[tuple[Any, str], Decimal]
     lines: list[CostLine]  # breakdown by workspace, model and token type
     total_cents: Decimal
 
@@ -223,15 +224,15 @@ def series_name(workspace: Workspace) -> str:
 
 
 def cost_report(scope: ReportScope) -> CostReport:
-    """Cost per day, stacked by workspace (or by model for one workspace), and the breakdown by
-    workspace, model and token type, priced at the catalog's prices. Four queries: the day
-    rollup grouped by day and series, then by workspace and model, and the workspaces and
-    models named."""
-    table = UsageDaily if scope.api_key is not None else UsageWorkspaceDay
-    rows = scope.filter(table.objects.all(), period="day").order_by()
+    """Cost per day (or per hour of a day, per minute of an hour drilled into), stacked by
+    workspace (or by model for one workspace), and the breakdown by workspace, model and
+    token type, priced at the catalog's prices. Four queries: the rollup grouped by bucket
+    and series, then by workspace and model, and the workspaces and models named."""
+    table, period = _rollup(scope)
+    rows = scope.filter(table.objects.all(), period=period).order_by()
     by_model = scope.workspace is not None
     series_key = "model_id" if by_model else "workspace_id"
-    per_day = list(rows.values_list("day", series_key).annotate(cost=Sum("cost_cents")))
+    per_day = list(rows.values_list(period, series_key).annotate(cost=Sum("cost_cents")))
     sums = list(
         rows.values_list("workspace_id", "model_id").annotate(*(Sum(name) for name in TOKEN_FIELDS))
     )
@@ -247,8 +248,8 @@ def cost_report(scope: ReportScope) -> CostReport:
         else {pk: series_name(workspace) for pk, workspace in workspaces.items()}
     )
     daily: dict[tuple[date, str], Decimal] = defaultdict(Decimal)
-    for day, series, cost in per_day:
-        daily[(day, label[series])] += cost
+    for bucket, series, cost in per_day:
+        daily[(_bucket_key(bucket), label[series])] += cost
     lines = [
         CostLine(
             workspaces[workspace_id],

@@ -124,6 +124,11 @@ def _drill_links(request: ConsoleRequest, buckets: list, granularity: str) -> di
     return {b: f"{prefix}hour={b:%Y-%m-%dT%H}" for b in buckets}
 
 
+# What following a bucket's link shows, by the granularity of the chart it is in.
+LINK_ACTIONS = {"day": "Show its hours", "hour": "Show its minutes"}
+X_TITLES = {"day": "Day (UTC)", "hour": "Hour (UTC)", "minute": "Minute (UTC)"}
+
+
 def _label(bucket: date | datetime, granularity: str) -> str:
     if granularity == "day":
         return f"{bucket:%b} {bucket.day}"
@@ -146,7 +151,7 @@ def usage(request: ConsoleRequest) -> HttpResponse:
         report = reports.usage_report(scope)
         if request.GET.get("format") == "csv":
             return csv_response(
-                f"usage-{scope.start}-{scope.end}.csv",
+                f"usage-{_csv_period(scope)}.csv",
                 ["period_start", "model", "requests", *reports.TOKEN_LABELS],
                 (
                     [
@@ -172,7 +177,8 @@ def _usage_context(request: ConsoleRequest, report: reports.UsageReport) -> dict
     links = _drill_links(request, buckets, granularity)
     href = links.get
     labels = {b: _label(b, granularity) for b in buckets}
-    x_title = {"day": "Day (UTC)", "hour": "Hour (UTC)", "minute": "Minute (UTC)"}[granularity]
+    x_title = X_TITLES[granularity]
+    link_action = LINK_ACTIONS.get(granularity, "")
     input_chart = charts.stacked_bars(
         buckets,
         report.models,
@@ -182,6 +188,7 @@ def _usage_context(request: ConsoleRequest, report: reports.UsageReport) -> dict
         x_title=x_title,
         y_title="Input tokens",
         title="Input tokens by model",
+        link_action=link_action,
     )
     output_chart = charts.stacked_bars(
         buckets,
@@ -192,6 +199,7 @@ def _usage_context(request: ConsoleRequest, report: reports.UsageReport) -> dict
         x_title=x_title,
         y_title="Output tokens",
         title="Output tokens by model",
+        link_action=link_action,
     )
     limiters = sorted({limiter for _b, limiter, _n in report.refusals})
     refused: dict = defaultdict(int)
@@ -207,6 +215,7 @@ def _usage_context(request: ConsoleRequest, report: reports.UsageReport) -> dict
         y_title="Refused requests",
         title="Rate-limited requests by limiter",
         whole_numbers=True,
+        link_action=link_action,
     )
     refused_by_bucket: dict = defaultdict(int)
     for (bucket, _limiter_label), count in refused.items():
@@ -221,28 +230,39 @@ def _usage_context(request: ConsoleRequest, report: reports.UsageReport) -> dict
             f"{sum(pair[1] for pair in pairs if pair):,}",
             f"{refused_by_bucket.get(b, 0):,}",
         ]
+        # Only a bucket with something in it has detail to show.
+        has_data = any(pairs) or refused_by_bucket.get(b)
         table.append(
-            {"bucket": b, "label": labels[b], "href": href(b), "cells": charts.number_cells(cells)}
+            {
+                "bucket": b,
+                "label": labels[b],
+                "href": href(b) if has_data else None,
+                "cells": charts.number_cells(cells),
+            }
         )
-    back = None
-    if granularity == "minute" and scope.day is not None:
-        back = (
-            _query(request, hour=None, day=scope.day.isoformat()),
-            f"← Back to the hours of {scope.day:%b} {scope.day.day}",
-        )
-    elif granularity == "hour":
-        back = (_query(request, day=None, hour=None), "← Back to days")
     return {
         "report": report,
         "totals": report.totals,
         "charts": [input_chart, output_chart],
         "refusal_chart": refusal_chart,
         "table": table,
-        "back": back,
+        "back": _back_link(request, scope),
         "csv_url": _query(request) + "&format=csv",
         "refusal_total": sum(n for _b, _l, n in report.refusals),
         "period_label": _period_label(scope),
     }
+
+
+def _back_link(request: ConsoleRequest, scope: reports.ReportScope) -> tuple[str, str] | None:
+    """The link one level up from a drilled-into day or hour, and its text."""
+    if scope.granularity == "minute" and scope.day is not None:
+        return (
+            _query(request, hour=None, day=scope.day.isoformat()),
+            f"← Back to the hours of {scope.day:%b} {scope.day.day}",
+        )
+    if scope.granularity == "hour":
+        return (_query(request, day=None, hour=None), "← Back to days")
+    return None
 
 
 def _period_label(scope: reports.ReportScope) -> str:
@@ -256,69 +276,80 @@ def _period_label(scope: reports.ReportScope) -> str:
 @require_GET
 @vary_on_headers("HX-Request")
 def cost(request: ConsoleRequest) -> HttpResponse:
-    filters = _filters(request, "cost.view", by_hour=False)
+    filters = _filters(request, "cost.view", by_hour=True)
     context = {"filters": filters, "form": filters.form}
     scope = filters.scope
     if scope is not None:
         report = reports.cost_report(scope)
         if request.GET.get("format") == "csv":
             return _cost_csv(request, report)
-        day_totals: dict = {}
-        for (day, _series), cents in report.daily.items():
-            day_totals[day] = day_totals.get(day, 0) + cents
-        buckets = scope.buckets()
-        chart = charts.stacked_bars(
-            buckets,
-            report.series,
-            lambda b, s: report.daily.get((b, s), 0),
-            label=lambda b: _label(b, "day"),
-            fmt=usd,
-            y_axis_label=money.axis_label,
-            x_title="Day (UTC)",
-            y_title="Cost (USD)",
-            title="Cost per day by model" if scope.workspace else "Cost per day by workspace",
-        )
-        context.update(
-            {
-                "report": report,
-                "chart": chart,
-                "table": [
-                    {
-                        "day": b,
-                        "cells": charts.number_cells(
-                            [
-                                usd(report.daily[(b, s)]) if (b, s) in report.daily else None
-                                for s in report.series
-                            ]
-                        ),
-                        "total": usd(day_totals.get(b, 0)),
-                    }
-                    for b in buckets
-                ],
-                "breakdown": [
-                    {
-                        "workspace": line.workspace.name,
-                        "archived": line.workspace.is_archived,
-                        "model": line.model.api_name,
-                        "token_type": line.token_label,
-                        "tokens": f"{line.tokens:,}",
-                        "cost": usd(line.cost_cents),
-                    }
-                    for line in report.lines
-                ],
-                "period_label": _period_label(scope),
-                "csv_url": _query(request) + "&format=csv",
-                "breakdown_csv_url": _query(request) + "&format=csv&table=breakdown",
-            }
-        )
+        context.update(_cost_context(request, report))
     return render_page(request, "billing/cost.html", context, partial="report")
+
+
+def _cost_context(request: ConsoleRequest, report: reports.CostReport) -> dict:
+    scope = report.scope
+    granularity = scope.granularity
+    bucket_totals: dict = {}
+    for (bucket, _series), cents in report.daily.items():
+        bucket_totals[bucket] = bucket_totals.get(bucket, 0) + cents
+    buckets = scope.buckets()
+    links = _drill_links(request, buckets, granularity)
+    labels = {b: _label(b, granularity) for b in buckets}
+    chart = charts.stacked_bars(
+        buckets,
+        report.series,
+        lambda b, s: report.daily.get((b, s), 0),
+        label=labels.__getitem__,
+        href=links.get,
+        fmt=usd,
+        y_axis_label=money.axis_label,
+        x_title=X_TITLES[granularity],
+        y_title="Cost (USD)",
+        title=f"Cost per {granularity} by {'model' if scope.workspace else 'workspace'}",
+        link_action=LINK_ACTIONS.get(granularity, ""),
+    )
+    return {
+        "report": report,
+        "chart": chart,
+        "table": [
+            {
+                "bucket": b,
+                "label": labels[b],
+                "href": links.get(b) if bucket_totals.get(b) else None,
+                "cells": charts.number_cells(
+                    [
+                        usd(report.daily[(b, s)]) if (b, s) in report.daily else None
+                        for s in report.series
+                    ]
+                ),
+                "total": usd(bucket_totals.get(b, 0)),
+            }
+            for b in buckets
+        ],
+        "breakdown": [
+            {
+                "workspace": line.workspace.name,
+                "archived": line.workspace.is_archived,
+                "model": line.model.api_name,
+                "token_type": line.token_label,
+                "tokens": f"{line.tokens:,}",
+                "cost": usd(line.cost_cents),
+            }
+            for line in report.lines
+        ],
+        "back": _back_link(request, scope),
+        "period_label": _period_label(scope),
+        "csv_url": _query(request) + "&format=csv",
+        "breakdown_csv_url": _query(request) + "&format=csv&table=breakdown",
+    }
 
 
 def _cost_csv(request: ConsoleRequest, report: reports.CostReport) -> HttpResponse:
     scope = report.scope
     if request.GET.get("table") == "breakdown":
         return csv_response(
-            f"cost-breakdown-{scope.start}-{scope.end}.csv",
+            f"cost-breakdown-{_csv_period(scope)}.csv",
             ["workspace", "workspace_id", "archived", "model", "token_type", "tokens", "cost_usd"],
             (
                 [
@@ -334,11 +365,22 @@ def _cost_csv(request: ConsoleRequest, report: reports.CostReport) -> HttpRespon
             ),
         )
     series_label = "model" if scope.workspace else "workspace"
+    # Days are dates; the hours or minutes of a drilled-into period are when each starts.
+    period_label = "date" if scope.granularity == "day" else "period_start"
     return csv_response(
-        f"cost-{scope.start}-{scope.end}.csv",
-        ["date", series_label, "cost_usd"],
+        f"cost-{_csv_period(scope)}.csv",
+        [period_label, series_label, "cost_usd"],
         (
-            [day.isoformat(), series, str(dollars(cents))]
-            for (day, series), cents in sorted(report.daily.items())
+            [_bucket_text(bucket), series, str(dollars(cents))]
+            for (bucket, series), cents in sorted(report.daily.items())
         ),
     )
+
+
+def _csv_period(scope: reports.ReportScope) -> str:
+    """The period an export covers, for its file name."""
+    if scope.hour is not None:
+        return f"{scope.hour:%Y-%m-%dT%H}"
+    if scope.day is not None:
+        return scope.day.isoformat()
+    return f"{scope.start}-{scope.end}"
