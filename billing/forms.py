@@ -91,6 +91,9 @@ class NotificationForm(forms.Form):
         widget=forms.NumberInput(attrs={"step": "0.01", "min": "0.01", "autofocus": True}),
     )
 
+    # The amount above the spend limit that the person was warned about and confirmed.
+    confirmed_cents = forms.IntegerField(required=False, widget=forms.HiddenInput)
+
     def amount_cents(self) -> int:
         """The valid form's amount in whole cents."""
         return money.to_cents(self.cleaned_data["amount"])

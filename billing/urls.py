@@ -16,6 +16,9 @@ urlpatterns = [
     path(f"{W}/rate/reset/", views.workspace_rate_limit_reset, name="workspace_rate_limit_reset"),
     path(f"{W}/spend/", views.workspace_spend_limit_set, name="workspace_spend_limit_set"),
     path(
+        f"{W}/spend/reset/", views.workspace_spend_limit_reset, name="workspace_spend_limit_reset"
+    ),
+    path(
         f"{W}/spend/request/",
         increase_requests.spend_limit_increase_request_create,
         name="spend_limit_increase_request_create",
