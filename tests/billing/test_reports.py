@@ -2,6 +2,7 @@
 
 import csv
 import io
+import re
 from collections import defaultdict
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -355,3 +356,76 @@ def test_queries_do_not_grow_with_records(client, personas, data, django_assert_
     for page, count in expected.items():
         with django_assert_num_queries(count):
             c.get(reverse(page), {**RANGE, "range": "90d"})
+
+
+# -- Drilling down through the charts -------------------------------------------------------
+
+
+def _svgs(page: str) -> list[str]:
+    return re.findall(r"<svg viewBox.*?</svg>", page, re.S)
+
+
+@pytest.mark.parametrize("page", ["billing:usage", "billing:cost"])
+def test_only_buckets_with_data_link_to_their_detail(client, personas, data, page):
+    """Oct 28, 29 and 31 have no usage (the last seconds of Oct 31 plus a few land on Nov 1):
+    their columns and rows lead nowhere ("No data")."""
+    wider = {**RANGE, "start": "2026-10-28"}
+    html = client(personas.admin).get(reverse(page), wider).content.decode()
+    for day in ("2026-10-30", "2026-11-01", "2026-11-02"):
+        assert f"day={day}" in html, day
+    for day in ("2026-10-28", "2026-10-29", "2026-10-31"):
+        assert f"day={day}" not in html, day
+
+
+@pytest.mark.parametrize("page", ["billing:usage", "billing:cost"])
+def test_charts_with_links_are_groups_of_named_links_not_images(client, personas, data, page):
+    c = client(personas.admin)
+    days = c.get(reverse(page), RANGE).content.decode()
+    linked = [svg for svg in _svgs(days) if "<a " in svg]
+    assert linked
+    for svg in linked[:1] if page == "billing:cost" else linked[:2]:  # tokens or cost
+        assert 'role="group"' in svg and 'role="img"' not in svg
+        names = re.findall(r'<a [^>]*aria-label="([^"]*)"', svg)
+        assert len(names) == svg.count("<a ") == 3  # the three days with data
+        assert all(name.endswith(". Show its hours") for name in names), names
+        assert names[1].startswith("Nov 1: ")
+    refusals = linked[2:]  # one refused request, on Nov 1
+    assert all(re.findall(r'aria-label="(Nov 1: 1 in all[^"]*)"', svg) for svg in refusals)
+    hours = c.get(reverse(page), {**RANGE, "day": "2026-11-01"}).content.decode()
+    assert all("Show its minutes" in svg for svg in _svgs(hours) if "<a " in svg)
+    # Minutes lead nowhere: each chart is one image, with no link inside.
+    minutes = c.get(reverse(page), {**RANGE, "hour": "2026-11-01T00"}).content.decode()
+    assert _svgs(minutes)
+    for svg in _svgs(minutes):
+        assert 'role="img"' in svg and "<a " not in svg
+
+
+def test_cost_drills_into_hours_and_minutes(client, personas, data):
+    c = client(personas.admin)
+    days = c.get(reverse("billing:cost"), RANGE).context["report"]
+    day_one = sum(cents for (day, _s), cents in days.daily.items() if str(day) == "2026-11-01")
+    hours_page = c.get(reverse("billing:cost"), {**RANGE, "day": "2026-11-01"})
+    hours = hours_page.context["report"]
+    assert hours.scope.granularity == "hour" and hours.total_cents == day_one > 0
+    assert {bucket.date() for bucket, _s in hours.daily} == {datetime(2026, 11, 1).date()}
+    assert hours_page.context["chart"].title == "Cost per hour by workspace"
+    assert "← Back to days" in hours_page.content.decode()
+    first_hour = sum(
+        cents
+        for (bucket, _s), cents in hours.daily.items()
+        if bucket == datetime(2026, 11, 1, 0, tzinfo=UTC)
+    )
+    minutes = c.get(reverse("billing:cost"), {**RANGE, "hour": "2026-11-01T00"}).context["report"]
+    assert minutes.total_cents == first_hour > 0
+    assert minutes.total_cents == sum(
+        r.cost_cents
+        for r in raw(personas)
+        if datetime(2026, 11, 1, 0, tzinfo=UTC)
+        <= r.created_at
+        < datetime(2026, 11, 1, 1, tzinfo=UTC)
+    )
+    exported = c.get(reverse("billing:cost"), {**RANGE, "day": "2026-11-01", "format": "csv"})
+    assert exported["Content-Disposition"].endswith('cost-2026-11-01.csv"')
+    rows = list(csv.reader(io.StringIO(exported.content.decode())))
+    assert rows[0] == ["period_start", "workspace", "cost_usd"]
+    assert {row[0][:13] for row in rows[1:]} <= {f"2026-11-01T{h:02d}" for h in range(24)}
