@@ -198,22 +198,55 @@ def invite_create(request: ConsoleRequest) -> HttpResponse:
                 message=f"Invite sent to {invite.email}.",
                 events=(Event.MEMBERS_CHANGED,),
             )
+    # Invited already: the dialog offers to send that invite again.
+    typed = str(form.data.get("email", "")).strip().lower()
+    pending_invite = (
+        Invite.objects.filter(organization=access.member.organization, email=typed)
+        .pending()
+        .first()
+        if typed and form.has_error("email")
+        else None
+    )
     return render_dialog(
         request,
         "workspaces/invite_create_dialog.html",
-        {"form": form},
+        {"form": form, "pending_invite": pending_invite},
         cancel_url=reverse("workspaces:organization_members"),
+    )
+
+
+def _invite(access: Access, invite_id: str) -> Invite:
+    invite = (
+        Invite.objects.filter(organization=access.member.organization, public_id=invite_id)
+        .select_related("organization", "invited_by")
+        .first()
+    )
+    if invite is None:
+        raise Http404("No such invite.")
+    return invite
+
+
+@require_http_methods(["GET", "POST"])
+def invite_resend(request: ConsoleRequest, invite_id: str) -> HttpResponse:
+    """ "Resend": a new e-mail with a new link (the old one stops working), confirmed in a
+    dialog; the invite dialog's "Resend invite" posts here at once."""
+    access = organization_access(request.member, "org.invites.manage")
+    invite = _invite(access, invite_id)
+    return confirm_action(
+        request,
+        perform=lambda: services.invite_resend(actor=Actor.from_request(request), invite=invite),
+        template_name="workspaces/invite_resend_dialog.html",
+        context={"invite": invite},
+        cancel_url=reverse("workspaces:organization_members"),
+        message=f"Invite sent again to {invite.email}. The link sent before no longer works.",
+        events=(Event.MEMBERS_CHANGED,),
     )
 
 
 @require_http_methods(["GET", "POST"])
 def invite_revoke(request: ConsoleRequest, invite_id: str) -> HttpResponse:
     access = organization_access(request.member, "org.invites.manage")
-    invite = Invite.objects.filter(
-        organization=access.member.organization, public_id=invite_id
-    ).first()
-    if invite is None:
-        raise Http404("No such invite.")
+    invite = _invite(access, invite_id)
     return confirm_action(
         request,
         perform=lambda: services.invite_revoke(actor=Actor.from_request(request), invite=invite),
