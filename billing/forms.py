@@ -133,6 +133,9 @@ class ReportFilterForm(forms.Form):
     )
     model = forms.CharField(required=False)
     key = forms.CharField(required=False, label="API key")
+    # Narrows the key filter's choices when there are more keys than it lists (no script;
+    # with script the picker searches as one types).
+    key_search = forms.CharField(required=False, max_length=100, strip=True)
     day = forms.DateField(required=False, error_messages={"invalid": "That day is not a date."})
     hour = forms.DateTimeField(
         required=False,

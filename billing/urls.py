@@ -50,6 +50,19 @@ urlpatterns = [
     ),
     path("settings/usage/", reports.usage, name="usage"),
     path("settings/cost/", reports.cost, name="cost"),
+    # The reports' key picker searching beyond the keys the page lists.
+    path(
+        "settings/usage/api-keys/",
+        reports.report_key_choices,
+        {"capability": "usage.view"},
+        name="usage_key_choices",
+    ),
+    path(
+        "settings/cost/api-keys/",
+        reports.report_key_choices,
+        {"capability": "cost.view"},
+        name="cost_key_choices",
+    ),
     path("settings/organization/", organization.organization, name="organization"),
     path(
         "settings/organization/edit/",

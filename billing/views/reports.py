@@ -4,12 +4,14 @@ from collections import defaultdict
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 
-from django.http import Http404, HttpResponse
+from django.http import Http404, HttpResponse, JsonResponse
+from django.urls import reverse
 from django.views.decorators.http import require_GET
 from django.views.decorators.vary import vary_on_headers
 
 from accounts.http import ConsoleRequest
-from billing import charts, money, reports
+from accounts.models import KeyStatus
+from billing import charts, money, reports, selectors
 from billing.forms import ReportFilterForm
 from billing.models import Model
 from billing.money import dollars, usd
@@ -35,6 +37,8 @@ class Filters:
     workspaces: list[Workspace]
     models: list[Model]
     errors: list[str]
+    key_choices: selectors.KeyChoices
+    selected_key: ApiKey | None = None
 
     @property
     def selected_range(self) -> str:
@@ -47,8 +51,8 @@ def _filters(request: ConsoleRequest, capability: str, *, by_hour: bool) -> Filt
     `capability` ("usage.view" or "cost.view"); `by_hour`: the report drills into days and
     hours.
 
-    Workspaces of other organizations (or ones the viewer cannot see) are a 404; other bad
-    input is a message on the page.
+    Workspaces and API keys of other organizations (or ones the viewer cannot see) are a
+    404; other bad input is a message on the page.
     """
     member = organization_access(request.member).member
     where = workspace_scope(member, capability)
@@ -57,35 +61,52 @@ def _filters(request: ConsoleRequest, capability: str, *, by_hour: bool) -> Filt
     models = list(Model.objects.select_related("group").order_by("group__position", "api_name"))
     form = ReportFilterForm(request.GET, today=datetime.now(UTC).date())
     errors: list[str] = []
-    if not form.is_valid():
+    valid = form.is_valid()
+    data = form.cleaned_data if valid else {}
+    if not valid:
         errors = [str(message) for messages in form.errors.values() for message in messages]
-        return Filters(form, None, workspaces, models, errors)
-    data = form.cleaned_data
+    # The workspace and key are looked up even when another filter is wrong, so the filter
+    # bar still shows them (and offers the workspace's keys).
+    workspace_id = data.get("workspace", form.data.get("workspace", ""))
     workspace = None
-    if data["workspace"]:
-        workspace = next((w for w in workspaces if w.public_id == data["workspace"]), None)
+    if workspace_id:
+        workspace = next((w for w in workspaces if w.public_id == workspace_id), None)
         if workspace is None:
-            if Workspace.objects.filter(public_id=data["workspace"]).exists():
+            if Workspace.objects.filter(public_id=workspace_id).exists():
                 raise Http404("No such workspace.")
             errors.append("No workspace has that ID; showing none. Choose one from the list.")
-    model = None
-    if data["model"]:
-        model = next((m for m in models if m.api_name == data["model"]), None)
-        if model is None:
-            errors.append(f"“{data['model'][:80]}” is not a model in the catalog.")
     api_key = None
-    if data["key"]:
-        api_key = ApiKey.objects.filter(public_id=data["key"]).select_related("workspace").first()
+    key_id = data.get("key", form.data.get("key", ""))
+    if key_id:
+        api_key = ApiKey.objects.filter(public_id=key_id).select_related("workspace").first()
         visible = {w.pk for w in workspaces}
         if api_key is not None and (
             api_key.organization_id != member.organization_id or api_key.workspace_id not in visible
         ):
             raise Http404("No such API key.")
         if api_key is None:
-            errors.append("No API key has that ID.")
+            errors.append("No API key has that ID. Choose one from the list.")
+        elif workspace is not None and api_key.workspace_id != workspace.pk:
+            errors.append(
+                f"The API key “{api_key.name}” is in {api_key.workspace.name}, not in "
+                f"{workspace.name}. Choose one of {workspace.name}'s keys, or All Workspaces."
+            )
+    key_choices = selectors.report_key_choices(
+        member.organization,
+        workspaces=[workspace] if workspace is not None else allowed,
+        search=data.get("key_search", ""),
+    )
+    if api_key is not None and api_key not in key_choices.keys:
+        key_choices = selectors.KeyChoices([api_key, *key_choices.keys], key_choices.more)
+    model = None
+    if data.get("model"):
+        model = next((m for m in models if m.api_name == data["model"]), None)
+        if model is None:
+            errors.append(f"“{data['model'][:80]}” is not a model in the catalog.")
+    filters = Filters(form, None, workspaces, models, errors, key_choices, api_key)
     if errors:
-        return Filters(form, None, workspaces, models, errors)
-    scope = reports.ReportScope(
+        return filters
+    filters.scope = reports.ReportScope(
         organization=member.organization,
         workspaces=allowed,
         workspace=workspace,
@@ -96,7 +117,40 @@ def _filters(request: ConsoleRequest, capability: str, *, by_hour: bool) -> Filt
         day=data["day"] if by_hour else None,
         hour=data["hour"] if by_hour else None,
     )
-    return Filters(form, scope, workspaces, models, errors)
+    return filters
+
+
+@require_GET
+def report_key_choices(request: ConsoleRequest, capability: str) -> JsonResponse:
+    """The key picker's search beyond the keys the page lists: the keys of the chosen
+    workspace (or of every workspace the viewer may report on) matching `q`."""
+    member = organization_access(request.member).member
+    where = workspace_scope(member, capability)
+    workspace_id = request.GET.get("workspace", "")
+    workspaces: list[Workspace] | None = None if where.every else list(where.workspaces)
+    if workspace_id:
+        workspace = next((w for w in where.workspaces if w.public_id == workspace_id), None)
+        if workspace is None:
+            raise Http404("No such workspace.")
+        workspaces = [workspace]
+    choices = selectors.report_key_choices(
+        member.organization, workspaces=workspaces, search=request.GET.get("q", "").strip()[:100]
+    )
+    return JsonResponse(
+        {
+            "keys": [
+                {
+                    "id": key.public_id,
+                    "name": key.name,
+                    "hint": key.hint,
+                    "workspace": key.workspace.name,
+                    "status": "" if key.current_status() == KeyStatus.ACTIVE else key.status_label,
+                }
+                for key in choices.keys
+            ],
+            "more": choices.more,
+        }
+    )
 
 
 def _query(request: ConsoleRequest, **changes: str | None) -> str:
@@ -145,7 +199,12 @@ def _bucket_text(bucket: object) -> str:
 @vary_on_headers("HX-Request")
 def usage(request: ConsoleRequest) -> HttpResponse:
     filters = _filters(request, "usage.view", by_hour=True)
-    context = {"filters": filters, "form": filters.form, "limiter_labels": LIMITER_LABELS}
+    context = {
+        "filters": filters,
+        "form": filters.form,
+        "limiter_labels": LIMITER_LABELS,
+        "key_choices_url": reverse("billing:usage_key_choices"),
+    }
     scope = filters.scope
     if scope is not None:
         report = reports.usage_report(scope)
@@ -277,7 +336,11 @@ def _period_label(scope: reports.ReportScope) -> str:
 @vary_on_headers("HX-Request")
 def cost(request: ConsoleRequest) -> HttpResponse:
     filters = _filters(request, "cost.view", by_hour=True)
-    context = {"filters": filters, "form": filters.form}
+    context = {
+        "filters": filters,
+        "form": filters.form,
+        "key_choices_url": reverse("billing:cost_key_choices"),
+    }
     scope = filters.scope
     if scope is not None:
         report = reports.cost_report(scope)
