@@ -241,10 +241,17 @@ def svg(chart: Chart) -> str:
             parts.append(f"<g{hidden}><title>{escape(column.title)}</title>{hit}{bars}</g>")
     middle = chart.plot_bottom - 60
     parts.append('<g aria-hidden="true">')
-    for column in chart.columns:
+    last = len(chart.columns) - 1
+    for index, column in enumerate(chart.columns):
         if column.show_label:
+            # Centred under their column; the first and last kept inside the plot.
+            x, anchor = _n(float(column.x) + float(column.width) / 2), "middle"
+            if index == 0 and last > 0:
+                x, anchor = column.x, "start"
+            elif index == last and last > 0:
+                x, anchor = _n(float(column.x) + float(column.width)), "end"
             parts.append(
-                f'<text x="{column.x}" dx="{column.width}" y="{chart.plot_bottom + 16}" text-anchor="end" '
+                f'<text x="{x}" y="{chart.plot_bottom + 16}" text-anchor="{anchor}" '
                 f'{grey} class="chart__xlabel">{escape(column.label)}</text>'
             )
     parts.append(
