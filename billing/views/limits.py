@@ -73,7 +73,7 @@ def _row_context(
 
 
 def _limit_name(row: RateLimitRow) -> str:
-    """ "Claude Sonnet 4.x requests per minute"."""
+    """A rate limit's name in a sentence, e.g. Claude Sonnet 4.x requests per minute."""
     return f"{row.model_group.name} {row.limiter_label.lower()}"
 
 
@@ -185,8 +185,8 @@ def _spend_limit_dialog(
     message: Callable[[SpendLimitForm], str],
     initial: dict | None = None,
 ) -> HttpResponse:
-    """ "Change Limit": a USD amount (or none) that `save(form)` applies once the form is
-    valid; `message(form)` is the toast that says what was saved."""
+    """The Change Limit dialog: a USD amount (or none) that `save(form)` applies once the
+    form is valid; `message(form)` is the toast that says what was saved."""
     template_name = "billing/spend_limit_set_dialog.html"
     form = SpendLimitForm(request.POST or None, initial=initial)
     if request.method == "POST" and form.is_valid():
@@ -204,6 +204,14 @@ def _spend_limit_dialog(
     return render_dialog(request, template_name, {**context, "form": form}, cancel_url=cancel_url)
 
 
+def _organization_limit_text(limits: EffectiveLimits) -> str:
+    """What applies to a workspace without a spend limit of its own, for a sentence."""
+    organization_limit = limits.organization_spend_limit_cents
+    if organization_limit is None:
+        return "no limit"
+    return f"the organization's ({money.usd(organization_limit)})"
+
+
 def _spend_limit_message(scope: str, amount_cents: int | None, fallback: str) -> str:
     if amount_cents is None:
         return f"The spend limit of {scope} was removed: {fallback} applies."
@@ -215,12 +223,7 @@ def workspace_spend_limit_set(request: ConsoleRequest, workspace_id: str) -> Htt
     workspace, _access = workspace_access(request.member, workspace_id, "limits.edit")
     limits = selectors.effective_limits(workspace)
     current = limits.workspace_spend_limit_cents
-    organization_limit = limits.organization_spend_limit_cents
-    fallback = (
-        "no limit"
-        if organization_limit is None
-        else f"the organization's ({money.usd(organization_limit)})"
-    )
+    fallback = _organization_limit_text(limits)
     return _spend_limit_dialog(
         request,
         save=lambda form: services.workspace_spend_limit_set(
@@ -242,12 +245,7 @@ def workspace_spend_limit_reset(request: ConsoleRequest, workspace_id: str) -> H
     limit applies again."""
     workspace, _access = workspace_access(request.member, workspace_id, "limits.edit")
     limits = selectors.effective_limits(workspace)
-    organization_limit = limits.organization_spend_limit_cents
-    fallback = (
-        "no limit"
-        if organization_limit is None
-        else f"the organization's ({money.usd(organization_limit)})"
-    )
+    fallback = _organization_limit_text(limits)
     return confirm_action(
         request,
         perform=lambda: services.workspace_spend_limit_reset(
@@ -270,9 +268,9 @@ def _notification_dialog(
     action: str,
     cancel_url: str,
 ) -> HttpResponse:
-    """ "Add notification". An amount above the spend limit in force is never reached while
-    that limit holds (requests are refused first), so it is only added once the person has
-    read that and confirmed that very amount."""
+    """The Add notification dialog. An amount above the spend limit in force is never
+    reached while that limit holds (requests are refused first), so it is only added once
+    the person has read that and confirmed that very amount."""
     form = NotificationForm(request.POST or None)
     limit_cents = limits.spend_limit_cents
     context: dict[str, Any] = {

@@ -228,8 +228,8 @@ def _invite(access: Access, invite_id: str) -> Invite:
 
 @require_http_methods(["GET", "POST"])
 def invite_resend(request: ConsoleRequest, invite_id: str) -> HttpResponse:
-    """ "Resend": a new e-mail with a new link (the old one stops working), confirmed in a
-    dialog; the invite dialog's "Resend invite" posts here at once."""
+    """The Resend action: a new e-mail with a new link (the old one stops working),
+    confirmed in a dialog; the invite dialog's "Resend invite" posts here at once."""
     access = organization_access(request.member, "org.invites.manage")
     invite = _invite(access, invite_id)
     return confirm_action(
