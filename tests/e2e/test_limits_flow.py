@@ -324,7 +324,11 @@ def test_pencil_link_works_without_script(transactional_db, personas, live_serve
 
 
 def _column_lefts(page: Page) -> list[float]:
-    """Where each column of the rate limits table starts, from its header cells."""
+    """Where each column of the rate limits table starts, from its header cells, once htmx
+    has finished swapping."""
+    expect(
+        page.locator(".htmx-request, .htmx-swapping, .htmx-settling, .htmx-added")
+    ).to_have_count(0)
     return page.evaluate(
         """() => Array.from(document.querySelectorAll('[data-testid=rate-limits-table] thead th'))
             .map(th => th.getBoundingClientRect().left)"""
