@@ -43,6 +43,7 @@ ACTIONS: dict[str, str] = {
     "member.remove": "Member removed",
     "invite.create": "Invite sent",
     "invite.revoke": "Invite revoked",
+    "invite.resend": "Invite sent again",
     "invite.accept": "Invite accepted",
 }
 

@@ -261,6 +261,35 @@ def invite_revoke(*, actor: Actor, invite: Invite) -> Invite:
     return invite
 
 
+@transaction.atomic
+def invite_resend(*, actor: Actor, invite: Invite) -> tuple[Invite, str]:
+    """E-mail a pending invite again, with a new link valid for the full lifetime from now;
+    the link sent before stops working. Returns the invite and the new link's token.
+
+    The e-mail goes out once the transaction commits."""
+    invite = Invite.objects.select_for_update().select_related("organization").get(pk=invite.pk)
+    status = invite.current_status()
+    if status != InviteStatus.PENDING:
+        raise ValidationError(
+            f"This invite is {InviteStatus(status).label.lower()} and cannot be sent again. "
+            "Send a new invite instead."
+        )
+    token = new_token()
+    before = invite.expires_at
+    invite.token_hash = hash_secret(token)
+    invite.expires_at = timezone.now() + timedelta(days=INVITE_LIFETIME_DAYS)
+    invite.save(update_fields=["token_hash", "expires_at"])
+    audit.record(
+        actor,
+        "invite.resend",
+        target=invite,
+        before={"expires_at": before.isoformat()},
+        after={"email": invite.email, "expires_at": invite.expires_at.isoformat()},
+    )
+    transaction.on_commit(lambda: _send_invite_email(invite, token))
+    return invite, token
+
+
 class InviteUnusable(Exception):
     """The link is unknown, revoked, expired or already used; `reason` says which."""
 

@@ -5,6 +5,11 @@ No script is needed to read them: every bar has a title with its exact value, ax
 labelled, and the palette steps through light and dark so stacks stay apart in grayscale
 (a thin light gap between stacked segments helps too).
 
+A chart whose columns lead somewhere (a day to its hours) is a group of links, one per column
+with data, each named with its bucket and total; the axes and bars are hidden from assistive
+technology, whose users read the same numbers in the table below the chart. A chart without
+links is one image named by its title. Either way no link sits inside an image.
+
 Colours are classes the stylesheet fills for the light and the dark theme (`chart__s0` to
 `chart__s7`, `chart__grid`, `chart__axis`); the fill attributes are what the chart shows
 where the stylesheet is absent, as in a saved SVG.
@@ -24,6 +29,7 @@ PALETTE = ["#1f3a5f", "#e8a87c", "#3d7068", "#c9d6df", "#7c2d12", "#f2cc8f", "#5
 
 WIDTH, HEIGHT = 760, 260
 LEFT, RIGHT, TOP, BOTTOM = 72, 12, 12, 46
+MAX_X_LABELS = 12  # "Nov 30" labels fit about this many to the plot's width
 
 
 def _n(value: float) -> str:
@@ -67,6 +73,12 @@ class Chart:
     plot_bottom: int = HEIGHT - BOTTOM
     plot_right: int = WIDTH - RIGHT
     empty: bool = field(default=False)
+    # What following a column's link shows, for its accessible name ("Show its hours").
+    link_action: str = "Show in detail"
+
+    @property
+    def linked(self) -> bool:
+        return any(column.href for column in self.columns)
 
     @property
     def svg(self) -> str:
@@ -96,6 +108,14 @@ def compact(value: int | Decimal) -> str:
     return f"{exact.normalize():f}"
 
 
+def _labelled(index: int, last: int, every: int) -> bool:
+    """Whether the x axis labels column `index` of `0..last`: the first and the last always,
+    every `every`th between, none so close to the last that their texts would overlap."""
+    if index in (0, last):
+        return True
+    return index % every == 0 and last - index >= every
+
+
 def stacked_bars[B](
     buckets: Sequence[B],
     series: Sequence[str],
@@ -109,10 +129,12 @@ def stacked_bars[B](
     y_title: str,
     title: str,
     whole_numbers: bool = False,
+    link_action: str = "Show in detail",
 ) -> Chart:
     """Columns for `buckets`, each a stack of `series` whose heights `value` gives (counts
-    as int, money as Decimal cents; the scale stays exact, only coordinates are floats).
-    `whole_numbers` (counts) keeps axis ticks on whole numbers."""
+    as int, money as Decimal cents; the scale stays exact, only coordinates are floats); a
+    column with data links to `href(bucket)` when that is given, `link_action` saying what
+    the link shows. `whole_numbers` (counts) keeps axis ticks on whole numbers."""
     totals = [sum((value(b, s) for s in series), 0) for b in buckets]
     highest = max(totals, default=0)
     top = nice_ceiling(highest)
@@ -122,7 +144,8 @@ def stacked_bars[B](
     plot_height = HEIGHT - TOP - BOTTOM
     slot = plot_width / max(len(buckets), 1)
     bar_width = max(1.0, slot * 0.72)
-    every = max(1, math.ceil(len(buckets) / 12))
+    every = max(1, math.ceil(len(buckets) / MAX_X_LABELS))
+    last = len(buckets) - 1
     slots = {name: index % len(PALETTE) for index, name in enumerate(series)}
     columns = []
     for index, (bucket, total) in enumerate(zip(buckets, totals, strict=True)):
@@ -152,9 +175,10 @@ def stacked_bars[B](
                 x=_n(LEFT + index * slot),
                 width=_n(slot),
                 label=text,
-                show_label=index % every == 0,
+                show_label=_labelled(index, last, every),
                 title=f"{text}: {fmt(total)} in all",
-                href=href(bucket),
+                # An empty bucket has nothing to show one level down.
+                href=href(bucket) if total else None,
                 bars=bars,
             )
         )
@@ -170,6 +194,7 @@ def stacked_bars[B](
         y_title=y_title,
         title=title,
         empty=not any(totals),
+        link_action=link_action,
     )
 
 
@@ -178,43 +203,66 @@ def svg(chart: Chart) -> str:
     hundreds of bars, and template lookups per attribute would dominate the page's time.
     Every text is escaped; the result is safe to mark so."""
     grey = 'font-size="11" fill="#6b6860"'
+    title = escape(chart.title)
+    linked = chart.linked
+    role = (
+        f'role="group" aria-label="{title}; each column with data is a link"'
+        if linked
+        else f'role="img" aria-label="{title}"'
+    )
     parts = [
-        f'<svg viewBox="0 0 {chart.width} {chart.height}" role="img" aria-label="{escape(chart.title)}" class="chart__svg">'
+        f'<svg viewBox="0 0 {chart.width} {chart.height}" {role} class="chart__svg">',
+        '<g aria-hidden="true">',
     ]
     for y, text in chart.y_ticks:
         parts.append(
             f'<line x1="{chart.left}" x2="{chart.plot_right}" y1="{y}" y2="{y}" stroke="#e5e2d9" stroke-width="1" class="chart__grid"/>'
             f'<text x="{chart.left - 8}" y="{y}" text-anchor="end" dominant-baseline="middle" {grey}>{escape(text)}</text>'
         )
+    parts.append("</g>")
+    action = escape(chart.link_action)
     for column in chart.columns:
-        href = escape(column.href) if column.href else None
-        if href:
+        hit = (
+            f'<rect x="{column.x}" y="12" width="{column.width}" height="{chart.plot_bottom - 12}" '
+            'fill="transparent" class="chart__hit"/>'
+        )
+        bars = "".join(
+            f'<rect x="{bar.x}" y="{bar.y}" width="{bar.width}" height="{bar.height}" fill="{bar.fill}" '
+            f'stroke="#ffffff" stroke-width="0.75" class="chart__bar chart__s{bar.series}"><title>{escape(bar.title)}</title></rect>'
+            for bar in column.bars
+        )
+        if column.href:
+            href = escape(column.href)
+            name = f"{escape(column.title)}. {action}"
             parts.append(
                 f'<a href="{href}" hx-get="{href}" hx-target="#report" hx-swap="outerHTML" '
-                'hx-push-url="true" class="chart__link">'
+                f'hx-push-url="true" class="chart__link" aria-label="{name}">'
+                f"<title>{escape(column.title)} · click for detail</title>{hit}"
+                f'<g aria-hidden="true">{bars}</g></a>'
             )
-        detail = " · click for detail" if href else ""
-        parts.append(
-            f"<g><title>{escape(column.title)}{detail}</title>"
-            f'<rect x="{column.x}" y="12" width="{column.width}" height="{chart.plot_bottom - 12}" fill="transparent"/>'
-        )
-        for bar in column.bars:
-            parts.append(
-                f'<rect x="{bar.x}" y="{bar.y}" width="{bar.width}" height="{bar.height}" fill="{bar.fill}" '
-                f'stroke="#ffffff" stroke-width="0.75" class="chart__bar chart__s{bar.series}"><title>{escape(bar.title)}</title></rect>'
-            )
-        parts.append("</g></a>" if href else "</g>")
+        elif column.bars:
+            hidden = ' aria-hidden="true"' if linked else ""
+            parts.append(f"<g{hidden}><title>{escape(column.title)}</title>{hit}{bars}</g>")
+    middle = chart.plot_bottom - 60
+    parts.append('<g aria-hidden="true">')
+    last = len(chart.columns) - 1
+    for index, column in enumerate(chart.columns):
         if column.show_label:
+            # Centred under their column; the first and last kept inside the plot.
+            x, anchor = _n(float(column.x) + float(column.width) / 2), "middle"
+            if index == 0 and last > 0:
+                x, anchor = column.x, "start"
+            elif index == last and last > 0:
+                x, anchor = _n(float(column.x) + float(column.width)), "end"
             parts.append(
-                f'<text x="{column.x}" dx="{column.width}" y="{chart.plot_bottom + 16}" text-anchor="end" '
+                f'<text x="{x}" y="{chart.plot_bottom + 16}" text-anchor="{anchor}" '
                 f'{grey} class="chart__xlabel">{escape(column.label)}</text>'
             )
-    middle = chart.plot_bottom - 60
     parts.append(
         f'<line x1="{chart.left}" x2="{chart.plot_right}" y1="{chart.plot_bottom}" y2="{chart.plot_bottom}" stroke="#cfcabd" class="chart__axis"/>'
         f'<text x="{chart.plot_right}" y="{chart.height - 4}" text-anchor="end" {grey}>{escape(chart.x_title)}</text>'
         f'<text x="12" y="{middle}" transform="rotate(-90 12 {middle})" text-anchor="middle" {grey}>{escape(chart.y_title)}</text>'
-        "</svg>"
+        "</g></svg>"
     )
     return mark_safe("".join(parts))
 

@@ -91,6 +91,9 @@ class NotificationForm(forms.Form):
         widget=forms.NumberInput(attrs={"step": "0.01", "min": "0.01", "autofocus": True}),
     )
 
+    # The amount above the spend limit that the person was warned about and confirmed.
+    confirmed_cents = forms.IntegerField(required=False, widget=forms.HiddenInput)
+
     def amount_cents(self) -> int:
         """The valid form's amount in whole cents."""
         return money.to_cents(self.cleaned_data["amount"])
@@ -130,6 +133,9 @@ class ReportFilterForm(forms.Form):
     )
     model = forms.CharField(required=False)
     key = forms.CharField(required=False, label="API key")
+    # Narrows the key filter's choices when there are more keys than it lists (no script;
+    # with script the picker searches as one types).
+    key_search = forms.CharField(required=False, max_length=100, strip=True)
     day = forms.DateField(required=False, error_messages={"invalid": "That day is not a date."})
     hour = forms.DateTimeField(
         required=False,

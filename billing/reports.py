@@ -217,7 +217,8 @@ class CostLine:
 class CostReport:
     scope: ReportScope
     series: list[str]  # workspace names (or model names for one workspace)
-    daily: dict[tuple[date, str], Decimal]  # (day, series) -> cents
+    # (bucket, series) -> cents: days, or the hours or minutes of the period drilled into.
+    daily: dict[tuple[Any, str], Decimal]
     lines: list[CostLine]  # breakdown by workspace, model and token type
     total_cents: Decimal
 
@@ -227,15 +228,16 @@ def series_name(workspace: Workspace) -> str:
 
 
 def cost_report(scope: ReportScope) -> CostReport:
-    """Cost per day, stacked by workspace (or by model for one workspace), and the breakdown by
-    workspace, model and token type (and web searches), priced at the catalog's prices of
-    each service tier. Four queries: the day rollup grouped by day and series, then by
-    workspace, model and tier, and the workspaces and models named."""
-    table = UsageDaily if scope.api_key is not None else UsageWorkspaceDay
-    rows = scope.filter(table.objects.all(), period="day").order_by()
+    """Cost per day (or per hour of a day, per minute of an hour drilled into), stacked by
+    workspace (or by model for one workspace), and the breakdown by workspace, model and token
+    type (and web searches), priced at the catalog's prices of each service tier. Four
+    queries: the rollup grouped by bucket and series, then by workspace, model and tier, and
+    the workspaces and models named."""
+    table, period = _rollup(scope)
+    rows = scope.filter(table.objects.all(), period=period).order_by()
     by_model = scope.workspace is not None
     series_key = "model_id" if by_model else "workspace_id"
-    per_day = list(rows.values_list("day", series_key).annotate(cost=Sum("cost_cents")))
+    per_day = list(rows.values_list(period, series_key).annotate(cost=Sum("cost_cents")))
     sums = list(
         rows.values_list("workspace_id", "model_id", "service_tier").annotate(
             *(Sum(name) for name in COUNT_LABELS)
@@ -253,8 +255,8 @@ def cost_report(scope: ReportScope) -> CostReport:
         else {pk: series_name(workspace) for pk, workspace in workspaces.items()}
     )
     daily: dict[tuple[date, str], Decimal] = defaultdict(Decimal)
-    for day, series, cost in per_day:
-        daily[(day, label[series])] += cost
+    for bucket, series, cost in per_day:
+        daily[(_bucket_key(bucket), label[series])] += cost
     # One line per workspace, model and kind: the tiers' tokens added, each at its own prices.
     by_line: dict[tuple[int, int, str], CostLine] = {}
     for workspace_id, model_id, tier, *counts in sums:

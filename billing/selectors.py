@@ -6,8 +6,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from decimal import Decimal
 
-from django.db.models import Subquery, Sum
-from django.db.models.functions import Coalesce
+from django.db.models import Q, Subquery, Sum
+from django.db.models.functions import Coalesce, Lower
 from django.utils import timezone
 
 from accounts.models import Organization
@@ -26,7 +26,7 @@ from billing.models import (
     WorkspaceRateLimit,
     WorkspaceSpendLimit,
 )
-from workspaces.models import Workspace
+from workspaces.models import ApiKey, Workspace
 
 SOURCE_WORKSPACE = "workspace"
 SOURCE_TIER = "organization tier"
@@ -451,3 +451,49 @@ def effective_spend_limits(
             spend.get(workspace.pk, Decimal(0)),
         )
     return effective
+
+
+# -- The reports' API key filter ----------------------------------------------------------
+
+# How many keys the Usage and Cost pages list in their key filter; beyond it they search.
+REPORT_KEY_CHOICES = 100
+
+
+@dataclass(frozen=True)
+class KeyChoices:
+    keys: list[ApiKey]
+    more: bool  # more keys match than are listed: search to find them
+
+
+def report_key_choices(
+    organization: Organization,
+    *,
+    workspaces: list[Workspace] | None,
+    search: str = "",
+    limit: int = REPORT_KEY_CHOICES,
+) -> KeyChoices:
+    """The API keys a report can be filtered by: the organization's, in `workspaces` (None:
+    in any), deleted ones included (their usage stays), whose name, hint or ID contains
+    `search`; by name, at most `limit` of them, with their workspaces. One query."""
+    keys = ApiKey.objects.filter(organization=organization)
+    if workspaces is not None:
+        keys = keys.filter(workspace__in=[w.pk for w in workspaces])
+    if search:
+        keys = keys.filter(
+            Q(name__icontains=search) | Q(hint__icontains=search) | Q(public_id__iexact=search)
+        )
+    listed = list(
+        keys.select_related("workspace")
+        .only(
+            "public_id",
+            "name",
+            "hint",
+            "status",
+            "expires_at",
+            "workspace__public_id",
+            "workspace__name",
+            "workspace__archived_at",
+        )
+        .order_by(Lower("name"), "public_id")[: limit + 1]
+    )
+    return KeyChoices(keys=listed[:limit], more=len(listed) > limit)

@@ -43,6 +43,7 @@ audit.register_actions(
         "workspace_rate_limit.set": "Workspace rate limit set",
         "workspace_rate_limit.reset": "Workspace rate limit reset",
         "workspace_spend_limit.set": "Workspace spend limit changed",
+        "workspace_spend_limit.reset": "Workspace spend limit reset",
         "organization_spend_limit.set": "Organization spend limit changed",
         "spend_notification.add": "Spend notification added",
         "spend_notification.remove": "Spend notification removed",
@@ -252,6 +253,24 @@ def workspace_spend_limit_set(
         target=workspace,
         before={"amount_cents": before},
         after={"amount_cents": amount_cents},
+    )
+
+
+@transaction.atomic
+def workspace_spend_limit_reset(*, actor: Actor, workspace: Workspace) -> None:
+    """Remove a workspace's own monthly spend limit (the refresh icon), so the
+    organization's applies again."""
+    workspace = _lock_workspace(workspace)
+    existing = WorkspaceSpendLimit.objects.filter(workspace=workspace).first()
+    if existing is None:
+        return
+    existing.delete()
+    audit.record(
+        actor,
+        "workspace_spend_limit.reset",
+        target=workspace,
+        before={"amount_cents": existing.amount_cents},
+        after={"amount_cents": None},
     )
 
 

@@ -16,6 +16,9 @@ urlpatterns = [
     path(f"{W}/rate/reset/", views.workspace_rate_limit_reset, name="workspace_rate_limit_reset"),
     path(f"{W}/spend/", views.workspace_spend_limit_set, name="workspace_spend_limit_set"),
     path(
+        f"{W}/spend/reset/", views.workspace_spend_limit_reset, name="workspace_spend_limit_reset"
+    ),
+    path(
         f"{W}/spend/request/",
         increase_requests.spend_limit_increase_request_create,
         name="spend_limit_increase_request_create",
@@ -47,6 +50,19 @@ urlpatterns = [
     ),
     path("settings/usage/", reports.usage, name="usage"),
     path("settings/cost/", reports.cost, name="cost"),
+    # The reports' key picker searching beyond the keys the page lists.
+    path(
+        "settings/usage/api-keys/",
+        reports.report_key_choices,
+        {"capability": "usage.view"},
+        name="usage_key_choices",
+    ),
+    path(
+        "settings/cost/api-keys/",
+        reports.report_key_choices,
+        {"capability": "cost.view"},
+        name="cost_key_choices",
+    ),
     path("settings/organization/", organization.organization, name="organization"),
     path(
         "settings/organization/edit/",

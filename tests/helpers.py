@@ -1,5 +1,7 @@
 """What tests of several features share."""
 
+import json
+
 from django.db.models import QuerySet
 from django.urls import reverse
 
@@ -64,3 +66,15 @@ def member_urls(user: User) -> dict[str, str]:
         "role": reverse("workspaces:member_change_role", args=[user.public_id]),
         "remove": reverse("workspaces:member_remove", args=[user.public_id]),
     }
+
+
+def client_events(response) -> dict:
+    """The client events an htmx response fires (its HX-Trigger header), by name."""
+    header = response.headers.get("HX-Trigger")
+    return json.loads(header) if header else {}
+
+
+def toast_of(response) -> str | None:
+    """The toast an htmx response shows, if any."""
+    toast = client_events(response).get("console:toast")
+    return toast["value"] if toast else None

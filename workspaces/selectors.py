@@ -157,6 +157,80 @@ def switcher_workspaces(member: OrganizationMember) -> list[Workspace]:
     )
 
 
+# -- What an organization role change changes ------------------------------------------------
+
+
+@dataclass(frozen=True)
+class WorkspaceRoleChange:
+    """Workspaces where a member's role goes from `before` to `after` (None: no access)."""
+
+    before: str | None
+    after: str | None
+    workspaces: list[Workspace]
+
+    @property
+    def before_label(self) -> str:
+        return WorkspaceRole(self.before).label if self.before else ""
+
+    @property
+    def after_label(self) -> str:
+        return WorkspaceRole(self.after).label if self.after else ""
+
+
+@dataclass(frozen=True)
+class RoleChangeEffects:
+    """What giving `member` the organization role `role` changes in the active workspaces:
+    where they gain access, lose it, or take part with another workspace role, and where
+    their role stays as it is."""
+
+    member: OrganizationMember
+    role: str
+    gained: list[WorkspaceRoleChange]
+    changed: list[WorkspaceRoleChange]
+    lost: list[WorkspaceRoleChange]
+    kept: list[WorkspaceRoleChange]
+
+    @property
+    def becomes_admin(self) -> bool:
+        return self.member.role != OrgRole.ADMIN and self.role == OrgRole.ADMIN
+
+    @property
+    def stops_being_admin(self) -> bool:
+        return self.member.role == OrgRole.ADMIN and self.role != OrgRole.ADMIN
+
+
+def role_change_effects(member: OrganizationMember, role: str) -> RoleChangeEffects:
+    """Workspace by workspace, what the organization role `role` would change for `member`
+    (one query). Workspaces are grouped by the change, Default first then by name."""
+    workspaces = (
+        Workspace.objects.filter(organization_id=member.organization_id)
+        .active()
+        .annotate(viewer_role=viewer_role(member))
+        .only("public_id", "name", "display_color", "is_default")
+        .order_by("-is_default", "name", "id")
+    )
+    groups: dict[tuple[str | None, str | None], list[Workspace]] = {}
+    for workspace in workspaces:
+        before = effective_workspace_role(
+            member.role, workspace.viewer_role, is_default_workspace=workspace.is_default
+        )
+        after = effective_workspace_role(
+            role, workspace.viewer_role, is_default_workspace=workspace.is_default
+        )
+        if before is None and after is None:
+            continue
+        groups.setdefault((before, after), []).append(workspace)
+    changes = [WorkspaceRoleChange(b, a, listed) for (b, a), listed in groups.items()]
+    return RoleChangeEffects(
+        member=member,
+        role=role,
+        gained=[c for c in changes if c.before is None],
+        changed=[c for c in changes if c.before and c.after and c.before != c.after],
+        lost=[c for c in changes if c.after is None],
+        kept=[c for c in changes if c.before == c.after],
+    )
+
+
 # -- API keys -------------------------------------------------------------------------------
 
 

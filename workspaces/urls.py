@@ -61,6 +61,11 @@ urlpatterns = [
         organization_members.invite_revoke,
         name="invite_revoke",
     ),
+    path(
+        "settings/invites/<str:invite_id>/resend/",
+        organization_members.invite_resend,
+        name="invite_resend",
+    ),
     # Settings > Admin Keys.
     path("settings/admin-keys/", admin_keys.admin_key_list, name="admin_key_list"),
     path("settings/admin-keys/new/", admin_keys.admin_key_create, name="admin_key_create"),

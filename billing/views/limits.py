@@ -10,13 +10,14 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django.views.decorators.vary import vary_on_headers
+from django_htmx.http import trigger_client_event
 
 from accounts.audit import Actor
 from accounts.http import ConsoleRequest
 from billing import money, selectors, services
 from billing.forms import NotificationForm, RateLimitForm, SpendLimitForm
 from billing.models import Limiter, ModelGroup, SpendLimitIncreaseRequest, SpendNotification
-from billing.selectors import RateLimitRow
+from billing.selectors import EffectiveLimits, RateLimitRow
 from console.forms import add_service_errors
 from console.htmx import Event, confirm_action, dialog_done, render_dialog, render_page
 from workspaces.access import Access, organization_access, tab_context, workspace_access
@@ -57,14 +58,23 @@ def _row_context(
     *,
     editing: bool = False,
     form: RateLimitForm | None = None,
+    focus_pencil: bool = False,
 ) -> dict[str, Any]:
+    """A rate limit's row; `focus_pencil`: the editor just closed, and focus goes back to
+    the pencil that opened it."""
     return {
         "workspace": workspace,
         "access": access,
         "row": row,
         "editing": editing,
         "form": form,
+        "focus_pencil": focus_pencil,
     }
+
+
+def _limit_name(row: RateLimitRow) -> str:
+    """A rate limit's name in a sentence, e.g. Claude Sonnet 4.x requests per minute."""
+    return f"{row.model_group.name} {row.limiter_label.lower()}"
 
 
 def _find_row(
@@ -95,7 +105,9 @@ def workspace_rate_limit_set(request: ConsoleRequest, workspace_id: str) -> Http
                 workspace, access, editing_limit=row.key if editing else "", form=form
             )
             return render(request, "billing/workspace_limits.html", context)
-        context = _row_context(workspace, access, row, editing=editing, form=form)
+        context = _row_context(
+            workspace, access, row, editing=editing, form=form, focus_pencil=not editing
+        )
         return render_page(request, "billing/workspace_limits.html", context, partial="rate_row")
     form = RateLimitForm(request.POST)
     if form.is_valid():
@@ -109,18 +121,24 @@ def workspace_rate_limit_set(request: ConsoleRequest, workspace_id: str) -> Http
             )
         except ValidationError as error:
             add_service_errors(form, error)
+    saved = ""
+    if not form.errors:
+        _group, row = _find_row(workspace, group.slug, row.limiter)
+        saved = f"{_limit_name(row)} set to {row.workspace_value:,} in {workspace.name}."
     if not request.htmx:
         if form.errors:
             context = _tab_context(workspace, access, editing_limit=row.key, form=form)
             return render(request, "billing/workspace_limits.html", context)
-        messages.success(request, "Rate limit saved.")
+        messages.success(request, saved)
         return redirect("billing:workspace_limits", workspace.public_id)
     if form.errors:
         context = _row_context(workspace, access, row, editing=True, form=form)
     else:
-        _group, row = _find_row(workspace, group.slug, row.limiter)
-        context = _row_context(workspace, access, row)
-    return render_page(request, "billing/workspace_limits.html", context, partial="rate_row")
+        context = _row_context(workspace, access, row, focus_pencil=True)
+    response = render_page(request, "billing/workspace_limits.html", context, partial="rate_row")
+    if saved:
+        trigger_client_event(response, Event.TOAST, {"value": saved})
+    return response
 
 
 @require_POST
@@ -140,28 +158,37 @@ def workspace_rate_limit_reset(request: ConsoleRequest, workspace_id: str) -> Ht
         )
     except ValidationError as problem:
         error = " ".join(problem.messages)
+    _group, row = _find_row(workspace, group.slug, row.limiter)
+    saved = (
+        f"{_limit_name(row)} reset to the organization's limit ({row.organization_value:,}) "
+        f"in {workspace.name}."
+    )
     if not request.htmx:
         if error:
             messages.error(request, error)
+        else:
+            messages.success(request, saved)
         return redirect("billing:workspace_limits", workspace.public_id)
-    _group, row = _find_row(workspace, group.slug, row.limiter)
-    context = {**_row_context(workspace, access, row), "row_error": error}
-    return render_page(request, "billing/workspace_limits.html", context, partial="rate_row")
+    context = {**_row_context(workspace, access, row, focus_pencil=True), "row_error": error}
+    response = render_page(request, "billing/workspace_limits.html", context, partial="rate_row")
+    if error is None:
+        trigger_client_event(response, Event.TOAST, {"value": saved})
+    return response
 
 
-def _amount_dialog[F: (SpendLimitForm, NotificationForm)](
+def _spend_limit_dialog(
     request: ConsoleRequest,
     *,
-    form_class: type[F],
-    save: Callable[[F], object],
-    template_name: str,
+    save: Callable[[SpendLimitForm], object],
     context: dict[str, Any],
     cancel_url: str,
-    message: str,
+    message: Callable[[SpendLimitForm], str],
     initial: dict | None = None,
 ) -> HttpResponse:
-    """A dialog with one USD amount that `save(form)` applies once the form is valid."""
-    form = form_class(request.POST or None, initial=initial)
+    """The Change Limit dialog: a USD amount (or none) that `save(form)` applies once the
+    form is valid; `message(form)` is the toast that says what was saved."""
+    template_name = "billing/spend_limit_set_dialog.html"
+    form = SpendLimitForm(request.POST or None, initial=initial)
     if request.method == "POST" and form.is_valid():
         try:
             save(form)
@@ -169,9 +196,26 @@ def _amount_dialog[F: (SpendLimitForm, NotificationForm)](
             add_service_errors(form, error)
         else:
             return dialog_done(
-                request, redirect_to=cancel_url, message=message, events=(Event.LIMITS_CHANGED,)
+                request,
+                redirect_to=cancel_url,
+                message=message(form),
+                events=(Event.LIMITS_CHANGED,),
             )
     return render_dialog(request, template_name, {**context, "form": form}, cancel_url=cancel_url)
+
+
+def _organization_limit_text(limits: EffectiveLimits) -> str:
+    """What applies to a workspace without a spend limit of its own, for a sentence."""
+    organization_limit = limits.organization_spend_limit_cents
+    if organization_limit is None:
+        return "no limit"
+    return f"the organization's ({money.usd(organization_limit)})"
+
+
+def _spend_limit_message(scope: str, amount_cents: int | None, fallback: str) -> str:
+    if amount_cents is None:
+        return f"The spend limit of {scope} was removed: {fallback} applies."
+    return f"The spend limit of {scope} is now {money.usd(amount_cents)} a month."
 
 
 @require_http_methods(["GET", "POST"])
@@ -179,44 +223,103 @@ def workspace_spend_limit_set(request: ConsoleRequest, workspace_id: str) -> Htt
     workspace, _access = workspace_access(request.member, workspace_id, "limits.edit")
     limits = selectors.effective_limits(workspace)
     current = limits.workspace_spend_limit_cents
-    return _amount_dialog(
+    fallback = _organization_limit_text(limits)
+    return _spend_limit_dialog(
         request,
-        form_class=SpendLimitForm,
         save=lambda form: services.workspace_spend_limit_set(
             actor=Actor.from_request(request), workspace=workspace, amount_cents=form.amount_cents()
         ),
-        template_name="billing/spend_limit_set_dialog.html",
         context={
             "limits": limits,
             "action": reverse("billing:workspace_spend_limit_set", args=[workspace.public_id]),
         },
         cancel_url=reverse("billing:workspace_limits", args=[workspace.public_id]),
-        message="Spend limit saved.",
+        message=lambda form: _spend_limit_message(workspace.name, form.amount_cents(), fallback),
         initial={"amount": None if current is None else money.dollars(current)},
+    )
+
+
+@require_http_methods(["GET", "POST"])
+def workspace_spend_limit_reset(request: ConsoleRequest, workspace_id: str) -> HttpResponse:
+    """The refresh icon by the workspace's spend limit: confirmed, then the organization's
+    limit applies again."""
+    workspace, _access = workspace_access(request.member, workspace_id, "limits.edit")
+    limits = selectors.effective_limits(workspace)
+    fallback = _organization_limit_text(limits)
+    return confirm_action(
+        request,
+        perform=lambda: services.workspace_spend_limit_reset(
+            actor=Actor.from_request(request), workspace=workspace
+        ),
+        template_name="billing/workspace_spend_limit_reset_dialog.html",
+        context={"limits": limits, "action": request.path, "fallback": fallback},
+        cancel_url=reverse("billing:workspace_limits", args=[workspace.public_id]),
+        message=f"The spend limit of {workspace.name} was reset: {fallback} applies.",
+        events=(Event.LIMITS_CHANGED,),
+    )
+
+
+def _notification_dialog(
+    request: ConsoleRequest,
+    *,
+    limits: EffectiveLimits,
+    workspace: Workspace | None,
+    scope: str,
+    action: str,
+    cancel_url: str,
+) -> HttpResponse:
+    """The Add notification dialog. An amount above the spend limit in force is never
+    reached while that limit holds (requests are refused first), so it is only added once
+    the person has read that and confirmed that very amount."""
+    form = NotificationForm(request.POST or None)
+    limit_cents = limits.spend_limit_cents
+    context: dict[str, Any] = {
+        "scope": scope,
+        "action": action,
+        "limits": limits,
+        "form": form,
+    }
+    if request.method == "POST" and form.is_valid():
+        amount_cents = form.amount_cents()
+        if (
+            limit_cents is not None
+            and amount_cents > limit_cents
+            and form.cleaned_data["confirmed_cents"] != amount_cents
+        ):
+            context["above_limit_cents"] = amount_cents
+        else:
+            try:
+                services.spend_notification_add(
+                    actor=Actor.from_request(request),
+                    organization=limits.organization,
+                    workspace=workspace,
+                    amount_cents=amount_cents,
+                )
+            except ValidationError as error:
+                add_service_errors(form, error)
+            else:
+                return dialog_done(
+                    request,
+                    redirect_to=cancel_url,
+                    message=f"Notification added: an e-mail when {scope}'s spend this month "
+                    f"reaches {money.usd(amount_cents)}.",
+                    events=(Event.LIMITS_CHANGED,),
+                )
+    return render_dialog(
+        request, "billing/spend_notification_add_dialog.html", context, cancel_url=cancel_url
     )
 
 
 @require_http_methods(["GET", "POST"])
 def workspace_spend_notification_add(request: ConsoleRequest, workspace_id: str) -> HttpResponse:
     workspace, _access = workspace_access(request.member, workspace_id, "limits.edit")
-    return _amount_dialog(
+    return _notification_dialog(
         request,
-        form_class=NotificationForm,
-        save=lambda form: services.spend_notification_add(
-            actor=Actor.from_request(request),
-            organization=workspace.organization,
-            workspace=workspace,
-            amount_cents=form.amount_cents(),
-        ),
-        template_name="billing/spend_notification_add_dialog.html",
-        context={
-            "scope": workspace.name,
-            "action": reverse(
-                "billing:workspace_spend_notification_add", args=[workspace.public_id]
-            ),
-        },
+        limits=selectors.effective_limits(workspace),
+        workspace=workspace,
+        scope=workspace.name,
+        action=reverse("billing:workspace_spend_notification_add", args=[workspace.public_id]),
         cancel_url=reverse("billing:workspace_limits", args=[workspace.public_id]),
-        message="Notification added.",
     )
 
 
@@ -231,7 +334,7 @@ def _remove_notification(
         template_name="billing/spend_notification_remove_dialog.html",
         context={"notification": notification, "action": request.path},
         cancel_url=cancel_url,
-        message="Notification removed.",
+        message=f"The notification at {money.usd(notification.amount_cents)} was removed.",
         events=(Event.LIMITS_CHANGED,),
     )
 
@@ -284,18 +387,18 @@ def organization_spend_limit_set(request: ConsoleRequest) -> HttpResponse:
     organization = access.member.organization
     limits = selectors.organization_effective_limits(organization)
     current = limits.settings.spend_limit_cents
-    return _amount_dialog(
+    cap = limits.settings.spend_cap_cents
+    fallback = "no limit" if cap is None else f"your usage tier's cap ({money.usd(cap)})"
+    return _spend_limit_dialog(
         request,
-        form_class=SpendLimitForm,
         save=lambda form: services.organization_spend_limit_set(
             actor=Actor.from_request(request),
             organization=organization,
             amount_cents=form.amount_cents(),
         ),
-        template_name="billing/spend_limit_set_dialog.html",
         context={"limits": limits, "action": reverse("billing:organization_spend_limit_set")},
         cancel_url=reverse("billing:organization_limits"),
-        message="Spend limit saved.",
+        message=lambda form: _spend_limit_message(organization.name, form.amount_cents(), fallback),
         initial={"amount": None if current is None else money.dollars(current)},
     )
 
@@ -304,22 +407,13 @@ def organization_spend_limit_set(request: ConsoleRequest) -> HttpResponse:
 def organization_spend_notification_add(request: ConsoleRequest) -> HttpResponse:
     access = organization_access(request.member, "org.limits.edit")
     organization = access.member.organization
-    return _amount_dialog(
+    return _notification_dialog(
         request,
-        form_class=NotificationForm,
-        save=lambda form: services.spend_notification_add(
-            actor=Actor.from_request(request),
-            organization=organization,
-            workspace=None,
-            amount_cents=form.amount_cents(),
-        ),
-        template_name="billing/spend_notification_add_dialog.html",
-        context={
-            "scope": organization.name,
-            "action": reverse("billing:organization_spend_notification_add"),
-        },
+        limits=selectors.organization_effective_limits(organization),
+        workspace=None,
+        scope=organization.name,
+        action=reverse("billing:organization_spend_notification_add"),
         cancel_url=reverse("billing:organization_limits"),
-        message="Notification added.",
     )
 
 

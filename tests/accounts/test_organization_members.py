@@ -40,7 +40,7 @@ def test_member_of_another_organization_is_404(client, personas):
 def test_wrong_methods_are_405(client, personas):
     c = client(personas.admin)
     urls = member_urls(personas.user)
-    assert c.get(urls["role"]).status_code == 405
+    assert c.put(urls["role"]).status_code == 405
     assert c.put(urls["remove"]).status_code == 405
     assert c.post(reverse("workspaces:organization_members")).status_code == 405
     assert c.post(reverse("workspaces:audit_log")).status_code == 405

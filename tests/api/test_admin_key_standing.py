@@ -97,11 +97,12 @@ def test_removing_says_how_many_keys_stop(client, personas, grace, htmx):
     assert "stops the 2 Admin keys they created" in dialog.content.decode()
 
 
-def test_demoting_a_member_without_keys_needs_no_confirmation(client, personas, htmx):
+def test_demoting_a_member_without_keys_asks_without_mentioning_keys(client, personas, htmx):
     admin_client = client(personas.admin)
     other = UserFactory(email="linus@acme.test")
     MemberFactory(organization=personas.org, user=other, role=OrgRole.ADMIN)
     url = reverse("workspaces:member_change_role", args=[other.public_id])
     response = admin_client.post(url, {"role": OrgRole.DEVELOPER}, **htmx)
-    assert response.status_code == 200 and "HX-Retarget" not in response
-    assert personas.member(other).role == OrgRole.DEVELOPER
+    assert response.status_code == 200 and response["HX-Retarget"] == "#modal"
+    assert "admin-keys-stopping" not in response.content.decode()
+    assert personas.member(other).role == OrgRole.ADMIN

@@ -1,7 +1,9 @@
 """Usage and Cost pages: every number equals a direct computation over the raw records."""
 
 import csv
+import html
 import io
+import re
 from collections import defaultdict
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -13,9 +15,10 @@ from django.urls import reverse
 
 from accounts.audit import Actor
 from accounts.roles import OrgRole, WorkspaceRole
-from billing import usage
+from billing import selectors, usage
 from billing.models import Model, UsageRecord
 from tests.factories import MemberFactory, WorkspaceFactory, WorkspaceMemberFactory
+from tests.helpers import bulk_api_keys
 from workspaces import services as workspace_services
 
 MOMENTS = [
@@ -237,8 +240,9 @@ def test_cost_for_one_api_key(client, personas, data):
     c = client(personas.admin)
     response = c.get(reverse("billing:cost"), {**RANGE, "key": key.public_id})
     assert response.status_code == 200
-    assert f'id="filter-key" placeholder="apikey_…" value="{key.public_id}"' in (
-        response.content.decode()
+    assert re.search(
+        f'<option value="{key.public_id}" data-name="k2"[^>]* selected>k2 \\(',
+        response.content.decode(),
     )
     report = response.context["report"]
     records = raw(personas, api_key=key)
@@ -356,7 +360,7 @@ def _insert_raw_records(personas, data, count: int) -> None:
 def test_queries_do_not_grow_with_records(client, personas, data, django_assert_num_queries):
     """Both pages read rollups only: as many queries with a million raw records as with a few."""
     c = client(personas.admin)
-    expected = {"billing:usage": 9, "billing:cost": 11}
+    expected = {"billing:usage": 10, "billing:cost": 12}
     for page, count in expected.items():
         c.get(reverse(page), RANGE)
         with django_assert_num_queries(count):
@@ -366,3 +370,200 @@ def test_queries_do_not_grow_with_records(client, personas, data, django_assert_
     for page, count in expected.items():
         with django_assert_num_queries(count):
             c.get(reverse(page), {**RANGE, "range": "90d"})
+
+
+# -- Drilling down through the charts -------------------------------------------------------
+
+
+def _svgs(page: str) -> list[str]:
+    return re.findall(r"<svg viewBox.*?</svg>", page, re.S)
+
+
+@pytest.mark.parametrize("page", ["billing:usage", "billing:cost"])
+def test_only_buckets_with_data_link_to_their_detail(client, personas, data, page):
+    """Oct 28, 29 and 31 have no usage (the last seconds of Oct 31 plus a few land on Nov 1):
+    their columns and rows lead nowhere ("No data")."""
+    wider = {**RANGE, "start": "2026-10-28"}
+    html = client(personas.admin).get(reverse(page), wider).content.decode()
+    for day in ("2026-10-30", "2026-11-01", "2026-11-02"):
+        assert f"day={day}" in html, day
+    for day in ("2026-10-28", "2026-10-29", "2026-10-31"):
+        assert f"day={day}" not in html, day
+
+
+@pytest.mark.parametrize("page", ["billing:usage", "billing:cost"])
+def test_charts_with_links_are_groups_of_named_links_not_images(client, personas, data, page):
+    c = client(personas.admin)
+    days = c.get(reverse(page), RANGE).content.decode()
+    linked = [svg for svg in _svgs(days) if "<a " in svg]
+    assert linked
+    for svg in linked[:1] if page == "billing:cost" else linked[:2]:  # tokens or cost
+        assert 'role="group"' in svg and 'role="img"' not in svg
+        names = re.findall(r'<a [^>]*aria-label="([^"]*)"', svg)
+        assert len(names) == svg.count("<a ") == 3  # the three days with data
+        assert all(name.endswith(". Show its hours") for name in names), names
+        assert names[1].startswith("Nov 1: ")
+    refusals = linked[2:]  # one refused request, on Nov 1
+    assert all(re.findall(r'aria-label="(Nov 1: 1 in all[^"]*)"', svg) for svg in refusals)
+    hours = c.get(reverse(page), {**RANGE, "day": "2026-11-01"}).content.decode()
+    assert all("Show its minutes" in svg for svg in _svgs(hours) if "<a " in svg)
+    # Minutes lead nowhere: each chart is one image, with no link inside.
+    minutes = c.get(reverse(page), {**RANGE, "hour": "2026-11-01T00"}).content.decode()
+    assert _svgs(minutes)
+    for svg in _svgs(minutes):
+        assert 'role="img"' in svg and "<a " not in svg
+
+
+def test_cost_drills_into_hours_and_minutes(client, personas, data):
+    c = client(personas.admin)
+    days = c.get(reverse("billing:cost"), RANGE).context["report"]
+    day_one = sum(cents for (day, _s), cents in days.daily.items() if str(day) == "2026-11-01")
+    hours_page = c.get(reverse("billing:cost"), {**RANGE, "day": "2026-11-01"})
+    hours = hours_page.context["report"]
+    assert hours.scope.granularity == "hour" and hours.total_cents == day_one > 0
+    assert {bucket.date() for bucket, _s in hours.daily} == {datetime(2026, 11, 1).date()}
+    assert hours_page.context["chart"].title == "Cost per hour by workspace"
+    assert "← Back to days" in hours_page.content.decode()
+    first_hour = sum(
+        cents
+        for (bucket, _s), cents in hours.daily.items()
+        if bucket == datetime(2026, 11, 1, 0, tzinfo=UTC)
+    )
+    minutes = c.get(reverse("billing:cost"), {**RANGE, "hour": "2026-11-01T00"}).context["report"]
+    assert minutes.total_cents == first_hour > 0
+    assert minutes.total_cents == sum(
+        r.cost_cents
+        for r in raw(personas)
+        if datetime(2026, 11, 1, 0, tzinfo=UTC)
+        <= r.created_at
+        < datetime(2026, 11, 1, 1, tzinfo=UTC)
+    )
+    exported = c.get(reverse("billing:cost"), {**RANGE, "day": "2026-11-01", "format": "csv"})
+    assert exported["Content-Disposition"].endswith('cost-2026-11-01.csv"')
+    rows = list(csv.reader(io.StringIO(exported.content.decode())))
+    assert rows[0] == ["period_start", "workspace", "cost_usd"]
+    assert {row[0][:13] for row in rows[1:]} <= {f"2026-11-01T{h:02d}" for h in range(24)}
+
+
+# -- The API key filter ---------------------------------------------------------------------
+
+
+def _key_options(page: str) -> list[str]:
+    """The key filter's choices, as their texts ("All API keys" first)."""
+    select = re.search(r'<select name="key" id="filter-key"[^>]*>(.*?)</select>', page, re.S)
+    return re.findall(r"<option [^>]*>([^<]*)</option>", select.group(1))
+
+
+@pytest.mark.parametrize("page", ["billing:usage", "billing:cost"])
+def test_key_filter_offers_key_names_with_hints_and_workspaces(client, personas, data, page):
+    c = client(personas.admin)
+    keys = data["keys"]
+    every = c.get(reverse(page), RANGE).content.decode()
+    assert 'placeholder="apikey_' not in every
+    assert _key_options(every) == [
+        "All API keys",
+        f"k0 ({keys[0].hint}, Production)",
+        f"k1 ({keys[1].hint}, Production)",
+        f"k2 ({keys[2].hint}, Research, deleted)",  # archived with its workspace
+        f"k3 ({keys[3].hint}, Default)",
+    ]
+    assert 'name="key_search"' not in every  # all of them are listed
+    # One workspace: only its keys.
+    one = c.get(reverse(page), {**RANGE, "workspace": data["production"].public_id})
+    assert _key_options(one.content.decode())[1:] == [
+        f"k0 ({keys[0].hint}, Production)",
+        f"k1 ({keys[1].hint}, Production)",
+    ]
+    # The address carries the key's id, and the select shows it chosen.
+    chosen = c.get(reverse(page), {**RANGE, "key": keys[3].public_id}).content.decode()
+    assert f'<option value="{keys[3].public_id}"' in chosen
+    assert re.search(f'<option value="{keys[3].public_id}"[^>]* selected>', chosen)
+
+
+def test_key_filter_lists_what_the_viewer_may_report_on(client, personas, data):
+    ws_admin = MemberFactory(organization=personas.org, role=OrgRole.USER).user
+    WorkspaceMemberFactory(workspace=data["production"], user=ws_admin, role=WorkspaceRole.ADMIN)
+    page = client(ws_admin).get(reverse("billing:usage"), RANGE).content.decode()
+    assert [text.split(" (")[0] for text in _key_options(page)[1:]] == ["k0", "k1"]
+
+
+def test_deleted_keys_stay_in_the_filter_marked(client, personas, data):
+    workspace_services.api_key_delete(actor=Actor.for_user(personas.admin), key=data["keys"][0])
+    page = client(personas.admin).get(reverse("billing:usage"), RANGE).content.decode()
+    assert f"k0 ({data['keys'][0].hint}, Production, deleted)" in _key_options(page)
+
+
+@pytest.mark.parametrize("page", ["billing:usage", "billing:cost"])
+def test_key_of_another_workspace_than_the_chosen_one_is_a_message(client, personas, data, page):
+    response = client(personas.admin).get(
+        reverse(page),
+        {**RANGE, "workspace": data["production"].public_id, "key": data["keys"][2].public_id},
+    )
+    text = html.unescape(response.content.decode())
+    assert response.status_code == 200 and "report" not in response.context
+    assert "The API key “k2” is in Research, not in Production." in text
+    # The key stays chosen in the filter, so the person sees what they asked for.
+    assert re.search(f'<option value="{data["keys"][2].public_id}"[^>]* selected>', text)
+
+
+def test_past_its_length_the_key_filter_searches(client, personas, data, monkeypatch):
+    monkeypatch.setattr(selectors, "REPORT_KEY_CHOICES", 3)
+    monkeypatch.setattr(selectors.report_key_choices, "__kwdefaults__", {"search": "", "limit": 3})
+    c = client(personas.admin)
+    page = c.get(reverse("billing:usage"), RANGE).content.decode()
+    assert len(_key_options(page)) == 1 + 3
+    assert 'name="key_search"' in page and "The first 3 keys are listed" in page
+    found = c.get(reverse("billing:usage"), {**RANGE, "key_search": "k3"}).content.decode()
+    assert _key_options(found)[1:] == [f"k3 ({data['keys'][3].hint}, Default)"]
+    # A chosen key the list would leave out is still listed, chosen.
+    chosen = c.get(reverse("billing:usage"), {**RANGE, "key": data["keys"][3].public_id})
+    assert re.search(
+        f'<option value="{data["keys"][3].public_id}"[^>]* selected>', chosen.content.decode()
+    )
+    assert len(_key_options(chosen.content.decode())) == 1 + 4
+
+
+@pytest.mark.parametrize("page", ["billing:usage", "billing:cost"])
+def test_key_filter_queries_do_not_grow_with_keys(
+    client, personas, data, page, django_assert_num_queries
+):
+    c = client(personas.admin)
+    c.get(reverse(page), RANGE)
+    with django_assert_num_queries(10 if page == "billing:usage" else 12):
+        few = c.get(reverse(page), RANGE)
+    bulk_api_keys(data["production"], 400, personas.admin)
+    with django_assert_num_queries(10 if page == "billing:usage" else 12):
+        many = c.get(reverse(page), RANGE)
+    assert len(_key_options(few.content.decode())) == 1 + 4
+    assert len(_key_options(many.content.decode())) == 1 + selectors.REPORT_KEY_CHOICES
+    assert "data-more" in many.content.decode()
+
+
+def test_key_search_endpoint(client, personas, data, django_assert_num_queries):
+    bulk_api_keys(data["production"], 150, personas.admin)
+    c = client(personas.admin)
+    url = reverse("billing:usage_key_choices")
+    c.get(url)
+    # The session, the user and their membership, the workspaces they may see, the keys.
+    with django_assert_num_queries(5):
+        found = c.get(url, {"q": "key 14"}).json()
+    assert [k["name"] for k in found["keys"]] == ["key 14", *(f"key {n}" for n in range(140, 150))]
+    assert found["keys"][0] == {
+        "id": found["keys"][0]["id"],
+        "name": "key 14",
+        "hint": "sk-ant-api03-abc...0014",
+        "workspace": "Production",
+        "status": "",
+    }
+    assert not found["more"]
+    by_hint = c.get(url, {"q": "...0003"}).json()["keys"]
+    assert [k["name"] for k in by_hint] == ["key 3"]
+    # Scoped to the chosen workspace; another organization's is a 404.
+    research = c.get(url, {"q": "k", "workspace": data["research"].public_id}).json()
+    assert [k["name"] for k in research["keys"]] == ["k2"]
+    assert c.get(url, {"workspace": data["other"].public_id}).status_code == 404
+    assert len(c.get(url).json()["keys"]) == selectors.REPORT_KEY_CHOICES
+    assert c.get(url).json()["more"]
+    # As it is for the pages: the cost picker needs cost.view, no role, none.
+    assert client(personas.user).get(url).status_code == 403
+    assert client(personas.user).get(reverse("billing:cost_key_choices")).status_code == 403

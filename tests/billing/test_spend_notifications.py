@@ -12,8 +12,9 @@ from django.urls import reverse
 from accounts.audit import Actor
 from accounts.roles import WorkspaceRole
 from billing import services, usage
-from billing.models import Model, SpendNotification
+from billing.models import Model, SpendNotification, UsageTier
 from tests.factories import MemberFactory, WorkspaceFactory, WorkspaceMemberFactory
+from tests.helpers import toast_of
 from workspaces.services import api_key_create
 
 
@@ -167,3 +168,63 @@ def test_recipients_exclude_other_members(personas, setup):
         "billing@acme.test",
         "developer@acme.test",
     ]
+
+
+def test_notification_above_the_spend_limit_asks_first(client, personas, htmx):
+    """Tier 1 caps spend at $100 a month: a notification at $150 would never be sent while
+    that holds, so the dialog says so and adds it only once that amount is confirmed."""
+    c = client(personas.admin)
+    url = reverse("billing:organization_spend_notification_add")
+    dialog = c.get(url, **htmx).content.decode()
+    assert "Its spend limit is $100.00 a month." in dialog
+
+    warned = c.post(url, {"amount": "150"}, **htmx)
+    text = warned.content.decode()
+    assert warned.status_code == 200 and 'data-testid="above-spend-limit"' in text
+    assert "$150.00 is above the spend limit of $100.00" in text
+    assert 'name="confirmed_cents" value="15000"' in text and "Add anyway" in text
+    assert not SpendNotification.objects.exists()
+
+    # Confirming another amount than the one warned about asks again.
+    again = c.post(url, {"amount": "175", "confirmed_cents": "15000"}, **htmx)
+    assert "$175.00 is above the spend limit" in again.content.decode()
+    assert not SpendNotification.objects.exists()
+
+    added = c.post(url, {"amount": "150", "confirmed_cents": "15000"}, **htmx)
+    assert added.status_code == 204
+    assert toast_of(added) == (
+        "Notification added: an e-mail when Acme Test's spend this month reaches $150.00."
+    )
+    assert SpendNotification.objects.get().amount_cents == 150_00
+
+    # The list keeps saying it will not be sent while the limit holds.
+    page = c.get(reverse("billing:organization_limits")).content.decode()
+    assert "above the spend limit: not sent while it holds" in page
+
+
+def test_notification_at_or_below_the_limit_is_added_at_once(client, personas, htmx):
+    c = client(personas.admin)
+    url = reverse("billing:organization_spend_notification_add")
+    assert c.post(url, {"amount": "100"}, **htmx).status_code == 204
+    assert c.post(url, {"amount": "20"}, **htmx).status_code == 204
+    assert sorted(SpendNotification.objects.values_list("amount_cents", flat=True)) == [
+        20_00,
+        100_00,
+    ]
+    page = c.get(reverse("billing:organization_limits")).content.decode()
+    assert "not sent while it holds" not in page
+
+
+def test_workspace_notification_above_its_own_limit_asks_first(client, personas, production, htmx):
+    services.organization_limits_change(
+        actor=Actor.system("staff"),
+        organization=personas.org,
+        tier=UsageTier.objects.get(name="Tier 2"),
+    )
+    services.workspace_spend_limit_set(
+        actor=Actor.for_user(personas.admin), workspace=production, amount_cents=150_00
+    )
+    url = reverse("billing:workspace_spend_notification_add", args=[production.public_id])
+    warned = client(personas.admin).post(url, {"amount": "200"}, **htmx)
+    assert "$200.00 is above the spend limit of $150.00" in warned.content.decode()
+    assert not SpendNotification.objects.exists()

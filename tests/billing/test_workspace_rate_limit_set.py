@@ -2,6 +2,7 @@
 place with the pencil, with or without script."""
 
 import html
+import re
 
 import pytest
 from django.core.exceptions import ValidationError
@@ -9,7 +10,7 @@ from django.core.exceptions import ValidationError
 from accounts.models import AuditEvent
 from billing import services
 from billing.models import WorkspaceRateLimit
-from tests.helpers import RPM, workspace_url
+from tests.helpers import RPM, toast_of, workspace_url
 
 
 @pytest.mark.parametrize(
@@ -108,3 +109,51 @@ def test_unknown_limiter_is_refused(personas, production, sonnet, admin_actor):
             limiter="tokens_per_day",
             value=5,
         )
+
+
+def test_saved_limit_is_confirmed_and_focus_returns_to_the_pencil(
+    client, personas, production, htmx
+):
+    c = client(personas.admin)
+    url = workspace_url("billing:workspace_rate_limit_set", production)
+    editing = c.get(url, {"model_group": "sonnet-4", "limiter": RPM}, **htmx)
+    assert 'name="value"' in editing.content.decode() and "autofocus" in editing.content.decode()
+    saved = c.post(url, {"model_group": "sonnet-4", "limiter": RPM, "value": "20"}, **htmx)
+    assert toast_of(saved) == "Claude Sonnet 4.x requests per minute set to 20 in Production."
+    row = saved.content.decode()
+    # The editor closed: the pencil that opened it has focus again (htmx honours autofocus).
+    assert re.search(
+        r'<a [^>]*aria-label="Edit Claude Sonnet 4.x requests per minute"[^>]* autofocus>', row
+    )
+
+    refused = c.post(url, {"model_group": "sonnet-4", "limiter": RPM, "value": "51"}, **htmx)
+    assert toast_of(refused) is None and 'name="value"' in refused.content.decode()
+    assert WorkspaceRateLimit.objects.get().value == 20
+
+
+def test_cancelled_editor_shows_the_saved_value_with_focus_on_the_pencil(
+    client, personas, production, htmx
+):
+    c = client(personas.admin)
+    url = workspace_url("billing:workspace_rate_limit_set", production)
+    cancelled = c.get(url, {"model_group": "sonnet-4", "limiter": RPM, "mode": "view"}, **htmx)
+    row = cancelled.content.decode()
+    assert 'name="value"' not in row
+    assert re.search(
+        r'<a [^>]*aria-label="Edit Claude Sonnet 4.x requests per minute"[^>]* autofocus>', row
+    )
+    # Opening the editor on the whole page (no script) focuses the value, not a pencil.
+    page = c.get(workspace_url("billing:workspace_limits", production)).content.decode()
+    assert not re.search(r"<a [^>]* autofocus>", page)
+
+
+def test_saved_limit_without_script_says_so(client, personas, production):
+    c = client(personas.admin)
+    response = c.post(
+        workspace_url("billing:workspace_rate_limit_set", production),
+        {"model_group": "sonnet-4", "limiter": RPM, "value": "9"},
+        follow=True,
+    )
+    assert "Claude Sonnet 4.x requests per minute set to 9 in Production." in (
+        response.content.decode()
+    )

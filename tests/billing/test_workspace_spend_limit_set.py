@@ -1,13 +1,16 @@
 """Setting a workspace's monthly spend limit: lower than the organization's; empty removes
 it."""
 
+import re
+
 import pytest
 from django.core.exceptions import ValidationError
+from django.urls import reverse
 
 from accounts.models import AuditEvent
 from billing import selectors, services
 from billing.models import WorkspaceSpendLimit
-from tests.helpers import workspace_url
+from tests.helpers import toast_of, workspace_url
 
 
 @pytest.mark.parametrize(
@@ -79,3 +82,33 @@ def test_bad_spend_amounts(personas, production, admin_actor, amount):
             actor=admin_actor, organization=personas.org, amount_cents=amount
         )
     assert not AuditEvent.objects.exists()
+
+
+def test_saved_spend_limit_says_what_it_is_now(client, personas, production, tier_2, htmx):
+    c = client(personas.admin)
+    url = workspace_url("billing:workspace_spend_limit_set", production)
+    saved = c.post(url, {"amount": "150"}, **htmx)
+    assert toast_of(saved) == "The spend limit of Production is now $150.00 a month."
+    removed = c.post(url, {"amount": ""}, **htmx)
+    assert toast_of(removed) == (
+        "The spend limit of Production was removed: the organization's ($400.00) applies."
+    )
+
+
+def test_amount_fields_show_the_currency(client, personas, production, tier_2):
+    for who, url in (
+        (personas.admin, workspace_url("billing:workspace_spend_limit_set", production)),
+        (personas.admin, workspace_url("billing:workspace_spend_notification_add", production)),
+        (personas.admin, reverse("billing:organization_spend_limit_set")),
+        (
+            personas.billing,
+            workspace_url("billing:spend_limit_increase_request_create", production),
+        ),
+    ):
+        page = client(who).get(url).content.decode()
+        assert re.search(
+            r'<div class="amount-input"><span class="amount-input__symbol" aria-hidden="true">\$</span>'
+            r'<input type="number" name="amount"[^>]*>'
+            r'<span class="amount-input__code" aria-hidden="true">USD</span></div>',
+            page,
+        ), url

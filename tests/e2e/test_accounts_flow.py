@@ -20,7 +20,7 @@ from tests.e2e.conftest import (
     shot,
     sign_in,
 )
-from tests.factories import PASSWORD
+from tests.factories import PASSWORD, WorkspaceFactory
 
 NEW_EMAIL = "new.person@acme.test"
 NEW_PASSWORD = "plum-orchard-lantern-42"
@@ -162,7 +162,7 @@ def test_revoked_invite_link_says_so(transactional_db, personas, live_server, ne
     page.goto(f"{live_server.url}/settings/members/")
     _invite(page, "revoked@acme.test", "User")
     pending = page.get_by_test_id("invites-table").locator('tr[data-email="revoked@acme.test"]')
-    pending.get_by_role("link", name="Revoke").click()
+    pending.get_by_role("link", name="Revoke", exact=True).click()
     dialog = open_dialog(page)
     expect(dialog).to_contain_text("The link in their e-mail stops working.")
     dialog.get_by_role("button", name="Revoke invite").click()
@@ -228,3 +228,108 @@ def test_unknown_invite_link_says_so(transactional_db, live_server, page: Page):
     page.goto(f"{live_server.url}/invites/not-a-real-token/")
     expect(page.get_by_role("heading", name="This invite link is not valid")).to_be_visible()
     shot(page, "invite-unknown")
+
+
+def test_admin_role_changes_are_confirmed(transactional_db, personas, live_server, page: Page):
+    WorkspaceFactory(organization=personas.org, name="Research")
+    sign_in(page, live_server, personas.admin.email, PASSWORD)
+    page.goto(f"{live_server.url}/settings/members/")
+    email = personas.developer.email
+    role = _member_row(page, email).get_by_label(f"Role of {email}")
+
+    # Promotion asks first, saying what they gain; cancelling changes nothing.
+    role.select_option(label="Admin")
+    dialog = open_dialog(page)
+    expect(dialog.get_by_role("heading", name="Make Developer an Admin?")).to_be_visible()
+    effects = dialog.get_by_test_id("role-effects")
+    expect(effects).to_contain_text("They can manage the organization")
+    expect(effects).to_contain_text("They join 1 workspace as Workspace Admin: Research.")
+    expect(effects).to_contain_text(
+        "Workspace Admin instead of Workspace Developer in 1 workspace: Default."
+    )
+    shot(page, "promotion-dialog")
+    dialog.get_by_role("link", name="Cancel").click()
+    expect(page.locator("dialog")).to_have_count(0)
+    role = _member_row(page, email).get_by_label(f"Role of {email}")
+    expect(role).to_have_value(OrgRole.DEVELOPER)  # the select shows the saved role again
+    expect(role).to_be_focused()
+    assert personas.member(personas.developer).role == OrgRole.DEVELOPER
+
+    # Confirmed: saved, and said so.
+    role.select_option(label="Admin")
+    open_dialog(page).get_by_role("button", name="Make Admin").click()
+    expect(page.locator("dialog")).to_have_count(0)
+    expect(page.locator("#toasts")).to_contain_text(
+        f"{email} is now Admin. They are Workspace Admin in every workspace."
+    )
+    expect(_member_row(page, email).get_by_label(f"Role of {email}")).to_have_value(OrgRole.ADMIN)
+    assert personas.member(personas.developer).role == OrgRole.ADMIN
+
+    # Demotion asks too, saying what they lose.
+    _member_row(page, email).get_by_label(f"Role of {email}").select_option(label="User")
+    dialog = open_dialog(page)
+    expect(dialog.get_by_test_id("role-effects")).to_contain_text(
+        "They lose access to 1 workspace where they were Workspace Admin: Research."
+    )
+    shot(page, "demotion-dialog")
+    dialog.get_by_role("button", name="Make User").click()
+    expect(page.locator("#toasts")).to_contain_text(f"{email} is now User.")
+    assert personas.member(personas.developer).role == OrgRole.USER
+
+    # Other changes save at once, with a toast.
+    role = _member_row(page, email).get_by_label(f"Role of {email}")
+    expect(role).to_have_value(OrgRole.USER)  # the list has been refreshed
+    expect(page.locator(".htmx-request, .htmx-swapping, .htmx-settling")).to_have_count(0)
+    role.select_option(label="Billing")
+    expect(page.locator("#toasts")).to_contain_text(f"{email} is now Billing.")
+    expect(page.locator("dialog")).to_have_count(0)
+    assert personas.member(personas.developer).role == OrgRole.BILLING
+
+
+def test_role_select_shows_the_saved_role_when_the_save_fails(
+    transactional_db, personas, live_server, page: Page
+):
+    sign_in(page, live_server, personas.admin.email, PASSWORD)
+    page.goto(f"{live_server.url}/settings/members/")
+    email = personas.user.email
+    # Meanwhile someone else removed them: the save answers 404.
+    OrganizationMember.objects.filter(organization=personas.org, user=personas.user).delete()
+    allow_console_error(page, r"status of 404|Status Error Code 404")
+    _member_row(page, email).get_by_label(f"Role of {email}").select_option(label="Developer")
+    expect(page.locator("#toasts .toast--error")).to_have_text("That no longer exists.")
+    expect(_member_row(page, email).get_by_label(f"Role of {email}")).to_have_value(OrgRole.USER)
+
+
+def test_duplicate_invite_offers_resend(transactional_db, personas, live_server, page: Page):
+    mail.outbox.clear()
+    sign_in(page, live_server, personas.admin.email, PASSWORD)
+    page.goto(f"{live_server.url}/settings/members/")
+    _invite(page, "twice@acme.test", "Developer")
+    first_link = _invite_link("twice@acme.test", live_server)
+
+    # Inviting them again: the dialog says they were invited, and offers to resend.
+    page.get_by_role("link", name="Invite", exact=True).click()
+    dialog = open_dialog(page)
+    dialog.get_by_label("E-mail").fill("twice@acme.test")
+    dialog.get_by_role("button", name="Send invite").click()
+    pending = open_dialog(page).get_by_test_id("pending-invite")
+    expect(pending).to_contain_text("twice@acme.test was invited as Developer")
+    shot(page, "duplicate-invite")
+    pending.get_by_role("button", name="Resend invite").click()
+    expect(page.locator("dialog")).to_have_count(0)
+    expect(page.locator("#toasts")).to_contain_text(
+        "Invite sent again to twice@acme.test. The link sent before no longer works."
+    )
+    messages = [m for m in mail.outbox if "twice@acme.test" in m.to]
+    assert len(messages) == 2
+    assert first_link.rsplit("/invites/", 1)[1] not in messages[1].body
+
+    # From the list of pending invites, after a confirmation.
+    row = page.get_by_test_id("invites-table").locator('tr[data-email="twice@acme.test"]')
+    row.get_by_role("link", name="Resend").click()
+    dialog = open_dialog(page)
+    expect(dialog.get_by_role("heading", name="Resend invite")).to_be_visible()
+    dialog.get_by_role("button", name="Resend invite").click()
+    expect(page.locator("dialog")).to_have_count(0)
+    assert len([m for m in mail.outbox if "twice@acme.test" in m.to]) == 3
+    assert Invite.objects.filter(email="twice@acme.test").count() == 1

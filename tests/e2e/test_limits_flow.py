@@ -159,7 +159,9 @@ def test_workspace_spend_limit(transactional_db, personas, live_server, page: Pa
     expect(page.locator("dialog")).to_have_count(0)
     expect(card.get_by_test_id("spend-limit")).to_have_text("$150.00")
     expect(card).to_contain_text("Workspace limit$150.00")
-    expect(page.locator("#toasts")).to_contain_text("Spend limit saved.")
+    expect(page.locator("#toasts")).to_contain_text(
+        "The spend limit of Research is now $150.00 a month."
+    )
     expect(card.locator("progress")).to_have_attribute("value", "3000")
     shot(page, "spend-limit-saved")
     assert WorkspaceSpendLimit.objects.get(workspace=workspace).amount_cents == 150_00
@@ -319,3 +321,126 @@ def test_pencil_link_works_without_script(transactional_db, personas, live_serve
         )
     finally:
         shot(page, "pencil-without-script")
+
+
+def _column_lefts(page: Page) -> list[float]:
+    """Where each column of the rate limits table starts, from its header cells, once htmx
+    has finished swapping."""
+    expect(
+        page.locator(".htmx-request, .htmx-swapping, .htmx-settling, .htmx-added")
+    ).to_have_count(0)
+    return page.evaluate(
+        """() => Array.from(document.querySelectorAll('[data-testid=rate-limits-table] thead th'))
+            .map(th => th.getBoundingClientRect().left)"""
+    )
+
+
+def test_rate_limit_editor_escape_and_steady_columns(
+    transactional_db, personas, live_server, page: Page
+):
+    workspace = WorkspaceFactory(organization=personas.org, name="Research")
+    services.workspace_rate_limit_set(
+        actor=Actor.for_user(personas.admin),
+        workspace=workspace,
+        model_group=ModelGroup.objects.get(name=SONNET),
+        limiter="requests_per_minute",
+        value=30,
+    )
+    sign_in(page, live_server, personas.admin.email, PASSWORD)
+    _open_limits_tab(page, "Research")
+    row = _rate_row(page)
+    before = _column_lefts(page)
+
+    pencil = row.get_by_label(f"Edit {SONNET} requests per minute")
+    pencil.focus()
+    page.keyboard.press("Enter")
+    value = row.get_by_label(f"{SONNET} Requests per minute", exact=True)
+    expect(value).to_be_focused()
+    # Opening the editor moves no column.
+    assert _column_lefts(page) == before
+    shot(page, "editor-open")
+
+    # Escape cancels: the saved value again, nothing saved, focus back on the pencil.
+    value.fill("12")
+    page.keyboard.press("Escape")
+    expect(row.locator("form.inline-edit")).to_have_count(0)
+    expect(_cells(row)[1]).to_have_text("30")
+    expect(row.get_by_label(f"Edit {SONNET} requests per minute")).to_be_focused()
+    assert WorkspaceRateLimit.objects.get(workspace=workspace).value == 30
+    assert _column_lefts(page) == before
+
+    # Saving says so in a toast, and focus returns to the pencil too.
+    page.keyboard.press("Enter")
+    row.get_by_label(f"{SONNET} Requests per minute", exact=True).fill("25")
+    page.keyboard.press("Enter")
+    expect(page.locator("#toasts")).to_contain_text(
+        f"{SONNET} requests per minute set to 25 in Research."
+    )
+    expect(row.get_by_label(f"Edit {SONNET} requests per minute")).to_be_focused()
+    row.get_by_label(f"Reset {SONNET} requests per minute to the organization's limit").click()
+    expect(page.locator("#toasts")).to_contain_text(
+        f"{SONNET} requests per minute reset to the organization's limit ({TIER_1_SONNET_RPM}) "
+        "in Research."
+    )
+
+
+def test_workspace_spend_limit_refresh_icon(transactional_db, personas, live_server, page: Page):
+    workspace = WorkspaceFactory(organization=personas.org, name="Research")
+    _tier_2_with_spend_limit(personas.org, personas.admin, 400_00)
+    services.workspace_spend_limit_set(
+        actor=Actor.for_user(personas.admin), workspace=workspace, amount_cents=150_00
+    )
+    sign_in(page, live_server, personas.admin.email, PASSWORD)
+    _open_limits_tab(page, "Research")
+    card = page.get_by_test_id("spend-card")
+    expect(card.get_by_test_id("workspace-spend-limit")).to_contain_text("$150.00")
+    same_document = no_full_reload(page)
+    card.get_by_label("Reset the spend limit of Research to the organization's limit").click()
+    dialog = open_dialog(page)
+    expect(dialog.get_by_role("heading", name="Reset spend limit")).to_be_visible()
+    expect(dialog).to_contain_text("Remove the monthly spend limit of Research ($150.00)?")
+    shot(page, "spend-limit-reset-dialog")
+    dialog.get_by_role("button", name="Reset to the organization's limit").click()
+    expect(page.locator("dialog")).to_have_count(0)
+    expect(card.get_by_test_id("spend-limit")).to_have_text("$400.00")
+    expect(card).to_contain_text("Not set: the organization's applies")
+    expect(page.locator("#toasts")).to_contain_text(
+        "The spend limit of Research was reset: the organization's ($400.00) applies."
+    )
+    expect(card.get_by_label("Reset the spend limit of Research", exact=False)).to_have_count(0)
+    same_document()
+    assert not WorkspaceSpendLimit.objects.filter(workspace=workspace).exists()
+
+
+def test_notification_above_the_spend_limit_is_warned_about(
+    transactional_db, personas, live_server, page: Page
+):
+    workspace = WorkspaceFactory(organization=personas.org, name="Research")
+    _tier_2_with_spend_limit(personas.org, personas.admin, 400_00)
+    services.workspace_spend_limit_set(
+        actor=Actor.for_user(personas.admin), workspace=workspace, amount_cents=150_00
+    )
+    sign_in(page, live_server, personas.admin.email, PASSWORD)
+    _open_limits_tab(page, "Research")
+    card = page.get_by_test_id("notifications-card")
+    card.get_by_role("link", name="Add notification").click()
+    dialog = open_dialog(page)
+    expect(dialog).to_contain_text("Its spend limit is $150.00 a month.")
+    amount = dialog.get_by_label("Notify when spend reaches (USD)")
+    expect(dialog.locator(".amount-input__symbol")).to_have_text("$")
+    amount.fill("200")
+    dialog.get_by_role("button", name="Add notification").click()
+    dialog = open_dialog(page)
+    expect(dialog.get_by_test_id("above-spend-limit")).to_contain_text(
+        "$200.00 is above the spend limit of $150.00"
+    )
+    shot(page, "notification-above-limit")
+    assert not SpendNotification.objects.exists()
+    dialog.get_by_role("button", name="Add anyway").click()
+    expect(page.locator("dialog")).to_have_count(0)
+    expect(card.locator('li[data-notification="20000"]')).to_contain_text(
+        "above the spend limit: not sent while it holds"
+    )
+    expect(page.locator("#toasts")).to_contain_text(
+        "Notification added: an e-mail when Research's spend this month reaches $200.00."
+    )

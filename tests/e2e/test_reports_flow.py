@@ -19,11 +19,11 @@ from billing import pricing
 from billing import usage as billing_usage
 from billing.models import Model
 from billing.money import dollars, usd
-from tests.e2e.conftest import allow_console_error, no_full_reload, sign_in
+from tests.e2e.conftest import allow_console_error, axe_violations, no_full_reload, sign_in
 from tests.e2e.conftest import shot as full_page_shot
 from tests.factories import PASSWORD, WorkspaceFactory
 from workspaces import services as workspace_services
-from workspaces.models import Workspace
+from workspaces.models import ApiKey, Workspace
 
 SONNET = "claude-sonnet-4-5"
 HAIKU = "claude-haiku-4-5"
@@ -368,3 +368,122 @@ def test_user_role_has_no_reports(transactional_db, personas, live_server, page:
         expect(page.get_by_role("heading", name="You can't open this page")).to_be_visible()
         expect(page.locator("body")).not_to_contain_text("Input tokens")
     shot(page, "user-forbidden")
+
+
+def test_key_picker_filters_as_one_types(transactional_db, personas, live_server, page: Page):
+    usage = _record_usage(personas)
+    research_key = ApiKey.objects.get(name="Research key")
+    sign_in(page, live_server, personas.admin.email, PASSWORD)
+    page.goto(f"{live_server.url}/settings/usage/")
+    same_document = no_full_reload(page)
+    picker = _filter(page, "API key")
+    expect(picker).to_have_attribute("role", "combobox")
+    expect(picker).to_have_attribute("placeholder", "All API keys")
+    expect(page.locator("select#filter-key")).to_be_hidden()
+
+    picker.click()
+    picker.fill("resea")
+    expect(picker).to_have_attribute("aria-expanded", "true")
+    options = page.get_by_role("listbox", name="API keys").get_by_role("option")
+    expect(options).to_have_count(1)
+    expect(options.first).to_contain_text("Research key")
+    expect(options.first).to_contain_text(f"{research_key.hint} · Research")
+    assert not axe_violations(page)
+    shot(page, "key-picker-open")
+    picker.press("ArrowDown")
+    expect(picker).to_have_attribute("aria-activedescendant", re.compile(r"-option-0$"))
+    picker.press("Enter")
+
+    expect(page).to_have_url(re.compile(f"[?&]key={research_key.public_id}(&|$)"))
+    research = [r for r in usage.records if r.workspace == usage.research]
+    expect(_total(page, "Requests")).to_have_text(str(len(research)))
+    picker = _filter(page, "API key")
+    expect(picker).to_have_value(f"Research key · {research_key.hint}")
+    expect(picker).to_be_focused()  # the filters were swapped; focus stayed in the picker
+    shot(page, "key-picker-chosen")
+
+    # Escape closes the list and puts back the key chosen.
+    picker.fill("nothing like this")
+    expect(page.locator(".combobox__empty")).to_have_text("No API key matches “nothing like this”.")
+    picker.press("Escape")
+    expect(picker).to_have_attribute("aria-expanded", "false")
+    expect(picker).to_have_value(f"Research key · {research_key.hint}")
+
+    # Another workspace has other keys: choosing one clears the key.
+    _filter(page, "Workspace").select_option(label="Default")
+    expect(page).to_have_url(re.compile(r"[?&]key=(&|$)"))
+    expect(page.locator(".alert--error")).to_have_count(0)
+    picker = _filter(page, "API key")
+    expect(picker).to_have_value("")
+    picker.press("ArrowDown")
+    expect(page.get_by_role("listbox", name="API keys").get_by_role("option")).to_have_text(
+        ["All API keys", re.compile(r"^Default key")]
+    )
+    picker.press("Escape")
+    same_document()
+
+
+def test_key_picker_without_script_is_a_select(transactional_db, personas, live_server, new_page):
+    _record_usage(personas)
+    research_key = ApiKey.objects.get(name="Research key")
+    page = new_page(java_script_enabled=False)
+    sign_in(page, live_server, personas.admin.email, PASSWORD)
+    page.goto(f"{live_server.url}/settings/usage/")
+    key = page.get_by_label("API key", exact=True)
+    expect(key.locator("option")).to_have_text(
+        [
+            "All API keys",
+            f"Default key ({personas.default_workspace.api_keys.get().hint}, Default)",
+            f"Research key ({research_key.hint}, Research)",
+        ]
+    )
+    key.select_option(label=f"Research key ({research_key.hint}, Research)")
+    page.get_by_role("button", name="Apply").click()
+    expect(page).to_have_url(re.compile(f"[?&]key={research_key.public_id}(&|$)"))
+    expect(page.get_by_label("API key", exact=True)).to_have_value(research_key.public_id)
+    shot(page, "key-filter-without-script")
+
+
+def test_chart_drill_down_by_keyboard_and_on_cost(
+    transactional_db, personas, live_server, page: Page
+):
+    usage = _record_usage(personas)
+    first = usage.first
+    sign_in(page, live_server, personas.admin.email, PASSWORD)
+    page.goto(f"{live_server.url}/settings/usage/")
+    same_document = no_full_reload(page)
+    chart = page.get_by_role("group", name=re.compile("^Input tokens by model"))
+    links = chart.get_by_role("link")
+    # One link per day with usage, named with its day and total; none for empty days.
+    days_with_usage = sorted({r.at.date() for r in usage.records})
+    expect(links).to_have_count(len(days_with_usage))
+    day_one_input = sum(r.input for r in usage.on(first))
+    link = chart.get_by_role(
+        "link", name=f"{_day_label(first)}: {day_one_input:,} in all. Show its hours"
+    )
+    link.focus()
+    shot(page, "bar-focused")
+    page.keyboard.press("Enter")
+    expect(page).to_have_url(re.compile(f"[?&]day={first.isoformat()}(&|$)"))
+    expect(_heading(page)).to_have_text(f"{first:%A %d %B %Y} (UTC)")
+    hours = page.get_by_role("group", name=re.compile("^Input tokens by model")).get_by_role("link")
+    expect(hours).to_have_count(len({r.at.hour for r in usage.on(first)}))
+    same_document()
+    assert not axe_violations(page, only=("nested-interactive", "link-name", "svg-img-alt"))
+
+    # Cost bars drill down the same way: a day into its hours, an hour into its minutes.
+    _sidebar_link(page, "Cost").click()
+    page.wait_for_url("**/settings/cost/")
+    cost_chart = page.get_by_role("group", name=re.compile("^Cost per day by workspace"))
+    cost_chart.get_by_role("link", name=re.compile(f"^{_day_label(first)}: ")).click()
+    expect(page).to_have_url(re.compile(f"[?&]day={first.isoformat()}(&|$)"))
+    expect(page.locator("#report figcaption")).to_have_text("Cost per hour by workspace")
+    page.get_by_role("group", name=re.compile("^Cost per hour")).get_by_role(
+        "link", name=re.compile("^09:00: ")
+    ).click()
+    expect(page).to_have_url(re.compile(f"[?&]hour={first.isoformat()}T09(&|$)"))
+    expect(page.locator("#report figcaption")).to_have_text("Cost per minute by workspace")
+    expect(page.get_by_role("img", name="Cost per minute by workspace")).to_be_visible()
+    shot(page, "cost-minutes")
+    page.get_by_role("link", name=f"← Back to the hours of {_day_label(first)}").click()
+    expect(page.locator("#report figcaption")).to_have_text("Cost per hour by workspace")

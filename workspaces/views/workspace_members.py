@@ -8,10 +8,12 @@ from django.shortcuts import redirect
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django.views.decorators.vary import vary_on_headers
+from django_htmx.http import trigger_client_event
 
 from accounts.audit import Actor
 from accounts.http import ConsoleRequest
 from accounts.models import User
+from accounts.roles import WorkspaceRole
 from console.forms import add_service_errors
 from console.htmx import Event, confirm_action, dialog_done, render_dialog, render_page
 from workspaces import selectors, services
@@ -92,8 +94,15 @@ def workspace_member_add(request: ConsoleRequest, workspace_id: str) -> HttpResp
 
 
 def _row_response(
-    request: ConsoleRequest, workspace: Workspace, access: Access, user: User, error: str | None
+    request: ConsoleRequest,
+    workspace: Workspace,
+    access: Access,
+    user: User,
+    error: str | None,
+    saved: str,
 ) -> HttpResponse:
+    """The member's row as saved, with `error` next to the role if the change was refused,
+    else a toast saying `saved`."""
     rows = [row for row in selectors.workspace_members(workspace) if row.user.pk == user.pk]
     if request.htmx and rows:
         context = {
@@ -102,11 +111,16 @@ def _row_response(
             "row_error": error,
             "role_choices": ROLE_CHOICES,
         }
-        return render_page(
+        response = render_page(
             request, "workspaces/workspace_members.html", context, partial="member_row"
         )
+        if error is None:
+            trigger_client_event(response, Event.TOAST, {"value": saved})
+        return response
     if error:
         messages.error(request, error)
+    else:
+        messages.success(request, saved)
     return redirect("workspaces:workspace_members", workspace.public_id)
 
 
@@ -118,19 +132,20 @@ def workspace_member_change_role(
     user = _org_user_or_404(workspace, user_id)
     form = WorkspaceMemberRoleForm(request.POST)
     error = None
+    saved = ""
     if not form.is_valid():
         error = "Choose one of the workspace roles listed."
     else:
+        role = form.cleaned_data["role"]
         try:
             services.workspace_member_change_role(
-                actor=Actor.from_request(request),
-                workspace=workspace,
-                user=user,
-                role=form.cleaned_data["role"],
+                actor=Actor.from_request(request), workspace=workspace, user=user, role=role
             )
         except ValidationError as problem:
             error = " ".join(problem.messages)
-    return _row_response(request, workspace, access, user, error)
+        else:
+            saved = f"{user.email} is now {WorkspaceRole(role).label} in {workspace.name}."
+    return _row_response(request, workspace, access, user, error, saved)
 
 
 @require_http_methods(["GET", "POST"])
