@@ -26,7 +26,7 @@ from django.conf import settings
 
 from billing.messages_api import bounds, clients, engine, lookups
 from billing.messages_api.exchange import ClientGone, Exchange, GatewayError
-from billing.messages_api.metering import UsageMeter, split_complete
+from billing.messages_api.metering import UsageMeter
 from billing.models import InputBound, UpstreamProtocol
 
 logger = logging.getLogger(__name__)
@@ -293,16 +293,14 @@ async def _stream(exchange: Exchange, answer: clients.Answer, meter: UsageMeter)
 
 
 async def _relay(exchange: Exchange, answer: clients.Answer, meter: UsageMeter) -> None:
-    buffer = b""
     try:
         async for chunk in answer.chunks():
-            buffer += chunk
-            end = split_complete(buffer)
-            if end:
-                events, buffer = buffer[:end], buffer[end:]
-                await exchange.send_body(meter.read_events(events))
-        if buffer.strip():
-            await exchange.send_body(meter.read_events(buffer.rstrip(b"\r\n") + b"\n\n"))
+            events = meter.feed(chunk)
+            if events:
+                await exchange.send_body(events)
+        rest = meter.finish()
+        if rest:
+            await exchange.send_body(rest)
         if not meter.finished and meter.error is None:
             await exchange.send_body(
                 _error_event("api_error", "The model server ended the answer early.")
