@@ -89,7 +89,13 @@ async def count_tokens(exchange: Exchange) -> None:
         upstream.protocol != UpstreamProtocol.DEMO
         and upstream.input_bound != InputBound.COUNT_TOKENS
     ):
-        await exchange.send_json(200, {"input_tokens": bounds.input_tokens_bound(body, payload)})
+        blocks = bounds.source_blocks(payload)
+        count = None
+        if forwarding.asks_upstream_to_count(upstream, blocks):
+            count = await forwarding.upstream_count(exchange, route, payload)
+        if count is None:
+            count = await forwarding.size_bound(body, payload, blocks)
+        await exchange.send_json(200, {"input_tokens": count})
         return
     answer = await clients.send(
         upstream,

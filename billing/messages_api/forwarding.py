@@ -101,14 +101,27 @@ async def authenticated(exchange: Exchange) -> tuple[str, lookups.Caller]:
     return secret, caller
 
 
-async def _input_bound(exchange: Exchange, route: lookups.Route, body: bytes, payload: dict) -> int:
-    bound = bounds.input_tokens_bound(body, payload)
+_bound_in_pool = engine.in_pool(bounds.input_bound)
+
+
+async def size_bound(body: bytes, payload: dict, blocks: list[dict]) -> int:
+    """The bound from the request's size (`bounds`), PDFs read in a thread."""
+    if bounds.reads_pdfs(blocks):
+        return (await _bound_in_pool(body, payload, blocks)).tokens
+    return bounds.input_bound(body, payload, blocks).tokens
+
+
+def asks_upstream_to_count(upstream: lookups.UpstreamConfig, blocks: list[dict]) -> bool:
+    """Whether the upstream's count_tokens bounds the input: when it is configured so, and
+    for a request with documents given by URL or file id, whose size it does not show."""
+    return upstream.protocol != UpstreamProtocol.DEMO and (
+        upstream.input_bound == InputBound.COUNT_TOKENS or bounds.unseen_documents(blocks) > 0
+    )
+
+
+async def upstream_count(exchange: Exchange, route: lookups.Route, payload: dict) -> int | None:
+    """The upstream's count of the request's input tokens; None when it gives none."""
     upstream = route.upstream
-    if (
-        upstream.input_bound != InputBound.COUNT_TOKENS
-        or upstream.protocol == UpstreamProtocol.DEMO
-    ):
-        return bound
     counted = {k: v for k, v in payload.items() if k not in {"max_tokens", "stream"}}
     counted["model"] = route.upstream_model
     answer = None
@@ -130,7 +143,16 @@ async def _input_bound(exchange: Exchange, route: lookups.Route, body: bytes, pa
     if isinstance(count, int) and not isinstance(count, bool) and count >= 0:
         return count
     logger.warning("Upstream %s did not count the tokens; the size bound is used.", upstream.name)
-    return bound
+    return None
+
+
+async def _input_bound(exchange: Exchange, route: lookups.Route, body: bytes, payload: dict) -> int:
+    blocks = bounds.source_blocks(payload)
+    if asks_upstream_to_count(route.upstream, blocks):
+        count = await upstream_count(exchange, route, payload)
+        if count is not None:
+            return count
+    return await size_bound(body, payload, blocks)
 
 
 async def create_message(exchange: Exchange) -> None:
