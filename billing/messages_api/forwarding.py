@@ -14,7 +14,8 @@ task of its own, shielded), with what the answer's usage says at that moment:
 
 The upstream connection is closed as soon as the client leaves, so the model stops
 generating. Settling happens after the last byte is sent, so it adds nothing to the
-client's latency.
+client's latency; a settle that fails is retried, and kept on disk until it is recorded
+(`settling`).
 """
 
 import asyncio
