@@ -23,6 +23,7 @@ import anthropic
 import httpx2
 import pytest
 import uvicorn
+from asgiref.sync import sync_to_async
 from django.conf import settings as django_settings
 from django.db import connections
 
@@ -113,6 +114,11 @@ def console_server(django_db_setup, django_db_blocker):
         try:
             yield Server(f"http://127.0.0.1:{port}", loop)
         finally:
+            # The engine's asynchronous twins reach the database in one shared thread of
+            # their own (sync_to_async's default): its connection is closed too.
+            asyncio.run_coroutine_threadsafe(sync_to_async(connections.close_all)(), loop).result(
+                timeout=10
+            )
             server.should_exit = True
             thread.join(timeout=30)
             _close_connections_in(executor)
