@@ -49,6 +49,8 @@ from bench import common
 
 import aiohttp
 import httpx2
+import uvloop
+from asgiref.sync import sync_to_async
 from django.conf import settings
 
 from accounts.audit import Actor
@@ -217,8 +219,13 @@ async def load(
     return samples
 
 
-async def saturate(url: str, headers: dict, data: bytes, seconds: float) -> float:
+async def saturate(
+    url: str, headers: dict, data: bytes, seconds: float
+) -> tuple[float, dict[int, int]]:
+    """Requests answered 200 per second at concurrency 64, and how many answered otherwise
+    (by status): an overloaded server may refuse some, which do not count."""
     connector = aiohttp.TCPConnector(limit=64)
+    refused: dict[int, int] = {}
     async with aiohttp.ClientSession(connector=connector) as session:
         for _ in range(50):
             await one(session, url, headers, data)
@@ -228,12 +235,16 @@ async def saturate(url: str, headers: dict, data: bytes, seconds: float) -> floa
         async def worker() -> None:
             nonlocal done
             while time.perf_counter() < until:
-                await one(session, url, headers, data)
-                done += 1
+                async with session.post(url, data=data, headers=headers) as response:
+                    await response.read()
+                    if response.status == 200:
+                        done += 1
+                    else:
+                        refused[response.status] = refused.get(response.status, 0) + 1
 
         began = time.perf_counter()
         await asyncio.gather(*(worker() for _ in range(64)))
-        return done / (time.perf_counter() - began)
+        return done / (time.perf_counter() - began), refused
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -321,6 +332,68 @@ async def httpx_load(
     return samples
 
 
+# -- The engine's calls ------------------------------------------------------------------------
+
+
+async def engine_calls(secret: str, count: int) -> None:
+    """Authorize and settle as the gateway called them before (the synchronous engine in the
+    event loop's thread pool) and as it calls them now (the asynchronous twins, on
+    redis.asyncio in the loop), in this process on uvloop, against the same Redis, settles
+    queued."""
+    settings.USAGE_QUEUE = True
+    backend = limiter.RedisBackend(os.environ["REDIS_URL"])
+    enforcement.use_backend(backend)
+    modes = {
+        "thread pool": (
+            sync_to_async(enforcement.authorize, thread_sensitive=False),
+            sync_to_async(enforcement.settle, thread_sensitive=False),
+        ),
+        "redis.asyncio": (enforcement.aauthorize, enforcement.asettle),
+    }
+    used = {"input_tokens": 20, "output_tokens": 8}
+    common.say("the engine's calls in the gateway process: thread pool against redis.asyncio")
+    print(
+        f"  {'mode':<14} {'c':>3} {'authorize p50/p99 ms':>21} {'settle p50/p99 ms':>18} {'CPU ms/req':>11}"
+    )
+    for concurrency in (1, 32):
+        for mode, (authorize, settle) in modes.items():
+            checks: list[float] = []
+            settles: list[float] = []
+
+            async def one(
+                authorize=authorize, settle=settle, checks=checks, settles=settles
+            ) -> None:
+                began = time.perf_counter()
+                decision = await authorize(secret, MODEL, 20, 256)
+                checks.append(time.perf_counter() - began)
+                began = time.perf_counter()
+                await settle(decision.reservation_id, used)
+                settles.append(time.perf_counter() - began)
+
+            for _ in range(20):
+                await one()
+            checks.clear()
+            settles.clear()
+            cpu = time.process_time()
+            remaining = count
+
+            async def worker(one=one) -> None:
+                nonlocal remaining
+                while remaining > 0:
+                    remaining -= 1
+                    await one()
+
+            await asyncio.gather(*(worker() for _ in range(concurrency)))
+            cpu_ms = (time.process_time() - cpu) * 1000 / count
+            a = [x * 1000 for x in checks]
+            b = [x * 1000 for x in settles]
+            print(
+                f"  {mode:<14} {concurrency:>3} {percentile(a, 0.5):>10.3f}/{percentile(a, 0.99):<10.3f} "
+                f"{percentile(b, 0.5):>8.3f}/{percentile(b, 0.99):<9.3f} {cpu_ms:>11.3f}"
+            )
+    enforcement.use_backend(None)
+
+
 # -- The run -----------------------------------------------------------------------------------
 
 
@@ -369,7 +442,7 @@ def main() -> None:
         }
         console = start(
             [
-                str(ROOT / ".venv" / "bin" / "uvicorn"),
+                str(Path(sys.executable).parent / "uvicorn"),
                 "console.asgi:application",
                 "--host=127.0.0.1",
                 f"--port={console_port}",
@@ -402,6 +475,8 @@ def main() -> None:
         servers.append(lite)
         wait_for_port(console_port, console, "Console")
         wait_for_port(litellm_port, lite, "LiteLLM's proxy", timeout=240)
+        # On uvloop, the event loop Console's processes run on (uvicorn picks it).
+        uvloop.run(engine_calls(secret, args.requests))
         asyncio.run(run(args, upstream_url, console_port, litellm_port, secret, console, lite))
     finally:
         for server in reversed(servers):
@@ -413,7 +488,10 @@ def main() -> None:
 async def run(args, upstream_url, console_port, litellm_port, secret, console, lite) -> None:
     targets = {
         "upstream": (f"{upstream_url}/v1/messages", {"x-api-key": "fake-upstream-key"}),
-        "Console": (f"http://127.0.0.1:{console_port}/v1/messages", {"x-api-key": secret}),
+        "Console": (
+            f"http://127.0.0.1:{console_port}/v1/messages",
+            {"x-api-key": secret, "anthropic-version": "2023-06-01"},
+        ),
         "LiteLLM": (
             f"http://127.0.0.1:{litellm_port}/v1/messages",
             {"authorization": f"Bearer {LITELLM_KEY}", "anthropic-version": "2023-06-01"},
@@ -469,8 +547,9 @@ async def run(args, upstream_url, console_port, litellm_port, secret, console, l
     )
     rates = {}
     for name, (url, headers) in targets.items():
-        rates[name] = await saturate(url, headers, body(FAST), args.seconds)
-        print(f"  {name:<9} {rates[name]:8.0f} rps")
+        rates[name], refused = await saturate(url, headers, body(FAST), args.seconds)
+        others = ", ".join(f"{count} answered {status}" for status, count in refused.items())
+        print(f"  {name:<9} {rates[name]:8.0f} rps" + (f" ({others})" if others else ""))
     print(f"  Console / LiteLLM: {rates['Console'] / rates['LiteLLM']:.2f}x")
     common.say("memory per worker after the run (RSS, MiB)")
     print(f"  Console  {rss_per_worker(console, args.workers):7.1f}")

@@ -1,6 +1,8 @@
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
+from django.utils.decorators import method_decorator
+from django.views.decorators.debug import sensitive_post_parameters
 
 from accounts.audit import Actor
 from billing import services, upstreams
@@ -290,7 +292,12 @@ class UpstreamForm(forms.ModelForm):
 @admin.register(Upstream)
 class UpstreamAdmin(admin.ModelAdmin):
     """Model servers behind the gateway. Saves go through `upstreams.upstream_configure`, which
-    encrypts the credential; the page only says whether one is set."""
+    encrypts the credential; the page only says whether one is set. An error while saving
+    reports the request without the credential (`sensitive_post_parameters`)."""
+
+    @method_decorator(sensitive_post_parameters("credential"))
+    def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
+        return super().changeform_view(request, object_id, form_url, extra_context)
 
     form = UpstreamForm
     list_display = ["name", "protocol", "base_url", "has_credential", "input_bound", "enabled"]

@@ -539,8 +539,9 @@ def count_refusal(
     model_id: int,
     limiter: str,
     at: datetime,
+    count: int = 1,
 ) -> None:
-    """Add one refused request to its minute."""
+    """Add `count` refused requests (one, unless a caller counted them first) to their minute."""
     minute = at.astimezone(UTC).replace(second=0, microsecond=0)
     where = {
         "minute": minute,
@@ -549,12 +550,12 @@ def count_refusal(
         "model_id": model_id,
         "limiter": limiter,
     }
-    if not RefusalMinute.objects.filter(**where).update(count=F("count") + 1):
+    if not RefusalMinute.objects.filter(**where).update(count=F("count") + count):
         try:
             with transaction.atomic():
-                RefusalMinute.objects.create(organization_id=organization_id, count=1, **where)
+                RefusalMinute.objects.create(organization_id=organization_id, count=count, **where)
         except IntegrityError:
-            RefusalMinute.objects.filter(**where).update(count=F("count") + 1)
+            RefusalMinute.objects.filter(**where).update(count=F("count") + count)
 
 
 def ensure_partitions(*, months_back: int = 3, months_ahead: int = 3, now=None) -> list[str]:

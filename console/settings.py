@@ -216,6 +216,11 @@ RECONCILE_SECONDS = env.float("RECONCILE_SECONDS", default=60.0)
 UPSTREAM_CREDENTIAL_KEYS = env.list("UPSTREAM_CREDENTIAL_KEYS", default=[])
 # The largest Messages API request body accepted (Anthropic's limit: 32 MB).
 GATEWAY_MAX_BODY_BYTES = env.int("GATEWAY_MAX_BODY_BYTES", default=32 * 1024 * 1024)
+# Where the gateway keeps a settle that failed until it is recorded (a local, persistent
+# folder, shared by the processes of one host; see billing/messages_api/settling.py).
+GATEWAY_SETTLE_SPOOL_DIR = Path(
+    _env_str("GATEWAY_SETTLE_SPOOL_DIR", str(BASE_DIR / "var" / "settle-spool"))
+)
 
 TASKS = {
     "default": {

@@ -23,6 +23,7 @@ import logging
 import math
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -330,15 +331,22 @@ def _decide(authorization: _Authorization, result: CheckResult, now: float) -> D
     return decision
 
 
+def _refusal_counted(
+    authorization: _Authorization, decision: Decision, now: float
+) -> dict[str, Any]:
+    """The arguments of `usage.count_refusal` for this refusal."""
+    return {
+        "api_key_id": authorization.context.api_key_id,
+        "organization_id": authorization.context.organization_id,
+        "workspace_id": authorization.context.workspace_id,
+        "model_id": authorization.model.model.pk,
+        "limiter": decision.limiter or "",
+        "at": datetime.fromtimestamp(now, UTC),
+    }
+
+
 def _count_refusal(authorization: _Authorization, decision: Decision, now: float) -> None:
-    records.count_refusal(
-        api_key_id=authorization.context.api_key_id,
-        organization_id=authorization.context.organization_id,
-        workspace_id=authorization.context.workspace_id,
-        model_id=authorization.model.model.pk,
-        limiter=decision.limiter or "",
-        at=datetime.fromtimestamp(now, UTC),
-    )
+    records.count_refusal(**_refusal_counted(authorization, decision, now))
 
 
 def authorize(
@@ -385,8 +393,11 @@ async def aauthorize(
     *,
     now: float | None = None,
     scope: str | None = None,
+    count_refusal: Callable[..., None] | None = None,
 ) -> Decision:
-    """`authorize` for an event loop: the same check, one round trip on `redis.asyncio`."""
+    """`authorize` for an event loop: the same check, one round trip on `redis.asyncio`.
+    A refusal is counted by `count_refusal` when given (called in the loop with the
+    arguments of `usage.count_refusal`), else written in a thread before the answer."""
     now = time.time() if now is None else now
     try:
         prepared = _prepare_authorize(
@@ -414,7 +425,10 @@ async def aauthorize(
         return _unavailable(prepared)
     decision = _decide(prepared, result, now)
     if not decision.admitted:
-        await sync_to_async(_count_refusal)(prepared, decision, now)
+        if count_refusal is not None:
+            count_refusal(**_refusal_counted(prepared, decision, now))
+        else:
+            await sync_to_async(_count_refusal)(prepared, decision, now)
     return decision
 
 

@@ -7,6 +7,8 @@ makes no SQL query once the key, the limits and the routes are cached. Every req
 `/v1/messages` is checked by the enforcement engine before it is forwarded (`engine`), its
 input tokens bounded from above first (`bounds`); the upstream's answer is passed on as it
 arrives while its usage is read (`metering`), and the request is settled exactly once,
-whatever happens (`forwarding`). `upstreams` holds the connection pools to the model servers
-and the built-in demo server; `lookups` the cached routes and keys.
+whatever happens (`forwarding`), a failed settle retried until it is recorded
+(`settling`). Refusals are counted off the request path (`refusals`). `clients` holds the
+connection pools to the model servers and the built-in demo server; `lookups` the cached
+routes and keys.
 """

@@ -8,7 +8,7 @@ from urllib.parse import parse_qsl
 
 from django.conf import settings
 
-from billing.messages_api import bounds, clients, forwarding, lookups
+from billing.messages_api import bounds, clients, forwarding, lookups, refusals, settling
 from billing.messages_api.exchange import ClientGone, Exchange, GatewayError
 from billing.models import InputBound, UpstreamProtocol
 
@@ -75,6 +75,7 @@ async def get_model(exchange: Exchange, model_id: str) -> None:
 async def count_tokens(exchange: Exchange) -> None:
     """`POST /v1/messages/count_tokens`: the upstream's count when it offers one, the demo's
     own, else the size bound Console reserves (an upper bound, see `bounds`)."""
+    await forwarding.authenticated(exchange)
     body = await exchange.read_body(settings.GATEWAY_MAX_BODY_BYTES)
     payload = exchange.parse_json(body)
     model = payload.get("model")
@@ -82,14 +83,19 @@ async def count_tokens(exchange: Exchange) -> None:
         raise GatewayError(400, "invalid_request_error", "model: Field required")
     if not isinstance(payload.get("messages"), list):
         raise GatewayError(400, "invalid_request_error", "messages: Field required")
-    await forwarding.authenticated(exchange)
-    route = await forwarding.routed(exchange, model)
+    route = await forwarding.routed(model)
     upstream = route.upstream
     if (
         upstream.protocol != UpstreamProtocol.DEMO
         and upstream.input_bound != InputBound.COUNT_TOKENS
     ):
-        await exchange.send_json(200, {"input_tokens": bounds.input_tokens_bound(body, payload)})
+        blocks = bounds.source_blocks(payload)
+        count = None
+        if forwarding.asks_upstream_to_count(upstream, blocks):
+            count = await forwarding.upstream_count(exchange, route, payload)
+        if count is None:
+            count = await forwarding.size_bound(body, payload, blocks)
+        await exchange.send_json(200, {"input_tokens": count})
         return
     answer = await clients.send(
         upstream,
@@ -100,7 +106,7 @@ async def count_tokens(exchange: Exchange) -> None:
     )
     try:
         if answer.status != 200:
-            await forwarding.pass_on_error(exchange, answer, upstream)
+            await forwarding.pass_on_error(exchange, answer, route)
             return
         await exchange.send_bytes(
             200, await answer.read(forwarding.MAX_ERROR_BYTES), content_type="application/json"
@@ -164,11 +170,16 @@ async def _lifespan(receive: Any, send: Any) -> None:
     while True:
         message = await receive()
         if message["type"] == "lifespan.startup":
+            # Settles a process left in the spool (it stopped, or died) are recorded now.
+            if settling.spooled():
+                settling.start_draining()
             await send({"type": "lifespan.startup.complete"})
         elif message["type"] == "lifespan.shutdown":
-            # Requests still settling finish before the process goes.
+            # Requests still settling finish before the process goes; what cannot be
+            # settled waits in the spool for the next process.
             if forwarding.busy():
-                await asyncio.wait(forwarding.in_flight | forwarding.settling, timeout=30)
+                await asyncio.wait(forwarding.in_flight | forwarding.settle_tasks, timeout=30)
+            await refusals.flush()
             await clients.close_pools()
             await send({"type": "lifespan.shutdown.complete"})
             return

@@ -62,7 +62,10 @@ class Exchange:
             413, "request_too_large", f"Request bodies can be at most {limit:,} bytes."
         )
         length = self.header("content-length")
-        if length is not None and (not length.isdigit() or int(length) > limit):
+        # ASCII digits only: str.isdigit() also takes "²", which int() does not.
+        if length is not None and not (length.isascii() and length.isdigit()):
+            raise GatewayError(400, "invalid_request_error", "Content-Length: not a number.")
+        if length is not None and int(length) > limit:
             raise too_large
         body = bytearray()
         while True:

@@ -3,7 +3,10 @@ test process (so it reads the test database), in front of the fake upstream, a p
 its own (`fake_upstream.py`). Both start once per session and stop at its end.
 
 `gateway` gives a test a workspace key, an upstream pointing at the fake one with
-`claude-sonnet-4-5` routed to it, and the official SDK pointed at Console.
+`claude-sonnet-4-5` routed to it, and the official SDK pointed at Console. It runs each test
+with each counter store: this process's memory (`local`), Redis as production runs it
+(`redis`), and Redis carrying the settles' records to the usage worker (`redis-queued`,
+`USAGE_QUEUE`: a settle is one round trip on `redis.asyncio`).
 """
 
 import asyncio
@@ -20,12 +23,15 @@ import anthropic
 import httpx2
 import pytest
 import uvicorn
+from asgiref.sync import sync_to_async
+from django.conf import settings as django_settings
 from django.db import connections
 
 from accounts.audit import Actor
-from billing import enforcement, limiter, upstreams
-from billing.messages_api import forwarding, lookups
+from billing import enforcement, limiter, upstreams, usage
+from billing.messages_api import forwarding, lookups, refusals, settling
 from billing.models import Model, UsageRecord
+from tests.billing.conftest import redis_backend
 from tests.factories import WorkspaceFactory
 from workspaces import services as workspace_services
 
@@ -71,8 +77,18 @@ def _close_connections_in(executor: ThreadPoolExecutor) -> None:
         future.result()
 
 
+@dataclass
+class Server:
+    url: str
+    loop: asyncio.AbstractEventLoop
+
+    def run(self, coroutine, timeout: float = 30):
+        """Run `coroutine` in the server's event loop; its result."""
+        return asyncio.run_coroutine_threadsafe(coroutine, self.loop).result(timeout)
+
+
 @pytest.fixture(scope="session")
-def console_url(django_db_setup, django_db_blocker):
+def console_server(django_db_setup, django_db_blocker):
     from console.asgi import application
 
     port = _free_port()
@@ -96,13 +112,23 @@ def console_url(django_db_setup, django_db_blocker):
                 pytest.fail("Console's ASGI server did not start.")
             time.sleep(0.02)
         try:
-            yield f"http://127.0.0.1:{port}"
+            yield Server(f"http://127.0.0.1:{port}", loop)
         finally:
+            # The engine's asynchronous twins reach the database in one shared thread of
+            # their own (sync_to_async's default): its connection is closed too.
+            asyncio.run_coroutine_threadsafe(sync_to_async(connections.close_all)(), loop).result(
+                timeout=10
+            )
             server.should_exit = True
             thread.join(timeout=30)
             _close_connections_in(executor)
             executor.shutdown()
             loop.close()
+
+
+@pytest.fixture(scope="session")
+def console_url(console_server) -> str:
+    return console_server.url
 
 
 @dataclass
@@ -115,6 +141,12 @@ class Gateway:
     org: object
     actor: Actor
     upstream: object
+    server: Server
+    backend: object
+
+    @property
+    def queued(self) -> bool:
+        return self.backend.queues_usage and django_settings.USAGE_QUEUE
 
     def sdk(self, **options) -> anthropic.Anthropic:
         return anthropic.Anthropic(
@@ -132,9 +164,12 @@ class Gateway:
         answer's last byte), checking that no more than `count` appear."""
         # Waits without reading the database meanwhile: on SQLite's shared in-memory test
         # database a read here would make the settle's write fail ("table is locked").
-        deadline = time.monotonic() + timeout
-        while forwarding.busy() and time.monotonic() < deadline:
-            time.sleep(0.01)
+        self.idle(timeout)
+        if self.queued:
+            # What the usage worker does: the records queued in Redis, into the database.
+            enforcement.store_queued_usage()
+            if django_settings.USAGE_ROLLUP_INLINE:
+                usage.rollup_pending()
         records = list(UsageRecord.objects.order_by("id"))
         assert len(records) == count, f"{len(records)} usage records, expected {count}"
         for record in records:
@@ -142,11 +177,53 @@ class Gateway:
             assert enforcement.settle(record.request_id, {}).already_settled
         return records
 
+    def idle(self, timeout: float = 10) -> None:
+        """Wait until no request is in flight, settling, or waiting in the settle spool."""
+        deadline = time.monotonic() + timeout
+        while (forwarding.busy() or settling.draining()) and time.monotonic() < deadline:
+            time.sleep(0.01)
 
-@pytest.fixture
-def gateway(transactional_db, catalog, personas, console_url, fake_upstream_url, settings):
+    def flush_refusals(self) -> None:
+        self.idle()
+        self.server.run(refusals.flush())
+
+
+_redis: list = []
+
+
+def _backend(name: str):
+    if name == "local":
+        return limiter.LocalBackend()
+    if not _redis:
+        _redis.append(redis_backend())
+    backend = _redis[0]
+    backend.reset()
+    return backend
+
+
+BACKENDS = ["local", "redis", "redis-queued"]
+
+
+@pytest.fixture(params=BACKENDS)
+def gateway(
+    request,
+    transactional_db,
+    catalog,
+    personas,
+    console_server,
+    fake_upstream_url,
+    settings,
+    tmp_path,
+    monkeypatch,
+):
     settings.USAGE_ROLLUP_INLINE = True
-    enforcement.use_backend(limiter.LocalBackend())
+    settings.USAGE_QUEUE = request.param == "redis-queued"
+    settings.GATEWAY_SETTLE_SPOOL_DIR = tmp_path / "settle-spool"
+    # Refusals are written when a test says so (a write in the background would meet the
+    # test's own reads on SQLite's shared in-memory database).
+    monkeypatch.setattr(refusals, "FLUSH_SECONDS", 3600)
+    backend = _backend(request.param)
+    enforcement.use_backend(backend)
     lookups.clear()
     httpx2.delete(f"{fake_upstream_url}/_log")
     actor = Actor.for_user(personas.admin)
@@ -165,8 +242,8 @@ def gateway(transactional_db, catalog, personas, console_url, fake_upstream_url,
         upstream_model="fake-model",
         display_name="Claude Sonnet 4.5",
     )
-    yield Gateway(
-        url=console_url,
+    gateway = Gateway(
+        url=console_server.url,
         upstream_url=fake_upstream_url,
         secret=secret,
         key=key,
@@ -174,9 +251,19 @@ def gateway(transactional_db, catalog, personas, console_url, fake_upstream_url,
         org=personas.org,
         actor=actor,
         upstream=upstream,
+        server=console_server,
+        backend=backend,
     )
-    deadline = time.monotonic() + 10
-    while forwarding.busy() and time.monotonic() < deadline:
-        time.sleep(0.02)
+    yield gateway
+    gateway.idle()
+    console_server.run(_forget_refusals())
     enforcement.use_backend(None)
     lookups.clear()
+    if request.param != "local":
+        backend.reset()
+
+
+async def _forget_refusals() -> None:
+    refusals._tally.clear()
+    if refusals._flusher is not None:
+        refusals._flusher.cancel()

@@ -7,10 +7,15 @@ What it answers is told by the last user message, in a line such as
 
 - `reply` (the default): a message (streamed with `ping`s, or whole) of `output` words, a
   token each, with the usage given; `delay_ms` before the answer starts, `start_ms`
-  between the stream's headers and its first event, `event_ms` between events; `full_delta=1` repeats the input side in `message_delta`, as newer
-  servers do; `web_search=N` reports server tool use; `tier=priority` the service tier.
+  between the stream's headers and its first event, `event_ms` between events;
+  `full_delta=1` repeats the input side in `message_delta`, as newer servers do;
+  `web_search=N` and `web_fetch=N` report server tool use; `tier=priority` the service
+  tier, `geo=us` the inference geography, `speed=fast` the speed; `bad_usage=1` a
+  `cache_creation` that is text, not an object (a report no settle takes as it is); `data_only=1`
+  streams events without their `event:` lines, each opened by an `id:` line.
 - `overloaded`: after `after` words, an SSE `error` event (`overloaded_error`), then the end.
-- `status code=529`: that HTTP status with an error envelope, before any stream.
+- `status code=529`: that HTTP status with an error envelope, before any stream (its error
+  type the Messages API's for the status, or `type=...`; its message names the model).
 - `stall`: after `after` words, silence for a minute (past any test's read timeout).
 - `drop`: after `after` words, the connection is cut.
 
@@ -54,13 +59,29 @@ def _usage(params: dict[str, str], output: int) -> dict:
         "output_tokens": output,
         "service_tier": params.get("tier", "standard"),
     }
-    if "web_search" in params:
-        usage["server_tool_use"] = {"web_search_requests": int(params["web_search"])}
+    tools = {
+        f"{name}_requests": int(params[name])
+        for name in ("web_search", "web_fetch")
+        if name in params
+    }
+    if tools:
+        usage["server_tool_use"] = tools
+    if "geo" in params:
+        usage["inference_geo"] = params["geo"]
+    if params.get("bad_usage"):
+        usage["cache_creation"] = "none"
+    if "speed" in params:
+        usage["speed"] = params["speed"]
     return usage
 
 
 def _event(name: str, data: dict) -> bytes:
     return f"event: {name}\ndata: {json.dumps(data)}\n\n".encode()
+
+
+def _data_only(event: bytes, number: int) -> bytes:
+    """The same event without its `event:` line, opened by an `id:` line."""
+    return f"id: {number}\n".encode() + event.split(b"\n", 1)[1]
 
 
 async def messages(request: web.Request) -> web.StreamResponse:
@@ -72,12 +93,23 @@ async def messages(request: web.Request) -> web.StreamResponse:
     await asyncio.sleep(int(params.get("delay_ms", 0)) / 1000)
     if scenario == "status":
         code = int(params.get("code", 529))
-        kind = {529: "overloaded_error", 429: "rate_limit_error", 401: "authentication_error"}
+        kind = {
+            529: "overloaded_error",
+            429: "rate_limit_error",
+            401: "authentication_error",
+            403: "permission_error",
+            404: "not_found_error",
+            400: "invalid_request_error",
+            422: "invalid_request_error",
+        }
         entry["ended"] = "complete"
         return web.json_response(
             {
                 "type": "error",
-                "error": {"type": kind.get(code, "api_error"), "message": f"fake {code}"},
+                "error": {
+                    "type": params.get("type", kind.get(code, "api_error")),
+                    "message": f"fake {code} for {payload.get('model')}",
+                },
             },
             status=code,
             headers={"retry-after": "7"} if code == 429 else None,
@@ -145,6 +177,8 @@ async def messages(request: web.Request) -> web.StreamResponse:
                 {"type": "error", "error": {"type": "overloaded_error", "message": "Overloaded"}},
             )
         )
+    if params.get("data_only"):
+        events = [_data_only(event, number) for number, event in enumerate(events)]
     try:
         await asyncio.sleep(int(params.get("start_ms", 0)) / 1000)
         for index, event in enumerate(events):

@@ -16,8 +16,7 @@ from accounts import services as account_services
 from accounts.models import KeyStatus
 from billing import enforcement, services
 from billing.messages_api import lookups
-from billing.models import Limiter, ModelGroup
-from tests.billing.conftest import redis_backend
+from billing.models import Limiter, ModelGroup, RefusalMinute
 from workspaces import services as workspace_services
 from workspaces.models import ApiKey
 
@@ -191,13 +190,11 @@ def count_every_query(monkeypatch):
     return queries
 
 
+@pytest.mark.parametrize("gateway", ["redis-queued"], indirect=True)
 def test_a_warm_request_runs_no_sql(gateway, settings, count_every_query):
     settings.LIMITER_CACHE_SECONDS = 60
-    settings.USAGE_QUEUE = True
     settings.USAGE_ROLLUP_INLINE = False
-    backend = redis_backend()
-    backend.reset()
-    enforcement.use_backend(backend)
+    backend = gateway.backend
 
     def queued(count: int) -> None:
         deadline = time.monotonic() + 5
@@ -205,17 +202,66 @@ def test_a_warm_request_runs_no_sql(gateway, settings, count_every_query):
             assert time.monotonic() < deadline, "the requests were not settled"
             time.sleep(0.01)
 
-    try:
-        call(gateway)  # the key, the limits, the model and the routes, now cached
-        queued(1)
-        count_every_query.clear()
-        call(gateway)
-        with gateway.sdk().messages.stream(
-            model="claude-sonnet-4-5", max_tokens=10, messages=HELLO
-        ) as stream:
-            stream.until_done()
-        queued(3)
-        assert count_every_query == []
-    finally:
-        backend.reset()
-        enforcement.use_backend(None)
+    call(gateway)  # the key, the limits, the model and the routes, now cached
+    queued(1)
+    count_every_query.clear()
+    call(gateway)
+    with gateway.sdk().messages.stream(
+        model="claude-sonnet-4-5", max_tokens=10, messages=HELLO
+    ) as stream:
+        stream.until_done()
+    queued(3)
+    assert count_every_query == []
+
+
+def test_refusals_are_counted_off_the_request_path(gateway, settings, count_every_query):
+    settings.LIMITER_CACHE_SECONDS = 60
+    services.workspace_rate_limit_set(
+        actor=gateway.actor,
+        workspace=gateway.workspace,
+        model_group=ModelGroup.objects.get(slug="sonnet-4"),
+        limiter=Limiter.REQUESTS_PER_MINUTE,
+        value=1,
+    )
+    call(gateway)  # admitted: the key, the limits and the route are cached now
+    gateway.idle()
+    count_every_query.clear()
+    for _ in range(3):
+        with pytest.raises(anthropic.RateLimitError):
+            call(gateway)
+    gateway.idle()
+    # A refused client waits for no SQL write; the refusals are counted all the same.
+    assert count_every_query == []
+    gateway.flush_refusals()
+    (minute,) = RefusalMinute.objects.all()
+    assert minute.count == 3
+    assert (minute.api_key_id, minute.limiter) == (gateway.key.pk, Limiter.REQUESTS_PER_MINUTE)
+    gateway.settled(count=1)
+
+
+@pytest.mark.parametrize("gateway", ["redis", "redis-queued"], indirect=True)
+def test_the_engine_runs_on_async_redis(gateway, monkeypatch):
+    """A check is one round trip on redis.asyncio in the event loop, no thread; so is a
+    settle when it is queued (without the queue it writes its record, in a thread)."""
+    calls: list[str] = []
+    backend = gateway.backend
+    for name in ("check", "acheck", "settle", "asettle"):
+        real = getattr(backend, name)
+
+        def spy(request, real=real, name=name):
+            calls.append(name)
+            return real(request)
+
+        monkeypatch.setattr(backend, name, spy)
+    call(gateway)
+    with gateway.sdk().messages.stream(
+        model="claude-sonnet-4-5", max_tokens=10, messages=HELLO
+    ) as stream:
+        stream.until_done()
+    gateway.idle()
+    # (The first check of an organization may run twice, its spend counters made between.)
+    assert "acheck" in calls and "check" not in calls
+    settled, not_used = ("asettle", "settle") if gateway.queued else ("settle", "asettle")
+    assert calls.count(settled) == 2 and not_used not in calls
+    monkeypatch.undo()
+    gateway.settled(count=2)

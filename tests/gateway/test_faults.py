@@ -4,6 +4,7 @@ upstream reported (and, when the client leaves mid-stream, at least what it was 
 import time
 
 import anthropic
+import httpx2
 import pytest
 
 from billing import upstreams
@@ -38,13 +39,70 @@ def test_upstream_429_passes_its_retry_after_on(gateway):
     gateway.settled()
 
 
-def test_upstream_refusing_consoles_credential_is_an_internal_error(gateway):
+@pytest.mark.parametrize(
+    "directive",
+    [
+        "status code=401",
+        "status code=402 type=billing_error",
+        "status code=403 type=authentication_error",
+        "status code=404",
+    ],
+)
+def test_upstream_refusing_console_itself_is_an_internal_error(gateway, directive, caplog):
+    """Its credential, its account, its route: nothing the client can change."""
     with pytest.raises(anthropic.InternalServerError) as failed:
         gateway.sdk().messages.create(
-            model="claude-sonnet-4-5", max_tokens=10, messages=ask("fake: status code=401")
+            model="claude-sonnet-4-5", max_tokens=10, messages=ask(f"fake: {directive}")
         )
     assert failed.value.status_code == 500
     assert failed.value.body["error"] == {"type": "api_error", "message": "Internal server error"}
+    assert "Upstream fake" in caplog.text
+    (record,) = gateway.settled()
+    assert tokens(record) == (0, 0, 0, 0)
+
+
+def test_upstream_permission_error_is_a_403_for_the_client(gateway):
+    with pytest.raises(anthropic.PermissionDeniedError) as refused:
+        gateway.sdk().messages.create(
+            model="claude-sonnet-4-5", max_tokens=10, messages=ask("fake: status code=403")
+        )
+    assert refused.value.status_code == 403
+    # The upstream's words, with the model named as the client named it.
+    assert refused.value.body["error"] == {
+        "type": "permission_error",
+        "message": "fake 403 for claude-sonnet-4-5",
+    }
+    assert refused.value.response.headers["anthropic-ratelimit-requests-limit"] == "50"
+    gateway.settled()
+
+
+@pytest.mark.parametrize(
+    ("code", "status", "error_type"),
+    [
+        (400, 400, "invalid_request_error"),
+        (422, 400, "invalid_request_error"),
+        (409, 400, "invalid_request_error"),
+        (413, 413, "request_too_large"),
+        (500, 500, "api_error"),
+        (502, 502, "api_error"),
+        (503, 529, "overloaded_error"),
+        (504, 502, "api_error"),
+    ],
+)
+def test_upstream_statuses_are_answered_as_the_messages_api_answers(
+    gateway, code, status, error_type
+):
+    response = httpx2.post(
+        f"{gateway.url}/v1/messages",
+        headers={"x-api-key": gateway.secret, "anthropic-version": "2023-06-01"},
+        json={
+            "model": "claude-sonnet-4-5",
+            "max_tokens": 5,
+            "messages": ask(f"fake: status code={code}"),
+        },
+    )
+    assert response.status_code == status
+    assert response.json()["error"]["type"] == error_type
     gateway.settled()
 
 

@@ -13,6 +13,11 @@ from billing.models import InputBound
 HELLO = [{"role": "user", "content": "Hello"}]
 
 
+def KEYED(gateway) -> dict:
+    """The headers every request carries: the key and the API version."""
+    return {"x-api-key": gateway.secret, "anthropic-version": "2023-06-01"}
+
+
 def ask(text: str) -> list[dict]:
     return [{"role": "user", "content": text}]
 
@@ -129,6 +134,7 @@ def test_repeated_beta_headers_are_passed_on_as_one_list(gateway):
         f"{gateway.url}/v1/messages",
         headers=[
             ("x-api-key", gateway.secret),
+            ("anthropic-version", "2023-06-01"),
             ("anthropic-beta", "one-2099-01-01"),
             ("anthropic-beta", "two-2099-01-01"),
         ],
@@ -218,7 +224,7 @@ def test_models_are_paged_newest_first(gateway):
 def test_bad_requests_are_400_in_the_envelope(gateway, body, message):
     response = httpx2.post(
         f"{gateway.url}/v1/messages",
-        headers={"x-api-key": gateway.secret, "content-type": "application/json"},
+        headers={**KEYED(gateway), "content-type": "application/json"},
         content=body,
     )
     assert response.status_code == 400
@@ -233,7 +239,7 @@ def test_body_over_the_limit_is_413(gateway, settings):
     settings.GATEWAY_MAX_BODY_BYTES = 1_000
     response = httpx2.post(
         f"{gateway.url}/v1/messages",
-        headers={"x-api-key": gateway.secret},
+        headers=KEYED(gateway),
         content=b"x" * 1_001,
     )
     assert response.status_code == 413

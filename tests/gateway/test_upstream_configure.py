@@ -2,6 +2,7 @@
 
 import io
 import logging
+import sys
 
 import pytest
 from cryptography.fernet import Fernet
@@ -9,6 +10,7 @@ from django.core.exceptions import ImproperlyConfigured, ValidationError
 from django.core.management import CommandError, call_command
 from django.test import Client
 from django.urls import reverse
+from django.views.debug import ExceptionReporter, SafeExceptionReporterFilter
 
 from accounts.models import User
 from billing import upstreams
@@ -163,3 +165,36 @@ def test_an_undecryptable_credential_takes_its_upstream_out_not_the_others(db, c
     )
     table = lookups._load_table()
     assert set(table.routes) == {haiku.api_name}
+
+
+def test_an_error_while_saving_reports_no_credential(staff, catalog, monkeypatch):
+    """Django's error reports (the log, the e-mail to the admins) show the POST data of a
+    failed request: the credential is masked there."""
+
+    def fails(**fields):
+        raise RuntimeError("the database went away")
+
+    monkeypatch.setattr(upstreams, "upstream_configure", fails)
+    staff.raise_request_exception = False
+    response = staff.post(
+        reverse("admin:billing_upstream_add"),
+        {
+            "name": "vllm",
+            "protocol": UpstreamProtocol.MESSAGES_API,
+            "base_url": "http://vllm.internal:8000",
+            "credential": "vllm-token-123",
+            "auth_header": "authorization",
+            "input_bound": "request_size",
+            "connect_timeout_seconds": "5",
+            "read_timeout_seconds": "600",
+            "max_connections": "100",
+            "enabled": "on",
+        },
+    )
+    assert response.status_code == 500
+    request = response.wsgi_request
+    report = ExceptionReporter(request, *sys.exc_info()).get_traceback_text()
+    assert "vllm-token-123" not in report
+    shown = SafeExceptionReporterFilter().get_post_parameters(request)
+    assert shown["credential"] != "vllm-token-123"
+    assert shown["base_url"] == "http://vllm.internal:8000"
