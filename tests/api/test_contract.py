@@ -1,10 +1,13 @@
 """The Admin API, endpoint by endpoint: exact shapes, every rule of the pages, every error."""
 
 import re
+from datetime import timedelta
 
 import pytest
 from django.test import Client
+from django.utils import timezone
 
+from accounts import services as account_services
 from accounts.audit import Actor
 from accounts.models import AuditEvent, Invite, KeyStatus, OrganizationMember
 from tests.factories import WorkspaceFactory
@@ -200,6 +203,41 @@ def test_invites(api, personas):
     assert Invite.objects.count() == 1
 
 
+def test_the_default_invite_list_is_pending_accepted_and_expired(api, personas):
+    admin = Actor.for_user(personas.admin)
+    by_status = {}
+    for status in ("pending", "accepted", "expired", "deleted"):
+        invite, _token = account_services.invite_create(
+            actor=admin, organization=personas.org, email=f"{status}@x.test", role="user"
+        )
+        by_status[status] = invite.public_id
+    Invite.objects.filter(public_id=by_status["accepted"]).update(
+        status="accepted", accepted_at=timezone.now()
+    )
+    Invite.objects.filter(public_id=by_status["expired"]).update(
+        expires_at=timezone.now() - timedelta(seconds=1)
+    )
+    account_services.invite_revoke(
+        actor=admin, invite=Invite.objects.get(public_id=by_status["deleted"])
+    )
+
+    def listed(params=None):
+        data = api.get("organizations/invites", params).json()["data"]
+        return {invite["email"].split("@")[0]: invite["status"] for invite in data}
+
+    assert listed() == {"pending": "pending", "accepted": "accepted", "expired": "expired"}
+    assert listed({"statuses[]": ["expired"]}) == {"expired": "expired"}
+    assert listed({"statuses[]": ["pending", "accepted"]}) == {
+        "pending": "pending",
+        "accepted": "accepted",
+    }
+    error(
+        api.get("organizations/invites", {"statuses[]": ["deleted"]}), 400, "invalid_request_error"
+    )
+    revoked = api.get(f"organizations/invites/{by_status['deleted']}").json()
+    assert revoked["status"] == "deleted"
+
+
 # -- Workspaces ------------------------------------------------------------------------------------
 
 
@@ -247,6 +285,39 @@ def test_workspaces(api, personas):
         "invalid_request_error",
     )
     assert AuditEvent.objects.filter(actor_label__startswith="Admin API key").count() == 3
+
+
+def test_external_key_id_and_user_profile_id_are_stored_and_returned(api, personas):
+    created = api.post(
+        "organizations/workspaces",
+        {"name": "Referenced", "external_key_id": "ek_123", "user_profile_id": "uprof_9"},
+    ).json()
+    assert (created["external_key_id"], created["user_profile_id"]) == ("ek_123", "uprof_9")
+    stored = Workspace.objects.get(public_id=created["id"])
+    assert (stored.external_key_id, stored.user_profile_id) == ("ek_123", "uprof_9")
+    assert api.get(f"organizations/workspaces/{created['id']}").json() == created
+    listed = api.get("organizations/workspaces", {"ids[]": [created["id"]]}).json()["data"]
+    assert listed == [created]
+    # Set once: the same value again is fine, another one is refused and changes nothing.
+    same = api.post(f"organizations/workspaces/{created['id']}", {"external_key_id": "ek_123"})
+    assert same.json()["external_key_id"] == "ek_123"
+    refused = error(
+        api.post(
+            f"organizations/workspaces/{created['id']}",
+            {"external_key_id": "ek_other", "name": "Renamed"},
+        ),
+        400,
+        "invalid_request_error",
+    )
+    assert "external_key_id" in refused["message"]
+    assert api.get(f"organizations/workspaces/{created['id']}").json() == created
+    # A workspace without them answers null, and can be given them later.
+    plain = api.post("organizations/workspaces", {"name": "Plain"}).json()
+    assert (plain["external_key_id"], plain["user_profile_id"]) == (None, None)
+    later = api.post(
+        f"organizations/workspaces/{plain['id']}", {"user_profile_id": "uprof_later"}
+    ).json()
+    assert (later["external_key_id"], later["user_profile_id"]) == (None, "uprof_later")
 
 
 @pytest.mark.parametrize(
