@@ -4,6 +4,7 @@ each; every write records an audit event in that transaction.
 Creating an organization also makes its Default workspace, so it is
 `workspaces.services.organization_create`."""
 
+from collections.abc import Sequence
 from datetime import timedelta
 from typing import cast
 
@@ -195,14 +196,29 @@ def _send_invite_email(invite: Invite, token: str) -> None:
 
 @transaction.atomic
 def invite_create(
-    *, actor: Actor, organization: Organization, email: str, role: str
+    *,
+    actor: Actor,
+    organization: Organization,
+    email: str,
+    role: str,
+    rbac_group_ids: Sequence[str] = (),
 ) -> tuple[Invite, str]:
     """Invite `email` with `role`. Returns the invite and the one-time link token.
+    Console has no RBAC groups, so an invite can join none (`rbac_group_ids` stays empty).
 
     The e-mail goes out once the transaction commits, so a rolled-back invite sends nothing.
     """
     email = clean_email(email)
     role = _clean_role(role)
+    if rbac_group_ids:
+        raise ValidationError(
+            {
+                "rbac_group_ids": ValidationError(
+                    "Console has no RBAC groups; leave rbac_group_ids empty.",
+                    code="rbac_group_not_found",
+                )
+            }
+        )
     # Lock the organization row so two simultaneous invites to one address cannot both pass.
     Organization.objects.select_for_update().filter(pk=organization.pk).first()
     if OrganizationMember.objects.filter(organization=organization, user__email=email).exists():

@@ -41,7 +41,7 @@ from billing.models import Model, ModelGroup, UsageDaily
 from console.ids import new_id
 from console.secrets import hash_secret
 from workspaces.models import ApiKey, Workspace, WorkspaceColor, WorkspaceMember
-from workspaces.services import workspace_create
+from workspaces.services import organization_create, workspace_create
 
 TARGET_MS = 20.0
 REPEAT = 30
@@ -68,7 +68,7 @@ def _copy(model, columns: list[str], rows) -> None:
 
 def build() -> tuple[str, list[Workspace]]:
     admin_actor = Actor.system("bench")
-    organization = account_services.organization_create(
+    organization = organization_create(
         actor=admin_actor, name="Bench Org", admin_email="admin@bench.test"
     )
     admin = User.objects.get(email="admin@bench.test")
@@ -88,15 +88,18 @@ def build() -> tuple[str, list[Workspace]]:
         User(email=f"member{i}@bench.test", name=f"Member {i}", public_id=new_id("user_"))
         for i in range(MEMBERS)
     )
-    OrganizationMember.objects.bulk_create(
+    memberships = OrganizationMember.objects.bulk_create(
         OrganizationMember(organization=organization, user=user, role=OrgRole.DEVELOPER)
         for user in users
     )
     WorkspaceMember.objects.bulk_create(
         WorkspaceMember(
-            workspace=workspaces[i % WORKSPACES], user=user, role=WorkspaceRole.DEVELOPER
+            workspace=workspaces[i % WORKSPACES],
+            user=membership.user,
+            organization_member=membership,
+            role=WorkspaceRole.DEVELOPER,
         )
-        for i, user in enumerate(users[: MEMBERS // 10])
+        for i, membership in enumerate(memberships[: MEMBERS // 10])
     )
     Invite.objects.bulk_create(
         Invite(

@@ -2,15 +2,16 @@
 number of model groups, workspaces or usage rows."""
 
 from collections import defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from decimal import Decimal
 
-from django.db.models import Subquery, Sum
+from django.db.models import QuerySet, Subquery, Sum
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
-from accounts.models import Organization
+from accounts.models import Organization, OrganizationMember
 from billing import usage
 from billing.models import (
     Limiter,
@@ -18,6 +19,8 @@ from billing.models import (
     OrganizationLimits,
     OrganizationRateLimit,
     RollupCursor,
+    SpendLimitIncreaseRequest,
+    SpendLimitScope,
     SpendNotification,
     TierLimit,
     UsageDaily,
@@ -319,9 +322,9 @@ def month_to_date_spend_by_workspace(
 # -- Spend limits as the Admin API's Spend Limits API names them -------------------------------
 
 SPEND_LIMIT_PREFIX = "spendlimit_"
-SCOPE_ORGANIZATION = "organization"
-SCOPE_WORKSPACE = "workspace"
-SCOPE_USAGE_TIER = "usage_tier"
+SCOPE_ORGANIZATION = SpendLimitScope.ORGANIZATION
+SCOPE_WORKSPACE = SpendLimitScope.WORKSPACE
+SCOPE_USAGE_TIER = SpendLimitScope.USAGE_TIER
 
 
 @dataclass(frozen=True)
@@ -451,3 +454,33 @@ def effective_spend_limits(
             spend.get(workspace.pk, Decimal(0)),
         )
     return effective
+
+
+# -- Spend limit increase requests -----------------------------------------------------------
+
+
+def increase_requests(
+    organization: Organization,
+    *,
+    statuses: Iterable[str] = (),
+    actor_ids: Iterable[str] = (),
+) -> QuerySet[SpendLimitIncreaseRequest]:
+    """The organization's increase requests, newest first, of the given statuses (by their
+    `current_status`: a lapsed request is denied) and requesters (users' public ids).
+
+    Only requests of people who are still members: a former member's request can no longer
+    be answered usefully (the limit would be raised for no one), so it is left out wherever
+    requests are listed or looked up."""
+    requests = SpendLimitIncreaseRequest.objects.filter(
+        organization=organization,
+        requested_by__in=OrganizationMember.objects.filter(organization=organization).values(
+            "user_id"
+        ),
+    ).select_related("workspace", "requested_by", "resolved_by")
+    statuses = list(statuses)
+    if statuses:
+        requests = requests.with_status(statuses)
+    actor_ids = list(actor_ids)
+    if actor_ids:
+        requests = requests.filter(requested_by__public_id__in=actor_ids)
+    return requests.order_by("-public_id")

@@ -125,6 +125,18 @@ def _field_path(loc: tuple | list, *, located: bool = True) -> str:
     return ".".join(str(part) for part in parts)
 
 
+# pydantic's kinds of error for a body that is not a JSON object at all.
+_NOT_AN_OBJECT = {"model_type", "model_attributes_type", "dict_type"}
+
+
+def _message(error: Any) -> str:
+    """pydantic's message, without the "Value error, " it puts before a check's own words."""
+    message = str(error.get("msg", "invalid"))
+    if error.get("type") == "value_error":
+        message = message.removeprefix("Value error, ")
+    return message
+
+
 def _validation_error(errors: Sequence[Any], *, located: bool = True) -> ApiError:
     messages = []
     error_code = None
@@ -133,14 +145,16 @@ def _validation_error(errors: Sequence[Any], *, located: bool = True) -> ApiErro
         context = error.get("ctx") or {}
         if error_code is None and context.get("error_code"):
             error_code = context["error_code"]
+        message = _message(error)
         if located and not path and error.get("loc", ("",))[0] == "body":
-            messages.append(
-                "The request body must be a JSON object."
-                if error.get("type") != "missing"
-                else "The request needs a JSON body."
-            )
+            kind = error.get("type")
+            if kind == "missing":
+                message = "The request needs a JSON body."
+            elif kind in _NOT_AN_OBJECT:
+                message = "The request body must be a JSON object."
+            messages.append(message)  # a check of the whole body says where it looked
             continue
-        messages.append(f"{path}: {error.get('msg', 'invalid')}" if path else error["msg"])
+        messages.append(f"{path}: {message}" if path else message)
     details = {"error_code": error_code} if error_code else {}
     return ApiError(400, "invalid_request_error", " ".join(messages), **details)
 

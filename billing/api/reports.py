@@ -16,6 +16,7 @@ from billing import money, reports
 from billing.models import ContextWindow, ServiceTier, Speed
 from console.schemas import InputTime, Out, SafeText, Timestamp, choices
 from console.validation import check_datetime, parse_date, parse_datetime
+from workspaces.models import ROUTABLE_INFERENCE_GEOS
 
 router = Router(tags=["Reports"])
 
@@ -23,10 +24,21 @@ if TYPE_CHECKING:
     Tier = str
     Window = str
     SpeedValue = str
+    Geo = str
+    GeoFilter = str
+    UsageGroup = str
+    CostGroup = str
+    BucketWidth = str
 else:
     Tier = choices(ServiceTier)
     Window = choices(ContextWindow)
     SpeedValue = choices(Speed)
+    Geo = choices(ROUTABLE_INFERENCE_GEOS)
+    # Usage whose geo nobody reported is asked for as not_available.
+    GeoFilter = choices([*ROUTABLE_INFERENCE_GEOS, reports.NOT_AVAILABLE])
+    UsageGroup = choices(reports.USAGE_GROUPS)
+    CostGroup = choices(reports.COST_GROUPS)
+    BucketWidth = choices(reports.BUCKET_WIDTHS)
 
 Cents = str  # a decimal string of cents, fractions included: "12.5"
 
@@ -91,7 +103,7 @@ class UsageResultOut(Out):
     model: str | None
     service_tier: Tier | None
     context_window: Window | None
-    inference_geo: Literal["global", "us"] | None
+    inference_geo: Geo | None
     speed: SpeedValue | None
 
 
@@ -107,18 +119,6 @@ class UsageReportOut(Out):
     next_page: str | None
 
 
-UsageGroup = Literal[
-    "api_key_id",
-    "workspace_id",
-    "model",
-    "service_tier",
-    "context_window",
-    "inference_geo",
-    "speed",
-]
-GeoFilter = Literal["global", "us", "not_available"]
-
-
 class ReportWindow(Schema):
     starting_at: InputTime
     ending_at: InputTime | None = None
@@ -126,7 +126,7 @@ class ReportWindow(Schema):
 
 
 class UsageReportQuery(ReportWindow):
-    bucket_width: Literal["1m", "1h", "1d"] = "1d"
+    bucket_width: BucketWidth = "1d"
     limit: int | None = Field(
         None,
         ge=1,
@@ -221,7 +221,7 @@ class CostResultOut(Out):
     token_type: str | None
     service_tier: Tier | None
     context_window: Window | None
-    inference_geo: Literal["global", "us"] | None
+    inference_geo: Geo | None
 
 
 class CostBucketOut(Out):
@@ -239,7 +239,7 @@ class CostReportOut(Out):
 class CostReportQuery(ReportWindow):
     bucket_width: Literal["1d"] = "1d"
     limit: int = Field(7, ge=1, le=31)
-    group_by: list[Literal["workspace_id", "description"]] = Field([], alias="group_by[]")
+    group_by: list[CostGroup] = Field([], alias="group_by[]")
     workspace_ids: list[SafeText] = Field([], alias="workspace_ids[]")
 
 

@@ -692,6 +692,89 @@ def test_spend_limit_and_notifications(api, personas):
     error(api.delete(f"{notifications}/%C2%B2"), 404, "not_found_error")
 
 
+def test_spend_limits_answer_the_services_rules(api, personas):
+    workspace = WorkspaceFactory(organization=personas.org)
+    limits = api.get("organizations/spend_limits").json()["data"]
+    tier = next(limit for limit in limits if limit["scope"]["type"] == "usage_tier")
+    for refused in (
+        api.post(f"organizations/spend_limits/{tier['id']}", {"amount": "500"}),
+        api.delete(f"organizations/spend_limits/{tier['id']}"),
+    ):
+        assert error(refused, 400, "invalid_request_error")["details"] == {
+            "error_code": "read_only_spend_limit"
+        }
+    assert api.get(f"organizations/spend_limits/{tier['id']}").json() == tier
+    scoped = {"scope": {"type": "workspace", "workspace_id": workspace.public_id}}
+    refused = error(
+        api.post("organizations/spend_limits", {"amount": None, **scoped}),
+        400,
+        "invalid_request_error",
+    )
+    assert "delete the limit" in refused["message"]
+    user_scope = {"type": "user", "user_id": personas.user.public_id}
+    refused = error(
+        api.post("organizations/spend_limits", {"amount": "100", "scope": user_scope}),
+        400,
+        "invalid_request_error",
+    )
+    assert refused["details"] == {"error_code": "unsupported_scope"}
+    weekly = api.post("organizations/spend_limits", {"amount": "100", "period": "weekly", **scoped})
+    assert error(weekly, 400, "invalid_request_error")["details"] == {
+        "error_code": "unsupported_period"
+    }
+    assert [limit["scope"]["type"] for limit in limits] == ["usage_tier"]
+    assert api.get("organizations/spend_limits", {"scope_type[]": ["user"]}).json()["data"] == []
+    path = f"organizations/workspaces/{workspace.public_id}/spend_limit"
+    missing = error(api.post(path, {}), 400, "invalid_request_error")
+    assert missing["message"] == "amount_cents: Field required (null removes the limit)."
+    both = error(
+        api.post(path, {"amount": "1", "amount_cents": "100"}), 400, "invalid_request_error"
+    )
+    assert both["message"] == "Give amount_cents or amount, not both."
+    notifications = f"organizations/workspaces/{workspace.public_id}/spend_notifications"
+    for body in ({}, {"amount_cents": None}, {"amount": None}):
+        error(api.post(notifications, body), 400, "invalid_request_error")
+    assert api.get(notifications).json()["data"] == []
+
+
+def test_increase_requests_list_by_current_status_and_leave_former_members_out(api, personas):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from accounts import services as account_services
+    from billing import services as billing_services
+    from billing.models import SpendLimitIncreaseRequest
+    from tests.factories import WorkspaceMemberFactory
+
+    workspace = WorkspaceFactory(organization=personas.org)
+    for user in (personas.developer, personas.user):
+        WorkspaceMemberFactory(workspace=workspace, user=user, role="workspace_developer")
+    lapsed, pending = (
+        billing_services.spend_limit_increase_request_create(
+            actor=Actor.for_user(user), workspace=workspace, amount_cents=5_000
+        )
+        for user in (personas.developer, personas.user)
+    )
+    SpendLimitIncreaseRequest.objects.filter(pk=lapsed.pk).update(
+        expires_at=timezone.now() - timedelta(minutes=1)
+    )
+    path = "organizations/spend_limit_increase_requests"
+
+    def listed(statuses):
+        data = api.get(path, {"status[]": statuses}).json()["data"]
+        return [(r["id"], r["status"]) for r in data]
+
+    assert listed(["denied"]) == [(lapsed.public_id, "denied")]
+    assert listed(["pending"]) == [(pending.public_id, "pending")]
+    account_services.member_remove(
+        actor=Actor.for_user(personas.admin),
+        member=OrganizationMember.objects.get(organization=personas.org, user=personas.user),
+    )
+    assert listed(["pending", "denied"]) == [(lapsed.public_id, "denied")]
+    error(api.get(f"{path}/{pending.public_id}"), 404, "not_found_error")
+
+
 def test_writes_record_the_admin_key_as_actor(api, personas, admin_key):
     api.post("organizations/workspaces", {"name": "Audited"})
     event = AuditEvent.objects.get(action="workspace.create")
