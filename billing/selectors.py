@@ -290,7 +290,7 @@ def month_to_date_spend_by_workspace(
     organization: Organization, now: datetime | None = None
 ) -> dict[int, Decimal]:
     """Each workspace's spend this calendar month (UTC), exact like `month_to_date_spend`:
-    the day rollups plus the records not rolled up yet. Two queries."""
+    the day rollups plus the records not rolled up yet. One query."""
     now = (now or timezone.now()).astimezone(UTC)
     start_day = month_start(now)
     spend: dict[int, Decimal] = defaultdict(Decimal)
@@ -314,7 +314,7 @@ def month_to_date_spend_by_workspace(
         .annotate(total=Sum("cost_cents"))
         .order_by()
     )
-    for workspace_id, total in [*rolled, *pending]:
+    for workspace_id, total in rolled.union(pending, all=True):
         spend[workspace_id] += total
     return dict(spend)
 
@@ -365,7 +365,8 @@ def _tier_entry(organization: Organization, settings: OrganizationSettings) -> S
 
 
 def spend_limits(organization: Organization) -> list[SpendLimitEntry]:
-    """The organization's spend limits, newest first, the usage tier's cap last. Two
+    """The organization's spend limits, newest first, the usage tier's cap last (their
+    workspaces hold only their public id, name and whether they are the Default one). Two
     queries (three before the organization's limits are first stored)."""
     stored = (
         OrganizationLimits.objects.select_related("tier").filter(organization=organization).first()
@@ -380,9 +381,16 @@ def spend_limits(organization: Organization) -> list[SpendLimitEntry]:
             limit.updated_at,
             limit.workspace,
         )
-        for limit in WorkspaceSpendLimit.objects.filter(
-            workspace__organization=organization
-        ).select_related("workspace")
+        for limit in WorkspaceSpendLimit.objects.filter(workspace__organization=organization)
+        .select_related("workspace")
+        .only(
+            "amount_cents",
+            "created_at",
+            "updated_at",
+            "workspace__public_id",
+            "workspace__name",
+            "workspace__is_default",
+        )
     ]
     if stored is not None and stored.spend_limit_cents is not None:
         entries.append(

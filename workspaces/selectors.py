@@ -76,27 +76,31 @@ def workspaces_taken_part_in(
     """For each of `members` (by pk), the active workspaces they take part in, Default first
     then oldest first: every one when their organization role carries a workspace role
     (admins, billing), else the Default workspace and those they are explicit members of.
+    The workspaces hold only their public id, name and whether they are the Default one.
     Two queries, whatever the number of members."""
     workspaces = list(
         Workspace.objects.filter(organization=organization)
         .active()
+        .only("public_id", "name", "is_default")
         .order_by("-is_default", "created_at", "id")
     )
-    explicit: dict[int, set[int]] = {}
+    position = {workspace.pk: index for index, workspace in enumerate(workspaces)}
+    default = [workspace for workspace in workspaces if workspace.is_default]
+    explicit: dict[int, list[int]] = {}
     for user_id, workspace_id in WorkspaceMember.objects.filter(
         workspace__organization=organization,
         workspace__archived_at__isnull=True,
+        workspace__is_default=False,
         user_id__in=[member.user_id for member in members],
     ).values_list("user_id", "workspace_id"):
-        explicit.setdefault(user_id, set()).add(workspace_id)
-    taking_part: dict[int, list[Workspace]] = {}
-    for member in members:
-        if member.role in INHERITING_ORG_ROLES:
-            taking_part[member.pk] = workspaces
-            continue
-        mine = explicit.get(member.user_id, set())
-        taking_part[member.pk] = [w for w in workspaces if w.is_default or w.pk in mine]
-    return taking_part
+        if workspace_id in position:  # not one made between the two queries
+            explicit.setdefault(user_id, []).append(position[workspace_id])
+    return {
+        member.pk: workspaces
+        if member.role in INHERITING_ORG_ROLES
+        else [*default, *(workspaces[at] for at in sorted(explicit.get(member.user_id, ())))]
+        for member in members
+    }
 
 
 @dataclass(frozen=True)

@@ -5,7 +5,6 @@ from datetime import UTC, date, datetime, timedelta
 from decimal import ROUND_CEILING
 from typing import TYPE_CHECKING, Literal
 
-from django.core import signing
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 from ninja import Field, Query, Router, Schema
@@ -14,6 +13,7 @@ from pydantic import model_validator
 from accounts.admin_api import AdminApiRequest, organization
 from billing import money, reports
 from billing.models import ContextWindow, ServiceTier, Speed
+from console.pagination import decode_page_token, encode_page_token
 from console.schemas import InputTime, Out, SafeText, Timestamp, choices
 from console.validation import check_datetime, parse_date, parse_datetime
 from workspaces.models import ROUTABLE_INFERENCE_GEOS
@@ -47,19 +47,23 @@ Cents = str  # a decimal string of cents, fractions included: "12.5"
 
 # Buckets per page for each width: (default, most).
 BUCKET_LIMITS = {"1m": (60, 1440), "1h": (24, 168), "1d": (7, 31)}
-_PAGE_SALT = "billing.api.report"
+
+
+def _not_a_page() -> ValidationError:
+    return ValidationError(
+        {"page": ValidationError("This is not a page token of this report.", code="invalid_page")}
+    )
 
 
 def _report_page(starting_at: datetime, page: str | None) -> datetime:
-    if not page:
+    """Where this page starts: `starting_at`, or the bucket the page token names."""
+    text = decode_page_token(page)
+    if text is None:
         return starting_at
     try:
-        text = signing.loads(page, salt=_PAGE_SALT)
         return check_datetime(datetime.fromisoformat(text))
-    except (signing.BadSignature, TypeError, ValueError, ValidationError):
-        raise ValidationError(
-            {"page": "This is not a page token of this report."}, code="invalid_page"
-        ) from None
+    except (TypeError, ValueError, ValidationError):
+        raise _not_a_page() from None
 
 
 def _bucket_starts(
@@ -80,7 +84,7 @@ def _bucket_starts(
     if not starts:
         starts = [start]
     more = moment < end
-    return starts, signing.dumps(moment.isoformat(), salt=_PAGE_SALT) if more else None
+    return starts, encode_page_token(moment.isoformat()) if more else None
 
 
 class CacheCreation(Out):
@@ -373,16 +377,17 @@ def claude_code_report(
     page: SafeText | None = None,
 ):
     day = _day(starting_at)
-    after = None
-    if page:
-        try:
-            after = tuple(signing.loads(page, salt=_PAGE_SALT))
-            if len(after) != 2 or after[0] != day.isoformat():
-                raise ValueError
-        except (signing.BadSignature, TypeError, ValueError):
-            raise ValidationError(
-                {"page": "This is not a page token of this report."}, code="invalid_page"
-            ) from None
+    after = decode_page_token(page)
+    if after is not None:
+        # The day and the last API key of the previous page, of this report's day.
+        if not (
+            isinstance(after, list)
+            and len(after) == 2
+            and after[0] == day.isoformat()
+            and isinstance(after[1], str)
+        ):
+            raise _not_a_page()
+        after = tuple(after)
     org = organization(request)
     days, more = reports.key_days(
         org, start=day, end=day + timedelta(days=1), after=after, limit=limit
@@ -412,8 +417,6 @@ def claude_code_report(
         for key_day in days
     ]
     next_page = (
-        signing.dumps([day.isoformat(), days[-1].api_key.public_id], salt=_PAGE_SALT)
-        if more and days
-        else None
+        encode_page_token([day.isoformat(), days[-1].api_key.public_id]) if more and days else None
     )
     return {"data": data, "has_more": next_page is not None, "next_page": next_page}

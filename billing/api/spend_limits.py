@@ -254,7 +254,11 @@ def spend_limit_effective_list(
     user_ids: list[SafeText] | None = Query(None, alias="user_ids[]", max_length=100),
 ) -> PagedRows:
     org = organization(request)
-    members = OrganizationMember.objects.filter(organization=org).select_related("user")
+    members = (
+        OrganizationMember.objects.filter(organization=org)
+        .select_related("user")
+        .only("role", "user__public_id", "user__email", "user__name")
+    )
     if user_ids:
         members = members.filter(user__public_id__in=user_ids)
     if period and MONTHLY not in period:
