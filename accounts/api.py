@@ -164,6 +164,17 @@ def user_update(request: AdminApiRequest, user_id: str, payload: UserUpdate):
     )
 
 
+@router.post(
+    "/users/{user_id}/sign_out",
+    response=UserOut,
+    summary="Sign a user out everywhere",
+    description="Ends every sign-in session of theirs; they stay a member with their role, "
+    "and their API keys keep working. The Admin key's own creator cannot be signed out.",
+)
+def user_sign_out(request: AdminApiRequest, user_id: str):
+    return services.member_sign_out(actor=actor(request), member=_member(request, user_id))
+
+
 @router.delete("/users/{user_id}", response=UserDeleted, summary="Remove a user")
 def user_remove(request: AdminApiRequest, user_id: str):
     member = _member(request, user_id)
