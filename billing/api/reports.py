@@ -66,7 +66,7 @@ def _report_page(starting_at: datetime, page: str | None) -> datetime:
         raise _not_a_page() from None
 
 
-def _bucket_starts(
+def bucket_starts(
     width: str, starting_at: datetime, ending_at: datetime | None, page: str | None, limit: int
 ) -> tuple[list[datetime], str | None]:
     """The buckets of this page and the next page's token. Without `ending_at` the report
@@ -156,6 +156,20 @@ class UsageReportQuery(ReportWindow):
         return self
 
 
+def usage_counts(result: reports.UsageResult) -> dict:
+    """A usage result's counts as Anthropic's reports write them."""
+    return {
+        "uncached_input_tokens": result.tokens["uncached_input_tokens"],
+        "cache_creation": {
+            "ephemeral_5m_input_tokens": result.tokens["cache_creation_5m_tokens"],
+            "ephemeral_1h_input_tokens": result.tokens["cache_creation_1h_tokens"],
+        },
+        "cache_read_input_tokens": result.tokens["cache_read_tokens"],
+        "output_tokens": result.tokens["output_tokens"],
+        "server_tool_use": {"web_search_requests": 0},
+    }
+
+
 @router.get(
     "/usage_report/messages",
     response=UsageReportOut,
@@ -164,7 +178,7 @@ class UsageReportQuery(ReportWindow):
 )
 def usage_report(request: AdminApiRequest, query: Query[UsageReportQuery]):
     limit = query.limit or BUCKET_LIMITS[query.bucket_width][0]
-    starts, next_page = _bucket_starts(
+    starts, next_page = bucket_starts(
         query.bucket_width, query.starting_at, query.ending_at, query.page, limit
     )
     buckets = reports.usage_buckets(
@@ -192,20 +206,7 @@ def usage_report(request: AdminApiRequest, query: Query[UsageReportQuery]):
             {
                 "starting_at": start,
                 "ending_at": start + step,
-                "results": [
-                    {
-                        "uncached_input_tokens": r.tokens["uncached_input_tokens"],
-                        "cache_creation": {
-                            "ephemeral_5m_input_tokens": r.tokens["cache_creation_5m_tokens"],
-                            "ephemeral_1h_input_tokens": r.tokens["cache_creation_1h_tokens"],
-                        },
-                        "cache_read_input_tokens": r.tokens["cache_read_tokens"],
-                        "output_tokens": r.tokens["output_tokens"],
-                        "server_tool_use": {"web_search_requests": 0},
-                        **r.dimensions,
-                    }
-                    for r in results
-                ],
+                "results": [{**usage_counts(r), **r.dimensions} for r in results],
             }
             for start, results in buckets
         ],
@@ -266,7 +267,7 @@ def _cost_result(result: reports.CostResult) -> dict:
 
 @router.get("/cost_report", response=CostReportOut, summary="Cost by day", by_alias=False)
 def cost_report(request: AdminApiRequest, query: Query[CostReportQuery]):
-    starts, next_page = _bucket_starts(
+    starts, next_page = bucket_starts(
         "1d", query.starting_at, query.ending_at, query.page, query.limit
     )
     buckets = reports.cost_buckets(

@@ -374,15 +374,15 @@ def _answered(increase: SpendLimitIncreaseRequest) -> dict:
     return _increase_rows(increase.organization, [increase])[0]
 
 
-def _find_increase(request: AdminApiRequest, request_id: str) -> SpendLimitIncreaseRequest:
+def _find_increase(request: AdminApiRequest, increase_id: str) -> SpendLimitIncreaseRequest:
     increase = (
         selectors.increase_requests(organization(request))
-        .filter(public_id=request_id)
+        .filter(public_id=increase_id)
         .select_related("organization")
         .first()
     )
     if increase is None:
-        raise Http404(f"No spend limit increase request {request_id}.")
+        raise Http404(f"No spend limit increase request {increase_id}.")
     return increase
 
 
@@ -406,23 +406,25 @@ def increase_request_list(
 
 
 @router.get(
-    "/spend_limit_increase_requests/{request_id}",
+    "/spend_limit_increase_requests/{spend_limit_increase_request_id}",
     response=IncreaseRequestOut,
     summary="Get a spend limit increase request",
 )
-def increase_request_retrieve(request: AdminApiRequest, request_id: str):
-    return _answered(_find_increase(request, request_id))
+def increase_request_retrieve(request: AdminApiRequest, spend_limit_increase_request_id: str):
+    return _answered(_find_increase(request, spend_limit_increase_request_id))
 
 
 @router.post(
-    "/spend_limit_increase_requests/{request_id}/approve",
+    "/spend_limit_increase_requests/{spend_limit_increase_request_id}/approve",
     response=IncreaseRequestApproved,
     summary="Approve a pending request: the workspace's limit becomes `amount`",
 )
-def increase_request_approve(request: AdminApiRequest, request_id: str, payload: IncreaseApprove):
+def increase_request_approve(
+    request: AdminApiRequest, spend_limit_increase_request_id: str, payload: IncreaseApprove
+):
     increase = services.spend_limit_increase_request_approve(
         actor=actor(request),
-        increase=_find_increase(request, request_id),
+        increase=_find_increase(request, spend_limit_increase_request_id),
         amount_cents=money.parse_cents(payload.amount),
         period=payload.period or MONTHLY,
         notify=not payload.suppress_notification,
@@ -440,14 +442,16 @@ def increase_request_approve(request: AdminApiRequest, request_id: str, payload:
 
 
 @router.post(
-    "/spend_limit_increase_requests/{request_id}/deny",
+    "/spend_limit_increase_requests/{spend_limit_increase_request_id}/deny",
     response=IncreaseRequestOut,
     summary="Deny a pending request",
 )
-def increase_request_deny(request: AdminApiRequest, request_id: str, payload: IncreaseDeny):
+def increase_request_deny(
+    request: AdminApiRequest, spend_limit_increase_request_id: str, payload: IncreaseDeny
+):
     increase = services.spend_limit_increase_request_deny(
         actor=actor(request),
-        increase=_find_increase(request, request_id),
+        increase=_find_increase(request, spend_limit_increase_request_id),
         notify=not payload.suppress_notification,
     )
     return _answered(increase)
