@@ -193,6 +193,7 @@ def main() -> None:
     client = Client(HTTP_X_API_KEY=secret)
     workspace = workspaces[0].public_id
     month_ago = (datetime.now(UTC) - timedelta(days=30)).strftime("%Y-%m-%dT00:00:00Z")
+    week_ago = (datetime.now(UTC) - timedelta(days=7)).strftime("%Y-%m-%dT00:00:00Z")
     lists = [
         ("organization (the floor)", "/v1/organizations/me", {}),
         ("users", "/v1/organizations/users", {}),
@@ -216,6 +217,16 @@ def main() -> None:
             {"starting_at": month_ago},
         ),
         ("cost report, 7 days", "/v1/organizations/cost_report", {"starting_at": month_ago}),
+        (
+            "analytics usage report, 7 days",
+            "/v1/organizations/analytics/usage_report",
+            {"starting_at": month_ago},
+        ),
+        (
+            "analytics usage by actor, 7 days",
+            "/v1/organizations/analytics/usage",
+            {"starting_at": week_ago, "group_by[]": ["actor", "model"]},
+        ),
     ]
     if warning := busy():
         say(f"warning: {warning}")
@@ -227,7 +238,7 @@ def main() -> None:
     for name, url, params in lists:
         for limit in (None, 100):
             query = {**params, **({"limit": limit} if limit else {})}
-            if limit and ("report" in name or "rate limits" in name or "floor" in name):
+            if limit and any(word in name for word in ("report", "rate limits", "floor", "actor")):
                 continue
             began = time.process_time()
             samples = time_page(client, url, query, warmup=WARMUP, repeat=REPEAT)
