@@ -2,10 +2,11 @@
 number of model groups, workspaces or usage rows."""
 
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from decimal import Decimal
+from typing import Protocol
 
 from django.db.models import QuerySet, Subquery, Sum
 from django.db.models.functions import Coalesce
@@ -410,20 +411,30 @@ def spend_limit_by_id(organization: Organization, limit_id: str) -> SpendLimitEn
     return next((entry for entry in spend_limits(organization) if entry.id == limit_id), None)
 
 
+class ScopeWorkspace(Protocol):
+    """What a spend limit's scope needs of its workspace: a `Workspace`, or a lighter row."""
+
+    @property
+    def pk(self) -> int: ...
+
+    @property
+    def public_id(self) -> str: ...
+
+
 @dataclass(frozen=True)
 class EffectiveSpendLimit:
     """The spend limit in force for one scope, where it comes from, and the scope's spend
     this month."""
 
     scope_type: str
-    workspace: Workspace | None
+    workspace: ScopeWorkspace | None
     source: SpendLimitEntry
     amount_cents: int | None
     month_to_date_spend_cents: Decimal
 
 
 def effective_spend_limits(
-    organization: Organization, workspaces: list[Workspace], now: datetime | None = None
+    organization: Organization, workspaces: Sequence[ScopeWorkspace], now: datetime | None = None
 ) -> dict[int | None, EffectiveSpendLimit]:
     """The organization's effective spend limit (under None) and each of `workspaces`'s
     (by pk): the lowest of the workspace's own, the organization's and the tier's cap.

@@ -70,20 +70,30 @@ def workspace_rows(member: OrganizationMember, *, include_archived: bool) -> lis
     ]
 
 
+@dataclass(frozen=True)
+class WorkspaceRef:
+    """A workspace named in a list that needs nothing else of it."""
+
+    pk: int
+    public_id: str
+    name: str
+    is_default: bool
+
+
 def workspaces_taken_part_in(
     organization: Organization, members: list[OrganizationMember]
-) -> dict[int, list[Workspace]]:
+) -> dict[int, list[WorkspaceRef]]:
     """For each of `members` (by pk), the active workspaces they take part in, Default first
     then oldest first: every one when their organization role carries a workspace role
     (admins, billing), else the Default workspace and those they are explicit members of.
-    The workspaces hold only their public id, name and whether they are the Default one.
     Two queries, whatever the number of members."""
-    workspaces = list(
-        Workspace.objects.filter(organization=organization)
+    workspaces = [
+        WorkspaceRef(*row)
+        for row in Workspace.objects.filter(organization=organization)
         .active()
-        .only("public_id", "name", "is_default")
         .order_by("-is_default", "created_at", "id")
-    )
+        .values_list("pk", "public_id", "name", "is_default")
+    ]
     position = {workspace.pk: index for index, workspace in enumerate(workspaces)}
     default = [workspace for workspace in workspaces if workspace.is_default]
     explicit: dict[int, list[int]] = {}
