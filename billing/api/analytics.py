@@ -100,6 +100,7 @@ if TYPE_CHECKING:
     AnalyticsUsageGroup = str
     AnalyticsCostGroup = str
     ActorType = str
+    CreditedActorType = str
     Order = str
     UsageOrder = str
     CostOrder = str
@@ -129,6 +130,7 @@ else:
         (*COST_UNSPLIT, PRODUCT, WORKSPACE, "service_tier", *COST_DIMENSIONS, *ANALYTICS_ABSENT)
     )
     ActorType = choices(ACTOR_TYPES)
+    CreditedActorType = choices([USER_ACTOR, API_ACTOR])  # the kinds Console's usage has
     Order = choices(ORDERS)
     UsageOrder = choices([*USAGE_ORDERS, TIME])
     CostOrder = choices([*COST_ORDERS, TIME])
@@ -563,7 +565,7 @@ class ApiActor(Out):
 
 class AnalyticsGroupFields(Out):
     actor: Annotated[ReportUserActor | ApiActor, Field(discriminator="type")] | None
-    actor_type: Literal["user_actor", "api_actor"] | None
+    actor_type: CreditedActorType | None
     api_key_id: str | None
     workspace_id: str | None
     model: str | None

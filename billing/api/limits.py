@@ -16,6 +16,7 @@ from billing.models import (
     ModelGroup,
     RateLimitGroupType,
     RateLimitType,
+    SpendLimitScope,
     SpendNotification,
 )
 from console.pagination import TokenPagination
@@ -29,10 +30,13 @@ if TYPE_CHECKING:
     LimitType = str
     EnforcedLimitType = str
     GroupType = str
+    LimitSourceType = str
 else:
     LimitType = choices(RateLimitType)
     EnforcedLimitType = choices(services.ENFORCED_RATE_LIMIT_TYPES)
     GroupType = choices(RateLimitGroupType)
+    # Where a workspace's limit in force comes from, as Anthropic names it.
+    LimitSourceType = choices([SpendLimitScope.WORKSPACE, SpendLimitScope.ORGANIZATION])
 
 Cents = str  # a decimal string of cents: "5000" is $50.00
 
@@ -60,7 +64,7 @@ class OrganizationRateLimitOut(Out):
 
 
 class LimitSource(Out):
-    type: Literal["workspace", "organization"]
+    type: LimitSourceType
 
 
 class WorkspaceRateLimitValue(Out):
@@ -157,9 +161,9 @@ def _workspace_entries(
                         "value": row.value,
                         "org_limit": row.organization_value,
                         "source": {
-                            "type": "workspace"
+                            "type": SpendLimitScope.WORKSPACE
                             if row.source == selectors.SOURCE_WORKSPACE
-                            else "organization"
+                            else SpendLimitScope.ORGANIZATION
                         },
                     }
                     for row in rows
