@@ -207,6 +207,9 @@ class SpendSummaryOut(Out):
     spend_limit_id: str
 
 
+USER_FIELDS = ("public_id", "email", "name")
+
+
 def _user_actor(user: User) -> dict:
     return {"user_id": user.public_id, "email_address": user.email, "name": user.name or None}
 
@@ -365,6 +368,21 @@ def _scope_summaries(org: Organization, increases: list[SpendLimitIncreaseReques
     return {pk: _summary_of_scope(effective[pk]) for pk in workspaces}
 
 
+# What an answer reads of a request and the people and workspace it names.
+INCREASE_REQUEST_FIELDS = (
+    "public_id",
+    "status",
+    "created_at",
+    "expires_at",
+    "resolved_at",
+    "amount_cents",
+    "message",
+    "organization_id",
+    "workspace__public_id",
+    *(f"{who}__{name}" for who in ("requested_by", "resolved_by") for name in USER_FIELDS),
+)
+
+
 def _increase_rows(org: Organization, increases: list[SpendLimitIncreaseRequest]) -> list[dict]:
     summaries = _scope_summaries(org, increases)
     return [_increase_request(increase, summaries) for increase in increases]
@@ -399,10 +417,10 @@ def increase_request_list(
     status: list[IncreaseStatus] | None = Query(None, alias="status[]"),
 ) -> PagedRows:
     org = organization(request)
-    return PagedRows(
-        selectors.increase_requests(org, statuses=status or (), actor_ids=actor_ids or ()),
-        rows=lambda page: _increase_rows(org, page),
-    )
+    requests = selectors.increase_requests(
+        org, statuses=status or (), actor_ids=actor_ids or ()
+    ).only(*INCREASE_REQUEST_FIELDS)
+    return PagedRows(requests, rows=lambda page: _increase_rows(org, page))
 
 
 @router.get(
