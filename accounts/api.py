@@ -6,16 +6,21 @@ Shapes follow the `anthropic` SDK's `OrganizationInfo`, `OrganizationUser` and
 
 from typing import TYPE_CHECKING, Literal
 
-from django.db.models import Q, QuerySet
+from django.db.models import QuerySet
 from django.http import Http404
-from django.utils import timezone
 from ninja import Query, Router
 from ninja.pagination import paginate
-from pydantic import Field, field_validator
+from pydantic import Field
 
-from accounts import services
+from accounts import selectors, services
 from accounts.admin_api import AdminApiRequest, actor, organization
-from accounts.models import Invite, InviteStatus, Organization, OrganizationMember
+from accounts.models import (
+    LISTED_INVITE_STATUSES,
+    Invite,
+    InviteStatus,
+    Organization,
+    OrganizationMember,
+)
 from accounts.roles import OrgRole
 from console.pagination import IdPagination
 from console.schemas import Body, ObjectOut, Out, SafeText, Timestamp, choices
@@ -31,7 +36,7 @@ else:
     Role = choices(OrgRole)
     # Anthropic's Admin API never makes anyone an admin.
     AssignableRole = choices(OrgRole, exclude=[OrgRole.ADMIN])
-    ListedInviteStatus = choices(InviteStatus, exclude=[InviteStatus.DELETED])
+    ListedInviteStatus = choices(LISTED_INVITE_STATUSES)
     InviteStatusValue = choices(InviteStatus)
 
 
@@ -102,14 +107,9 @@ class InviteOut(ObjectOut):
 class InviteCreate(Body):
     email: SafeText
     role: AssignableRole
-    rbac_group_ids: list[SafeText] = Field(default_factory=list)
-
-    @field_validator("rbac_group_ids")
-    @classmethod
-    def _no_groups(cls, value: list[str]) -> list[str]:
-        if value:
-            raise ValueError("Console has no RBAC groups; leave rbac_group_ids empty.")
-        return value
+    rbac_group_ids: list[SafeText] = Field(
+        default_factory=list, description="Console has no RBAC groups: leave it empty."
+    )
 
 
 class InviteDeleted(Out):
@@ -164,24 +164,22 @@ def user_update(request: AdminApiRequest, user_id: str, payload: UserUpdate):
     )
 
 
+@router.post(
+    "/users/{user_id}/sign_out",
+    response=UserOut,
+    summary="Sign a user out everywhere",
+    description="Ends every sign-in session of theirs; they stay a member with their role, "
+    "and their API keys keep working. The Admin key's own creator cannot be signed out.",
+)
+def user_sign_out(request: AdminApiRequest, user_id: str):
+    return services.member_sign_out(actor=actor(request), member=_member(request, user_id))
+
+
 @router.delete("/users/{user_id}", response=UserDeleted, summary="Remove a user")
 def user_remove(request: AdminApiRequest, user_id: str):
     member = _member(request, user_id)
     services.member_remove(actor=actor(request), member=member)
     return {"id": member.user.public_id}
-
-
-def _invite_statuses(statuses: list[str]) -> Q:
-    now = timezone.now()
-    by_status = {
-        InviteStatus.PENDING: Q(status=InviteStatus.PENDING, expires_at__gt=now),
-        InviteStatus.EXPIRED: Q(status=InviteStatus.PENDING, expires_at__lte=now),
-        InviteStatus.ACCEPTED: Q(status=InviteStatus.ACCEPTED),
-    }
-    condition = Q(pk__in=[])
-    for status in statuses:
-        condition |= by_status[InviteStatus(status)]
-    return condition
 
 
 @router.get("/invites", response=list[InviteOut], summary="List invites")
@@ -196,16 +194,9 @@ def invite_list(
         description="Defaults to pending, accepted and expired (revoked invites are left out).",
     ),
 ) -> QuerySet[Invite]:
-    invites = Invite.objects.filter(organization=organization(request)).filter(
-        _invite_statuses(
-            statuses or [InviteStatus.PENDING, InviteStatus.ACCEPTED, InviteStatus.EXPIRED]
-        )
+    return selectors.invites(
+        organization(request), statuses=statuses or (), email=email or "", roles=roles or ()
     )
-    if email:
-        invites = invites.filter(email__iexact=email.strip())
-    if roles:
-        invites = invites.filter(role__in=roles)
-    return invites
 
 
 @router.post("/invites", response=InviteOut, summary="Invite someone")
@@ -215,6 +206,7 @@ def invite_create(request: AdminApiRequest, payload: InviteCreate):
         organization=organization(request),
         email=payload.email,
         role=payload.role,
+        rbac_group_ids=payload.rbac_group_ids,
     )
     return invite
 

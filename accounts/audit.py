@@ -41,6 +41,7 @@ ACTIONS: dict[str, str] = {
     "organization.rename": "Organization renamed",
     "member.change_role": "Member role changed",
     "member.remove": "Member removed",
+    "member.sign_out": "Member signed out everywhere",
     "invite.create": "Invite sent",
     "invite.revoke": "Invite revoked",
     "invite.resend": "Invite sent again",

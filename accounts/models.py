@@ -1,10 +1,13 @@
 import uuid
 from abc import abstractmethod
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Self, TypeVar
 
 from django.contrib.auth.models import AbstractBaseUser, BaseUserManager, PermissionsMixin
 from django.db import models
+from django.db.models import Q
 from django.db.models.functions import Lower
 from django.utils import timezone
 
@@ -148,7 +151,27 @@ class InviteStatus(models.TextChoices):
 class InviteQuerySet(models.QuerySet["Invite"]):
     def pending(self) -> "InviteQuerySet":
         """Invites that can still be accepted."""
-        return self.filter(status=InviteStatus.PENDING, expires_at__gt=timezone.now())
+        return self.with_status([InviteStatus.PENDING])
+
+    def with_status(self, statuses: Iterable[str]) -> "InviteQuerySet":
+        """The invites whose `current_status` is one of `statuses`: a pending invite past
+        its expiry is expired, though nothing rewrote it."""
+        now = timezone.now()
+        pending = Q(status=InviteStatus.PENDING)
+        by_status = {
+            InviteStatus.PENDING: pending & Q(expires_at__gt=now),
+            InviteStatus.EXPIRED: pending & Q(expires_at__lte=now),
+            InviteStatus.ACCEPTED: Q(status=InviteStatus.ACCEPTED),
+            InviteStatus.DELETED: Q(status=InviteStatus.DELETED),
+        }
+        wanted = Q(pk__in=[])
+        for status in statuses:
+            wanted |= by_status[InviteStatus(status)]
+        return self.filter(wanted)
+
+
+# What an organization's list of invites shows unless asked for others: revoked ones are gone.
+LISTED_INVITE_STATUSES = (InviteStatus.PENDING, InviteStatus.ACCEPTED, InviteStatus.EXPIRED)
 
 
 class Invite(models.Model):
@@ -254,6 +277,21 @@ class KeyStatus(models.TextChoices):
     INACTIVE = "inactive", "Disabled"
     ARCHIVED = "archived", "Deleted"
     EXPIRED = "expired", "Expired"
+
+
+_Key = TypeVar("_Key", bound="SecretKey")
+
+
+class SecretKeyQuerySet(models.QuerySet[_Key]):
+    def with_status(self, status: str) -> Self:
+        """The keys whose `current_status` is `status`: a key past its expiry is expired
+        (unless deleted), though nothing rewrote it."""
+        expired = Q(expires_at__lte=timezone.now())
+        if status == KeyStatus.EXPIRED:
+            return self.exclude(status=KeyStatus.ARCHIVED).filter(expired)
+        if status == KeyStatus.ARCHIVED:
+            return self.filter(status=KeyStatus.ARCHIVED)
+        return self.filter(status=KeyStatus(status)).exclude(expired)
 
 
 class SecretKey(models.Model):

@@ -1,10 +1,18 @@
 """Reads about users, organizations, members, invites and the audit trail."""
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from django.db.models import QuerySet
 
-from accounts.models import AuditEvent, Invite, Organization, OrganizationMember, User
+from accounts.models import (
+    LISTED_INVITE_STATUSES,
+    AuditEvent,
+    Invite,
+    Organization,
+    OrganizationMember,
+    User,
+)
 
 
 def current_member(user: User, organization_id: str | None) -> OrganizationMember | None:
@@ -39,6 +47,26 @@ def pending_invites(organization: Organization) -> QuerySet[Invite]:
         .select_related("invited_by")
         .order_by("-created_at", "-id")
     )
+
+
+def invites(
+    organization: Organization,
+    *,
+    statuses: Iterable[str] = (),
+    email: str = "",
+    roles: Iterable[str] = (),
+) -> QuerySet[Invite]:
+    """The organization's invites of the given statuses (by default pending, accepted and
+    expired: revoked ones are gone), for `email` and of `roles` when given."""
+    found = Invite.objects.filter(organization=organization).with_status(
+        list(statuses) or LISTED_INVITE_STATUSES
+    )
+    if email:
+        found = found.filter(email__iexact=email.strip())
+    roles = list(roles)
+    if roles:
+        found = found.filter(role__in=roles)
+    return found
 
 
 @dataclass(frozen=True)

@@ -4,10 +4,13 @@ each; every write records an audit event in that transaction.
 Creating an organization also makes its Default workspace, so it is
 `workspaces.services.organization_create`."""
 
+from collections.abc import Sequence
 from datetime import timedelta
+from importlib import import_module
 from typing import cast
 
 from django.conf import settings
+from django.contrib.auth import SESSION_KEY
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.mail import send_mail
 from django.core.validators import validate_email
@@ -179,6 +182,43 @@ def member_remove(*, actor: Actor, member: OrganizationMember) -> None:
     member.delete()
 
 
+@transaction.atomic
+def member_sign_out(*, actor: Actor, member: OrganizationMember) -> OrganizationMember:
+    """End every sign-in session of the member, wherever they signed in; they stay a member
+    with their role and can sign in again at once. Their API keys keep working."""
+    if actor.user is not None and member.user_id == actor.user.pk:
+        raise ValidationError(
+            "You cannot sign yourself out here; sign out of your own session instead.",
+            code="cannot_sign_out_self",
+        )
+    ended = _end_sessions(member.user)
+    audit.record(
+        actor,
+        "member.sign_out",
+        target=member,
+        after={"email": member.user.email, "sessions_ended": ended},
+    )
+    return member
+
+
+def _end_sessions(user: User) -> int:
+    """Delete the user's sessions from the session store; how many there were. The store
+    keeps who signed in only inside each session's signed data, so every live session is
+    read: signing out is rare, and a sign-in costs a session row either way."""
+    engine = import_module(settings.SESSION_ENGINE)
+    store = engine.SessionStore
+    if not hasattr(store, "get_model_class"):
+        raise ValidationError("Console cannot end sessions kept outside its database.")
+    user_id = str(user.pk)
+    ended = 0
+    live = store.get_model_class().objects.filter(expire_date__gt=timezone.now())
+    for session in live.iterator():
+        if store().decode(session.session_data).get(SESSION_KEY) == user_id:
+            store(session_key=session.session_key).delete()
+            ended += 1
+    return ended
+
+
 def invite_url(token: str) -> str:
     return settings.SITE_URL + reverse("accounts:invite_accept", args=[token])
 
@@ -195,14 +235,29 @@ def _send_invite_email(invite: Invite, token: str) -> None:
 
 @transaction.atomic
 def invite_create(
-    *, actor: Actor, organization: Organization, email: str, role: str
+    *,
+    actor: Actor,
+    organization: Organization,
+    email: str,
+    role: str,
+    rbac_group_ids: Sequence[str] = (),
 ) -> tuple[Invite, str]:
     """Invite `email` with `role`. Returns the invite and the one-time link token.
+    Console has no RBAC groups, so an invite can join none (`rbac_group_ids` stays empty).
 
     The e-mail goes out once the transaction commits, so a rolled-back invite sends nothing.
     """
     email = clean_email(email)
     role = _clean_role(role)
+    if rbac_group_ids:
+        raise ValidationError(
+            {
+                "rbac_group_ids": ValidationError(
+                    "Console has no RBAC groups; leave rbac_group_ids empty.",
+                    code="rbac_group_not_found",
+                )
+            }
+        )
     # Lock the organization row so two simultaneous invites to one address cannot both pass.
     Organization.objects.select_for_update().filter(pk=organization.pk).first()
     if OrganizationMember.objects.filter(organization=organization, user__email=email).exists():

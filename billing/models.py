@@ -5,6 +5,7 @@ Money: limits and thresholds are whole USD cents (integers); the cost of usage i
 number of cents, since one request can cost a fraction of a cent.
 """
 
+from collections.abc import Iterable
 from typing import TypedDict
 from urllib.parse import urlsplit
 
@@ -16,7 +17,7 @@ from django.utils import timezone
 
 from accounts.models import AuditTarget, Organization, SecretKey
 from console.ids import public_id_field
-from workspaces.models import ApiKey, Workspace
+from workspaces.models import ApiKey, InferenceGeo, Workspace
 
 
 class Digits(TypedDict):
@@ -34,6 +35,70 @@ class Limiter(models.TextChoices):
     OUTPUT_TOKENS_PER_MINUTE = "output_tokens_per_minute", "Output tokens per minute"
 
 
+class RateLimitType(models.TextChoices):
+    """The limit types of Anthropic's Admin API. Console enforces its `Limiter`s, the input
+    one written cache-aware for the model groups whose cache reads do not count toward it
+    (`billing.services.ENFORCED_RATE_LIMIT_TYPES`)."""
+
+    REQUESTS_PER_MINUTE = Limiter.REQUESTS_PER_MINUTE.value, Limiter.REQUESTS_PER_MINUTE.label
+    INPUT_TOKENS_PER_MINUTE = (
+        Limiter.INPUT_TOKENS_PER_MINUTE.value,
+        Limiter.INPUT_TOKENS_PER_MINUTE.label,
+    )
+    INPUT_TOKENS_PER_MINUTE_CACHE_AWARE = (
+        "input_tokens_per_minute_cache_aware",
+        "Input tokens per minute, cache reads not counted",
+    )
+    OUTPUT_TOKENS_PER_MINUTE = (
+        Limiter.OUTPUT_TOKENS_PER_MINUTE.value,
+        Limiter.OUTPUT_TOKENS_PER_MINUTE.label,
+    )
+    TOKENS_PER_MINUTE = "tokens_per_minute", "Tokens per minute"
+    TOKENS_PER_DAY = "tokens_per_day", "Tokens per day"
+    TOOL_USES_PER_SECOND = "tool_uses_per_second", "Tool uses per second"
+    FAST_ITPMCA = "fast_itpmca", "Fast mode input tokens per minute, cache reads not counted"
+    FAST_OTPM = "fast_otpm", "Fast mode output tokens per minute"
+
+
+class RateLimitGroupType(models.TextChoices):
+    """What Anthropic's rate limits are grouped by; Console limits model groups."""
+
+    MODEL_GROUP = "model_group", "Model group"
+    BATCH = "batch", "Batch"
+    FILES = "files", "Files"
+    SKILLS = "skills", "Skills"
+    TOKEN_COUNT = "token_count", "Token counting"
+    WEB_SEARCH = "web_search", "Web search"
+
+
+class SpendLimitScope(models.TextChoices):
+    """Whose spend a limit of Anthropic's Spend Limits API caps. Console's limits are the
+    organization's, a workspace's, and the usage tier's cap (`CONSOLE_SPEND_LIMIT_SCOPES`)."""
+
+    ORGANIZATION = "organization", "Organization"
+    WORKSPACE = "workspace", "Workspace"
+    USAGE_TIER = "usage_tier", "Usage tier"
+    ORGANIZATION_SERVICE = "organization_service", "Organization service"
+    RBAC_GROUP = "rbac_group", "RBAC group"
+    SEAT_TIER = "seat_tier", "Seat tier"
+    USER = "user", "User"
+
+
+CONSOLE_SPEND_LIMIT_SCOPES = (
+    SpendLimitScope.ORGANIZATION,
+    SpendLimitScope.WORKSPACE,
+    SpendLimitScope.USAGE_TIER,
+)
+
+
+class SpendLimitPeriod(models.TextChoices):
+    """The periods of Anthropic's spend limits; Console's limits are monthly."""
+
+    MONTHLY = "monthly", "Monthly"
+    WEEKLY = "weekly", "Weekly"
+    DAILY = "daily", "Daily"
+
+
 class ServiceTier(models.TextChoices):
     STANDARD = "standard", "Standard"
     BATCH = "batch", "Batch"
@@ -46,14 +111,6 @@ class ServiceTier(models.TextChoices):
 class ContextWindow(models.TextChoices):
     STANDARD = "0-200k", "Up to 200k tokens"
     LONG = "200k-1M", "200k to 1M tokens"
-
-
-class InferenceGeo(models.TextChoices):
-    """Where a request ran; empty when the gateway did not say."""
-
-    GLOBAL = "global", "Global"
-    US = "us", "United States"
-    NOT_AVAILABLE = "", "Not available"
 
 
 class Speed(models.TextChoices):
@@ -627,7 +684,23 @@ INCREASE_REQUEST_LIFETIME_DAYS = 30
 class SpendLimitIncreaseRequestQuerySet(models.QuerySet["SpendLimitIncreaseRequest"]):
     def open(self) -> "SpendLimitIncreaseRequestQuerySet":
         """Requests an admin can still approve or deny."""
-        return self.filter(status=IncreaseRequestStatus.PENDING, expires_at__gt=timezone.now())
+        return self.with_status([IncreaseRequestStatus.PENDING])
+
+    def with_status(self, statuses: Iterable[str]) -> "SpendLimitIncreaseRequestQuerySet":
+        """The requests whose `current_status` is one of `statuses`: one that lapsed
+        unanswered is denied, though nothing rewrote it."""
+        now = timezone.now()
+        pending = Q(status=IncreaseRequestStatus.PENDING)
+        by_status = {
+            IncreaseRequestStatus.PENDING: pending & Q(expires_at__gt=now),
+            IncreaseRequestStatus.APPROVED: Q(status=IncreaseRequestStatus.APPROVED),
+            IncreaseRequestStatus.DENIED: Q(status=IncreaseRequestStatus.DENIED)
+            | (pending & Q(expires_at__lte=now)),
+        }
+        wanted = Q(pk__in=[])
+        for status in statuses:
+            wanted |= by_status[IncreaseRequestStatus(status)]
+        return self.filter(wanted)
 
 
 class SpendLimitIncreaseRequest(models.Model):

@@ -8,15 +8,16 @@ from `billing.pricing`.
 """
 
 from collections import defaultdict
-from dataclasses import dataclass, field
+from collections.abc import Iterable
+from dataclasses import dataclass, field, fields
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 from typing import Any
 
-from django.db.models import F, Sum
+from django.db.models import Exists, F, OuterRef, Sum
 from django.db.models.functions import TruncDate, TruncHour
 
-from accounts.models import Organization
+from accounts.models import Organization, OrganizationMember, User
 from billing.models import (
     DIMENSION_FIELDS,
     Model,
@@ -628,3 +629,82 @@ def key_days(
         for key in keys
     ]
     return days, more
+
+
+# -- Over a whole range, regrouped (the Admin API's analytics reports) -----------------------
+
+
+def range_buckets(start: datetime, end: datetime) -> tuple[str, list[datetime]]:
+    """The width and the starts of the buckets that cover `start` to `end` (exclusive), both
+    on whole hours: days when both fall on midnight (fewer rollup rows), else hours."""
+    midnight = floor_to_bucket(start, "1d") == start and floor_to_bucket(end, "1d") == end
+    width = "1d" if midnight else "1h"
+    step = BUCKET_WIDTHS[width][0]
+    starts = []
+    moment = start
+    while moment < end:
+        starts.append(moment)
+        moment += step
+    return width, starts
+
+
+def regroup_usage(keyed: Iterable[tuple[tuple, UsageResult]]) -> dict[tuple, UsageResult]:
+    """Results added up by the key each comes with: each total has the dimensions of the
+    first result of its group, and the sum of every count (requests, tokens by kind, any
+    other)."""
+    totals: dict[tuple, UsageResult] = {}
+    for group, result in keyed:
+        total = totals.get(group)
+        if total is None:
+            total = totals[group] = UsageResult(dict(result.dimensions))
+        for item in fields(UsageResult):
+            value = getattr(result, item.name)
+            if isinstance(value, int):
+                setattr(total, item.name, getattr(total, item.name) + value)
+        for name, count in result.tokens.items():
+            total.tokens[name] = total.tokens.get(name, 0) + count
+    return totals
+
+
+def regroup_cost(keyed: Iterable[tuple[tuple, CostResult]]) -> dict[tuple, Decimal]:
+    """The amounts of results added up by the key each comes with."""
+    totals: dict[tuple, Decimal] = defaultdict(Decimal)
+    for group, result in keyed:
+        totals[group] += result.amount_cents
+    return dict(totals)
+
+
+@dataclass(frozen=True)
+class KeyActor:
+    """Whom an API key's usage is credited to: the member who created the key (`user`; with
+    `is_member` whether they still are one), else, when that account is gone, the key."""
+
+    api_key_id: str
+    user: User | None
+    is_member: bool
+
+
+def key_actors(organization: Organization, api_key_ids: Iterable[str]) -> dict[str, KeyActor]:
+    """The actor of each of the organization's API keys named (by public id). One query."""
+    wanted = set(api_key_ids)
+    if not wanted:
+        return {}
+    keys = (
+        ApiKey.objects.filter(organization=organization, public_id__in=wanted)
+        .select_related("created_by")
+        .annotate(
+            creator_is_member=Exists(
+                OrganizationMember.objects.filter(
+                    organization=organization, user=OuterRef("created_by")
+                )
+            )
+        )
+    )
+    return {
+        key.public_id: KeyActor(
+            key.public_id,
+            key.created_by,
+            key.creator_is_member,  # type: ignore[attr-defined]  # annotated above
+        )
+        for key in keys
+    }

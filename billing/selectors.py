@@ -2,15 +2,17 @@
 number of model groups, workspaces or usage rows."""
 
 from collections import defaultdict
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from decimal import Decimal
+from typing import Protocol
 
-from django.db.models import Q, Subquery, Sum
+from django.db.models import Q, QuerySet, Subquery, Sum
 from django.db.models.functions import Coalesce, Lower
 from django.utils import timezone
 
-from accounts.models import Organization
+from accounts.models import Organization, OrganizationMember
 from billing import usage
 from billing.models import (
     Limiter,
@@ -18,6 +20,8 @@ from billing.models import (
     OrganizationLimits,
     OrganizationRateLimit,
     RollupCursor,
+    SpendLimitIncreaseRequest,
+    SpendLimitScope,
     SpendNotification,
     TierLimit,
     UsageDaily,
@@ -287,7 +291,7 @@ def month_to_date_spend_by_workspace(
     organization: Organization, now: datetime | None = None
 ) -> dict[int, Decimal]:
     """Each workspace's spend this calendar month (UTC), exact like `month_to_date_spend`:
-    the day rollups plus the records not rolled up yet. Two queries."""
+    the day rollups plus the records not rolled up yet. One query."""
     now = (now or timezone.now()).astimezone(UTC)
     start_day = month_start(now)
     spend: dict[int, Decimal] = defaultdict(Decimal)
@@ -311,7 +315,7 @@ def month_to_date_spend_by_workspace(
         .annotate(total=Sum("cost_cents"))
         .order_by()
     )
-    for workspace_id, total in [*rolled, *pending]:
+    for workspace_id, total in rolled.union(pending, all=True):
         spend[workspace_id] += total
     return dict(spend)
 
@@ -319,9 +323,9 @@ def month_to_date_spend_by_workspace(
 # -- Spend limits as the Admin API's Spend Limits API names them -------------------------------
 
 SPEND_LIMIT_PREFIX = "spendlimit_"
-SCOPE_ORGANIZATION = "organization"
-SCOPE_WORKSPACE = "workspace"
-SCOPE_USAGE_TIER = "usage_tier"
+SCOPE_ORGANIZATION = SpendLimitScope.ORGANIZATION
+SCOPE_WORKSPACE = SpendLimitScope.WORKSPACE
+SCOPE_USAGE_TIER = SpendLimitScope.USAGE_TIER
 
 
 @dataclass(frozen=True)
@@ -362,7 +366,8 @@ def _tier_entry(organization: Organization, settings: OrganizationSettings) -> S
 
 
 def spend_limits(organization: Organization) -> list[SpendLimitEntry]:
-    """The organization's spend limits, newest first, the usage tier's cap last. Two
+    """The organization's spend limits, newest first, the usage tier's cap last (their
+    workspaces hold only their public id, name and whether they are the Default one). Two
     queries (three before the organization's limits are first stored)."""
     stored = (
         OrganizationLimits.objects.select_related("tier").filter(organization=organization).first()
@@ -377,9 +382,16 @@ def spend_limits(organization: Organization) -> list[SpendLimitEntry]:
             limit.updated_at,
             limit.workspace,
         )
-        for limit in WorkspaceSpendLimit.objects.filter(
-            workspace__organization=organization
-        ).select_related("workspace")
+        for limit in WorkspaceSpendLimit.objects.filter(workspace__organization=organization)
+        .select_related("workspace")
+        .only(
+            "amount_cents",
+            "created_at",
+            "updated_at",
+            "workspace__public_id",
+            "workspace__name",
+            "workspace__is_default",
+        )
     ]
     if stored is not None and stored.spend_limit_cents is not None:
         entries.append(
@@ -399,20 +411,30 @@ def spend_limit_by_id(organization: Organization, limit_id: str) -> SpendLimitEn
     return next((entry for entry in spend_limits(organization) if entry.id == limit_id), None)
 
 
+class ScopeWorkspace(Protocol):
+    """What a spend limit's scope needs of its workspace: a `Workspace`, or a lighter row."""
+
+    @property
+    def pk(self) -> int: ...
+
+    @property
+    def public_id(self) -> str: ...
+
+
 @dataclass(frozen=True)
 class EffectiveSpendLimit:
     """The spend limit in force for one scope, where it comes from, and the scope's spend
     this month."""
 
     scope_type: str
-    workspace: Workspace | None
+    workspace: ScopeWorkspace | None
     source: SpendLimitEntry
     amount_cents: int | None
     month_to_date_spend_cents: Decimal
 
 
 def effective_spend_limits(
-    organization: Organization, workspaces: list[Workspace], now: datetime | None = None
+    organization: Organization, workspaces: Sequence[ScopeWorkspace], now: datetime | None = None
 ) -> dict[int | None, EffectiveSpendLimit]:
     """The organization's effective spend limit (under None) and each of `workspaces`'s
     (by pk): the lowest of the workspace's own, the organization's and the tier's cap.
@@ -497,3 +519,33 @@ def report_key_choices(
         .order_by(Lower("name"), "public_id")[: limit + 1]
     )
     return KeyChoices(keys=listed[:limit], more=len(listed) > limit)
+
+
+# -- Spend limit increase requests -----------------------------------------------------------
+
+
+def increase_requests(
+    organization: Organization,
+    *,
+    statuses: Iterable[str] = (),
+    actor_ids: Iterable[str] = (),
+) -> QuerySet[SpendLimitIncreaseRequest]:
+    """The organization's increase requests, newest first, of the given statuses (by their
+    `current_status`: a lapsed request is denied) and requesters (users' public ids).
+
+    Only requests of people who are still members: a former member's request can no longer
+    be answered usefully (the limit would be raised for no one), so it is left out wherever
+    requests are listed or looked up."""
+    requests = SpendLimitIncreaseRequest.objects.filter(
+        organization=organization,
+        requested_by__in=OrganizationMember.objects.filter(organization=organization).values(
+            "user_id"
+        ),
+    ).select_related("workspace", "requested_by", "resolved_by")
+    statuses = list(statuses)
+    if statuses:
+        requests = requests.with_status(statuses)
+    actor_ids = list(actor_ids)
+    if actor_ids:
+        requests = requests.filter(requested_by__public_id__in=actor_ids)
+    return requests.order_by("-public_id")

@@ -26,7 +26,10 @@ from billing.models import (
     ModelGroup,
     OrganizationLimits,
     OrganizationRateLimit,
+    RateLimitType,
     SpendLimitIncreaseRequest,
+    SpendLimitPeriod,
+    SpendLimitScope,
     SpendNotification,
     SpendNotificationDelivery,
     UsageTier,
@@ -73,7 +76,9 @@ def _clean_limiter(limiter: str) -> str:
 
 # Anthropic's name for an input-tokens limit that cache reads do not count toward: the
 # input limit of every model group whose cache reads are not counted as input.
-CACHE_AWARE_INPUT = "input_tokens_per_minute_cache_aware"
+CACHE_AWARE_INPUT = RateLimitType.INPUT_TOKENS_PER_MINUTE_CACHE_AWARE
+# The limit types of Anthropic's API that Console enforces.
+ENFORCED_RATE_LIMIT_TYPES = (*(RateLimitType(limiter) for limiter in Limiter), CACHE_AWARE_INPUT)
 
 
 def limiter_type_name(limiter: str, model_group: ModelGroup) -> str:
@@ -100,7 +105,7 @@ def limiter_for_type(type_name: str, model_group: ModelGroup) -> str:
                 }
             )
         return Limiter.INPUT_TOKENS_PER_MINUTE
-    supported = ", ".join([*Limiter.values, CACHE_AWARE_INPUT])
+    supported = ", ".join(ENFORCED_RATE_LIMIT_TYPES)
     raise ValidationError(
         {
             "type": ValidationError(
@@ -328,6 +333,85 @@ def organization_spend_limit_set(
         before={"amount_cents": before},
         after={"amount_cents": amount_cents},
     )
+
+
+def _check_period(period: str) -> None:
+    if period != SpendLimitPeriod.MONTHLY:
+        raise ValidationError(
+            {
+                "period": ValidationError(
+                    f"Console's spend limits are monthly; it has no {period[:20]} limits.",
+                    code="unsupported_period",
+                )
+            }
+        )
+
+
+@transaction.atomic
+def spend_limit_set(
+    *,
+    actor: Actor,
+    organization: Organization,
+    scope_type: str,
+    workspace: Workspace | None = None,
+    amount_cents: int | None,
+    period: str = SpendLimitPeriod.MONTHLY,
+) -> None:
+    """Set a spend limit as the Spend Limits API names them, by scope and period: the
+    organization's or a workspace's monthly limit. The usage tier's cap is set by staff
+    (`organization_limits_change`), and a limit always carries an amount: removing one is
+    `spend_limit_delete`."""
+    _check_period(period)
+    _check_settable_scope(scope_type, "changed")
+    if amount_cents is None:
+        raise ValidationError(
+            {"amount": "A spend limit always carries an amount; delete the limit to remove it."}
+        )
+    if scope_type == SpendLimitScope.WORKSPACE:
+        if workspace is None or workspace.organization_id != organization.pk:
+            raise ValidationError({"scope": "Name a workspace of this organization."})
+        workspace_spend_limit_set(actor=actor, workspace=workspace, amount_cents=amount_cents)
+    else:
+        organization_spend_limit_set(
+            actor=actor, organization=organization, amount_cents=amount_cents
+        )
+
+
+@transaction.atomic
+def spend_limit_delete(
+    *,
+    actor: Actor,
+    organization: Organization,
+    scope_type: str,
+    workspace: Workspace | None = None,
+) -> None:
+    """Remove the organization's or a workspace's monthly spend limit; the usage tier's cap
+    cannot be removed."""
+    _check_settable_scope(scope_type, "deleted")
+    if scope_type == SpendLimitScope.WORKSPACE:
+        if workspace is None or workspace.organization_id != organization.pk:
+            raise ValidationError({"scope": "Name a workspace of this organization."})
+        workspace_spend_limit_set(actor=actor, workspace=workspace, amount_cents=None)
+    else:
+        organization_spend_limit_set(actor=actor, organization=organization, amount_cents=None)
+
+
+def _check_settable_scope(scope_type: str, what: str) -> None:
+    if scope_type == SpendLimitScope.USAGE_TIER:
+        raise ValidationError(
+            f"The usage tier's monthly cap is set by staff and cannot be {what} here.",
+            code="read_only_spend_limit",
+        )
+    if scope_type not in (SpendLimitScope.ORGANIZATION, SpendLimitScope.WORKSPACE):
+        raise ValidationError(
+            {
+                "scope": ValidationError(
+                    "Console's spend limits are the organization's and its workspaces'; it "
+                    f"has no {scope_type[:30]} limits.",
+                    code="unsupported_scope",
+                )
+            }
+        )
 
 
 @transaction.atomic
@@ -717,10 +801,12 @@ def spend_limit_increase_request_approve(
     actor: Actor,
     increase: SpendLimitIncreaseRequest,
     amount_cents: int | None = None,
+    period: str = SpendLimitPeriod.MONTHLY,
     notify: bool = True,
 ) -> SpendLimitIncreaseRequest:
     """Set the workspace's monthly spend limit to `amount_cents` (by default what was asked)
     and mark the request approved; the requester is e-mailed unless `notify` is off."""
+    _check_period(period)
     increase = _lock_increase_request(increase)
     if increase.current_status() != IncreaseRequestStatus.PENDING:
         raise ValidationError(

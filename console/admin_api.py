@@ -1,7 +1,7 @@
 """The Admin API's framework: one NinjaAPI that answers as Anthropic's Admin API does.
 
-- Every failure, whoever raises it (ninja's request validation, pydantic, Django's
-  `ValidationError`, `PermissionDenied` and `Http404`, the parser, an unexpected exception),
+- Every failure, whoever raises it (ninja's request validation, pydantic's inside a view,
+  Django's `ValidationError`, `PermissionDenied` and `Http404`, the parser, an unexpected exception),
   becomes Anthropic's error envelope; a `ValidationError(code=...)` from a service puts its
   code in `details.error_code`.
 - Bodies are at most 1 MB of JSON bounded in depth; query strings and path ids with NUL or
@@ -33,6 +33,7 @@ from ninja.errors import AuthenticationError, HttpError
 from ninja.errors import ValidationError as RequestValidationError
 from ninja.parser import Parser
 from ninja.renderers import JSONRenderer
+from pydantic import ValidationError as PydanticValidationError
 
 from console.api import (
     ERROR_TYPES,
@@ -113,31 +114,47 @@ def _envelope(api: NinjaAPI, request: HttpRequest, error: ApiError) -> HttpRespo
     return api.create_response(request, error_body(request, error), status=error.status)
 
 
-def _field_path(loc: tuple | list) -> str:
-    """Where a validation error is: `name`, `limits.1.value`, `limit`."""
+def _field_path(loc: tuple | list, *, located: bool = True) -> str:
+    """Where a validation error is: `name`, `limits.1.value`, `limit`. ninja's errors are
+    `located`: their path starts with where the value came from (body, query, path)."""
     parts = list(loc)
-    source = parts.pop(0) if parts else ""
-    if source == "body" and parts:
-        parts.pop(0)  # the view's parameter name
+    if located:
+        source = parts.pop(0) if parts else ""
+        if source == "body" and parts:
+            parts.pop(0)  # the view's parameter name
     return ".".join(str(part) for part in parts)
 
 
-def _validation_error(errors: list[dict[str, Any]]) -> ApiError:
+# pydantic's kinds of error for a body that is not a JSON object at all.
+_NOT_AN_OBJECT = {"model_type", "model_attributes_type", "dict_type"}
+
+
+def _message(error: Any) -> str:
+    """pydantic's message, without the "Value error, " it puts before a check's own words."""
+    message = str(error.get("msg", "invalid"))
+    if error.get("type") == "value_error":
+        message = message.removeprefix("Value error, ")
+    return message
+
+
+def _validation_error(errors: Sequence[Any], *, located: bool = True) -> ApiError:
     messages = []
     error_code = None
     for error in errors:
-        path = _field_path(error.get("loc", ()))
+        path = _field_path(error.get("loc", ()), located=located)
         context = error.get("ctx") or {}
         if error_code is None and context.get("error_code"):
             error_code = context["error_code"]
-        if not path and error.get("loc", ("",))[0] == "body":
-            messages.append(
-                "The request body must be a JSON object."
-                if error.get("type") != "missing"
-                else "The request needs a JSON body."
-            )
+        message = _message(error)
+        if located and not path and error.get("loc", ("",))[0] == "body":
+            kind = error.get("type")
+            if kind == "missing":
+                message = "The request needs a JSON body."
+            elif kind in _NOT_AN_OBJECT:
+                message = "The request body must be a JSON object."
+            messages.append(message)  # a check of the whole body says where it looked
             continue
-        messages.append(f"{path}: {error.get('msg', 'invalid')}" if path else error["msg"])
+        messages.append(f"{path}: {message}" if path else message)
     details = {"error_code": error_code} if error_code else {}
     return ApiError(400, "invalid_request_error", " ".join(messages), **details)
 
@@ -161,6 +178,10 @@ def django_validation_error(error: DjangoValidationError) -> ApiError:
     return ApiError(400, "invalid_request_error", message, **details)
 
 
+# The model ninja wraps each route's response schema in (ninja.operation).
+_RESPONSE_SCHEMA = "NinjaResponseSchema"
+
+
 def register_handlers(api: NinjaAPI) -> None:
     def handle(kind: type[Exception]) -> Callable:
         def decorate(to_error: Callable[[Any], ApiError]) -> Callable:
@@ -178,6 +199,15 @@ def register_handlers(api: NinjaAPI) -> None:
     @handle(RequestValidationError)
     def _request_invalid(exc: RequestValidationError) -> ApiError:
         return _validation_error(exc.errors)
+
+    @handle(PydanticValidationError)
+    def _invalid(exc: PydanticValidationError) -> ApiError:
+        # ninja validates every answer with the route's response schema: an answer that does
+        # not fit it is the server's fault, not the request's.
+        if exc.title == _RESPONSE_SCHEMA:
+            logger.error("Admin API answer does not fit its schema", exc_info=exc)
+            return ApiError(500, "api_error", "Internal server error.")
+        return _validation_error(exc.errors(include_url=False), located=False)
 
     @handle(DjangoValidationError)
     def _refused(exc: DjangoValidationError) -> ApiError:

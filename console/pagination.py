@@ -1,6 +1,7 @@
 """Pagination by the last key seen, so deep pages cost what the first does: the pages' cursor
 lists, and the Admin API's id and token paging."""
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -143,9 +144,19 @@ def encode_page_token(value: Any) -> str:
     return signing.dumps(value, salt=_TOKEN_SALT)
 
 
+@dataclass(frozen=True)
+class PagedRows:
+    """What a view gives `TokenPagination` when its answer's rows are not its items one for
+    one: `items` are paged, and `rows` turns a page of them into the page's rows (several
+    per item, or each with what is read once for the whole page)."""
+
+    items: QuerySet | list
+    rows: Callable[[list], list]
+
+
 class TokenPagination(PaginationBase):
     """Pages by opaque tokens: a queryset by the unique `key` (`descending` for newest
-    first), a list by position."""
+    first), a list by position; a `PagedRows` pages its items and answers their rows."""
 
     class Input(Schema):
         limit: int = Field(20, ge=1, le=1000, description="Items per page, 1 to 1000.")
@@ -166,16 +177,21 @@ class TokenPagination(PaginationBase):
         self.descending = descending
 
     def paginate_queryset(
-        self, queryset: QuerySet | list, pagination: Input, request: Any, **params: Any
+        self, queryset: QuerySet | list | PagedRows, pagination: Input, request: Any, **params: Any
     ) -> dict[str, Any]:
-        rows, next_page = token_page(
-            queryset,
+        paged = queryset if isinstance(queryset, PagedRows) else PagedRows(queryset, list)
+        items, next_page = token_page(
+            paged.items,
             limit=pagination.limit,
             page=pagination.page,
             key=self.key,
             descending=self.descending,
         )
-        return {"data": rows, "has_more": next_page is not None, "next_page": next_page}
+        return {
+            "data": paged.rows(items) if items else [],
+            "has_more": next_page is not None,
+            "next_page": next_page,
+        }
 
 
 def token_page(

@@ -74,11 +74,12 @@ Timestamp = Annotated[datetime, PlainSerializer(rfc3339, return_type=str)]
 BucketTime = Annotated[datetime, PlainSerializer(rfc3339_seconds, return_type=str)]
 
 
-def choices(enum: type[TextChoices], *, exclude: Iterable[str] = ()) -> Any:
-    """A `Literal` of the values of `enum` (less `exclude`), so a schema's enum is the
-    model's choices, written once."""
+def choices(values: type[TextChoices] | Iterable[str], *, exclude: Iterable[str] = ()) -> Any:
+    """A `Literal` of the values of a model's choices (or of the values an engine defines),
+    less `exclude`, so a schema's enum is written once, where the code defines it."""
     left_out = set(exclude)
-    return Literal[tuple(value for value in enum.values if value not in left_out)]
+    every = values.values if isinstance(values, type) else list(values)
+    return Literal[tuple(str(value) for value in every if value not in left_out)]
 
 
 class Body(Schema):

@@ -8,7 +8,6 @@ from typing import TYPE_CHECKING, Literal
 
 from django.db.models import QuerySet
 from django.http import Http404
-from django.utils import timezone
 from ninja import Field, Query, Router
 from ninja.pagination import paginate
 
@@ -18,7 +17,13 @@ from accounts.roles import OrgRole, WorkspaceRole
 from console.pagination import IdPagination
 from console.schemas import Body, InputTime, Name, ObjectOut, Out, SafeText, Timestamp, choices
 from workspaces import services
-from workspaces.models import ApiKey, InferenceGeo, Workspace, WorkspaceGeo, WorkspaceMember
+from workspaces.models import (
+    ROUTABLE_INFERENCE_GEOS,
+    ApiKey,
+    Workspace,
+    WorkspaceGeo,
+    WorkspaceMember,
+)
 
 router = Router(tags=["Workspaces"])
 
@@ -32,7 +37,7 @@ if TYPE_CHECKING:
     KeyStatusValue = str
     KeyStatusChange = str
 else:
-    Geo = choices(InferenceGeo)
+    Geo = choices(ROUTABLE_INFERENCE_GEOS)
     DataGeo = choices(WorkspaceGeo)
     MemberRole = choices(WorkspaceRole)
     # Workspace Billing comes only from the organization's Billing role.
@@ -150,7 +155,7 @@ def workspace_create(request: AdminApiRequest, payload: WorkspaceCreate):
         actor=actor(request),
         organization=organization(request),
         name=payload.name,
-        display_color=payload.display_color or "#D97757",
+        display_color=payload.display_color,
         tags=payload.tags,
         allowed_inference_geos=residency.allowed_inference_geos,
         default_inference_geo=residency.default_inference_geo,
@@ -405,13 +410,8 @@ def api_key_list(
     keys = ApiKey.objects.filter(organization=organization(request)).select_related(
         "workspace", "created_by"
     )
-    now = timezone.now()
-    if status == KeyStatus.EXPIRED:
-        keys = keys.exclude(status=KeyStatus.ARCHIVED).filter(expires_at__lte=now)
-    elif status in (KeyStatus.ACTIVE, KeyStatus.INACTIVE):
-        keys = keys.filter(status=status).exclude(expires_at__lte=now)
-    elif status == KeyStatus.ARCHIVED:
-        keys = keys.filter(status=status)
+    if status:
+        keys = keys.with_status(status)
     if workspace_id:
         keys = keys.filter(workspace__public_id=workspace_id)
     if created_by_user_id:

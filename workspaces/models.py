@@ -4,7 +4,13 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
-from accounts.models import AuditTarget, Organization, OrganizationMember, SecretKey
+from accounts.models import (
+    AuditTarget,
+    Organization,
+    OrganizationMember,
+    SecretKey,
+    SecretKeyQuerySet,
+)
 from accounts.roles import ASSIGNABLE_WORKSPACE_ROLES, WorkspaceRole
 from console.ids import public_id_field
 
@@ -39,10 +45,16 @@ class WorkspaceGeo(models.TextChoices):
 
 
 class InferenceGeo(models.TextChoices):
-    """Where a workspace's requests may run."""
+    """Where requests may run (a workspace's allowed and default geos) and where they ran
+    (usage); usage the gateway could not place is NOT_AVAILABLE."""
 
     GLOBAL = "global", "Global"
     US = "us", "United States"
+    NOT_AVAILABLE = "", "Not available"
+
+
+# The geos a request can be sent to: what a workspace allows and defaults to.
+ROUTABLE_INFERENCE_GEOS = tuple(geo for geo in InferenceGeo if geo != InferenceGeo.NOT_AVAILABLE)
 
 
 class WorkspaceQuerySet(models.QuerySet["Workspace"]):
@@ -66,7 +78,9 @@ class Workspace(models.Model):
     # None: requests may run in any geo.
     allowed_inference_geos = models.JSONField(null=True, blank=True)
     default_inference_geo = models.CharField(
-        max_length=10, choices=InferenceGeo.choices, default=InferenceGeo.GLOBAL
+        max_length=10,
+        choices=[(geo.value, geo.label) for geo in ROUTABLE_INFERENCE_GEOS],
+        default=InferenceGeo.GLOBAL,
     )
     compartment_id = public_id_field("compartment")
     # Both set once and never changed, as Anthropic's API has them.
@@ -149,6 +163,10 @@ class WorkspaceMember(models.Model):
         )
 
 
+class ApiKeyQuerySet(SecretKeyQuerySet["ApiKey"]):
+    pass
+
+
 class ApiKey(SecretKey):
     """A workspace's API key. Its workspace is set at creation and never changes."""
 
@@ -158,6 +176,8 @@ class ApiKey(SecretKey):
     workspace = models.ForeignKey(Workspace, on_delete=models.PROTECT, related_name="api_keys")
     expiry_notice_7d_sent_at = models.DateTimeField(null=True, blank=True, editable=False)
     expiry_notice_1d_sent_at = models.DateTimeField(null=True, blank=True, editable=False)
+
+    objects = ApiKeyQuerySet.as_manager()
 
     class Meta:
         ordering = ["-public_id"]

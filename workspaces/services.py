@@ -27,6 +27,7 @@ from workspaces.models import (
     HEX_COLOR,
     MAX_ACTIVE_WORKSPACES,
     NAME_MAX_LENGTH,
+    ROUTABLE_INFERENCE_GEOS,
     ApiKey,
     InferenceGeo,
     Workspace,
@@ -116,14 +117,14 @@ def _clean_inference_geos(
     allowed: list[str] | str | None, default: str
 ) -> tuple[list[str] | None, str]:
     """Allowed geos (None: any) and the default, which must be allowed."""
-    if default not in InferenceGeo.values:
+    if default not in ROUTABLE_INFERENCE_GEOS:
         raise ValidationError({"default_inference_geo": "Choose global or us."})
     if allowed is None or allowed == UNRESTRICTED:
         return None, default
     if (
         not isinstance(allowed, list)
         or not allowed
-        or any(geo not in InferenceGeo.values for geo in allowed)
+        or any(geo not in ROUTABLE_INFERENCE_GEOS for geo in allowed)
     ):
         raise ValidationError(
             {"allowed_inference_geos": "List one or more of global and us, or unrestricted."}
@@ -240,7 +241,7 @@ def workspace_create(
     actor: Actor,
     organization: Organization,
     name: str,
-    display_color: str,
+    display_color: str | None = None,
     tags: dict[str, str] | None = None,
     allowed_inference_geos: list[str] | str | None = None,
     default_inference_geo: str | None = None,
@@ -248,10 +249,10 @@ def workspace_create(
     external_key_id: str | None = None,
     user_profile_id: str | None = None,
 ) -> Workspace:
-    """A new workspace. Its data residency defaults to data in the US and inference
-    anywhere, by default global."""
+    """A new workspace, by default in the palette's Clay. Its data residency defaults to
+    data in the US and inference anywhere, by default global."""
     name = _clean_name(name)
-    display_color = _clean_color(display_color)
+    display_color = _clean_color(display_color or WorkspaceColor.CLAY)
     allowed, default_geo = _clean_inference_geos(
         allowed_inference_geos, default_inference_geo or InferenceGeo.GLOBAL
     )

@@ -2,9 +2,8 @@
 Anthropic's API)."""
 
 from decimal import Decimal
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, ClassVar, Literal, cast
 
-from django.core.exceptions import ValidationError
 from django.http import Http404
 from ninja import Field, Router
 from ninja.pagination import paginate
@@ -12,13 +11,32 @@ from pydantic import model_validator
 
 from accounts.admin_api import AdminApiRequest, actor, organization
 from billing import money, selectors, services
-from billing.models import Model, ModelGroup, SpendNotification
+from billing.models import (
+    Model,
+    ModelGroup,
+    RateLimitGroupType,
+    RateLimitType,
+    SpendLimitScope,
+    SpendNotification,
+)
 from console.pagination import TokenPagination
-from console.schemas import Body, Out, SafeText
+from console.schemas import Body, Out, SafeText, choices
 from workspaces.api import get_workspace
 from workspaces.models import Workspace
 
 router = Router(tags=["Rate limits", "Spend limits"])
+
+if TYPE_CHECKING:
+    LimitType = str
+    EnforcedLimitType = str
+    GroupType = str
+    LimitSourceType = str
+else:
+    LimitType = choices(RateLimitType)
+    EnforcedLimitType = choices(services.ENFORCED_RATE_LIMIT_TYPES)
+    GroupType = choices(RateLimitGroupType)
+    # Where a workspace's limit in force comes from, as Anthropic names it.
+    LimitSourceType = choices([SpendLimitScope.WORKSPACE, SpendLimitScope.ORGANIZATION])
 
 Cents = str  # a decimal string of cents: "5000" is $50.00
 
@@ -33,7 +51,7 @@ class RateLimitGroup(Out):
 
 
 class RateLimitValue(Out):
-    type: str = Field(description="The limiter, as Anthropic's API names it.")
+    type: EnforcedLimitType = Field(description="The limiter, as Anthropic's API names it.")
     value: int
 
 
@@ -46,11 +64,11 @@ class OrganizationRateLimitOut(Out):
 
 
 class LimitSource(Out):
-    type: Literal["workspace", "organization"]
+    type: LimitSourceType
 
 
 class WorkspaceRateLimitValue(Out):
-    type: str
+    type: EnforcedLimitType
     value: int = Field(description="The limit in force.")
     org_limit: int | None
     source: LimitSource
@@ -66,10 +84,9 @@ class WorkspaceRateLimitOut(Out):
 
 
 class RateLimitChange(Body):
-    type: SafeText = Field(
-        description="requests_per_minute, input_tokens_per_minute (or "
-        "input_tokens_per_minute_cache_aware) or output_tokens_per_minute; other types are "
-        "refused."
+    type: LimitType = Field(
+        description="Any of Anthropic's limit types; those Console does not enforce are "
+        "refused with unsupported_limit_type."
     )
     value: int | None = Field(description="The workspace's limit; null resets it.")
 
@@ -91,10 +108,7 @@ def _models_by_group() -> dict[int, list[str]]:
 
 def _group_type_filter(group_type: str | None) -> bool:
     """Console limits model groups only: another group type lists nothing."""
-    return group_type in (None, "model_group")
-
-
-GroupType = Literal["batch", "files", "model_group", "skills", "token_count", "web_search"]
+    return group_type in (None, RateLimitGroupType.MODEL_GROUP)
 
 
 @router.get(
@@ -147,9 +161,9 @@ def _workspace_entries(
                         "value": row.value,
                         "org_limit": row.organization_value,
                         "source": {
-                            "type": "workspace"
+                            "type": SpendLimitScope.WORKSPACE
                             if row.source == selectors.SOURCE_WORKSPACE
-                            else "organization"
+                            else SpendLimitScope.ORGANIZATION
                         },
                     }
                     for row in rows
@@ -235,7 +249,7 @@ class WorkspaceSpendLimitOut(Out):
 
 class AmountChange(Body):
     """An amount in cents (`amount_cents`, a string of digits), or in the deprecated dollar
-    field `amount`."""
+    field `amount`: one of them, required."""
 
     amount_cents: Cents | None = None
     amount: str | int | None = Field(
@@ -245,19 +259,35 @@ class AmountChange(Body):
     @model_validator(mode="before")
     @classmethod
     def _one_amount(cls, data: Any) -> Any:
-        if isinstance(data, dict) and "amount" in data and "amount_cents" in data:
-            raise ValueError("Give amount_cents or amount, not both.")
+        if isinstance(data, dict):
+            given = {"amount_cents", "amount"} & set(data)
+            if len(given) > 1:
+                raise ValueError("Give amount_cents or amount, not both.")
+            if not given:
+                raise ValueError(f"amount_cents: Field required{cls.null_means}.")
+            if not cls.null_means and data[given.pop()] is None:
+                raise ValueError("amount_cents: Give an amount.")
         return data
 
+    # What a null amount asks for, when it may be null.
+    null_means: ClassVar[str] = ""
+
     def cents(self) -> int | None:
-        if "amount_cents" in self.model_fields_set and self.amount_cents is not None:
+        if self.amount_cents is not None:
             return money.parse_cents(self.amount_cents, field="amount_cents")
-        if "amount" in self.model_fields_set and self.amount is not None:
+        if self.amount is not None:
             return money.parse_dollars(self.amount)
         return None
 
-    def is_given(self) -> bool:
-        return bool({"amount_cents", "amount"} & self.model_fields_set)
+
+class SpendLimitChange(AmountChange):
+    null_means = " (null removes the limit)"
+
+
+class NotificationAdd(AmountChange):
+    def cents(self) -> int:
+        # Never None: the validator refused a null amount.
+        return cast(int, super().cents())
 
 
 def _cents(value: int | Decimal | None) -> str | None:
@@ -298,11 +328,9 @@ def workspace_spend_limit_retrieve(request: AdminApiRequest, workspace_id: str):
     summary="Set or remove a workspace's monthly spend limit",
     description="`amount_cents` (null removes the limit) must be lower than the organization's.",
 )
-def workspace_spend_limit_set(request: AdminApiRequest, workspace_id: str, payload: AmountChange):
-    if not payload.is_given():
-        raise ValidationError(
-            {"amount_cents": "Field required (null removes the limit)."}, code="missing"
-        )
+def workspace_spend_limit_set(
+    request: AdminApiRequest, workspace_id: str, payload: SpendLimitChange
+):
     workspace = get_workspace(request, workspace_id)
     services.workspace_spend_limit_set(
         actor=actor(request), workspace=workspace, amount_cents=payload.cents()
@@ -353,17 +381,14 @@ def workspace_spend_notification_list(request: AdminApiRequest, workspace_id: st
     summary="Add a spend notification",
 )
 def workspace_spend_notification_add(
-    request: AdminApiRequest, workspace_id: str, payload: AmountChange
+    request: AdminApiRequest, workspace_id: str, payload: NotificationAdd
 ):
-    cents = payload.cents()
-    if cents is None:
-        raise ValidationError({"amount_cents": "Field required."}, code="missing")
     workspace = get_workspace(request, workspace_id)
     notification = services.spend_notification_add(
         actor=actor(request),
         organization=workspace.organization,
         workspace=workspace,
-        amount_cents=cents,
+        amount_cents=payload.cents(),
     )
     return _notification(notification, workspace)
 

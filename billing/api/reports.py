@@ -5,7 +5,6 @@ from datetime import UTC, date, datetime, timedelta
 from decimal import ROUND_CEILING
 from typing import TYPE_CHECKING, Literal
 
-from django.core import signing
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 from ninja import Field, Query, Router, Schema
@@ -14,8 +13,10 @@ from pydantic import model_validator
 from accounts.admin_api import AdminApiRequest, organization
 from billing import money, reports
 from billing.models import ContextWindow, ServiceTier, Speed
+from console.pagination import decode_page_token, encode_page_token
 from console.schemas import BucketTime, InputTime, Out, SafeText, choices
 from console.validation import check_datetime, parse_date, parse_datetime
+from workspaces.models import ROUTABLE_INFERENCE_GEOS
 
 router = Router(tags=["Reports"])
 
@@ -23,10 +24,21 @@ if TYPE_CHECKING:
     Tier = str
     Window = str
     SpeedValue = str
+    Geo = str
+    GeoFilter = str
+    UsageGroup = str
+    CostGroup = str
+    BucketWidth = str
 else:
     Tier = choices(ServiceTier)
     Window = choices(ContextWindow)
     SpeedValue = choices(Speed)
+    Geo = choices(ROUTABLE_INFERENCE_GEOS)
+    # Usage whose geo nobody reported is asked for as not_available.
+    GeoFilter = choices([*ROUTABLE_INFERENCE_GEOS, reports.NOT_AVAILABLE])
+    UsageGroup = choices(reports.USAGE_GROUPS)
+    CostGroup = choices(reports.COST_GROUPS)
+    BucketWidth = choices(reports.BUCKET_WIDTHS)
 
 Cents = str  # a decimal string of cents, fractions included: "12.5"
 
@@ -35,22 +47,26 @@ Cents = str  # a decimal string of cents, fractions included: "12.5"
 
 # Buckets per page for each width: (default, most).
 BUCKET_LIMITS = {"1m": (60, 1440), "1h": (24, 168), "1d": (7, 31)}
-_PAGE_SALT = "billing.api.report"
+
+
+def _not_a_page() -> ValidationError:
+    return ValidationError(
+        {"page": ValidationError("This is not a page token of this report.", code="invalid_page")}
+    )
 
 
 def _report_page(starting_at: datetime, page: str | None) -> datetime:
-    if not page:
+    """Where this page starts: `starting_at`, or the bucket the page token names."""
+    text = decode_page_token(page)
+    if text is None:
         return starting_at
     try:
-        text = signing.loads(page, salt=_PAGE_SALT)
         return check_datetime(datetime.fromisoformat(text))
-    except (signing.BadSignature, TypeError, ValueError, ValidationError):
-        raise ValidationError(
-            {"page": "This is not a page token of this report."}, code="invalid_page"
-        ) from None
+    except (TypeError, ValueError, ValidationError):
+        raise _not_a_page() from None
 
 
-def _bucket_starts(
+def bucket_starts(
     width: str, starting_at: datetime, ending_at: datetime | None, page: str | None, limit: int
 ) -> tuple[list[datetime], str | None]:
     """The buckets of this page and the next page's token. Without `ending_at` the report
@@ -68,7 +84,7 @@ def _bucket_starts(
     if not starts:
         starts = [start]
     more = moment < end
-    return starts, signing.dumps(moment.isoformat(), salt=_PAGE_SALT) if more else None
+    return starts, encode_page_token(moment.isoformat()) if more else None
 
 
 class CacheCreation(Out):
@@ -91,7 +107,7 @@ class UsageResultOut(Out):
     model: str | None
     service_tier: Tier | None
     context_window: Window | None
-    inference_geo: Literal["global", "us"] | None
+    inference_geo: Geo | None
     speed: SpeedValue | None
 
 
@@ -107,18 +123,6 @@ class UsageReportOut(Out):
     next_page: str | None
 
 
-UsageGroup = Literal[
-    "api_key_id",
-    "workspace_id",
-    "model",
-    "service_tier",
-    "context_window",
-    "inference_geo",
-    "speed",
-]
-GeoFilter = Literal["global", "us", "not_available"]
-
-
 class ReportWindow(Schema):
     starting_at: InputTime
     ending_at: InputTime | None = None
@@ -126,7 +130,7 @@ class ReportWindow(Schema):
 
 
 class UsageReportQuery(ReportWindow):
-    bucket_width: Literal["1m", "1h", "1d"] = "1d"
+    bucket_width: BucketWidth = "1d"
     limit: int | None = Field(
         None,
         ge=1,
@@ -152,6 +156,20 @@ class UsageReportQuery(ReportWindow):
         return self
 
 
+def usage_counts(result: reports.UsageResult) -> dict:
+    """A usage result's counts as Anthropic's reports write them."""
+    return {
+        "uncached_input_tokens": result.tokens["uncached_input_tokens"],
+        "cache_creation": {
+            "ephemeral_5m_input_tokens": result.tokens["cache_creation_5m_tokens"],
+            "ephemeral_1h_input_tokens": result.tokens["cache_creation_1h_tokens"],
+        },
+        "cache_read_input_tokens": result.tokens["cache_read_tokens"],
+        "output_tokens": result.tokens["output_tokens"],
+        "server_tool_use": {"web_search_requests": result.web_search_requests},
+    }
+
+
 @router.get(
     "/usage_report/messages",
     response=UsageReportOut,
@@ -160,7 +178,7 @@ class UsageReportQuery(ReportWindow):
 )
 def usage_report(request: AdminApiRequest, query: Query[UsageReportQuery]):
     limit = query.limit or BUCKET_LIMITS[query.bucket_width][0]
-    starts, next_page = _bucket_starts(
+    starts, next_page = bucket_starts(
         query.bucket_width, query.starting_at, query.ending_at, query.page, limit
     )
     buckets = reports.usage_buckets(
@@ -188,20 +206,7 @@ def usage_report(request: AdminApiRequest, query: Query[UsageReportQuery]):
             {
                 "starting_at": start,
                 "ending_at": start + step,
-                "results": [
-                    {
-                        "uncached_input_tokens": r.tokens["uncached_input_tokens"],
-                        "cache_creation": {
-                            "ephemeral_5m_input_tokens": r.tokens["cache_creation_5m_tokens"],
-                            "ephemeral_1h_input_tokens": r.tokens["cache_creation_1h_tokens"],
-                        },
-                        "cache_read_input_tokens": r.tokens["cache_read_tokens"],
-                        "output_tokens": r.tokens["output_tokens"],
-                        "server_tool_use": {"web_search_requests": r.web_search_requests},
-                        **r.dimensions,
-                    }
-                    for r in results
-                ],
+                "results": [{**usage_counts(r), **r.dimensions} for r in results],
             }
             for start, results in buckets
         ],
@@ -221,7 +226,7 @@ class CostResultOut(Out):
     token_type: str | None
     service_tier: Tier | None
     context_window: Window | None
-    inference_geo: Literal["global", "us"] | None
+    inference_geo: Geo | None
 
 
 class CostBucketOut(Out):
@@ -239,7 +244,7 @@ class CostReportOut(Out):
 class CostReportQuery(ReportWindow):
     bucket_width: Literal["1d"] = "1d"
     limit: int = Field(7, ge=1, le=31)
-    group_by: list[Literal["workspace_id", "description"]] = Field([], alias="group_by[]")
+    group_by: list[CostGroup] = Field([], alias="group_by[]")
     workspace_ids: list[SafeText] = Field([], alias="workspace_ids[]")
 
 
@@ -261,7 +266,7 @@ def _cost_result(result: reports.CostResult) -> dict:
 
 @router.get("/cost_report", response=CostReportOut, summary="Cost by day", by_alias=False)
 def cost_report(request: AdminApiRequest, query: Query[CostReportQuery]):
-    starts, next_page = _bucket_starts(
+    starts, next_page = bucket_starts(
         "1d", query.starting_at, query.ending_at, query.page, query.limit
     )
     buckets = reports.cost_buckets(
@@ -372,16 +377,17 @@ def claude_code_report(
     page: SafeText | None = None,
 ):
     day = _day(starting_at)
-    after = None
-    if page:
-        try:
-            after = tuple(signing.loads(page, salt=_PAGE_SALT))
-            if len(after) != 2 or after[0] != day.isoformat():
-                raise ValueError
-        except (signing.BadSignature, TypeError, ValueError):
-            raise ValidationError(
-                {"page": "This is not a page token of this report."}, code="invalid_page"
-            ) from None
+    after = decode_page_token(page)
+    if after is not None:
+        # The day and the last API key of the previous page, of this report's day.
+        if not (
+            isinstance(after, list)
+            and len(after) == 2
+            and after[0] == day.isoformat()
+            and isinstance(after[1], str)
+        ):
+            raise _not_a_page()
+        after = tuple(after)
     org = organization(request)
     days, more = reports.key_days(
         org, start=day, end=day + timedelta(days=1), after=after, limit=limit
@@ -411,8 +417,6 @@ def claude_code_report(
         for key_day in days
     ]
     next_page = (
-        signing.dumps([day.isoformat(), days[-1].api_key.public_id], salt=_PAGE_SALT)
-        if more and days
-        else None
+        encode_page_token([day.isoformat(), days[-1].api_key.public_id]) if more and days else None
     )
     return {"data": data, "has_more": next_page is not None, "next_page": next_page}

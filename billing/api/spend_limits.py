@@ -1,38 +1,45 @@
 """Admin API: the Spend Limits API, as the SDK's `organization.spend_limits` resources
 define it: the limits, each scope's effective limit, and increase requests."""
 
-from typing import TYPE_CHECKING, Literal
+from decimal import Decimal
+from typing import TYPE_CHECKING, Annotated, Literal, cast
 
-from django.core.exceptions import ValidationError
-from django.db.models import Q
 from django.http import Http404
-from django.utils import timezone
 from ninja import Field, Query, Router
 from ninja.pagination import paginate
 from pydantic import model_validator
 
 from accounts.admin_api import AdminApiRequest, actor, organization
-from accounts.models import OrganizationMember
+from accounts.models import Organization, OrganizationMember, User
 from billing import money, selectors, services
-from billing.models import IncreaseRequestStatus, SpendLimitIncreaseRequest
-from console.pagination import TokenPagination, token_page
+from billing.models import (
+    IncreaseRequestStatus,
+    SpendLimitIncreaseRequest,
+    SpendLimitPeriod,
+    SpendLimitScope,
+)
+from console.pagination import PagedRows, TokenPagination
 from console.schemas import Body, Out, SafeText, Timestamp, choices
-from workspaces.access import inherited_workspace_role
 from workspaces.api import get_workspace
-from workspaces.models import Workspace, WorkspaceMember
+from workspaces.models import Workspace
+from workspaces.selectors import workspaces_taken_part_in
 
 router = Router(tags=["Spend limits"])
 
 if TYPE_CHECKING:
     IncreaseStatus = str
+    ScopeType = str
+    Period = str
 else:
     IncreaseStatus = choices(IncreaseRequestStatus)
+    ScopeType = choices(SpendLimitScope)
+    Period = choices(SpendLimitPeriod)
 
 Cents = str  # a decimal string of cents: "5000" is $50.00
-MONTHLY: Literal["monthly"] = "monthly"
+MONTHLY = cast(Literal["monthly"], SpendLimitPeriod.MONTHLY.value)
 
 
-def _cents(value: int | None) -> str | None:
+def _cents(value: int | Decimal | None) -> str | None:
     return None if value is None else money.cents_text(value)
 
 
@@ -52,7 +59,9 @@ class UsageTierScope(Out):
     type: Literal["usage_tier"] = "usage_tier"
 
 
-Scope = OrganizationScope | WorkspaceScopeOut | UsageTierScope
+Scope = Annotated[
+    OrganizationScope | WorkspaceScopeOut | UsageTierScope, Field(discriminator="type")
+]
 
 
 class SpendLimitOut(Out):
@@ -73,22 +82,26 @@ class SpendLimitDeleted(Out):
 
 
 class ScopeIn(Body):
-    type: Literal["organization", "workspace"]
+    type: ScopeType = Field(
+        description="Console's limits are the organization's and its workspaces'; other "
+        "scopes are refused."
+    )
     workspace_id: SafeText | None = None
+    user_id: SafeText | None = None
 
     @model_validator(mode="after")
-    def _workspace_named(self) -> "ScopeIn":
-        if (self.type == "workspace") != (self.workspace_id is not None):
-            raise ValueError(
-                "A workspace scope names its workspace_id; an organization scope none."
-            )
+    def _named(self) -> "ScopeIn":
+        if (self.type == SpendLimitScope.WORKSPACE) != (self.workspace_id is not None):
+            raise ValueError("A workspace scope names its workspace_id, and only it does.")
+        if (self.type == SpendLimitScope.USER) != (self.user_id is not None):
+            raise ValueError("A user scope names its user_id, and only it does.")
         return self
 
 
 class SpendLimitSet(Body):
     amount: Cents | None = Field(description="Cents as a string of digits.")
     scope: ScopeIn
-    period: Literal["monthly"] = MONTHLY
+    period: Period = MONTHLY
 
 
 class SpendLimitAmount(Body):
@@ -119,57 +132,37 @@ def _spend_limit_entry(request: AdminApiRequest, spend_limit_id: str) -> selecto
 
 
 def _set_spend_limit(
-    request: AdminApiRequest, scope_type: str, workspace: Workspace | None, amount: str | None
+    request: AdminApiRequest,
+    scope_type: str,
+    workspace: Workspace | None,
+    amount: str | None,
+    period: str = MONTHLY,
 ) -> selectors.SpendLimitEntry:
-    if amount is None:
-        raise ValidationError(
-            {"amount": "Console's spend limits always carry an amount; DELETE removes one."}
-        )
-    cents = money.parse_cents(amount)
-    if scope_type == selectors.SCOPE_USAGE_TIER:
-        raise ValidationError("The usage tier's cap is set by staff and cannot be changed here.")
-    if workspace is not None:
-        services.workspace_spend_limit_set(
-            actor=actor(request), workspace=workspace, amount_cents=cents
-        )
-    else:
-        services.organization_spend_limit_set(
-            actor=actor(request), organization=organization(request), amount_cents=cents
-        )
+    services.spend_limit_set(
+        actor=actor(request),
+        organization=organization(request),
+        scope_type=scope_type,
+        workspace=workspace,
+        amount_cents=None if amount is None else money.parse_cents(amount),
+        period=period,
+    )
     return _spend_limit_entry(
         request, selectors.spend_limit_id(scope_type, organization(request), workspace)
     )
-
-
-ScopeType = Literal[
-    "organization",
-    "organization_service",
-    "rbac_group",
-    "seat_tier",
-    "usage_tier",
-    "user",
-    "workspace",
-]
-CONSOLE_SCOPES = {
-    selectors.SCOPE_ORGANIZATION,
-    selectors.SCOPE_WORKSPACE,
-    selectors.SCOPE_USAGE_TIER,
-}
 
 
 @router.get("/spend_limits", response=list[SpendLimitOut], summary="List spend limits")
 @paginate(TokenPagination)
 def spend_limit_list(
     request: AdminApiRequest,
-    scope_type: list[ScopeType] | None = Query(None, alias="scope_type[]"),
+    scope_type: list[ScopeType] | None = Query(
+        None,
+        alias="scope_type[]",
+        description="Console's limits are of the organization, workspace and usage_tier "
+        "scopes; other scopes list nothing.",
+    ),
     workspace_id: SafeText | None = None,
 ) -> list[dict]:
-    if scope_type and set(scope_type) - CONSOLE_SCOPES:
-        raise ValidationError(
-            {
-                "scope_type": "Console's spend limits are of the organization, workspace and usage_tier scopes."
-            }
-        )
     entries = selectors.spend_limits(organization(request))
     if scope_type:
         entries = [entry for entry in entries if entry.scope_type in scope_type]
@@ -190,7 +183,9 @@ def spend_limit_set(request: AdminApiRequest, payload: SpendLimitSet):
         if payload.scope.workspace_id is not None
         else None
     )
-    return _spend_limit(_set_spend_limit(request, payload.scope.type, workspace, payload.amount))
+    return _spend_limit(
+        _set_spend_limit(request, payload.scope.type, workspace, payload.amount, payload.period)
+    )
 
 
 class UserActor(Out):
@@ -212,76 +207,66 @@ class SpendSummaryOut(Out):
     spend_limit_id: str
 
 
-def _user_actor(user) -> dict:
+USER_FIELDS = ("public_id", "email", "name")
+
+
+def _user_actor(user: User) -> dict:
     return {"user_id": user.public_id, "email_address": user.email, "name": user.name or None}
 
 
-def _summary(user, effective: selectors.EffectiveSpendLimit) -> dict:
-    scope = (
-        {"type": "workspace", "workspace_id": effective.workspace.public_id}
-        if effective.workspace is not None
-        else {"type": "organization"}
-    )
+def _summary_of_scope(effective: selectors.EffectiveSpendLimit) -> dict:
+    """A spend summary's fields that its scope decides (all but the actor)."""
     return {
-        "actor": _user_actor(user),
         "amount": _cents(effective.amount_cents),
         "period_to_date_spend": money.cents_text(effective.month_to_date_spend_cents),
-        "scope": scope,
+        "scope": {"type": "workspace", "workspace_id": effective.workspace.public_id}
+        if effective.workspace is not None
+        else {"type": "organization"},
         "source": _scope(effective.source),
         "spend_limit_id": effective.source.id,
     }
 
 
-class EffectivePage(Out):
-    data: list[SpendSummaryOut]
-    has_more: bool
-    next_page: str | None
-
-
-Period = Literal["daily", "weekly", "monthly"]
+def _effective_rows(org: Organization, members: list[OrganizationMember]) -> list[dict]:
+    """One row for the organization and one for each workspace each member takes part in.
+    Each scope's part of a row is written once for the page, whatever its number of rows."""
+    taking_part = workspaces_taken_part_in(org, members)
+    workspaces = {w.pk: w for each in taking_part.values() for w in each}
+    effective = selectors.effective_spend_limits(org, list(workspaces.values()))
+    by_scope = {scope: _summary_of_scope(limit) for scope, limit in effective.items()}
+    rows = []
+    for member in members:
+        user_actor = _user_actor(member.user)
+        rows.append({"actor": user_actor, **by_scope[None]})
+        rows.extend({"actor": user_actor, **by_scope[w.pk]} for w in taking_part[member.pk])
+    return rows
 
 
 @router.get(
     "/spend_limits/effective",
-    response=EffectivePage,
+    response=list[SpendSummaryOut],
     summary="Each member's effective spend limits",
     description="Per member (paged by member), one row for the organization and one for each "
     "workspace they take part in: the limit in force, where it comes from, and the spend this "
-    "month. Console's limits are monthly.",
+    "month. Console's limits are monthly: other periods list nothing.",
 )
+@paginate(TokenPagination, key="user__public_id")
 def spend_limit_effective_list(
     request: AdminApiRequest,
-    limit: int = Query(20, ge=1, le=1000),
-    page: SafeText | None = None,
     period: list[Period] | None = Query(None, alias="period[]"),
     user_ids: list[SafeText] | None = Query(None, alias="user_ids[]", max_length=100),
-):
+) -> PagedRows:
     org = organization(request)
-    members = OrganizationMember.objects.filter(organization=org).select_related("user")
+    members = (
+        OrganizationMember.objects.filter(organization=org)
+        .select_related("user")
+        .only("role", "user__public_id", "user__email", "user__name")
+    )
     if user_ids:
         members = members.filter(user__public_id__in=user_ids)
-    page_members, next_page = token_page(members, limit=limit, page=page, key="user__public_id")
     if period and MONTHLY not in period:
-        return {"data": [], "has_more": next_page is not None, "next_page": next_page}
-    workspaces = list(Workspace.objects.filter(organization=org).active())
-    explicit: dict[int, set[int]] = {}
-    for user_id, workspace_id in WorkspaceMember.objects.filter(
-        workspace__organization=org,
-        workspace__archived_at__isnull=True,
-        user_id__in=[m.user_id for m in page_members],
-    ).values_list("user_id", "workspace_id"):
-        explicit.setdefault(user_id, set()).add(workspace_id)
-    effective = selectors.effective_spend_limits(org, workspaces)
-    rows = []
-    for member in page_members:
-        # Admins and billing members take part in every workspace; others in the Default
-        # one and where they are members.
-        inherits = inherited_workspace_role(member.role) is not None
-        mine = explicit.get(member.user_id, set())
-        taking_part = [w for w in workspaces if inherits or w.is_default or w.pk in mine]
-        rows.append(_summary(member.user, effective[None]))
-        rows.extend(_summary(member.user, effective[w.pk]) for w in taking_part)
-    return {"data": rows, "has_more": next_page is not None, "next_page": next_page}
+        return PagedRows(members, rows=lambda page: [])
+    return PagedRows(members, rows=lambda page: _effective_rows(org, page))
 
 
 @router.get("/spend_limits/{spend_limit_id}", response=SpendLimitOut, summary="Get a spend limit")
@@ -304,16 +289,12 @@ def spend_limit_update(request: AdminApiRequest, spend_limit_id: str, payload: S
 )
 def spend_limit_delete(request: AdminApiRequest, spend_limit_id: str):
     entry = _spend_limit_entry(request, spend_limit_id)
-    if entry.scope_type == selectors.SCOPE_USAGE_TIER:
-        raise ValidationError("The usage tier's cap is set by staff and cannot be deleted.")
-    if entry.workspace is not None:
-        services.workspace_spend_limit_set(
-            actor=actor(request), workspace=entry.workspace, amount_cents=None
-        )
-    else:
-        services.organization_spend_limit_set(
-            actor=actor(request), organization=organization(request), amount_cents=None
-        )
+    services.spend_limit_delete(
+        actor=actor(request),
+        organization=organization(request),
+        scope_type=entry.scope_type,
+        workspace=entry.workspace,
+    )
     return {"id": entry.id}
 
 
@@ -341,7 +322,7 @@ class IncreaseRequestApproved(IncreaseRequestOut):
 
 class IncreaseApprove(Body):
     amount: Cents = Field(description="The workspace's new monthly limit, in cents.")
-    period: Literal["monthly"] | None = None
+    period: Period | None = None
     suppress_notification: bool = False
 
 
@@ -349,24 +330,15 @@ class IncreaseDeny(Body):
     suppress_notification: bool = False
 
 
-def _increase_request(
-    increase: SpendLimitIncreaseRequest,
-    effective: dict[int | None, selectors.EffectiveSpendLimit] | None = None,
-) -> dict:
-    """The request as the SDK's type has it; `effective` holds the spend limits in force of
-    its workspace (read when not given)."""
+def _increase_request(increase: SpendLimitIncreaseRequest, scope_summaries: dict) -> dict:
+    """The request as the SDK's type has it; `scope_summaries` holds the spend summary's
+    scope part of each workspace with a pending request (`_scope_summaries`)."""
     status = increase.current_status()
-    summary = None
-    if status == IncreaseRequestStatus.PENDING and increase.requested_by is not None:
-        if effective is None or increase.workspace.pk not in effective:
-            effective = selectors.effective_spend_limits(
-                increase.organization, [increase.workspace]
-            )
-        summary = _summary(increase.requested_by, effective[increase.workspace.pk])
+    requester = increase.requested_by
     return {
         "id": increase.public_id,
-        "actor": _user_actor(increase.requested_by)
-        if increase.requested_by
+        "actor": _user_actor(requester)
+        if requester is not None
         else {"user_id": "", "email_address": None, "name": None, "deleted": True},
         "status": status,
         "created_at": increase.created_at,
@@ -376,92 +348,103 @@ def _increase_request(
         "workspace_id": increase.workspace.public_id,
         "requested_amount": money.cents_text(increase.amount_cents),
         "message": increase.message,
-        "spend_summary": summary,
+        "spend_summary": {"actor": _user_actor(requester), **scope_summaries[increase.workspace_id]}
+        if requester is not None and status == IncreaseRequestStatus.PENDING
+        else None,
     }
 
 
-def _find_increase(request: AdminApiRequest, request_id: str) -> SpendLimitIncreaseRequest:
+def _scope_summaries(org: Organization, increases: list[SpendLimitIncreaseRequest]) -> dict:
+    """The spend summary's scope part for the workspace of each pending request: read
+    together for the page (four queries), and not at all when nothing is pending."""
+    workspaces = {
+        increase.workspace_id: increase.workspace
+        for increase in increases
+        if increase.current_status() == IncreaseRequestStatus.PENDING
+    }
+    if not workspaces:
+        return {}
+    effective = selectors.effective_spend_limits(org, list(workspaces.values()))
+    return {pk: _summary_of_scope(effective[pk]) for pk in workspaces}
+
+
+# What an answer reads of a request and the people and workspace it names.
+INCREASE_REQUEST_FIELDS = (
+    "public_id",
+    "status",
+    "created_at",
+    "expires_at",
+    "resolved_at",
+    "amount_cents",
+    "message",
+    "organization_id",
+    "workspace__public_id",
+    *(f"{who}__{name}" for who in ("requested_by", "resolved_by") for name in USER_FIELDS),
+)
+
+
+def _increase_rows(org: Organization, increases: list[SpendLimitIncreaseRequest]) -> list[dict]:
+    summaries = _scope_summaries(org, increases)
+    return [_increase_request(increase, summaries) for increase in increases]
+
+
+def _answered(increase: SpendLimitIncreaseRequest) -> dict:
+    return _increase_rows(increase.organization, [increase])[0]
+
+
+def _find_increase(request: AdminApiRequest, increase_id: str) -> SpendLimitIncreaseRequest:
     increase = (
-        SpendLimitIncreaseRequest.objects.filter(
-            organization=organization(request), public_id=request_id
-        )
-        .select_related("workspace", "organization", "requested_by", "resolved_by")
+        selectors.increase_requests(organization(request))
+        .filter(public_id=increase_id)
+        .select_related("organization")
         .first()
     )
     if increase is None:
-        raise Http404(f"No spend limit increase request {request_id}.")
+        raise Http404(f"No spend limit increase request {increase_id}.")
     return increase
-
-
-class IncreaseRequestPage(Out):
-    data: list[IncreaseRequestOut]
-    has_more: bool
-    next_page: str | None
 
 
 @router.get(
     "/spend_limit_increase_requests",
-    response=IncreaseRequestPage,
+    response=list[IncreaseRequestOut],
     summary="List spend limit increase requests, newest first",
     description="Requests of people who are no longer members are left out.",
 )
+@paginate(TokenPagination, descending=True)
 def increase_request_list(
     request: AdminApiRequest,
-    limit: int = Query(20, ge=1, le=1000),
-    page: SafeText | None = None,
     actor_ids: list[SafeText] | None = Query(None, alias="actor_ids[]"),
     status: list[IncreaseStatus] | None = Query(None, alias="status[]"),
-):
+) -> PagedRows:
     org = organization(request)
-    requests = SpendLimitIncreaseRequest.objects.filter(
-        organization=org,
-        requested_by__in=OrganizationMember.objects.filter(organization=org).values("user_id"),
-    ).select_related("workspace", "organization", "requested_by", "resolved_by")
-    if actor_ids:
-        requests = requests.filter(requested_by__public_id__in=actor_ids)
-    if status:
-        now = timezone.now()
-        lapsed = Q(status=IncreaseRequestStatus.PENDING, expires_at__lte=now)
-        conditions = {
-            IncreaseRequestStatus.PENDING: Q(
-                status=IncreaseRequestStatus.PENDING, expires_at__gt=now
-            ),
-            IncreaseRequestStatus.APPROVED: Q(status=IncreaseRequestStatus.APPROVED),
-            IncreaseRequestStatus.DENIED: Q(status=IncreaseRequestStatus.DENIED) | lapsed,
-        }
-        wanted = Q(pk__in=[])
-        for value in status:
-            wanted |= conditions[IncreaseRequestStatus(value)]
-        requests = requests.filter(wanted)
-    rows, next_page = token_page(requests, limit=limit, page=page, descending=True)
-    workspaces = {row.workspace.pk: row.workspace for row in rows}
-    effective = selectors.effective_spend_limits(org, list(workspaces.values())) if rows else {}
-    return {
-        "data": [_increase_request(row, effective) for row in rows],
-        "has_more": next_page is not None,
-        "next_page": next_page,
-    }
+    requests = selectors.increase_requests(
+        org, statuses=status or (), actor_ids=actor_ids or ()
+    ).only(*INCREASE_REQUEST_FIELDS)
+    return PagedRows(requests, rows=lambda page: _increase_rows(org, page))
 
 
 @router.get(
-    "/spend_limit_increase_requests/{request_id}",
+    "/spend_limit_increase_requests/{spend_limit_increase_request_id}",
     response=IncreaseRequestOut,
     summary="Get a spend limit increase request",
 )
-def increase_request_retrieve(request: AdminApiRequest, request_id: str):
-    return _increase_request(_find_increase(request, request_id))
+def increase_request_retrieve(request: AdminApiRequest, spend_limit_increase_request_id: str):
+    return _answered(_find_increase(request, spend_limit_increase_request_id))
 
 
 @router.post(
-    "/spend_limit_increase_requests/{request_id}/approve",
+    "/spend_limit_increase_requests/{spend_limit_increase_request_id}/approve",
     response=IncreaseRequestApproved,
     summary="Approve a pending request: the workspace's limit becomes `amount`",
 )
-def increase_request_approve(request: AdminApiRequest, request_id: str, payload: IncreaseApprove):
+def increase_request_approve(
+    request: AdminApiRequest, spend_limit_increase_request_id: str, payload: IncreaseApprove
+):
     increase = services.spend_limit_increase_request_approve(
         actor=actor(request),
-        increase=_find_increase(request, request_id),
+        increase=_find_increase(request, spend_limit_increase_request_id),
         amount_cents=money.parse_cents(payload.amount),
+        period=payload.period or MONTHLY,
         notify=not payload.suppress_notification,
     )
     entry = selectors.spend_limit_by_id(
@@ -471,20 +454,22 @@ def increase_request_approve(request: AdminApiRequest, request_id: str, payload:
         ),
     )
     return {
-        **_increase_request(increase),
+        **_answered(increase),
         "spend_limit": _spend_limit(entry) if entry is not None else None,
     }
 
 
 @router.post(
-    "/spend_limit_increase_requests/{request_id}/deny",
+    "/spend_limit_increase_requests/{spend_limit_increase_request_id}/deny",
     response=IncreaseRequestOut,
     summary="Deny a pending request",
 )
-def increase_request_deny(request: AdminApiRequest, request_id: str, payload: IncreaseDeny):
+def increase_request_deny(
+    request: AdminApiRequest, spend_limit_increase_request_id: str, payload: IncreaseDeny
+):
     increase = services.spend_limit_increase_request_deny(
         actor=actor(request),
-        increase=_find_increase(request, request_id),
+        increase=_find_increase(request, spend_limit_increase_request_id),
         notify=not payload.suppress_notification,
     )
-    return _increase_request(increase)
+    return _answered(increase)

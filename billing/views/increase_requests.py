@@ -9,7 +9,7 @@ from django.views.decorators.vary import vary_on_headers
 
 from accounts.audit import Actor
 from accounts.http import ConsoleRequest
-from billing import money, services
+from billing import money, selectors, services
 from billing.forms import SpendLimitIncreaseApproveForm, SpendLimitIncreaseRequestForm
 from billing.models import IncreaseRequestStatus, SpendLimitIncreaseRequest
 from console.forms import add_service_errors
@@ -58,11 +58,7 @@ def spend_limit_increase_request_create(request: ConsoleRequest, workspace_id: s
 @vary_on_headers("HX-Request")
 def spend_limit_increase_request_list(request: ConsoleRequest) -> HttpResponse:
     access = organization_access(request.member, "limits.increase_requests.manage")
-    requests = list(
-        SpendLimitIncreaseRequest.objects.filter(organization_id=access.member.organization_id)
-        .select_related("workspace", "requested_by", "resolved_by")
-        .order_by("-public_id")[:200]
-    )
+    requests = list(selectors.increase_requests(access.member.organization)[:200])
     pending = [r for r in requests if r.current_status() == IncreaseRequestStatus.PENDING]
     answered = [r for r in requests if r.current_status() != IncreaseRequestStatus.PENDING]
     return render_page(
@@ -76,10 +72,9 @@ def spend_limit_increase_request_list(request: ConsoleRequest) -> HttpResponse:
 def _increase_request(request: ConsoleRequest, request_id: str) -> SpendLimitIncreaseRequest:
     access = organization_access(request.member, "limits.increase_requests.manage")
     found = (
-        SpendLimitIncreaseRequest.objects.filter(
-            organization_id=access.member.organization_id, public_id=request_id
-        )
-        .select_related("workspace__organization", "requested_by", "organization")
+        selectors.increase_requests(access.member.organization)
+        .filter(public_id=request_id)
+        .select_related("workspace__organization", "organization")
         .first()
     )
     if found is None:

@@ -116,3 +116,45 @@ def test_rolled_back_invite_sends_nothing(personas, django_capture_on_commit_cal
         raise RuntimeError
     assert not mail.outbox
     assert not Invite.objects.exists()
+
+
+def test_an_invite_joins_no_rbac_groups(personas):
+    with pytest.raises(ValidationError) as refused:
+        services.invite_create(
+            actor=Actor.for_user(personas.admin),
+            organization=personas.org,
+            email="grouped@x.test",
+            role="user",
+            rbac_group_ids=["rbac_group_1"],
+        )
+    assert refused.value.error_dict["rbac_group_ids"][0].code == "rbac_group_not_found"
+    assert not Invite.objects.filter(email="grouped@x.test").exists()
+
+
+def test_invites_are_listed_by_their_current_status(personas):
+    from django.utils import timezone
+
+    from accounts import selectors
+
+    admin = Actor.for_user(personas.admin)
+    made = {
+        status: services.invite_create(
+            actor=admin, organization=personas.org, email=f"{status}@x.test", role="user"
+        )[0]
+        for status in ("pending", "accepted", "expired", "deleted")
+    }
+    Invite.objects.filter(pk=made["accepted"].pk).update(status="accepted")
+    Invite.objects.filter(pk=made["expired"].pk).update(
+        expires_at=timezone.now() - timedelta(seconds=1)
+    )
+    services.invite_revoke(actor=admin, invite=made["deleted"])
+
+    def listed(**filters):
+        return {i.email.split("@")[0] for i in selectors.invites(personas.org, **filters)}
+
+    assert listed() == {"pending", "accepted", "expired"}
+    assert listed(statuses=["expired"]) == {"expired"}
+    assert listed(statuses=["deleted"]) == {"deleted"}
+    assert listed(email="PENDING@x.test") == {"pending"}
+    assert listed(roles=["developer"]) == set()
+    assert {i.email for i in Invite.objects.pending()} == {"pending@x.test"}

@@ -1,10 +1,13 @@
 """The Admin API, endpoint by endpoint: exact shapes, every rule of the pages, every error."""
 
 import re
+from datetime import timedelta
 
 import pytest
 from django.test import Client
+from django.utils import timezone
 
+from accounts import services as account_services
 from accounts.audit import Actor
 from accounts.models import AuditEvent, Invite, KeyStatus, OrganizationMember
 from tests.factories import WorkspaceFactory
@@ -200,6 +203,41 @@ def test_invites(api, personas):
     assert Invite.objects.count() == 1
 
 
+def test_the_default_invite_list_is_pending_accepted_and_expired(api, personas):
+    admin = Actor.for_user(personas.admin)
+    by_status = {}
+    for status in ("pending", "accepted", "expired", "deleted"):
+        invite, _token = account_services.invite_create(
+            actor=admin, organization=personas.org, email=f"{status}@x.test", role="user"
+        )
+        by_status[status] = invite.public_id
+    Invite.objects.filter(public_id=by_status["accepted"]).update(
+        status="accepted", accepted_at=timezone.now()
+    )
+    Invite.objects.filter(public_id=by_status["expired"]).update(
+        expires_at=timezone.now() - timedelta(seconds=1)
+    )
+    account_services.invite_revoke(
+        actor=admin, invite=Invite.objects.get(public_id=by_status["deleted"])
+    )
+
+    def listed(params=None):
+        data = api.get("organizations/invites", params).json()["data"]
+        return {invite["email"].split("@")[0]: invite["status"] for invite in data}
+
+    assert listed() == {"pending": "pending", "accepted": "accepted", "expired": "expired"}
+    assert listed({"statuses[]": ["expired"]}) == {"expired": "expired"}
+    assert listed({"statuses[]": ["pending", "accepted"]}) == {
+        "pending": "pending",
+        "accepted": "accepted",
+    }
+    error(
+        api.get("organizations/invites", {"statuses[]": ["deleted"]}), 400, "invalid_request_error"
+    )
+    revoked = api.get(f"organizations/invites/{by_status['deleted']}").json()
+    assert revoked["status"] == "deleted"
+
+
 # -- Workspaces ------------------------------------------------------------------------------------
 
 
@@ -247,6 +285,39 @@ def test_workspaces(api, personas):
         "invalid_request_error",
     )
     assert AuditEvent.objects.filter(actor_label__startswith="Admin API key").count() == 3
+
+
+def test_external_key_id_and_user_profile_id_are_stored_and_returned(api, personas):
+    created = api.post(
+        "organizations/workspaces",
+        {"name": "Referenced", "external_key_id": "ek_123", "user_profile_id": "uprof_9"},
+    ).json()
+    assert (created["external_key_id"], created["user_profile_id"]) == ("ek_123", "uprof_9")
+    stored = Workspace.objects.get(public_id=created["id"])
+    assert (stored.external_key_id, stored.user_profile_id) == ("ek_123", "uprof_9")
+    assert api.get(f"organizations/workspaces/{created['id']}").json() == created
+    listed = api.get("organizations/workspaces", {"ids[]": [created["id"]]}).json()["data"]
+    assert listed == [created]
+    # Set once: the same value again is fine, another one is refused and changes nothing.
+    same = api.post(f"organizations/workspaces/{created['id']}", {"external_key_id": "ek_123"})
+    assert same.json()["external_key_id"] == "ek_123"
+    refused = error(
+        api.post(
+            f"organizations/workspaces/{created['id']}",
+            {"external_key_id": "ek_other", "name": "Renamed"},
+        ),
+        400,
+        "invalid_request_error",
+    )
+    assert "external_key_id" in refused["message"]
+    assert api.get(f"organizations/workspaces/{created['id']}").json() == created
+    # A workspace without them answers null, and can be given them later.
+    plain = api.post("organizations/workspaces", {"name": "Plain"}).json()
+    assert (plain["external_key_id"], plain["user_profile_id"]) == (None, None)
+    later = api.post(
+        f"organizations/workspaces/{plain['id']}", {"user_profile_id": "uprof_later"}
+    ).json()
+    assert (later["external_key_id"], later["user_profile_id"]) == (None, "uprof_later")
 
 
 @pytest.mark.parametrize(
@@ -619,6 +690,89 @@ def test_spend_limit_and_notifications(api, personas):
     }
     error(api.delete(f"{notifications}/2500"), 404, "not_found_error")
     error(api.delete(f"{notifications}/%C2%B2"), 404, "not_found_error")
+
+
+def test_spend_limits_answer_the_services_rules(api, personas):
+    workspace = WorkspaceFactory(organization=personas.org)
+    limits = api.get("organizations/spend_limits").json()["data"]
+    tier = next(limit for limit in limits if limit["scope"]["type"] == "usage_tier")
+    for refused in (
+        api.post(f"organizations/spend_limits/{tier['id']}", {"amount": "500"}),
+        api.delete(f"organizations/spend_limits/{tier['id']}"),
+    ):
+        assert error(refused, 400, "invalid_request_error")["details"] == {
+            "error_code": "read_only_spend_limit"
+        }
+    assert api.get(f"organizations/spend_limits/{tier['id']}").json() == tier
+    scoped = {"scope": {"type": "workspace", "workspace_id": workspace.public_id}}
+    refused = error(
+        api.post("organizations/spend_limits", {"amount": None, **scoped}),
+        400,
+        "invalid_request_error",
+    )
+    assert "delete the limit" in refused["message"]
+    user_scope = {"type": "user", "user_id": personas.user.public_id}
+    refused = error(
+        api.post("organizations/spend_limits", {"amount": "100", "scope": user_scope}),
+        400,
+        "invalid_request_error",
+    )
+    assert refused["details"] == {"error_code": "unsupported_scope"}
+    weekly = api.post("organizations/spend_limits", {"amount": "100", "period": "weekly", **scoped})
+    assert error(weekly, 400, "invalid_request_error")["details"] == {
+        "error_code": "unsupported_period"
+    }
+    assert [limit["scope"]["type"] for limit in limits] == ["usage_tier"]
+    assert api.get("organizations/spend_limits", {"scope_type[]": ["user"]}).json()["data"] == []
+    path = f"organizations/workspaces/{workspace.public_id}/spend_limit"
+    missing = error(api.post(path, {}), 400, "invalid_request_error")
+    assert missing["message"] == "amount_cents: Field required (null removes the limit)."
+    both = error(
+        api.post(path, {"amount": "1", "amount_cents": "100"}), 400, "invalid_request_error"
+    )
+    assert both["message"] == "Give amount_cents or amount, not both."
+    notifications = f"organizations/workspaces/{workspace.public_id}/spend_notifications"
+    for body in ({}, {"amount_cents": None}, {"amount": None}):
+        error(api.post(notifications, body), 400, "invalid_request_error")
+    assert api.get(notifications).json()["data"] == []
+
+
+def test_increase_requests_list_by_current_status_and_leave_former_members_out(api, personas):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from accounts import services as account_services
+    from billing import services as billing_services
+    from billing.models import SpendLimitIncreaseRequest
+    from tests.factories import WorkspaceMemberFactory
+
+    workspace = WorkspaceFactory(organization=personas.org)
+    for user in (personas.developer, personas.user):
+        WorkspaceMemberFactory(workspace=workspace, user=user, role="workspace_developer")
+    lapsed, pending = (
+        billing_services.spend_limit_increase_request_create(
+            actor=Actor.for_user(user), workspace=workspace, amount_cents=5_000
+        )
+        for user in (personas.developer, personas.user)
+    )
+    SpendLimitIncreaseRequest.objects.filter(pk=lapsed.pk).update(
+        expires_at=timezone.now() - timedelta(minutes=1)
+    )
+    path = "organizations/spend_limit_increase_requests"
+
+    def listed(statuses):
+        data = api.get(path, {"status[]": statuses}).json()["data"]
+        return [(r["id"], r["status"]) for r in data]
+
+    assert listed(["denied"]) == [(lapsed.public_id, "denied")]
+    assert listed(["pending"]) == [(pending.public_id, "pending")]
+    account_services.member_remove(
+        actor=Actor.for_user(personas.admin),
+        member=OrganizationMember.objects.get(organization=personas.org, user=personas.user),
+    )
+    assert listed(["pending", "denied"]) == [(lapsed.public_id, "denied")]
+    error(api.get(f"{path}/{pending.public_id}"), 404, "not_found_error")
 
 
 def test_writes_record_the_admin_key_as_actor(api, personas, admin_key):

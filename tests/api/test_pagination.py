@@ -116,3 +116,26 @@ def test_a_token_of_one_list_is_refused_by_another(api, personas):
     refused = api.get("organizations/spend_limit_increase_requests", {"page": first["next_page"]})
     assert refused.status_code == 400
     assert refused.json()["error"]["details"] == {"error_code": "invalid_page"}
+
+
+def test_reports_page_with_the_one_token_scheme(api, personas):
+    from console.pagination import decode_page_token
+
+    params = {"starting_at": "2026-11-01T00:00:00Z", "ending_at": "2026-11-04T00:00:00Z"}
+    usage = api.get("organizations/usage_report/messages", {**params, "limit": 1}).json()
+    assert decode_page_token(usage["next_page"]) == "2026-11-02T00:00:00+00:00"
+    cost = api.get("organizations/cost_report", {**params, "limit": 2}).json()
+    assert decode_page_token(cost["next_page"]) == "2026-11-03T00:00:00+00:00"
+    # A token of another list names no bucket of a report, nor a report's bucket a key.
+    other = api.get("organizations/rate_limits", {"limit": 2}).json()["next_page"]
+    for path, query in (
+        ("organizations/usage_report/messages", {**params, "page": other}),
+        ("organizations/cost_report", {**params, "page": other}),
+        (
+            "organizations/usage_report/claude_code",
+            {"starting_at": "2026-11-01", "page": usage["next_page"]},
+        ),
+    ):
+        refused = api.get(path, query)
+        assert refused.status_code == 400, path
+        assert refused.json()["error"]["details"] == {"error_code": "invalid_page"}

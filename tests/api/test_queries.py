@@ -53,8 +53,8 @@ LISTS = [
     ("organizations/invites", lambda p, n: _invites(p, n), 2),
     ("organizations/rate_limits", _workspaces_with_limits, 7),
     ("organizations/spend_limits", _workspaces_with_limits, 4),
-    ("organizations/spend_limits/effective", _workspaces_with_limits, 9),
-    ("organizations/spend_limit_increase_requests", _workspaces_with_limits, 7),
+    ("organizations/spend_limits/effective", _workspaces_with_limits, 8),
+    ("organizations/spend_limit_increase_requests", _workspaces_with_limits, 6),
 ]
 
 

@@ -153,3 +153,58 @@ def test_an_unanswered_request_lapses(client, personas, workspace):
     page = admin_client.get(reverse("billing:spend_limit_increase_request_list")).content.decode()
     assert "Lapsed" in page
     _ask(personas, workspace, cents=6_000)  # a lapsed request does not block a new one
+
+
+def test_listing_by_status_reads_a_lapsed_request_as_denied(personas, workspace):
+    from billing import selectors
+
+    pending = _ask(personas, workspace)
+    lapsed = services.spend_limit_increase_request_create(
+        actor=Actor.for_user(personas.user), workspace=workspace, amount_cents=5_000
+    )
+    SpendLimitIncreaseRequest.objects.filter(pk=lapsed.pk).update(
+        expires_at=timezone.now() - timedelta(minutes=1)
+    )
+
+    def listed(*statuses):
+        return [r.public_id for r in selectors.increase_requests(personas.org, statuses=statuses)]
+
+    assert listed("pending") == [pending.public_id]
+    assert listed("denied") == [lapsed.public_id]
+    assert listed("approved") == []
+    assert listed() == [lapsed.public_id, pending.public_id]  # newest first
+    assert [r.public_id for r in SpendLimitIncreaseRequest.objects.open()] == [pending.public_id]
+
+
+def test_requests_of_former_members_are_left_out_everywhere(client, personas, workspace):
+    from accounts import services as account_services
+    from accounts.models import OrganizationMember
+    from billing import selectors
+
+    mine = _ask(personas, workspace)
+    theirs = services.spend_limit_increase_request_create(
+        actor=Actor.for_user(personas.user), workspace=workspace, amount_cents=5_000
+    )
+    account_services.member_remove(
+        actor=Actor.for_user(personas.admin),
+        member=OrganizationMember.objects.get(organization=personas.org, user=personas.user),
+    )
+    assert [r.public_id for r in selectors.increase_requests(personas.org)] == [mine.public_id]
+    admin_client = client(personas.admin)
+    page = admin_client.get(reverse("billing:spend_limit_increase_request_list")).content.decode()
+    assert personas.developer.email in page and personas.user.email not in page
+    answer = admin_client.get(
+        reverse("billing:spend_limit_increase_request_deny", args=[theirs.public_id])
+    )
+    assert answer.status_code == 404
+
+
+def test_approving_for_another_period_than_monthly_is_refused(personas, workspace):
+    increase = _ask(personas, workspace)
+    with pytest.raises(ValidationError, match="monthly"):
+        services.spend_limit_increase_request_approve(
+            actor=Actor.for_user(personas.admin), increase=increase, period="weekly"
+        )
+    increase.refresh_from_db()
+    assert increase.status == "pending"
+    assert WorkspaceSpendLimit.objects.get(workspace=workspace).amount_cents == 1_000

@@ -57,3 +57,34 @@ def test_settings_api_keys_queries_do_not_grow(
     with django_assert_num_queries(8):
         response = c.get(reverse("workspaces:api_key_list"))
     assert response.content.count(b"data-key=") == min(count, 50)
+
+
+def test_keys_are_filtered_by_their_current_status(personas, production):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from workspaces.models import ApiKey
+
+    actor = Actor.for_user(personas.admin)
+    keys = {
+        name: services.api_key_create(actor=actor, workspace=production, name=name)[0]
+        for name in ("active", "inactive", "expired", "archived", "archived and expired")
+    }
+    services.api_key_update(actor=actor, key=keys["inactive"], status=KeyStatus.INACTIVE)
+    past = timezone.now() - timedelta(seconds=1)
+    ApiKey.objects.filter(pk__in=[keys["expired"].pk, keys["archived and expired"].pk]).update(
+        expires_at=past
+    )
+    for name in ("archived", "archived and expired"):
+        services.api_key_delete(actor=actor, key=ApiKey.objects.get(pk=keys[name].pk))
+
+    def named(status):
+        return {key.name for key in ApiKey.objects.filter(workspace=production).with_status(status)}
+
+    assert named(KeyStatus.ACTIVE) == {"active"}
+    assert named(KeyStatus.INACTIVE) == {"inactive"}
+    assert named(KeyStatus.EXPIRED) == {"expired"}
+    assert named(KeyStatus.ARCHIVED) == {"archived", "archived and expired"}
+    for key in ApiKey.objects.filter(workspace=production):
+        assert key.name in named(key.current_status())

@@ -164,3 +164,12 @@ def test_limit_holds_under_concurrent_creation():
         thread.join()
     assert outcomes.count("created") == 5 and outcomes.count("refused") == 5
     assert Workspace.objects.filter(organization=org).active().count() == 100
+
+
+def test_a_workspace_without_a_colour_is_clay(personas, admin_actor):
+    from workspaces.models import WorkspaceColor
+
+    workspace = services.workspace_create(
+        actor=admin_actor, organization=personas.org, name="Uncoloured"
+    )
+    assert workspace.display_color == WorkspaceColor.CLAY == "#D97757"
