@@ -3,12 +3,24 @@
 from dataclasses import dataclass
 from datetime import datetime
 
-from django.db.models import Count, Exists, OuterRef, Q, QuerySet, Subquery
-from django.db.models.functions import Coalesce
+from django.db.models import (
+    Case,
+    Count,
+    Exists,
+    IntegerField,
+    OuterRef,
+    Q,
+    QuerySet,
+    Subquery,
+    Value,
+    When,
+)
+from django.db.models.functions import Coalesce, Lower
 from django.utils import timezone
 
 from accounts.models import KeyStatus, OrganizationMember, User
 from accounts.roles import INHERITING_ORG_ROLES, OrgRole, WorkspaceRole
+from console.pagination import CursorPage, cursor_page
 from workspaces.access import (
     Access,
     access_in,
@@ -27,9 +39,40 @@ class WorkspaceRow:
     access: Access
 
 
-def workspace_rows(member: OrganizationMember, *, include_archived: bool) -> list[WorkspaceRow]:
-    """The workspaces the member can see, Default first then oldest first, each with its
-    number of members and the member's access there (two queries).
+# Settings > Workspaces' orders, by the `sort` the page asks for (a leading "-" reverses it):
+# the fields of `cursor_page`, the last unique. Without one: Default first, then oldest first.
+WORKSPACE_ORDERS: dict[str, list[str]] = {
+    "": ["-is_default", "created_at", "pk"],
+    "name": ["sort_name", "pk"],
+    "-name": ["-sort_name", "-pk"],
+    "created": ["created_at", "pk"],
+    "-created": ["-created_at", "-pk"],
+    "members": ["member_count", "pk"],
+    "-members": ["-member_count", "-pk"],
+    "keys": ["active_key_count", "pk"],
+    "-keys": ["-active_key_count", "-pk"],
+}
+WORKSPACE_PAGE_SIZE = 50
+
+
+@dataclass(frozen=True)
+class WorkspaceRows:
+    rows: list[WorkspaceRow]
+    page: CursorPage
+
+
+def workspace_rows(
+    member: OrganizationMember,
+    *,
+    include_archived: bool,
+    search: str = "",
+    sort: str = "",
+    cursor: str | None = None,
+    size: int = WORKSPACE_PAGE_SIZE,
+) -> WorkspaceRows:
+    """One page of the workspaces the member can see, named like `search`, in the order
+    `sort` (a key of `WORKSPACE_ORDERS`), each with its number of members and the member's
+    access there (two queries, whatever the page).
 
     A workspace's members are its explicit members and everyone taking part through their
     organization role (admins and billing members); in the Default workspace, everyone.
@@ -53,22 +96,37 @@ def workspace_rows(member: OrganizationMember, *, include_archived: bool) -> lis
         .filter(visible_to(member))
         .annotate(
             viewer_role=viewer_role(member),
-            explicit_member_count=Coalesce(Subquery(explicit_count), 0),
+            sort_name=Lower("name"),
+            member_count=Case(
+                When(is_default=True, then=Value(counts["total"])),
+                default=Coalesce(Subquery(explicit_count), 0) + Value(counts["inheriting"]),
+                output_field=IntegerField(),
+            ),
         )
-        .order_by("-is_default", "created_at", "id")
     )
     if not include_archived:
         workspaces = workspaces.filter(archived_at__isnull=True)
-    return [
-        WorkspaceRow(
-            workspace=workspace,
-            member_count=counts["total"]
-            if workspace.is_default
-            else workspace.explicit_member_count + counts["inheriting"],
-            access=access_in(member, workspace, workspace.viewer_role),
-        )
-        for workspace in workspaces
-    ]
+    if search:
+        workspaces = workspaces.filter(name__icontains=search)
+    page = cursor_page(
+        workspaces, cursor=cursor, order=WORKSPACE_ORDERS.get(sort, WORKSPACE_ORDERS[""]), size=size
+    )
+    return WorkspaceRows(
+        rows=[
+            WorkspaceRow(
+                workspace=workspace,
+                member_count=workspace.member_count,
+                access=access_in(member, workspace, workspace.viewer_role),
+            )
+            for workspace in page.items
+        ],
+        page=page,
+    )
+
+
+def active_workspace_count(organization_id: object) -> int:
+    """How many of the organization's workspaces are active (the limit counts these)."""
+    return Workspace.objects.filter(organization_id=organization_id).active().count()
 
 
 @dataclass(frozen=True)
@@ -163,8 +221,10 @@ def switcher_workspaces(member: OrganizationMember) -> list[Workspace]:
 @dataclass(frozen=True)
 class KeyFilters:
     workspace: Workspace | None = None
-    status: str = ""
+    status: str = ""  # a KeyStatus; "" is every status but deleted
     creator: str = ""  # a user's public id
+    search: str = ""  # part of the name, in any case
+    include_deleted: bool = False  # with status "": deleted keys too
 
 
 def api_keys(
@@ -187,8 +247,10 @@ def api_keys(
         keys = keys.filter(unexpired, status=filters.status)
     elif filters.status == KeyStatus.ARCHIVED:
         keys = keys.filter(status=KeyStatus.ARCHIVED)
-    else:
+    elif not filters.include_deleted:
         keys = keys.exclude(status=KeyStatus.ARCHIVED)
     if filters.creator:
         keys = keys.filter(created_by__public_id=filters.creator)
+    if filters.search:
+        keys = keys.filter(name__icontains=filters.search)
     return keys

@@ -149,6 +149,15 @@
     nav.scrollLeft += offset - (nav.clientWidth - current.offsetWidth) / 2;
   }
 
+  // Without script a control that opens a dialog is a link to a page showing it; with
+  // script it opens the dialog in place, so it says so to assistive technology.
+  function markDialogOpeners(container) {
+    container = container || document;
+    var openers = Array.prototype.slice.call(container.querySelectorAll('[hx-target="#modal"]'));
+    if (container.matches && container.matches('[hx-target="#modal"]')) openers.push(container);
+    openers.forEach(function (opener) { opener.setAttribute("aria-haspopup", "dialog"); });
+  }
+
   function layout() {
     labelTables();
     markScrollables();
@@ -170,13 +179,17 @@
     });
   }
 
+  markDialogOpeners();
   layout();
   showCurrentSection();
   window.addEventListener("resize", layoutSoon);
   narrow.addEventListener("change", function () { layoutSoon(); showCurrentSection(); });
   document.addEventListener("toggle", layoutSoon, true);
 
-  document.addEventListener("htmx:load", function (event) { openModals(event.target); });
+  document.addEventListener("htmx:load", function (event) {
+    markDialogOpeners(event.target);
+    openModals(event.target);
+  });
   document.addEventListener("htmx:afterSettle", function () {
     layoutSoon();
     // The list the modal was opened from was re-rendered after it closed: focus follows.
@@ -188,6 +201,11 @@
     var target = event.detail.target;
     var elt = event.detail.elt;
     if (target && target.id === "modal" && !elt.closest("dialog")) rememberOpener(elt);
+    if (elt.tagName === "FORM") elt.setAttribute("aria-busy", "true");
+  });
+  document.addEventListener("htmx:afterRequest", function (event) {
+    var elt = event.detail.elt;
+    if (elt && elt.tagName === "FORM") elt.removeAttribute("aria-busy");
   });
   document.addEventListener("DOMContentLoaded", function () {
     document.querySelectorAll("#toasts .toast").forEach(function (item) {
@@ -251,6 +269,50 @@
     if (event.target.matches && event.target.matches("[data-custom-range]")) {
       var select = event.target.form && event.target.form.querySelector("select[name=range]");
       if (select) select.value = "custom";
+    }
+  }, true);
+
+  // The workspace switcher's search: filters its list as one types; Enter opens the first
+  // workspace shown (or, when none is, searches Settings > Workspaces).
+  function filterSwitcher(input) {
+    var panel = input.closest(".menu__panel");
+    var query = input.value.trim().toLowerCase();
+    var shown = 0;
+    panel.querySelectorAll("[data-switcher-list] a.menu__item").forEach(function (item) {
+      var match = !query || item.dataset.name.indexOf(query) !== -1;
+      item.hidden = !match;
+      if (match) shown += 1;
+    });
+    var none = panel.querySelector("[data-switcher-none]");
+    if (none) none.hidden = shown > 0;
+  }
+
+  document.addEventListener("input", function (event) {
+    if (event.target.matches && event.target.matches("[data-switcher-search]")) filterSwitcher(event.target);
+  });
+  document.addEventListener("submit", function (event) {
+    var input = event.target.querySelector && event.target.querySelector("[data-switcher-search]");
+    if (!input) return;
+    var first = Array.prototype.find.call(
+      input.closest(".menu__panel").querySelectorAll("[data-switcher-list] a.menu__item"),
+      function (item) { return !item.hidden; }
+    );
+    if (first && input.value.trim()) {
+      event.preventDefault();
+      first.click();
+    }
+  });
+  document.addEventListener("toggle", function (event) {
+    var menu = event.target;
+    if (!menu.matches || !menu.matches("details.menu")) return;
+    var input = menu.querySelector("[data-switcher-search]");
+    if (!input) return;
+    if (menu.open) {
+      // Straight to the search, except on touch screens, where it would raise the keyboard.
+      if (window.matchMedia("(pointer: fine)").matches) input.focus();
+    } else if (input.value) {
+      input.value = "";
+      filterSwitcher(input);
     }
   }, true);
 
