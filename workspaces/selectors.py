@@ -1,5 +1,6 @@
 """Reads about workspaces and their members, each a fixed number of queries."""
 
+import uuid
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -124,7 +125,7 @@ def workspace_rows(
     )
 
 
-def active_workspace_count(organization_id: object) -> int:
+def active_workspace_count(organization_id: uuid.UUID) -> int:
     """How many of the organization's workspaces are active (the limit counts these)."""
     return Workspace.objects.filter(organization_id=organization_id).active().count()
 

@@ -2,6 +2,7 @@
 makes its Default workspace). One transaction each, one audit event each."""
 
 import logging
+import uuid
 from datetime import datetime, timedelta
 
 from django.conf import settings
@@ -172,7 +173,7 @@ def _lock_changeable(workspace: Workspace, *, what: str = "changed") -> Workspac
 
 
 def _ensure_name_free(
-    organization_id: object, name: str, *, other_than: Workspace | None = None
+    organization_id: uuid.UUID, name: str, *, other_than: Workspace | None = None
 ) -> None:
     """Refuse a name that an active workspace of the organization already has, whatever its
     case: two "Production" workspaces (a double-clicked Create, a script run twice) would be
@@ -203,9 +204,14 @@ def _save_named(workspace: Workspace, *, update_fields: list[str] | None = None)
         with transaction.atomic():
             workspace.save(update_fields=update_fields)
     except IntegrityError:
-        if Workspace.objects.filter(
-            organization_id=workspace.organization_id, name__iexact=workspace.name
-        ).active().exclude(pk=workspace.pk).exists():
+        if (
+            Workspace.objects.filter(
+                organization_id=workspace.organization_id, name__iexact=workspace.name
+            )
+            .active()
+            .exclude(pk=workspace.pk)
+            .exists()
+        ):
             raise _name_taken(workspace.name) from None
         raise
 

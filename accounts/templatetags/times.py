@@ -44,8 +44,11 @@ def moment(value: datetime | None, style: str = "time") -> SafeString | str:
     if style == "day":
         text = dateformat.format(local, "j M Y")
     elif style == "ago":
-        text = "just now" if timezone.now() - value < timedelta(minutes=1) else f"{timesince(value)} ago"
+        text = (
+            "just now"
+            if timezone.now() - value < timedelta(minutes=1)
+            else f"{timesince(value)} ago"
+        )
     else:
         text = full_time(local, seconds=style == "seconds")
     return format_html('<time datetime="{}" title="{}">{}</time>', local.isoformat(), exact, text)
-

@@ -144,7 +144,9 @@ def test_the_workspace_limit_names_its_error_code(api, personas):
 def test_a_taken_workspace_name_names_its_error_code(api, personas):
     created = api.post("organizations/workspaces", {"name": "Research"})
     assert created.status_code == 200
-    twin = error(api.post("organizations/workspaces", {"name": "research"}), 400, "invalid_request_error")
+    twin = error(
+        api.post("organizations/workspaces", {"name": "research"}), 400, "invalid_request_error"
+    )
     assert twin["details"] == {"error_code": "workspace_name_taken"}
     assert "already a workspace named" in twin["message"]
     other = api.post("organizations/workspaces", {"name": "Other"}).json()

@@ -173,7 +173,9 @@ def test_a_second_active_workspace_of_the_same_name_is_refused(personas, admin_a
         create_workspace(personas.org, admin_actor, name=name)
     assert refused.value.error_dict["name"][0].code == "workspace_name_taken"
     assert "already a workspace named" in str(refused.value)
-    assert Workspace.objects.filter(organization=personas.org, name__iexact="production").count() == 1
+    assert (
+        Workspace.objects.filter(organization=personas.org, name__iexact="production").count() == 1
+    )
     assert AuditEvent.objects.filter(action="workspace.create").count() == 1
 
 
@@ -182,9 +184,7 @@ def test_the_default_workspace_name_is_taken_too(personas, admin_actor):
         create_workspace(personas.org, admin_actor, name="default")
 
 
-def test_names_are_free_again_after_archiving_and_in_other_organizations(
-    personas, admin_actor
-):
+def test_names_are_free_again_after_archiving_and_in_other_organizations(personas, admin_actor):
     first = create_workspace(personas.org, admin_actor, name="Production")
     services.workspace_archive(actor=admin_actor, workspace=first)
     assert create_workspace(personas.org, admin_actor, name="Production")

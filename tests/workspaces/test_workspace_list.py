@@ -114,9 +114,7 @@ def test_list_queries_large(client, personas, django_assert_num_queries):
 
 
 @pytest.mark.parametrize("sort", ["name", "-members", "keys", "-created"])
-def test_list_queries_large_sorted_and_searched(
-    client, personas, django_assert_num_queries, sort
-):
+def test_list_queries_large_sorted_and_searched(client, personas, django_assert_num_queries, sort):
     _list_queries(
         client,
         personas,
@@ -216,9 +214,10 @@ def test_admins_see_how_many_of_100_workspaces_and_the_cap(client, personas):
     assert "Archive one you no longer need to add another." in full
     assert reverse("workspaces:workspace_create") not in full.split("workspace-count")[1][:600]
     for who in (personas.billing, personas.developer):
-        assert "of 100 workspaces" not in client(who).get(
-            reverse("workspaces:workspace_list")
-        ).content.decode()
+        assert (
+            "of 100 workspaces"
+            not in client(who).get(reverse("workspaces:workspace_list")).content.decode()
+        )
 
 
 def test_the_count_follows_changes_made_in_place(client, personas, htmx):

@@ -12,7 +12,7 @@ from django_htmx.http import trigger_client_event
 
 from accounts.audit import Actor
 from accounts.http import ConsoleRequest
-from accounts.models import KeyStatus, OrganizationMember
+from accounts.models import OrganizationMember
 from console.forms import add_service_errors
 from console.htmx import Event, dialog_done, render_dialog, render_page
 from console.pagination import cursor_page
@@ -48,12 +48,11 @@ class KeyRow:
 def workspace_keys(request: ConsoleRequest, workspace_id: str) -> HttpResponse:
     workspace, access = workspace_access(request.member, workspace_id, "keys.view")
     form = WorkspaceKeysForm(request.GET)
-    options = form.cleaned_data if form.is_valid() else {"q": "", "deleted": False}
+    valid = form.is_valid()
+    search: str = form.cleaned_data["q"] if valid else ""
     # An archived workspace's keys were archived with it: they are all it has to show.
-    show_deleted = options["deleted"] or workspace.is_archived
-    filters = selectors.KeyFilters(
-        workspace=workspace, include_deleted=show_deleted, search=options["q"]
-    )
+    show_deleted: bool = (valid and form.cleaned_data["deleted"]) or workspace.is_archived
+    filters = selectors.KeyFilters(workspace=workspace, include_deleted=show_deleted, search=search)
     page = cursor_page(
         selectors.api_keys(access.member, filters, workspaces=None),
         cursor=request.GET.get("cursor"),
@@ -63,7 +62,7 @@ def workspace_keys(request: ConsoleRequest, workspace_id: str) -> HttpResponse:
     context = {
         **tab_context(workspace, access, "workspaces:workspace_keys"),
         "form": form,
-        "search": options["q"],
+        "search": search,
         "page": page,
         "key_rows": [KeyRow(key, access) for key in page.items],
         "show_deleted": show_deleted,

@@ -20,7 +20,6 @@ from workspaces.access import (
 from workspaces.forms import WorkspaceForm, WorkspaceListForm
 from workspaces.models import MAX_ACTIVE_WORKSPACES, WorkspaceColor
 
-
 # Settings > Workspaces' sortable columns: (label, the `sort` it asks for, numeric).
 WORKSPACE_COLUMNS = [
     ("Name", "name", False),
@@ -66,12 +65,15 @@ def _columns(sort: str) -> list[dict]:
 def workspace_list(request: ConsoleRequest) -> HttpResponse:
     access = organization_access(request.member, "org.view")
     form = WorkspaceListForm(request.GET, orders=list(selectors.WORKSPACE_ORDERS))
-    options = form.cleaned_data if form.is_valid() else {"q": "", "sort": "", "archived": False}
+    valid = form.is_valid()
+    search: str = form.cleaned_data["q"] if valid else ""
+    sort: str = form.cleaned_data["sort"] if valid else ""
+    show_archived: bool = form.cleaned_data["archived"] if valid else False
     listing = selectors.workspace_rows(
         access.member,
-        include_archived=options["archived"],
-        search=options["q"],
-        sort=options["sort"],
+        include_archived=show_archived,
+        search=search,
+        sort=sort,
         cursor=request.GET.get("cursor"),
     )
     context = {
@@ -79,11 +81,11 @@ def workspace_list(request: ConsoleRequest) -> HttpResponse:
         "form": form,
         "rows": listing.rows,
         "page": listing.page,
-        "search": options["q"],
-        "sort": options["sort"],
-        "columns": _columns(options["sort"]),
+        "search": search,
+        "sort": sort,
+        "columns": _columns(sort),
         "sort_choices": SORT_CHOICES,
-        "show_archived": options["archived"],
+        "show_archived": show_archived,
         "max_workspaces": MAX_ACTIVE_WORKSPACES,
     }
     if access.can("workspace.create"):
