@@ -17,6 +17,7 @@ from django.db.models import (
     When,
 )
 from django.db.models.functions import Coalesce, Lower
+from django.http import Http404
 from django.utils import timezone
 
 from accounts.models import KeyStatus, OrganizationMember, User
@@ -29,6 +30,7 @@ from workspaces.access import (
     inherited_workspace_role,
     viewer_role,
     visible_to,
+    workspace_access,
 )
 from workspaces.models import ApiKey, Workspace, WorkspaceMember
 
@@ -123,6 +125,36 @@ def workspace_rows(
         ],
         page=page,
     )
+
+
+@dataclass(frozen=True)
+class Elsewhere:
+    workspace: Workspace
+    member: OrganizationMember
+
+
+def workspace_elsewhere(
+    user: User, current: OrganizationMember, workspace_id: str
+) -> Elsewhere | None:
+    """The workspace `workspace_id` when it belongs to another of `user`'s organizations and
+    they could see it there, with their membership of that organization; else None (so the
+    caller answers a plain 404, telling nobody else that it exists). Two queries."""
+    other = (
+        OrganizationMember.objects.filter(
+            user=user,
+            organization__workspaces__public_id=workspace_id,
+        )
+        .exclude(organization_id=current.organization_id)
+        .select_related("organization")
+        .first()
+    )
+    if other is None:
+        return None
+    try:
+        workspace, _access = workspace_access(other, workspace_id)
+    except Http404:
+        return None
+    return Elsewhere(workspace=workspace, member=other)
 
 
 def active_workspace_count(organization_id: uuid.UUID) -> int:

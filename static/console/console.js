@@ -74,7 +74,17 @@
       }
       if (!dialog.dataset.bound) {
         dialog.dataset.bound = "1";
+        // Esc asks to cancel: a dialog showing a secret refuses until it is marked copied.
+        dialog.addEventListener("cancel", function (event) {
+          if (!mayClose(dialog)) event.preventDefault();
+        });
         dialog.addEventListener("close", function () {
+          // The browser closes a dialog on a second Esc whatever the page says: open it
+          // again until the secret is marked copied.
+          if (!mayClose(dialog)) {
+            dialog.showModal();
+            return;
+          }
           dialog.remove();
           restoreFocus();
         });
@@ -82,8 +92,23 @@
     });
   }
 
+  // A dialog showing a new key's secret closes only once "I have copied it" is ticked;
+  // until then closing it says why and goes to the box.
+  function mayClose(dialog) {
+    var box = dialog.querySelector("[data-secret-copied]");
+    if (!box || box.checked || dialog.dataset.forceClose) return true;
+    var why = dialog.querySelector("[data-secret-unconfirmed]");
+    if (why) {
+      why.hidden = false;
+      box.setAttribute("aria-describedby", why.id);
+    }
+    box.focus();
+    return false;
+  }
+
   function closeModals() {
     document.querySelectorAll("dialog[data-modal]").forEach(function (dialog) {
+      dialog.dataset.forceClose = "1";
       if (dialog.open) dialog.close();
       dialog.remove();
     });
@@ -236,7 +261,7 @@
     var closer = event.target.closest("[data-close-modal]");
     if (closer && closer.closest("dialog[data-modal]")) {
       event.preventDefault();
-      closer.closest("dialog").close();
+      if (mayClose(closer.closest("dialog"))) closer.closest("dialog").close();
     }
     // Choosing a menu item, or clicking outside an open menu, closes it.
     var item = event.target.closest(".menu__item");

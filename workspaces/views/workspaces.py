@@ -196,4 +196,8 @@ def workspace_detail(request: ConsoleRequest, workspace_id: str) -> HttpResponse
             {"workspace": workspace, "access": access, "tabs": []},
             partial="tab",
         )
+    # The Default workspace opens on its API keys ("click on Default" in the list shows
+    # them); the others on their first tab.
+    if workspace.is_default:
+        tabs = sorted(tabs, key=lambda tab: tab["name"] != "workspaces:workspace_keys")
     return redirect(tabs[0]["url"])
