@@ -228,6 +228,15 @@
     if (target && target.id === "modal" && !elt.closest("dialog")) rememberOpener(elt);
     if (elt.tagName === "FORM") elt.setAttribute("aria-busy", "true");
   });
+  // A list's filters leave out what is empty, so the address a filter pushes says only what
+  // was chosen (?archived=1, not ?q=&archived=1&sort=).
+  document.addEventListener("htmx:configRequest", function (event) {
+    var data = event.detail.formData;
+    if (event.detail.verb !== "get" || !data) return;
+    var empty = [];
+    data.forEach(function (value, name) { if (value === "") empty.push(name); });
+    empty.forEach(function (name) { data.delete(name); });
+  });
   document.addEventListener("htmx:afterRequest", function (event) {
     var elt = event.detail.elt;
     if (elt && elt.tagName === "FORM") elt.removeAttribute("aria-busy");

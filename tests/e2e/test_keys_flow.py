@@ -62,6 +62,23 @@ def _check_secret_dialog(page: Page, prefix: str) -> str:
     return secret
 
 
+def _close_secret_dialog(page: Page) -> None:
+    """Done, the close button, Esc: none closes the secret's dialog until "I have copied it" is ticked."""
+    dialog = page.locator("dialog[open]")
+    box = dialog.get_by_label("I have copied the key and stored it somewhere safe")
+    dialog.get_by_role("link", name="Done").click()
+    expect(dialog.get_by_text("Tick the box once the key is copied")).to_be_visible()
+    expect(box).to_be_focused()
+    page.keyboard.press("Escape")
+    page.keyboard.press("Escape")  # a second Esc, which the browser never lets a page refuse
+    expect(page.locator("dialog[open]")).to_have_count(1)
+    dialog.get_by_role("link", name="Close").click()
+    expect(page.locator("dialog[open]")).to_have_count(1)
+    box.check()
+    page.keyboard.press("Escape")
+    expect(page.locator("dialog")).to_have_count(0)
+
+
 def test_create_key_shows_secret_once(transactional_db, personas, live_server, page: Page):
     workspace = WorkspaceFactory(organization=personas.org, name="Research")
     page.context.grant_permissions(["clipboard-read", "clipboard-write"], origin=live_server.url)
@@ -89,8 +106,7 @@ def test_create_key_shows_secret_once(transactional_db, personas, live_server, p
     secret = _check_secret_dialog(page, API_PREFIX)
     shot(page, "secret-shown-once")
 
-    page.locator("dialog[open]").get_by_role("link", name="Done").click()
-    expect(page.locator("dialog")).to_have_count(0)
+    _close_secret_dialog(page)
     row = _key_row(page, "support-bot production")
     hint = _hint_of(secret, API_PREFIX)
     expect(row.locator("code")).to_have_text(hint)
@@ -159,7 +175,7 @@ def test_key_menu_disable_enable_rename_delete(transactional_db, personas, live_
     expect(_keys_table(page)).to_contain_text("No API keys yet.")
     same_document()
 
-    page.get_by_role("link", name="Show deleted").click()
+    page.get_by_role("switch", name="Show deleted").check()
     deleted = _key_row(page, "nightly batch")
     expect(deleted.locator(".badge")).to_have_text("Deleted")
     expect(deleted.locator("details")).to_have_count(0)
@@ -232,7 +248,9 @@ def test_admin_keys(transactional_db, personas, live_server, page: Page):
     expect(open_dialog(page).get_by_role("heading", name="Save your Admin key")).to_be_visible()
     secret = _check_secret_dialog(page, ADMIN_PREFIX)
     shot(page, "admin-secret-shown-once")
-    page.locator("dialog[open]").get_by_role("link", name="Done").click()
+    dialog = page.locator("dialog[open]")
+    dialog.get_by_label("I have copied the key and stored it somewhere safe").check()
+    dialog.get_by_role("link", name="Done").click()
     expect(page.locator("dialog")).to_have_count(0)
 
     row = table.locator('tr[data-key="terraform"]')

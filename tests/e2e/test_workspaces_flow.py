@@ -218,7 +218,7 @@ def test_archive_workspace(transactional_db, personas, live_server, page: Page):
     expect(_row(page, "Old project")).to_have_count(0)
     expect(page.locator("#toasts")).to_contain_text("Workspace “Old project” archived.")
 
-    page.get_by_role("link", name="Show archived").click()
+    page.get_by_role("switch", name="Show archived").check()
     row = _row(page, "Old project")
     expect(row.locator(".badge")).to_have_text("Archived")
     expect(row.locator("details")).to_have_count(0)
