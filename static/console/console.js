@@ -130,7 +130,12 @@
       if (table.closest(".data-table")) return;
       var heads = Array.prototype.map.call(
         table.querySelectorAll(":scope > thead > tr > th"),
-        function (th) { return th.textContent.trim(); }
+        function (th) {
+          // What the header says, without its decorations (a sort arrow).
+          var text = th.cloneNode(true);
+          text.querySelectorAll("[aria-hidden=true]").forEach(function (hidden) { hidden.remove(); });
+          return text.textContent.trim();
+        }
       );
       table.setAttribute("data-stack", "");
       table.querySelectorAll(":scope > tbody > tr").forEach(function (row) {

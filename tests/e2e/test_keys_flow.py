@@ -281,3 +281,69 @@ def test_admin_keys(transactional_db, personas, live_server, page: Page):
     shot(page, "admin-key-deleted")
     assert AdminApiKey.objects.get(name="terraform").status == KeyStatus.ARCHIVED
     assert path_of(page) == "/settings/admin-keys/"
+
+
+def test_the_expiry_date_shows_only_for_a_date(transactional_db, personas, live_server, new_page):
+    workspace = WorkspaceFactory(organization=personas.org, name="Research")
+    page = new_page()
+    sign_in(page, live_server, personas.admin.email, PASSWORD)
+    page.goto(f"{live_server.url}/settings/workspaces/{workspace.public_id}/keys/")
+    page.get_by_role("link", name="Create Key").click()
+    dialog = open_dialog(page)
+    expect(dialog.get_by_label("Expiry date")).to_be_hidden()
+    dialog.get_by_label("Expires").select_option(label="On a date…")
+    expect(dialog.get_by_label("Expiry date")).to_be_visible()
+    dialog.get_by_label("Expires").select_option(label="30 days")
+    expect(dialog.get_by_label("Expiry date")).to_be_hidden()
+
+    # Without script the dialog is a page, and choosing a date still shows the field.
+    plain = new_page(java_script_enabled=False)
+    sign_in(plain, live_server, personas.admin.email, PASSWORD)
+    plain.goto(f"{live_server.url}/settings/workspaces/{workspace.public_id}/keys/new/")
+    expect(plain.get_by_label("Expiry date")).to_be_hidden()
+    plain.get_by_label("Name").fill("dated")
+    plain.get_by_label("Expires").select_option(label="On a date…")
+    plain.get_by_label("Expiry date").fill("2027-05-01")
+    plain.get_by_role("button", name="Create Key").click()
+    expect(plain.get_by_role("heading", name="Save your key")).to_be_visible()
+    key = ApiKey.objects.get(workspace=workspace, name="dated")
+    assert key.expires_at.date().isoformat() == "2027-05-01"
+
+
+def test_older_and_newer_follow_the_pages_of_a_key_list(
+    transactional_db, personas, live_server, page: Page
+):
+    from tests.helpers import bulk_api_keys
+
+    workspace = WorkspaceFactory(organization=personas.org, name="Research")
+    bulk_api_keys(workspace, 55, personas.admin)
+    sign_in(page, live_server, personas.admin.email, PASSWORD)
+    page.goto(f"{live_server.url}/settings/workspaces/{workspace.public_id}/keys/?q=key")
+    expect(_keys_table(page).locator("tbody tr")).to_have_count(50)
+    first_page = _keys_table(page).locator("tbody tr").first.get_attribute("data-key")
+
+    page.get_by_role("link", name="Older").click()
+    expect(_keys_table(page).locator("tbody tr")).to_have_count(5)
+    assert "?q=key&cursor=" in page.url and "??" not in page.url
+    shot(page, "page-2")
+    page.get_by_role("link", name="Newer").click()
+    expect(_keys_table(page).locator("tbody tr")).to_have_count(50)
+    expect(_keys_table(page).locator("tbody tr").first).to_have_attribute("data-key", first_page)
+
+    # The search box narrows the list in place.
+    same_document = no_full_reload(page)
+    page.get_by_label("Search keys by name").fill("key 7")
+    expect(_keys_table(page).locator("tbody tr")).to_have_count(1)
+    same_document()
+
+
+def test_an_archived_workspace_shows_its_keys_archived(
+    transactional_db, personas, live_server, page: Page
+):
+    workspace = WorkspaceFactory(organization=personas.org, name="Old")
+    _key_in(workspace, "legacy bot", personas.admin)
+    services.workspace_archive(actor=Actor.for_user(personas.admin), workspace=workspace)
+    sign_in(page, live_server, personas.admin.email, PASSWORD)
+    page.goto(f"{live_server.url}/settings/workspaces/{workspace.public_id}/keys/")
+    expect(_key_row(page, "legacy bot").locator(".badge")).to_have_text("Archived")
+    expect(page.get_by_text("No API keys yet.")).to_have_count(0)
