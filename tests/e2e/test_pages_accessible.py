@@ -378,6 +378,15 @@ def _look(
                 continue  # shown to another persona exactly so, and checked then
             found.checked.add(digest)
             where = f"{label} as {screen.who} at {width} px, {theme}"
+            # A control that opens a dialog says so (the script marks them: without it they
+            # are links to a page showing the dialog).
+            unmarked = page.evaluate(
+                """() => Array.from(document.querySelectorAll('[hx-target="#modal"]'))
+                    .filter(el => el.getAttribute("aria-haspopup") !== "dialog")
+                    .map(el => el.textContent.trim() || el.getAttribute("aria-label"))"""
+            )
+            if unmarked:
+                found.problems.append(f"{where}: opens a dialog unannounced: {unmarked[:5]}")
             if width == PHONE:
                 overflow = page.evaluate(
                     """() => {

@@ -30,6 +30,11 @@ def test_keys_tab_queries_do_not_grow(
     with django_assert_num_queries(7):
         response = c.get(workspace_url("workspaces:workspace_keys", production))
     assert response.content.count(b"data-key=") == min(count, 50)
+    with django_assert_num_queries(7):
+        searched = c.get(
+            workspace_url("workspaces:workspace_keys", production), {"q": "key 1", "deleted": "1"}
+        )
+    assert 0 < searched.content.count(b"data-key=") <= 50
 
 
 def _keys(response) -> list[str]:
