@@ -103,7 +103,8 @@ class AuditFilterForm(forms.Form):
         **kwargs: Any,
     ) -> None:
         super().__init__(*args, **kwargs)
-        choice(self, "action").choices = [("", "All actions"), *sorted(actions.items())]
+        by_label = sorted(actions.items(), key=lambda action: action[1])
+        choice(self, "action").choices = [("", "All actions"), *by_label]
         choice(self, "actor").choices = [("", "Everyone"), *actors]
 
 

@@ -40,10 +40,18 @@ def _from_json(value: Any) -> Any:
     return value
 
 
-def _decode(cursor: str) -> tuple[str, list[Any]] | None:
+def _order_name(fields: list[tuple[str, bool]]) -> str:
+    return ",".join(f"-{name}" if descending else name for name, descending in fields)
+
+
+def _decode(cursor: str, fields: list[tuple[str, bool]]) -> tuple[str, list[Any]] | None:
+    """The direction and values of `cursor`, if it was made for this order (a cursor of
+    another order, or a forged one, is None: the first page)."""
     try:
-        direction, values = signing.loads(cursor, salt=_SALT)
-        if direction not in (_AFTER, _BEFORE) or not isinstance(values, list):
+        direction, values, order = signing.loads(cursor, salt=_SALT)
+        if direction not in (_AFTER, _BEFORE) or order != _order_name(fields):
+            return None
+        if not isinstance(values, list) or len(values) != len(fields):
             return None
         return direction, [_from_json(value) for value in values]
     except (signing.BadSignature, TypeError, ValueError, KeyError):
@@ -52,7 +60,7 @@ def _decode(cursor: str) -> tuple[str, list[Any]] | None:
 
 def _encode(direction: str, item: Any, fields: list[tuple[str, bool]]) -> str:
     values = [_to_json(getattr(item, name)) for name, _ in fields]
-    return signing.dumps([direction, values], salt=_SALT)
+    return signing.dumps([direction, values, _order_name(fields)], salt=_SALT)
 
 
 def _beyond(fields: list[tuple[str, bool]], values: list[Any], *, forward: bool) -> Q:
@@ -89,9 +97,7 @@ def cursor_page(
         for name in (order or [f"-{key}" if descending else key])
     ]
     ordering = [f"-{name}" if desc else name for name, desc in fields]
-    decoded = _decode(cursor) if cursor else None
-    if decoded is not None and len(decoded[1]) != len(fields):
-        decoded = None
+    decoded = _decode(cursor, fields) if cursor else None
     if decoded is None:
         items = list(queryset.order_by(*ordering)[: size + 1])
         more = len(items) > size

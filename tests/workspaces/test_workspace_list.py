@@ -234,3 +234,13 @@ def test_show_archived_is_a_switch_not_a_pressed_link(client, personas):
     assert '<input type="checkbox" role="switch" name="archived" value="1"' in page
     on = client(personas.admin).get(reverse("workspaces:workspace_list"), {"archived": "1"})
     assert 'name="archived" value="1" checked' in on.content.decode()
+
+
+def test_a_cursor_of_another_order_reads_as_the_first_page(client, personas):
+    WorkspaceFactory.create_batch(60, organization=personas.org)
+    c = client(personas.admin)
+    url = reverse("workspaces:workspace_list")
+    by_name = c.get(url, {"sort": "name"}).context["page"].next_cursor
+    other = c.get(url, {"sort": "members", "cursor": by_name})
+    assert other.status_code == 200 and other.context["page"].is_first
+    assert c.get(url, {"cursor": "forged"}).context["page"].is_first
