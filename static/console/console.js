@@ -233,11 +233,12 @@
     if (target && target.id === "modal" && !elt.closest("dialog")) rememberOpener(elt);
     if (elt.tagName === "FORM") elt.setAttribute("aria-busy", "true");
   });
-  // A list's filters leave out what is empty, so the address a filter pushes says only what
-  // was chosen (?archived=1, not ?q=&archived=1&sort=).
+  // A list's filters (forms marked data-compact-query) leave out what is empty, so the
+  // address they push says only what was chosen (?archived=1, not ?q=&archived=1&sort=).
   document.addEventListener("htmx:configRequest", function (event) {
     var data = event.detail.formData;
-    if (event.detail.verb !== "get" || !data) return;
+    var elt = event.detail.elt;
+    if (event.detail.verb !== "get" || !data || !elt.closest || !elt.closest("form[data-compact-query]")) return;
     var empty = [];
     data.forEach(function (value, name) { if (value === "") empty.push(name); });
     empty.forEach(function (name) { data.delete(name); });

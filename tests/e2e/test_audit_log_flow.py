@@ -1,6 +1,8 @@
 """Settings > Audit log in the browser: sentences about named things, filters and search in
 place, Older and Newer through the pages, and the CSV of what is shown."""
 
+from pathlib import Path
+
 from playwright.sync_api import Page, expect
 
 from accounts import services
@@ -46,6 +48,6 @@ def test_the_audit_log_reads_filters_and_pages(transactional_db, personas, live_
     with page.expect_download() as download:
         csv_link.click()
     assert download.value.suggested_filename.startswith("audit-log-")
-    lines = open(download.value.path()).read().splitlines()
+    lines = Path(download.value.path()).read_text().splitlines()
     assert len(lines) == 2 and "Archived" in lines[1] and "Production" in lines[1]
     same_document()

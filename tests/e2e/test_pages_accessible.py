@@ -321,7 +321,12 @@ class Screen:
         if width != self.width:
             self.page.set_viewport_size({"width": width, "height": 900})
             self.width = width
-        # The script lays tables out again on resize, before the next paint.
+        # htmx done (a list that refreshes itself after a change, say), and the script's
+        # layout after a resize painted.
+        self.page.wait_for_function(
+            "() => !document.querySelector("
+            "'.htmx-request, .htmx-swapping, .htmx-settling, .htmx-added')"
+        )
         self.page.evaluate(
             "() => new Promise(done => requestAnimationFrame(() => requestAnimationFrame(done)))"
         )
