@@ -11,9 +11,12 @@ is none of these, so a new page or dialog cannot be missed. Which persona may op
 asked of the server first (a plain GET, as the browser would make it), so the sweep follows
 the permissions as they are; every page and dialog must be open to at least one persona.
 
-To stay fast it uses one browser, one signed-in context per persona, the theme switched by
-the persona's stored preference (the server renders it, no new sign-in), each page loaded
-once per theme and looked at in both widths, dialogs opened in place.
+To stay fast (about three minutes on two cores) it uses one browser and one signed-in tab
+per persona; each page is loaded once and each dialog opened once, in place, and looked at in
+both widths, then in the other theme, switched as the account menu does (the persona's stored
+preference, applied without a reload or a new sign-in). Two tabs run side by side (axe works
+in one while the other moves on), and a page shown exactly alike to two personas is checked
+once.
 """
 
 import hashlib
