@@ -229,7 +229,7 @@ def test_the_count_follows_changes_made_in_place(client, personas, htmx):
 
 def test_show_archived_is_a_switch_not_a_pressed_link(client, personas):
     page = client(personas.admin).get(reverse("workspaces:workspace_list")).content.decode()
-    filters = page[page.index('<form class="filters"') :]
+    filters = page[page.index('<form data-compact-query class="filters"') :]
     assert "aria-pressed" not in filters[: filters.index("</form>")]
     assert '<input type="checkbox" role="switch" name="archived" value="1"' in page
     on = client(personas.admin).get(reverse("workspaces:workspace_list"), {"archived": "1"})
