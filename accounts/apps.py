@@ -8,6 +8,7 @@ class AccountsConfig(AppConfig):
     def ready(self) -> None:
         from django.contrib.auth.signals import user_logged_in
 
+        from accounts import audit_text  # noqa: F401  (registers how its actions read)
         from accounts.views import account
 
         user_logged_in.connect(

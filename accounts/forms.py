@@ -1,3 +1,4 @@
+from datetime import date
 from typing import Any, cast
 
 from django import forms
@@ -7,6 +8,7 @@ from django.contrib.auth.forms import AuthenticationForm
 from accounts import time_zones
 from accounts.models import NAME_MAX_LENGTH, Theme
 from accounts.roles import OrgRole
+from console import validation
 from console.forms import choice
 
 
@@ -53,8 +55,45 @@ class NewAccountForm(forms.Form):
 
 
 class AuditFilterForm(forms.Form):
+    q = forms.CharField(
+        required=False,
+        max_length=100,
+        label="Search",
+        error_messages={"max_length": "Search for at most 100 characters."},
+    )
     action = forms.ChoiceField(required=False)
     actor = forms.ChoiceField(required=False)
+    start = forms.DateField(
+        required=False,
+        label="From",
+        widget=forms.DateInput(attrs={"type": "date"}),
+        error_messages={"invalid": "Enter the first day as YYYY-MM-DD."},
+    )
+    end = forms.DateField(
+        required=False,
+        label="To",
+        widget=forms.DateInput(attrs={"type": "date"}),
+        error_messages={"invalid": "Enter the last day as YYYY-MM-DD."},
+    )
+
+    def clean_start(self) -> date | None:
+        return self._check_day("start")
+
+    def clean_end(self) -> date | None:
+        return self._check_day("end")
+
+    def _check_day(self, name: str) -> date | None:
+        day = self.cleaned_data.get(name)
+        if day is not None:
+            validation.check_date(day, field=None)
+        return day
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        start, end = data.get("start"), data.get("end")
+        if start and end and end < start:
+            self.add_error("end", "The last day is before the first.")
+        return data
 
     def __init__(
         self,
@@ -64,7 +103,8 @@ class AuditFilterForm(forms.Form):
         **kwargs: Any,
     ) -> None:
         super().__init__(*args, **kwargs)
-        choice(self, "action").choices = [("", "All actions"), *sorted(actions.items())]
+        by_label = sorted(actions.items(), key=lambda action: action[1])
+        choice(self, "action").choices = [("", "All actions"), *by_label]
         choice(self, "actor").choices = [("", "Everyone"), *actors]
 
 

@@ -5,4 +5,4 @@ class BillingConfig(AppConfig):
     name = "billing"
 
     def ready(self) -> None:
-        from billing import checks  # noqa: F401  (registers the settings checks)
+        from billing import audit_text, checks  # noqa: F401  (they register themselves)

@@ -2,7 +2,7 @@
 limits and usage. Changes go through the services, as a person would make them."""
 
 import random
-from datetime import UTC, timedelta
+from datetime import UTC, datetime, timedelta
 
 from django.utils import timezone
 
@@ -219,3 +219,12 @@ def _seed_usage(organization: Organization) -> None:
                 )
     UsageRecord.objects.bulk_create(records, batch_size=2_000)
     usage.rollup_pending()
+    # Each key was last used when its last request was made, as authenticating would record.
+    last_used: dict[int, datetime] = {}
+    for record in records:
+        if record.api_key_id is not None:
+            last_used[record.api_key_id] = max(
+                record.created_at, last_used.get(record.api_key_id, record.created_at)
+            )
+    for key_id, at in last_used.items():
+        ApiKey.objects.filter(pk=key_id).update(last_used_at=at)

@@ -11,7 +11,7 @@ import csv
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from django.http import HttpResponse
+from django.http import HttpResponse, StreamingHttpResponse
 
 FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
 
@@ -31,4 +31,28 @@ def csv_response(
     writer = csv.writer(response)
     writer.writerow([safe_cell(cell) for cell in header])
     writer.writerows([safe_cell(cell) for cell in row] for row in rows)
+    return response
+
+
+class _Lines:
+    """A file-like object whose `write` hands back the line written, for streaming."""
+
+    def write(self, line: str) -> str:
+        return line
+
+
+def csv_streaming_response(
+    filename: str, header: Sequence[str], rows: Iterable[Sequence[Any]]
+) -> StreamingHttpResponse:
+    """`csv_response` for exports too long to hold in memory: rows are written as they are
+    produced, every text cell made safe for spreadsheets."""
+    writer = csv.writer(_Lines())
+
+    def lines() -> Iterable[str]:
+        yield writer.writerow([safe_cell(cell) for cell in header])
+        for row in rows:
+            yield writer.writerow([safe_cell(cell) for cell in row])
+
+    response = StreamingHttpResponse(lines(), content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
     return response

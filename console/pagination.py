@@ -1,13 +1,14 @@
 """Pagination by the last key seen, so deep pages cost what the first does: the pages' cursor
 lists, and the Admin API's id and token paging."""
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from django.core import signing
 from django.core.exceptions import ValidationError
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 from ninja import Field, Schema
 from ninja.pagination import PaginationBase
 from pydantic import model_validator
@@ -20,15 +21,58 @@ _SALT = "console.pagination"
 @dataclass(frozen=True)
 class CursorPage:
     items: list[Any]
+    # The page after this one (older, in a newest-first list), and the one before it.
     next_cursor: str | None
     is_first: bool
+    previous_cursor: str | None = None
 
 
-def _decode(cursor: str) -> Any:
+_AFTER, _BEFORE = "a", "b"
+
+
+def _to_json(value: Any) -> Any:
+    return {"t": value.isoformat()} if isinstance(value, datetime) else value
+
+
+def _from_json(value: Any) -> Any:
+    if isinstance(value, dict):
+        return datetime.fromisoformat(value["t"])
+    return value
+
+
+def _order_name(fields: list[tuple[str, bool]]) -> str:
+    return ",".join(f"-{name}" if descending else name for name, descending in fields)
+
+
+def _decode(cursor: str, fields: list[tuple[str, bool]]) -> tuple[str, list[Any]] | None:
+    """The direction and values of `cursor`, if it was made for this order (a cursor of
+    another order, or a forged one, is None: the first page)."""
     try:
-        return signing.loads(cursor, salt=_SALT)
-    except signing.BadSignature:
+        direction, values, order = signing.loads(cursor, salt=_SALT)
+        if direction not in (_AFTER, _BEFORE) or order != _order_name(fields):
+            return None
+        if not isinstance(values, list) or len(values) != len(fields):
+            return None
+        return direction, [_from_json(value) for value in values]
+    except (signing.BadSignature, TypeError, ValueError, KeyError):
         return None
+
+
+def _encode(direction: str, item: Any, fields: list[tuple[str, bool]]) -> str:
+    values = [_to_json(getattr(item, name)) for name, _ in fields]
+    return signing.dumps([direction, values, _order_name(fields)], salt=_SALT)
+
+
+def _beyond(fields: list[tuple[str, bool]], values: list[Any], *, forward: bool) -> Q:
+    """The rows after `values` in the order `fields` (before them unless `forward`): the
+    lexicographic comparison (a, b) > (x, y) written as a > x OR (a = x AND b > y)."""
+    condition = Q()
+    for position, (name, descending) in enumerate(fields):
+        later = descending != forward  # "greater" comes later in an ascending order
+        step = {fields[i][0]: values[i] for i in range(position)}
+        step[f"{name}__{'gt' if later else 'lt'}"] = values[position]
+        condition |= Q(**step)
+    return condition
 
 
 def cursor_page(
@@ -38,21 +82,56 @@ def cursor_page(
     key: str = "pk",
     descending: bool = True,
     size: int = 50,
+    order: Sequence[str] | None = None,
 ) -> CursorPage:
-    """One page of `queryset` ordered by the unique field `key`, after `cursor`.
+    """One page of `queryset` after (or before) `cursor`, in the order `order` (field names,
+    "-" for descending, the last one unique; by default the unique `key`).
 
     Cursors are signed so they are opaque and cannot be forged; a bad one reads as the first
-    page. One query per page, at any depth, using the index on `key`.
+    page. Pages follow each other by the values of the last row seen ("keyset" paging), so a
+    deep page costs what the first does: one query, using an index on the order's fields.
+    The fields must hold text, numbers, booleans or times, never NULL.
     """
-    after = _decode(cursor) if cursor else None
-    if after is not None:
-        queryset = queryset.filter(**{f"{key}__lt" if descending else f"{key}__gt": after})
-    ordered = queryset.order_by(f"-{key}" if descending else key)
-    items = list(ordered[: size + 1])
-    has_more = len(items) > size
-    items = items[:size]
-    next_cursor = signing.dumps(getattr(items[-1], key), salt=_SALT) if has_more and items else None
-    return CursorPage(items=items, next_cursor=next_cursor, is_first=after is None)
+    fields = [
+        (name.removeprefix("-"), name.startswith("-"))
+        for name in (order or [f"-{key}" if descending else key])
+    ]
+    ordering = [f"-{name}" if desc else name for name, desc in fields]
+    decoded = _decode(cursor, fields) if cursor else None
+    if decoded is None:
+        items = list(queryset.order_by(*ordering)[: size + 1])
+        more = len(items) > size
+        items = items[:size]
+        return CursorPage(
+            items=items,
+            next_cursor=_encode(_AFTER, items[-1], fields) if more else None,
+            is_first=True,
+        )
+    direction, values = decoded
+    if direction == _AFTER:
+        items = list(
+            queryset.filter(_beyond(fields, values, forward=True)).order_by(*ordering)[: size + 1]
+        )
+        more = len(items) > size
+        items = items[:size]
+        return CursorPage(
+            items=items,
+            next_cursor=_encode(_AFTER, items[-1], fields) if more else None,
+            previous_cursor=_encode(_BEFORE, items[0], fields) if items else None,
+            is_first=False,
+        )
+    reverse = [name[1:] if name.startswith("-") else f"-{name}" for name in ordering]
+    items = list(
+        queryset.filter(_beyond(fields, values, forward=False)).order_by(*reverse)[: size + 1]
+    )
+    newer = len(items) > size
+    items = list(reversed(items[:size]))
+    return CursorPage(
+        items=items,
+        next_cursor=_encode(_AFTER, items[-1], fields) if items else None,
+        previous_cursor=_encode(_BEFORE, items[0], fields) if newer else None,
+        is_first=not newer,
+    )
 
 
 # -- The Admin API's two paging schemes ------------------------------------------------------

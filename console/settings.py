@@ -69,6 +69,8 @@ MIDDLEWARE = [
     "django_htmx.middleware.HtmxMiddleware",
     "accounts.middleware.CurrentOrganizationMiddleware",
     "console.middleware.NotFoundPageMiddleware",
+    # Below it, so a workspace of another of the viewer's organizations is offered first.
+    "workspaces.middleware.OtherOrganizationMiddleware",
     # Last, as django-axes requires: it turns a locked-out sign-in into its lockout page.
     "axes.middleware.AxesMiddleware",
 ]

@@ -470,9 +470,8 @@ WORKSPACE_TABS = [
 
 
 def workspace_tabs(workspace: Workspace, access: Access) -> list[dict[str, str]]:
-    """The tabs of `workspace` the member may open. The Default workspace opens on its API
-    keys ("click on Default" in the list shows them)."""
-    tabs = [
+    """The tabs of `workspace` the member may open, in the same order in every workspace."""
+    return [
         {
             "label": tab.label,
             "url": reverse(tab.url_name, args=[workspace.public_id]),
@@ -481,9 +480,6 @@ def workspace_tabs(workspace: Workspace, access: Access) -> list[dict[str, str]]
         for tab in WORKSPACE_TABS
         if access.can(tab.capability)
     ]
-    if workspace.is_default:
-        tabs.sort(key=lambda tab: tab["name"] != "workspaces:workspace_keys")
-    return tabs
 
 
 def tab_context(workspace: Workspace, access: Access, current_tab: str) -> dict[str, Any]:

@@ -63,6 +63,37 @@ class WorkspaceForm(forms.Form):
         return data
 
 
+SEARCH_MAX_LENGTH = 100
+
+
+class SearchField(forms.CharField):
+    """A list's name search: trimmed, at most `SEARCH_MAX_LENGTH` characters."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(
+            required=False,
+            max_length=SEARCH_MAX_LENGTH,
+            label=kwargs.pop("label", "Search"),
+            error_messages={"max_length": f"Search for at most {SEARCH_MAX_LENGTH} characters."},
+            widget=forms.TextInput(
+                attrs={"type": "search", "autocomplete": "off", **kwargs.pop("attrs", {})}
+            ),
+            **kwargs,
+        )
+
+
+class WorkspaceListForm(forms.Form):
+    """Settings > Workspaces' search, order and archived filter (all in the address)."""
+
+    q = SearchField(attrs={"placeholder": "Search by name"})
+    sort = forms.ChoiceField(required=False)
+    archived = forms.BooleanField(required=False, label="Show archived")
+
+    def __init__(self, *args: Any, orders: Sequence[str], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        choice(self, "sort").choices = [(order, order) for order in orders]
+
+
 class WorkspaceMemberAddForm(forms.Form):
     user = forms.CharField(error_messages={"required": "Choose a member of the organization."})
     # Roles are checked by the service, which explains why Workspace Billing is refused.
@@ -130,7 +161,19 @@ class ApiKeyRenameForm(forms.Form):
     )
 
 
+class WorkspaceKeysForm(forms.Form):
+    """A workspace's API Keys tab: name search, and deleted keys shown beside the others."""
+
+    q = SearchField(attrs={"placeholder": "Search by name"})
+    deleted = forms.BooleanField(required=False, label="Show deleted")
+
+
+class AdminKeysForm(forms.Form):
+    q = SearchField(attrs={"placeholder": "Search by name"})
+
+
 class KeyFilterForm(forms.Form):
+    q = SearchField(attrs={"placeholder": "Search by name"})
     workspace = forms.ChoiceField(required=False)
     status = forms.ChoiceField(
         required=False,

@@ -1,7 +1,8 @@
 from django.conf import settings
 from django.core.validators import RegexValidator
 from django.db import models
-from django.db.models import Q
+from django.db.models import F, Q
+from django.db.models.functions import Lower
 from django.utils import timezone
 
 from accounts.models import (
@@ -104,6 +105,13 @@ class Workspace(models.Model):
                 fields=["organization"],
                 condition=Q(is_default=True),
                 name="workspace_one_default_per_organization",
+            ),
+            # The services refuse a taken name with a message; this holds under races.
+            models.UniqueConstraint(
+                F("organization"),
+                Lower("name"),
+                condition=Q(archived_at__isnull=True),
+                name="workspace_active_name_unique",
             ),
         ]
         indexes = [models.Index(fields=["organization", "archived_at"])]

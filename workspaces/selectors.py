@@ -1,13 +1,27 @@
 """Reads about workspaces and their members, each a fixed number of queries."""
 
+import uuid
 from dataclasses import dataclass
 from datetime import datetime
 
-from django.db.models import Count, Exists, OuterRef, Q, QuerySet, Subquery
-from django.db.models.functions import Coalesce
+from django.db.models import (
+    Case,
+    Count,
+    Exists,
+    IntegerField,
+    OuterRef,
+    Q,
+    QuerySet,
+    Subquery,
+    Value,
+    When,
+)
+from django.db.models.functions import Coalesce, Lower
+from django.http import Http404
 
 from accounts.models import KeyStatus, Organization, OrganizationMember, User
 from accounts.roles import INHERITING_ORG_ROLES, OrgRole, WorkspaceRole
+from console.pagination import CursorPage, cursor_page
 from workspaces.access import (
     Access,
     access_in,
@@ -15,6 +29,7 @@ from workspaces.access import (
     inherited_workspace_role,
     viewer_role,
     visible_to,
+    workspace_access,
 )
 from workspaces.models import ApiKey, Workspace, WorkspaceMember
 
@@ -26,9 +41,40 @@ class WorkspaceRow:
     access: Access
 
 
-def workspace_rows(member: OrganizationMember, *, include_archived: bool) -> list[WorkspaceRow]:
-    """The workspaces the member can see, Default first then oldest first, each with its
-    number of members and the member's access there (two queries).
+# Settings > Workspaces' orders, by the `sort` the page asks for (a leading "-" reverses it):
+# the fields of `cursor_page`, the last unique. Without one: Default first, then oldest first.
+WORKSPACE_ORDERS: dict[str, list[str]] = {
+    "": ["-is_default", "created_at", "pk"],
+    "name": ["sort_name", "pk"],
+    "-name": ["-sort_name", "-pk"],
+    "created": ["created_at", "pk"],
+    "-created": ["-created_at", "-pk"],
+    "members": ["member_count", "pk"],
+    "-members": ["-member_count", "-pk"],
+    "keys": ["active_key_count", "pk"],
+    "-keys": ["-active_key_count", "-pk"],
+}
+WORKSPACE_PAGE_SIZE = 50
+
+
+@dataclass(frozen=True)
+class WorkspaceRows:
+    rows: list[WorkspaceRow]
+    page: CursorPage
+
+
+def workspace_rows(
+    member: OrganizationMember,
+    *,
+    include_archived: bool,
+    search: str = "",
+    sort: str = "",
+    cursor: str | None = None,
+    size: int = WORKSPACE_PAGE_SIZE,
+) -> WorkspaceRows:
+    """One page of the workspaces the member can see, named like `search`, in the order
+    `sort` (a key of `WORKSPACE_ORDERS`), each with its number of members and the member's
+    access there (two queries, whatever the page).
 
     A workspace's members are its explicit members and everyone taking part through their
     organization role (admins and billing members); in the Default workspace, everyone.
@@ -52,22 +98,67 @@ def workspace_rows(member: OrganizationMember, *, include_archived: bool) -> lis
         .filter(visible_to(member))
         .annotate(
             viewer_role=viewer_role(member),
-            explicit_member_count=Coalesce(Subquery(explicit_count), 0),
+            sort_name=Lower("name"),
+            member_count=Case(
+                When(is_default=True, then=Value(counts["total"])),
+                default=Coalesce(Subquery(explicit_count), 0) + Value(counts["inheriting"]),
+                output_field=IntegerField(),
+            ),
         )
-        .order_by("-is_default", "created_at", "id")
     )
     if not include_archived:
         workspaces = workspaces.filter(archived_at__isnull=True)
-    return [
-        WorkspaceRow(
-            workspace=workspace,
-            member_count=counts["total"]
-            if workspace.is_default
-            else workspace.explicit_member_count + counts["inheriting"],
-            access=access_in(member, workspace, workspace.viewer_role),
+    if search:
+        workspaces = workspaces.filter(name__icontains=search)
+    page = cursor_page(
+        workspaces, cursor=cursor, order=WORKSPACE_ORDERS.get(sort, WORKSPACE_ORDERS[""]), size=size
+    )
+    return WorkspaceRows(
+        rows=[
+            WorkspaceRow(
+                workspace=workspace,
+                member_count=workspace.member_count,
+                access=access_in(member, workspace, workspace.viewer_role),
+            )
+            for workspace in page.items
+        ],
+        page=page,
+    )
+
+
+@dataclass(frozen=True)
+class Elsewhere:
+    workspace: Workspace
+    member: OrganizationMember
+
+
+def workspace_elsewhere(
+    user: User, current: OrganizationMember, workspace_id: str
+) -> Elsewhere | None:
+    """The workspace `workspace_id` when it belongs to another of `user`'s organizations and
+    they could see it there, with their membership of that organization; else None (so the
+    caller answers a plain 404, telling nobody else that it exists). Two queries."""
+    other = (
+        OrganizationMember.objects.filter(
+            user=user,
+            organization__workspaces__public_id=workspace_id,
         )
-        for workspace in workspaces
-    ]
+        .exclude(organization_id=current.organization_id)
+        .select_related("organization")
+        .first()
+    )
+    if other is None:
+        return None
+    try:
+        workspace, _access = workspace_access(other, workspace_id)
+    except Http404:
+        return None
+    return Elsewhere(workspace=workspace, member=other)
+
+
+def active_workspace_count(organization_id: uuid.UUID) -> int:
+    """How many of the organization's workspaces are active (the limit counts these)."""
+    return Workspace.objects.filter(organization_id=organization_id).active().count()
 
 
 @dataclass(frozen=True)
@@ -279,8 +370,10 @@ def role_change_effects(member: OrganizationMember, role: str) -> RoleChangeEffe
 @dataclass(frozen=True)
 class KeyFilters:
     workspace: Workspace | None = None
-    status: str = ""
+    status: str = ""  # a KeyStatus; "" is every status but deleted
     creator: str = ""  # a user's public id
+    search: str = ""  # part of the name, in any case
+    include_deleted: bool = False  # with status "": deleted keys too
 
 
 def api_keys(
@@ -297,8 +390,10 @@ def api_keys(
         keys = keys.filter(workspace__in=[w.pk for w in workspaces])
     if filters.status:
         keys = keys.with_status(filters.status)
-    else:
+    elif not filters.include_deleted:
         keys = keys.exclude(status=KeyStatus.ARCHIVED)
     if filters.creator:
         keys = keys.filter(created_by__public_id=filters.creator)
+    if filters.search:
+        keys = keys.filter(name__icontains=filters.search)
     return keys

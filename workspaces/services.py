@@ -2,12 +2,13 @@
 makes its Default workspace). One transaction each, one audit event each."""
 
 import logging
+import uuid
 from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.mail import send_mail
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.template.loader import render_to_string
 from django.urls import reverse
@@ -172,6 +173,50 @@ def _lock_changeable(workspace: Workspace, *, what: str = "changed") -> Workspac
     return locked
 
 
+def _ensure_name_free(
+    organization_id: uuid.UUID, name: str, *, other_than: Workspace | None = None
+) -> None:
+    """Refuse a name that an active workspace of the organization already has, whatever its
+    case: two "Production" workspaces (a double-clicked Create, a script run twice) would be
+    told apart by nobody. Archived workspaces free their name."""
+    taken = Workspace.objects.filter(organization_id=organization_id, name__iexact=name).active()
+    if other_than is not None:
+        taken = taken.exclude(pk=other_than.pk)
+    if taken.exists():
+        raise _name_taken(name)
+
+
+def _name_taken(name: str) -> ValidationError:
+    return ValidationError(
+        {
+            "name": ValidationError(
+                f"There is already a workspace named “{name}” in this organization. "
+                "Choose another name.",
+                code="workspace_name_taken",
+            )
+        }
+    )
+
+
+def _save_named(workspace: Workspace, *, update_fields: list[str] | None = None) -> None:
+    """Save, turning the database's refusal of a taken name (two requests that both passed
+    `_ensure_name_free` at once) into the same message."""
+    try:
+        with transaction.atomic():
+            workspace.save(update_fields=update_fields)
+    except IntegrityError:
+        if (
+            Workspace.objects.filter(
+                organization_id=workspace.organization_id, name__iexact=workspace.name
+            )
+            .active()
+            .exclude(pk=workspace.pk)
+            .exists()
+        ):
+            raise _name_taken(workspace.name) from None
+        raise
+
+
 def _ensure_not_default(workspace: Workspace, what: str) -> None:
     if workspace.is_default:
         raise ValidationError(f"The Default workspace cannot be {what}.")
@@ -282,7 +327,8 @@ def workspace_create(
             "Archive a workspace you no longer need to add another.",
             code="workspace_limit_exceeded",
         )
-    workspace.save()
+    _ensure_name_free(organization.pk, name)
+    _save_named(workspace)
     audit.record(
         actor,
         "workspace.create",
@@ -339,7 +385,9 @@ def workspace_edit(
     changed = [name for name in EDITABLE_FIELDS if after[name] != before[name]]
     if not changed:
         return workspace
-    workspace.save(update_fields=changed)
+    if "name" in changed:
+        _ensure_name_free(workspace.organization_id, workspace.name, other_than=workspace)
+    _save_named(workspace, update_fields=changed)
     before = {name: before[name] for name in changed}
     after = {name: after[name] for name in changed}
     audit.record(

@@ -74,7 +74,17 @@
       }
       if (!dialog.dataset.bound) {
         dialog.dataset.bound = "1";
+        // Esc asks to cancel: a dialog showing a secret refuses until it is marked copied.
+        dialog.addEventListener("cancel", function (event) {
+          if (!mayClose(dialog)) event.preventDefault();
+        });
         dialog.addEventListener("close", function () {
+          // The browser closes a dialog on a second Esc whatever the page says: open it
+          // again until the secret is marked copied.
+          if (!mayClose(dialog)) {
+            dialog.showModal();
+            return;
+          }
           dialog.remove();
           restoreFocus();
         });
@@ -82,8 +92,23 @@
     });
   }
 
+  // A dialog showing a new key's secret closes only once "I have copied it" is ticked;
+  // until then closing it says why and goes to the box.
+  function mayClose(dialog) {
+    var box = dialog.querySelector("[data-secret-copied]");
+    if (!box || box.checked || dialog.dataset.forceClose) return true;
+    var why = dialog.querySelector("[data-secret-unconfirmed]");
+    if (why) {
+      why.hidden = false;
+      box.setAttribute("aria-describedby", why.id);
+    }
+    box.focus();
+    return false;
+  }
+
   function closeModals() {
     document.querySelectorAll("dialog[data-modal]").forEach(function (dialog) {
+      dialog.dataset.forceClose = "1";
       if (dialog.open) dialog.close();
       dialog.remove();
     });
@@ -105,7 +130,12 @@
       if (table.closest(".data-table")) return;
       var heads = Array.prototype.map.call(
         table.querySelectorAll(":scope > thead > tr > th"),
-        function (th) { return th.textContent.trim(); }
+        function (th) {
+          // What the header says, without its decorations (a sort arrow).
+          var text = th.cloneNode(true);
+          text.querySelectorAll("[aria-hidden=true]").forEach(function (hidden) { hidden.remove(); });
+          return text.textContent.trim();
+        }
       );
       table.setAttribute("data-stack", "");
       table.querySelectorAll(":scope > tbody > tr").forEach(function (row) {
@@ -149,6 +179,15 @@
     nav.scrollLeft += offset - (nav.clientWidth - current.offsetWidth) / 2;
   }
 
+  // Without script a control that opens a dialog is a link to a page showing it; with
+  // script it opens the dialog in place, so it says so to assistive technology.
+  function markDialogOpeners(container) {
+    container = container || document;
+    var openers = Array.prototype.slice.call(container.querySelectorAll('[hx-target="#modal"]'));
+    if (container.matches && container.matches('[hx-target="#modal"]')) openers.push(container);
+    openers.forEach(function (opener) { opener.setAttribute("aria-haspopup", "dialog"); });
+  }
+
   function layout() {
     labelTables();
     markScrollables();
@@ -170,13 +209,17 @@
     });
   }
 
+  markDialogOpeners();
   layout();
   showCurrentSection();
   window.addEventListener("resize", layoutSoon);
   narrow.addEventListener("change", function () { layoutSoon(); showCurrentSection(); });
   document.addEventListener("toggle", layoutSoon, true);
 
-  document.addEventListener("htmx:load", function (event) { openModals(event.target); });
+  document.addEventListener("htmx:load", function (event) {
+    markDialogOpeners(event.target);
+    openModals(event.target);
+  });
   document.addEventListener("htmx:afterSettle", function () {
     layoutSoon();
     // The list the modal was opened from was re-rendered after it closed: focus follows.
@@ -188,6 +231,21 @@
     var target = event.detail.target;
     var elt = event.detail.elt;
     if (target && target.id === "modal" && !elt.closest("dialog")) rememberOpener(elt);
+    if (elt.tagName === "FORM") elt.setAttribute("aria-busy", "true");
+  });
+  // A list's filters (forms marked data-compact-query) leave out what is empty, so the
+  // address they push says only what was chosen (?archived=1, not ?q=&archived=1&sort=).
+  document.addEventListener("htmx:configRequest", function (event) {
+    var data = event.detail.formData;
+    var elt = event.detail.elt;
+    if (event.detail.verb !== "get" || !data || !elt.closest || !elt.closest("form[data-compact-query]")) return;
+    var empty = [];
+    data.forEach(function (value, name) { if (value === "") empty.push(name); });
+    empty.forEach(function (name) { data.delete(name); });
+  });
+  document.addEventListener("htmx:afterRequest", function (event) {
+    var elt = event.detail.elt;
+    if (elt && elt.tagName === "FORM") elt.removeAttribute("aria-busy");
   });
   document.addEventListener("DOMContentLoaded", function () {
     document.querySelectorAll("#toasts .toast").forEach(function (item) {
@@ -218,7 +276,7 @@
     var closer = event.target.closest("[data-close-modal]");
     if (closer && closer.closest("dialog[data-modal]")) {
       event.preventDefault();
-      closer.closest("dialog").close();
+      if (mayClose(closer.closest("dialog"))) closer.closest("dialog").close();
     }
     // Choosing a menu item, or clicking outside an open menu, closes it.
     var item = event.target.closest(".menu__item");
@@ -251,6 +309,50 @@
     if (event.target.matches && event.target.matches("[data-custom-range]")) {
       var select = event.target.form && event.target.form.querySelector("select[name=range]");
       if (select) select.value = "custom";
+    }
+  }, true);
+
+  // The workspace switcher's search: filters its list as one types; Enter opens the first
+  // workspace shown (or, when none is, searches Settings > Workspaces).
+  function filterSwitcher(input) {
+    var panel = input.closest(".menu__panel");
+    var query = input.value.trim().toLowerCase();
+    var shown = 0;
+    panel.querySelectorAll("[data-switcher-list] a.menu__item").forEach(function (item) {
+      var match = !query || item.dataset.name.indexOf(query) !== -1;
+      item.hidden = !match;
+      if (match) shown += 1;
+    });
+    var none = panel.querySelector("[data-switcher-none]");
+    if (none) none.hidden = shown > 0;
+  }
+
+  document.addEventListener("input", function (event) {
+    if (event.target.matches && event.target.matches("[data-switcher-search]")) filterSwitcher(event.target);
+  });
+  document.addEventListener("submit", function (event) {
+    var input = event.target.querySelector && event.target.querySelector("[data-switcher-search]");
+    if (!input) return;
+    var first = Array.prototype.find.call(
+      input.closest(".menu__panel").querySelectorAll("[data-switcher-list] a.menu__item"),
+      function (item) { return !item.hidden; }
+    );
+    if (first && input.value.trim()) {
+      event.preventDefault();
+      first.click();
+    }
+  });
+  document.addEventListener("toggle", function (event) {
+    var menu = event.target;
+    if (!menu.matches || !menu.matches("details.menu")) return;
+    var input = menu.querySelector("[data-switcher-search]");
+    if (!input) return;
+    if (menu.open) {
+      // Straight to the search, except on touch screens, where it would raise the keyboard.
+      if (window.matchMedia("(pointer: fine)").matches) input.focus();
+    } else if (input.value) {
+      input.value = "";
+      filterSwitcher(input);
     }
   }, true);
 

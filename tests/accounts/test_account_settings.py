@@ -147,7 +147,7 @@ def test_times_show_in_the_users_zone_with_the_zone(personas):
         actor=Actor.for_user(personas.admin), organization=personas.org, name="Renamed"
     )
     User.objects.filter(pk=personas.admin.pk).update(time_zone="America/Los_Angeles")
-    assert _audit_time(signed_in(personas.admin)).endswith(">2026-01-15 12:30:00 PST")
+    assert _audit_time(signed_in(personas.admin)).endswith(">15 Jan 2026, 12:30:00 PST")
 
 
 @time_machine.travel(datetime(2026, 1, 15, 20, 30, tzinfo=UTC), tick=False)
@@ -156,9 +156,9 @@ def test_until_one_is_chosen_the_browser_zone_applies_then_the_servers(personas)
         actor=Actor.for_user(personas.admin), organization=personas.org, name="Renamed"
     )
     assert _audit_time(signed_in(personas.admin, console_tz="Asia/Tokyo")).endswith(
-        ">2026-01-16 05:30:00 JST"
+        ">16 Jan 2026, 05:30:00 JST"
     )
-    assert _audit_time(signed_in(personas.admin)).endswith(">2026-01-15 20:30:00 UTC")
+    assert _audit_time(signed_in(personas.admin)).endswith(">15 Jan 2026, 20:30:00 UTC")
 
 
 def test_the_account_menu_names_the_zone(personas):

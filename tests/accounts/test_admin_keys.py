@@ -100,3 +100,26 @@ def test_enable_admin_key(client, personas, admin_key, htmx):
 def test_admin_keys_need_no_anonymous(db):
     response = Client().get(reverse("workspaces:admin_key_list"))
     assert response.status_code == 302 and response["Location"].startswith("/login/")
+
+
+def test_admin_keys_search_by_name_and_page(client, personas, django_assert_num_queries):
+    admin = Actor.for_user(personas.admin)
+    for i in range(55):
+        services.admin_key_create(actor=admin, organization=personas.org, name=f"script {i}")
+    services.admin_key_create(actor=admin, organization=personas.org, name="Provisioning")
+    c = client(personas.admin)
+    url = reverse("workspaces:admin_key_list")
+    found = c.get(url, {"q": "provision"})
+    assert [key.name for key in found.context["page"].items] == ["Provisioning"]
+    c.get(url)
+    with django_assert_num_queries(6):
+        first = c.get(url, {"q": "script"})
+    assert len(first.context["page"].items) == 50
+    body = first.content.decode()
+    older = body[body.index('rel="next" href="') + len('rel="next" href="') :]
+    older = older[: older.index('"')].replace("&amp;", "&")
+    assert older.startswith("?q=script&cursor=")
+    with django_assert_num_queries(6):
+        second = c.get(url + older)
+    assert len(second.context["page"].items) == 5
+    assert "No Admin key is named like “nope”." in c.get(url, {"q": "nope"}).content.decode()

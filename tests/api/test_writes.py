@@ -139,3 +139,18 @@ def test_the_workspace_limit_names_its_error_code(api, personas):
     )
     assert refused["details"] == {"error_code": "workspace_limit_exceeded"}
     assert "100 workspaces" in refused["message"]
+
+
+def test_a_taken_workspace_name_names_its_error_code(api, personas):
+    created = api.post("organizations/workspaces", {"name": "Research"})
+    assert created.status_code == 200
+    twin = error(
+        api.post("organizations/workspaces", {"name": "research"}), 400, "invalid_request_error"
+    )
+    assert twin["details"] == {"error_code": "workspace_name_taken"}
+    assert "already a workspace named" in twin["message"]
+    other = api.post("organizations/workspaces", {"name": "Other"}).json()
+    renamed = api.post(f"organizations/workspaces/{other['id']}", {"name": "RESEARCH"})
+    assert error(renamed, 400, "invalid_request_error")["details"] == {
+        "error_code": "workspace_name_taken"
+    }

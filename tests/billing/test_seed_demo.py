@@ -47,3 +47,19 @@ def test_seed_demo_creates_the_staff_account(db):
     assert staff.check_password("console-demo")
     assert not OrganizationMember.objects.filter(user=staff).exists()
     assert "staff@example.com" in out.getvalue() and "/admin/" in out.getvalue()
+
+
+def test_seed_demo_keys_were_last_used_with_their_last_request(db):
+    from django.db.models import Max
+
+    from workspaces.models import ApiKey
+
+    call_command("seed_demo", stdout=io.StringIO())
+    last_requests = dict(
+        UsageRecord.objects.values("api_key_id")
+        .annotate(last=Max("created_at"))
+        .values_list("api_key_id", "last")
+    )
+    assert last_requests
+    for key in ApiKey.objects.filter(organization__name="Acme Corp"):
+        assert key.last_used_at == last_requests.get(key.pk), key.name

@@ -168,20 +168,37 @@ def _axe_source() -> str:
     return AXE_SOURCE.read_text()
 
 
-def axe_violations(page: Page, *, only: Sequence[str] = ()) -> list[dict]:
-    """axe-core's violations on `page` now (of the rules `only` names, else of them all):
-    each with its rule `id`, `impact`, `help` and the offending `elements`, each a CSS
-    `target` and the start of its `html`."""
+def start_axe(page: Page, *, only: Sequence[str] = (), within: str | None = None) -> None:
+    """Start axe-core on `page` as it is now (of the rules `only` names, else of them all;
+    inside the element `within` selects, else in the whole document), without waiting:
+    `axe_result` waits for it. Meanwhile the test may work in another tab."""
     if not page.evaluate("typeof window.axe === 'object'"):
         page.evaluate(_axe_source() + "\n;true")
     options = {**AXE_OPTIONS, "runOnly": list(only)} if only else AXE_OPTIONS
-    return page.evaluate(
-        """async (options) => (await axe.run(document, options)).violations.map(v => ({
-            id: v.id, impact: v.impact, help: v.help,
-            elements: v.nodes.map(node => ({target: node.target.join(" "), html: node.html})),
-        }))""",
-        options,
+    page.evaluate(
+        """([options, within]) => {
+            window.__axeRun = axe.run(within ? document.querySelector(within) : document, options)
+                .then(results => results.violations.map(v => ({
+                    id: v.id, impact: v.impact, help: v.help,
+                    elements: v.nodes.map(n => ({target: n.target.join(" "), html: n.html})),
+                })));
+        }""",
+        [options, within],
     )
+
+
+def axe_result(page: Page) -> list[dict]:
+    """The violations the axe run `start_axe` began finds: each with its rule `id`, `impact`,
+    `help` and the offending `elements`, each a CSS `target` and the start of its `html`."""
+    return page.evaluate("() => window.__axeRun")
+
+
+def axe_violations(
+    page: Page, *, only: Sequence[str] = (), within: str | None = None
+) -> list[dict]:
+    """axe-core's violations on `page` now (see `start_axe` and `axe_result`)."""
+    start_axe(page, only=only, within=within)
+    return axe_result(page)
 
 
 def sign_in(page: Page, live_server, email: str, password: str) -> None:

@@ -62,6 +62,23 @@ def _check_secret_dialog(page: Page, prefix: str) -> str:
     return secret
 
 
+def _close_secret_dialog(page: Page) -> None:
+    """Done, the close button, Esc: none closes the secret's dialog until "I have copied it" is ticked."""
+    dialog = page.locator("dialog[open]")
+    box = dialog.get_by_label("I have copied the key and stored it somewhere safe")
+    dialog.get_by_role("link", name="Done").click()
+    expect(dialog.get_by_text("Tick the box once the key is copied")).to_be_visible()
+    expect(box).to_be_focused()
+    page.keyboard.press("Escape")
+    page.keyboard.press("Escape")  # a second Esc, which the browser never lets a page refuse
+    expect(page.locator("dialog[open]")).to_have_count(1)
+    dialog.get_by_role("link", name="Close").click()
+    expect(page.locator("dialog[open]")).to_have_count(1)
+    box.check()
+    page.keyboard.press("Escape")
+    expect(page.locator("dialog")).to_have_count(0)
+
+
 def test_create_key_shows_secret_once(transactional_db, personas, live_server, page: Page):
     workspace = WorkspaceFactory(organization=personas.org, name="Research")
     page.context.grant_permissions(["clipboard-read", "clipboard-write"], origin=live_server.url)
@@ -89,8 +106,7 @@ def test_create_key_shows_secret_once(transactional_db, personas, live_server, p
     secret = _check_secret_dialog(page, API_PREFIX)
     shot(page, "secret-shown-once")
 
-    page.locator("dialog[open]").get_by_role("link", name="Done").click()
-    expect(page.locator("dialog")).to_have_count(0)
+    _close_secret_dialog(page)
     row = _key_row(page, "support-bot production")
     hint = _hint_of(secret, API_PREFIX)
     expect(row.locator("code")).to_have_text(hint)
@@ -159,7 +175,7 @@ def test_key_menu_disable_enable_rename_delete(transactional_db, personas, live_
     expect(_keys_table(page)).to_contain_text("No API keys yet.")
     same_document()
 
-    page.get_by_role("link", name="Show deleted").click()
+    page.get_by_role("switch", name="Show deleted").check()
     deleted = _key_row(page, "nightly batch")
     expect(deleted.locator(".badge")).to_have_text("Deleted")
     expect(deleted.locator("details")).to_have_count(0)
@@ -232,7 +248,9 @@ def test_admin_keys(transactional_db, personas, live_server, page: Page):
     expect(open_dialog(page).get_by_role("heading", name="Save your Admin key")).to_be_visible()
     secret = _check_secret_dialog(page, ADMIN_PREFIX)
     shot(page, "admin-secret-shown-once")
-    page.locator("dialog[open]").get_by_role("link", name="Done").click()
+    dialog = page.locator("dialog[open]")
+    dialog.get_by_label("I have copied the key and stored it somewhere safe").check()
+    dialog.get_by_role("link", name="Done").click()
     expect(page.locator("dialog")).to_have_count(0)
 
     row = table.locator('tr[data-key="terraform"]')
@@ -263,3 +281,69 @@ def test_admin_keys(transactional_db, personas, live_server, page: Page):
     shot(page, "admin-key-deleted")
     assert AdminApiKey.objects.get(name="terraform").status == KeyStatus.ARCHIVED
     assert path_of(page) == "/settings/admin-keys/"
+
+
+def test_the_expiry_date_shows_only_for_a_date(transactional_db, personas, live_server, new_page):
+    workspace = WorkspaceFactory(organization=personas.org, name="Research")
+    page = new_page()
+    sign_in(page, live_server, personas.admin.email, PASSWORD)
+    page.goto(f"{live_server.url}/settings/workspaces/{workspace.public_id}/keys/")
+    page.get_by_role("link", name="Create Key").click()
+    dialog = open_dialog(page)
+    expect(dialog.get_by_label("Expiry date")).to_be_hidden()
+    dialog.get_by_label("Expires").select_option(label="On a date…")
+    expect(dialog.get_by_label("Expiry date")).to_be_visible()
+    dialog.get_by_label("Expires").select_option(label="30 days")
+    expect(dialog.get_by_label("Expiry date")).to_be_hidden()
+
+    # Without script the dialog is a page, and choosing a date still shows the field.
+    plain = new_page(java_script_enabled=False)
+    sign_in(plain, live_server, personas.admin.email, PASSWORD)
+    plain.goto(f"{live_server.url}/settings/workspaces/{workspace.public_id}/keys/new/")
+    expect(plain.get_by_label("Expiry date")).to_be_hidden()
+    plain.get_by_label("Name").fill("dated")
+    plain.get_by_label("Expires").select_option(label="On a date…")
+    plain.get_by_label("Expiry date").fill("2027-05-01")
+    plain.get_by_role("button", name="Create Key").click()
+    expect(plain.get_by_role("heading", name="Save your key")).to_be_visible()
+    key = ApiKey.objects.get(workspace=workspace, name="dated")
+    assert key.expires_at.date().isoformat() == "2027-05-01"
+
+
+def test_older_and_newer_follow_the_pages_of_a_key_list(
+    transactional_db, personas, live_server, page: Page
+):
+    from tests.helpers import bulk_api_keys
+
+    workspace = WorkspaceFactory(organization=personas.org, name="Research")
+    bulk_api_keys(workspace, 55, personas.admin)
+    sign_in(page, live_server, personas.admin.email, PASSWORD)
+    page.goto(f"{live_server.url}/settings/workspaces/{workspace.public_id}/keys/?q=key")
+    expect(_keys_table(page).locator("tbody tr")).to_have_count(50)
+    first_page = _keys_table(page).locator("tbody tr").first.get_attribute("data-key")
+
+    page.get_by_role("link", name="Older").click()
+    expect(_keys_table(page).locator("tbody tr")).to_have_count(5)
+    assert "?q=key&cursor=" in page.url and "??" not in page.url
+    shot(page, "page-2")
+    page.get_by_role("link", name="Newer").click()
+    expect(_keys_table(page).locator("tbody tr")).to_have_count(50)
+    expect(_keys_table(page).locator("tbody tr").first).to_have_attribute("data-key", first_page)
+
+    # The search box narrows the list in place.
+    same_document = no_full_reload(page)
+    page.get_by_label("Search keys by name").fill("key 7")
+    expect(_keys_table(page).locator("tbody tr")).to_have_count(1)
+    same_document()
+
+
+def test_an_archived_workspace_shows_its_keys_archived(
+    transactional_db, personas, live_server, page: Page
+):
+    workspace = WorkspaceFactory(organization=personas.org, name="Old")
+    _key_in(workspace, "legacy bot", personas.admin)
+    services.workspace_archive(actor=Actor.for_user(personas.admin), workspace=workspace)
+    sign_in(page, live_server, personas.admin.email, PASSWORD)
+    page.goto(f"{live_server.url}/settings/workspaces/{workspace.public_id}/keys/")
+    expect(_key_row(page, "legacy bot").locator(".badge")).to_have_text("Archived")
+    expect(page.get_by_text("No API keys yet.")).to_have_count(0)

@@ -219,3 +219,49 @@ def test_htmx_swaps_and_history_pass_the_csp(transactional_db, personas, live_se
     assert path_of(page) == "/settings/usage/"
     page.go_forward()
     expect(page.get_by_label("Date range")).to_have_value("7d")
+
+
+def test_the_workspace_switcher_with_100_workspaces(
+    transactional_db, personas, live_server, new_page
+):
+    for number in range(1, 100):
+        WorkspaceFactory(organization=personas.org, name=f"Team {number:03d}")
+    for width, height in ((1400, 900), (390, 844)):
+        page = new_page(viewport={"width": width, "height": height})
+        sign_in(page, live_server, personas.admin.email, PASSWORD)
+        switcher = page.get_by_test_id("workspace-switcher")
+        switcher.locator("summary").click()
+        panel = switcher.locator(".menu__panel")
+        box = panel.bounding_box()
+        assert box is not None
+        assert box["y"] >= 0 and box["y"] + box["height"] <= height, box
+        assert box["x"] >= 0 and box["x"] + box["width"] <= width, box
+        shot(page, f"switcher-{width}")
+
+        # Typing filters the list; Enter opens the first workspace shown.
+        search = switcher.get_by_label("Find a workspace")
+        search.fill("team 07")
+        expect(switcher.locator("a.menu__item:visible")).to_have_count(11)  # 10 + All workspaces
+        search.fill("no such team")
+        expect(switcher.get_by_text("No workspace matches.")).to_be_visible()
+        search.fill("TEAM 042")
+        search.press("Enter")
+        expect(page.get_by_test_id("workspace-name")).to_contain_text("Team 042")
+
+        # The last workspace is reached by keyboard, and scrolled into sight.
+        switcher.locator("summary").focus()
+        page.keyboard.press("ArrowDown")
+        expect(switcher.get_by_label("Find a workspace")).to_be_focused()
+        page.keyboard.press("ArrowUp")
+        assert _focused(page) == "All workspaces"
+        page.keyboard.press("ArrowUp")
+        assert _focused(page) == "Team 099"
+        last = switcher.get_by_role("link", name="Team 099")
+        assert last.evaluate(
+            """el => {
+                const r = el.getBoundingClientRect();
+                return el.contains(document.elementFromPoint(r.x + r.width / 2, r.y + r.height / 2));
+            }"""
+        )
+        page.keyboard.press("Enter")
+        expect(page.get_by_test_id("workspace-name")).to_contain_text("Team 099")

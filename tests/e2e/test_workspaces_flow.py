@@ -218,7 +218,7 @@ def test_archive_workspace(transactional_db, personas, live_server, page: Page):
     expect(_row(page, "Old project")).to_have_count(0)
     expect(page.locator("#toasts")).to_contain_text("Workspace “Old project” archived.")
 
-    page.get_by_role("link", name="Show archived").click()
+    page.get_by_role("switch", name="Show archived").check()
     row = _row(page, "Old project")
     expect(row.locator(".badge")).to_have_text("Archived")
     expect(row.locator("details")).to_have_count(0)
@@ -270,3 +270,118 @@ def test_developer_cannot_add_workspaces(transactional_db, personas, live_server
     expect(page.get_by_role("link", name="Add Workspace")).to_have_count(0)
     expect(_table(page).locator("details")).to_have_count(0)
     shot(page, "developer-list")
+
+
+def test_double_click_on_create_makes_one_workspace(
+    transactional_db, personas, live_server, page: Page
+):
+    sign_in(page, live_server, personas.admin.email, PASSWORD)
+    posts = []
+    page.on(
+        "request",
+        lambda request: (
+            posts.append(request.url)
+            if request.method == "POST" and request.url.endswith("/settings/workspaces/new/")
+            else None
+        ),
+    )
+    dialog = _open_add_workspace(page)
+    dialog.get_by_label("Name").fill("Research")
+    dialog.get_by_role("button", name="Create").dblclick()
+
+    expect(page.locator("dialog")).to_have_count(0)
+    expect(page.locator("#toasts")).to_contain_text("Workspace “Research” created.")
+    expect(_row(page, "Research")).to_have_count(1)
+    assert len(posts) == 1, posts
+    assert Workspace.objects.filter(organization=personas.org, name="Research").count() == 1
+    # Asking again for the same name, in any case, is refused in the dialog.
+    dialog = _open_add_workspace(page)
+    dialog.get_by_label("Name").fill("RESEARCH")
+    dialog.get_by_role("button", name="Create").click()
+    expect(open_dialog(page)).to_contain_text("There is already a workspace named “RESEARCH”")
+    assert Workspace.objects.filter(organization=personas.org, name__iexact="research").count() == 1
+
+
+def test_a_submit_button_is_disabled_and_busy_while_its_request_runs(
+    transactional_db, personas, live_server, page: Page
+):
+    sign_in(page, live_server, personas.admin.email, PASSWORD)
+    dialog = _open_add_workspace(page)
+    dialog.get_by_label("Name").fill("Slow one")
+    release = []
+
+    def hold(route) -> None:
+        release.append(route)
+
+    page.route("**/settings/workspaces/new/", hold)
+    create = dialog.get_by_role("button", name="Create")
+    create.click()
+    expect(create).to_be_disabled()
+    expect(dialog.locator("form")).to_have_attribute("aria-busy", "true")
+    busy = create.evaluate("button => getComputedStyle(button, '::before').animationName")
+    assert busy == "spin"
+    release[0].continue_()
+    expect(page.locator("dialog")).to_have_count(0)
+
+
+def test_search_sort_and_show_archived_in_place(
+    transactional_db, personas, live_server, page: Page
+):
+    for name in ("Support bot", "Search indexer", "Batch"):
+        WorkspaceFactory(organization=personas.org, name=name)
+    old = WorkspaceFactory(organization=personas.org, name="Old search")
+    Workspace.objects.filter(pk=old.pk).update(archived_at=old.created_at)
+    sign_in(page, live_server, personas.admin.email, PASSWORD)
+    same_document = no_full_reload(page)
+
+    page.get_by_label("Search workspaces by name").fill("sea")
+    expect(_table(page).locator("tbody tr")).to_have_count(1)
+    expect(_row(page, "Search indexer")).to_be_visible()
+    assert path_of(page) == "/settings/workspaces/?q=sea"
+
+    page.get_by_role("switch", name="Show archived").check()
+    expect(_row(page, "Old search")).to_be_visible()
+    assert path_of(page) == "/settings/workspaces/?q=sea&archived=1"
+
+    page.get_by_label("Search workspaces by name").fill("")
+    page.get_by_role("link", name="Name").click()
+    expect(_table(page).locator("th[aria-sort=ascending]")).to_contain_text("Name")
+    names = (
+        _table(page)
+        .locator("tbody tr")
+        .evaluate_all("rows => rows.map(row => row.dataset.workspace)")
+    )
+    assert names == sorted(names, key=str.lower) and "Old search" in names
+    page.get_by_role("link", name="Name").click()
+    expect(_table(page).locator("th[aria-sort=descending]")).to_contain_text("Name")
+    same_document()
+    shot(page, "searched-sorted")
+
+
+def test_a_link_into_another_organization_offers_to_switch(
+    transactional_db, personas, live_server, page: Page
+):
+    from tests.factories import MemberFactory
+
+    theirs = WorkspaceFactory(organization=personas.other_org, name="Their production")
+    MemberFactory(organization=personas.other_org, user=personas.admin, role="admin")
+    sign_in(page, live_server, personas.admin.email, PASSWORD)
+    page.goto(f"{live_server.url}/settings/workspaces/{theirs.public_id}/keys/")
+
+    offer = page.get_by_test_id("other-organization")
+    expect(offer.get_by_role("heading")).to_have_text("This workspace is in Other Org")
+    shot(page, "offer-to-switch")
+    offer.get_by_role("button", name="Switch to Other Org").click()
+    page.wait_for_url(f"**/settings/workspaces/{theirs.public_id}/keys/")
+    expect(page.get_by_test_id("workspace-name")).to_contain_text("Their production")
+    expect(page.get_by_test_id("org-switcher")).to_contain_text("Other Org")
+
+
+def test_the_workspace_id_copies(transactional_db, personas, live_server, page: Page):
+    workspace = WorkspaceFactory(organization=personas.org, name="Research")
+    page.context.grant_permissions(["clipboard-read", "clipboard-write"], origin=live_server.url)
+    sign_in(page, live_server, personas.admin.email, PASSWORD)
+    page.goto(f"{live_server.url}/settings/workspaces/{workspace.public_id}/members/")
+    page.get_by_role("button", name="Copy workspace ID").click()
+    expect(page.get_by_role("button", name="Copy workspace ID")).to_have_text("Copied")
+    assert page.evaluate("navigator.clipboard.readText()") == workspace.public_id

@@ -42,6 +42,9 @@ def test_settings_api_keys_filters(client, personas, production):
     assert names(workspace=production.public_id) == {"by admin", "by dev"}
     assert names(status="inactive") == {"by admin"}
     assert names(creator=personas.developer.public_id) == {"by dev"}
+    assert names(q="BY") == {"by admin", "by dev"}
+    assert names(q="default", workspace=personas.default_workspace.public_id) == {"in default"}
+    assert names(q="nothing") == set()
     bad = c.get(reverse("workspaces:api_key_list"), {"workspace": "wrkspc_forged"})
     assert bad.status_code == 200 and b"Select a valid choice" in bad.content
 
@@ -57,6 +60,9 @@ def test_settings_api_keys_queries_do_not_grow(
     with django_assert_num_queries(8):
         response = c.get(reverse("workspaces:api_key_list"))
     assert response.content.count(b"data-key=") == min(count, 50)
+    with django_assert_num_queries(8):
+        searched = c.get(reverse("workspaces:api_key_list"), {"q": "key 1"})
+    assert 0 < searched.content.count(b"data-key=") <= 50
 
 
 def test_keys_are_filtered_by_their_current_status(personas, production):

@@ -173,3 +173,77 @@ def test_a_workspace_without_a_colour_is_clay(personas, admin_actor):
         actor=admin_actor, organization=personas.org, name="Uncoloured"
     )
     assert workspace.display_color == WorkspaceColor.CLAY == "#D97757"
+
+
+@pytest.mark.parametrize("name", ["Production", "production", "  PRODUCTION "])
+def test_a_second_active_workspace_of_the_same_name_is_refused(personas, admin_actor, name):
+    create_workspace(personas.org, admin_actor, name="Production")
+    with pytest.raises(ValidationError) as refused:
+        create_workspace(personas.org, admin_actor, name=name)
+    assert refused.value.error_dict["name"][0].code == "workspace_name_taken"
+    assert "already a workspace named" in str(refused.value)
+    assert (
+        Workspace.objects.filter(organization=personas.org, name__iexact="production").count() == 1
+    )
+    assert AuditEvent.objects.filter(action="workspace.create").count() == 1
+
+
+def test_the_default_workspace_name_is_taken_too(personas, admin_actor):
+    with pytest.raises(ValidationError, match="already a workspace named"):
+        create_workspace(personas.org, admin_actor, name="default")
+
+
+def test_names_are_free_again_after_archiving_and_in_other_organizations(personas, admin_actor):
+    first = create_workspace(personas.org, admin_actor, name="Production")
+    services.workspace_archive(actor=admin_actor, workspace=first)
+    assert create_workspace(personas.org, admin_actor, name="Production")
+    outsider = Actor.for_user(personas.outsider)
+    assert create_workspace(personas.other_org, outsider, name="Production")
+
+
+def test_the_database_refuses_a_duplicate_active_name(personas):
+    WorkspaceFactory(organization=personas.org, name="Production")
+    with pytest.raises(IntegrityError), transaction.atomic():
+        WorkspaceFactory(organization=personas.org, name="PRODUCTION")
+    archived = WorkspaceFactory(organization=personas.other_org, name="Twin")
+    Workspace.objects.filter(pk=archived.pk).update(archived_at=archived.created_at)
+    assert WorkspaceFactory(organization=personas.other_org, name="Twin")
+
+
+def test_a_taken_name_shows_in_the_dialog(client, personas, htmx):
+    c = client(personas.admin)
+    url = reverse("workspaces:workspace_create")
+    assert c.post(url, {"name": "Research", "display_color": "#7C6FE0"}, **htmx).status_code == 204
+    again = c.post(url, {"name": "research", "display_color": "#7C6FE0"}, **htmx)
+    body = again.content.decode()
+    assert again.status_code == 200 and "<dialog" in body
+    assert "There is already a workspace named “research”" in body
+    assert Workspace.objects.filter(organization=personas.org, name__iexact="research").count() == 1
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="row locks need PostgreSQL")
+@pytest.mark.django_db(transaction=True)
+def test_one_of_two_simultaneous_creations_of_a_name_wins():
+    org = OrganizationFactory()
+    admin = MemberFactory(organization=org, role=OrgRole.ADMIN).user
+    barrier = threading.Barrier(2)
+    outcomes = []
+
+    def worker() -> None:
+        try:
+            barrier.wait()
+            services.workspace_create(
+                actor=Actor.for_user(admin), organization=org, name="Twin", display_color="#3B82F6"
+            )
+            outcomes.append("created")
+        except ValidationError as refused:
+            outcomes.append(refused.error_dict["name"][0].code)
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=worker) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(outcomes) == ["created", "workspace_name_taken"]

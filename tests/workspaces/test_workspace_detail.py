@@ -97,3 +97,62 @@ def test_wrong_methods_are_405(client, personas, production_admined_by_developer
         ).status_code
         == 405
     )
+
+
+def test_the_workspace_id_can_be_copied(client, personas, production_admined_by_developer):
+    page = (
+        client(personas.admin)
+        .get(workspace_url("workspaces:workspace_members", production_admined_by_developer))
+        .content.decode()
+    )
+    code = f'<code class="small" id="workspace-id" data-testid="workspace-id">{production_admined_by_developer.public_id}</code>'
+    assert code in page
+    assert 'data-copy="#workspace-id" aria-label="Copy workspace ID"' in page
+
+
+def test_a_workspace_of_another_of_my_organizations_offers_to_switch(
+    client, personas, production_admined_by_developer
+):
+    from tests.factories import MemberFactory, WorkspaceFactory
+
+    elsewhere = WorkspaceFactory(organization=personas.other_org, name="Their Prod")
+    MemberFactory(organization=personas.other_org, user=personas.admin, role="admin")
+    c = client(personas.admin)  # working in Acme Test (their first organization)
+    url = workspace_url("billing:workspace_limits", elsewhere)
+    page = c.get(url)
+    body = page.content.decode()
+    assert page.status_code == 200
+    assert "This workspace is in Other Org" in body and "Their Prod" in body
+    assert f'name="organization_id" value="{personas.other_org.id}"' in body
+    assert f'name="next" value="{url}"' in body
+    switched = c.post(
+        reverse("accounts:organization_switch"),
+        {"organization_id": str(personas.other_org.id), "next": url},
+    )
+    assert switched["Location"] == url and c.get(url).status_code == 200
+    # The other way round, and for a change, still a plain 404 after switching back.
+    assert (
+        c.post(
+            workspace_url("workspaces:workspace_archive", personas.default_workspace)
+        ).status_code
+        == 404
+    )
+
+
+def test_no_offer_where_one_could_not_see_the_workspace(client, personas):
+    from tests.factories import MemberFactory, WorkspaceFactory
+
+    hidden = WorkspaceFactory(organization=personas.other_org, name="Secret")
+    MemberFactory(organization=personas.other_org, user=personas.developer, role="developer")
+    c = client(personas.developer)
+    # A developer there sees only workspaces they belong to: no hint that it exists.
+    response = c.get(workspace_url("workspaces:workspace_members", hidden))
+    assert response.status_code == 404 and b"Secret" not in response.content
+    # Nor for a stranger, nor for an htmx request.
+    assert (
+        client(personas.user).get(workspace_url("workspaces:workspace_members", hidden)).status_code
+        == 404
+    )
+    admin_there = client(personas.outsider)
+    own = personas.default_workspace
+    assert admin_there.get(workspace_url("workspaces:workspace_members", own)).status_code == 404

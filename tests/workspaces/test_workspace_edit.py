@@ -115,3 +115,28 @@ def test_locked_dialogs_open_and_say_why(client, personas, production_admined_by
     ]:
         response = c.get(workspace_url(name, production_admined_by_developer))
         assert response.status_code == 200 and why in response.content, name
+
+
+def test_renaming_to_a_taken_name_is_refused_but_changing_its_case_is_not(
+    client, personas, admin_actor, htmx
+):
+    staging = create_workspace(personas.org, admin_actor, name="Staging")
+    production = create_workspace(personas.org, admin_actor, name="Production")
+    with pytest.raises(ValidationError, match="already a workspace named"):
+        services.workspace_edit(actor=admin_actor, workspace=production, name="STAGING")
+    production.refresh_from_db()
+    assert production.name == "Production"
+    renamed = services.workspace_edit(actor=admin_actor, workspace=production, name="production")
+    assert renamed.name == "production"
+    services.workspace_archive(actor=admin_actor, workspace=staging)
+    assert services.workspace_edit(actor=admin_actor, workspace=production, name="Staging")
+
+    other = create_workspace(personas.org, admin_actor, name="Other")
+    response = client(personas.admin).post(
+        workspace_url("workspaces:workspace_edit", other),
+        {"name": "Staging", "display_color": other.display_color},
+        **htmx,
+    )
+    assert response.status_code == 200 and "There is already a workspace named" in (
+        response.content.decode()
+    )

@@ -16,21 +16,30 @@ from console.forms import add_service_errors
 from console.htmx import Event, render_dialog, render_page
 from console.pagination import cursor_page
 from workspaces.access import Access, organization_access
+from workspaces.forms import AdminKeysForm
 from workspaces.views.key_dialogs import key_action
 
 
 @require_GET
 def admin_key_list(request: ConsoleRequest) -> HttpResponse:
     access = organization_access(request.member, "adminkeys.manage")
-    page = cursor_page(
+    form = AdminKeysForm(request.GET)
+    search = form.cleaned_data["q"] if form.is_valid() else ""
+    keys = (
         AdminApiKey.objects.filter(organization_id=access.member.organization_id)
         .exclude(status=KeyStatus.ARCHIVED)
         .select_related("created_by")
-        .with_creator_role(),
-        cursor=request.GET.get("cursor"),
-        key="public_id",
+        .with_creator_role()
     )
-    return render_page(request, "workspaces/admin_key_list.html", {"page": page}, partial="list")
+    if search:
+        keys = keys.filter(name__icontains=search)
+    page = cursor_page(keys, cursor=request.GET.get("cursor"), key="public_id")
+    return render_page(
+        request,
+        "workspaces/admin_key_list.html",
+        {"page": page, "form": form, "search": search},
+        partial="list",
+    )
 
 
 @never_cache

@@ -12,7 +12,7 @@ from django_htmx.http import trigger_client_event
 
 from accounts.audit import Actor
 from accounts.http import ConsoleRequest
-from accounts.models import KeyStatus, OrganizationMember
+from accounts.models import OrganizationMember
 from console.forms import add_service_errors
 from console.htmx import Event, dialog_done, render_dialog, render_page
 from console.pagination import cursor_page
@@ -25,7 +25,12 @@ from workspaces.access import (
     workspace_access,
     workspace_scope,
 )
-from workspaces.forms import ApiKeyCreateForm, ApiKeyRenameForm, KeyFilterForm
+from workspaces.forms import (
+    ApiKeyCreateForm,
+    ApiKeyRenameForm,
+    KeyFilterForm,
+    WorkspaceKeysForm,
+)
 from workspaces.models import ApiKey
 from workspaces.views.key_dialogs import key_action
 
@@ -42,10 +47,12 @@ class KeyRow:
 @vary_on_headers("HX-Request")
 def workspace_keys(request: ConsoleRequest, workspace_id: str) -> HttpResponse:
     workspace, access = workspace_access(request.member, workspace_id, "keys.view")
-    show_deleted = request.GET.get("deleted") == "1"
-    filters = selectors.KeyFilters(
-        workspace=workspace, status=KeyStatus.ARCHIVED if show_deleted else ""
-    )
+    form = WorkspaceKeysForm(request.GET)
+    valid = form.is_valid()
+    search: str = form.cleaned_data["q"] if valid else ""
+    # An archived workspace's keys were archived with it: they are all it has to show.
+    show_deleted: bool = (valid and form.cleaned_data["deleted"]) or workspace.is_archived
+    filters = selectors.KeyFilters(workspace=workspace, include_deleted=show_deleted, search=search)
     page = cursor_page(
         selectors.api_keys(access.member, filters, workspaces=None),
         cursor=request.GET.get("cursor"),
@@ -54,11 +61,20 @@ def workspace_keys(request: ConsoleRequest, workspace_id: str) -> HttpResponse:
     )
     context = {
         **tab_context(workspace, access, "workspaces:workspace_keys"),
+        "form": form,
+        "search": search,
         "page": page,
         "key_rows": [KeyRow(key, access) for key in page.items],
         "show_deleted": show_deleted,
     }
-    return render_page(request, "workspaces/workspace_keys.html", context, partial="tab")
+    # The search and the switch refresh the key list alone; a tab's link, the whole tab.
+    searching = request.htmx and request.htmx.target == "workspace-key-results"
+    return render_page(
+        request,
+        "workspaces/workspace_keys.html",
+        context,
+        partial="results" if searching else "tab",
+    )
 
 
 @never_cache
@@ -193,6 +209,7 @@ def api_key_list(request: ConsoleRequest) -> HttpResponse:
             workspace=by_id.get(form.cleaned_data["workspace"]),
             status=form.cleaned_data["status"],
             creator=form.cleaned_data["creator"],
+            search=form.cleaned_data["q"],
         )
     page = cursor_page(
         selectors.api_keys(member, filters, workspaces=None if scope.every else workspaces),

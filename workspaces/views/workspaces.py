@@ -17,22 +17,81 @@ from workspaces.access import (
     workspace_access,
     workspace_tabs,
 )
-from workspaces.forms import WorkspaceForm
+from workspaces.forms import WorkspaceForm, WorkspaceListForm
 from workspaces.models import MAX_ACTIVE_WORKSPACES, WorkspaceColor
+
+# Settings > Workspaces' sortable columns: (label, the `sort` it asks for, numeric).
+WORKSPACE_COLUMNS = [
+    ("Name", "name", False),
+    ("Members", "members", True),
+    ("API keys", "keys", True),
+    ("Created", "created", False),
+]
+
+
+# The same orders for the phone layout's select (its table has no headers).
+SORT_CHOICES = [
+    ("", "Default first, then oldest"),
+    ("name", "Name, A to Z"),
+    ("-name", "Name, Z to A"),
+    ("-created", "Newest first"),
+    ("created", "Oldest first"),
+    ("-members", "Most members"),
+    ("members", "Fewest members"),
+    ("-keys", "Most API keys"),
+    ("keys", "Fewest API keys"),
+]
+
+
+def _columns(sort: str) -> list[dict]:
+    """The table's sortable headers: a first click sorts ascending, a second reverses."""
+    columns = []
+    for label, key, numeric in WORKSPACE_COLUMNS:
+        current = sort.removeprefix("-") == key
+        descending = sort.startswith("-")
+        columns.append(
+            {
+                "label": label,
+                "numeric": numeric,
+                "next": f"-{key}" if current and not descending else key,
+                "aria_sort": ("descending" if descending else "ascending") if current else "",
+            }
+        )
+    return columns
 
 
 @require_GET
 @vary_on_headers("HX-Request")
 def workspace_list(request: ConsoleRequest) -> HttpResponse:
     access = organization_access(request.member, "org.view")
-    show_archived = request.GET.get("archived") == "1"
-    rows = selectors.workspace_rows(access.member, include_archived=show_archived)
+    form = WorkspaceListForm(request.GET, orders=list(selectors.WORKSPACE_ORDERS))
+    valid = form.is_valid()
+    search: str = form.cleaned_data["q"] if valid else ""
+    sort: str = form.cleaned_data["sort"] if valid else ""
+    show_archived: bool = form.cleaned_data["archived"] if valid else False
+    listing = selectors.workspace_rows(
+        access.member,
+        include_archived=show_archived,
+        search=search,
+        sort=sort,
+        cursor=request.GET.get("cursor"),
+    )
     context = {
         "access": access,
-        "rows": rows,
+        "form": form,
+        "rows": listing.rows,
+        "page": listing.page,
+        "search": search,
+        "sort": sort,
+        "columns": _columns(sort),
+        "sort_choices": SORT_CHOICES,
         "show_archived": show_archived,
         "max_workspaces": MAX_ACTIVE_WORKSPACES,
     }
+    if access.can("workspace.create"):
+        context["active_workspaces"] = selectors.active_workspace_count(
+            access.member.organization_id
+        )
     return render_page(request, "workspaces/workspace_list.html", context, partial="list")
 
 
@@ -137,4 +196,8 @@ def workspace_detail(request: ConsoleRequest, workspace_id: str) -> HttpResponse
             {"workspace": workspace, "access": access, "tabs": []},
             partial="tab",
         )
+    # The Default workspace opens on its API keys ("click on Default" in the list shows
+    # them); the others on their first tab.
+    if workspace.is_default:
+        tabs = sorted(tabs, key=lambda tab: tab["name"] != "workspaces:workspace_keys")
     return redirect(tabs[0]["url"])
