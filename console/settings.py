@@ -93,6 +93,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "console.context_processors.events",
+                "console.context_processors.htmx_partial",
                 "workspaces.context_processors.console",
             ],
         },
