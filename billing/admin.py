@@ -1,6 +1,9 @@
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
+from django.http import HttpRequest, HttpResponse
+from django.template.response import TemplateResponse
+from django.utils.cache import add_never_cache_headers
 
 from accounts.audit import Actor
 from billing import services, upstreams
@@ -219,7 +222,9 @@ class UsageDailyAdmin(ReadOnlyAdmin):
 
 @admin.register(GatewayToken)
 class GatewayTokenAdmin(KeyAdmin):
-    """Staff create tokens here; the secret is shown once, in the confirmation message."""
+    """Staff create tokens here; the secret is shown once, on the page that answers the form
+    (`response_add`). Never in a message: those travel in a cookie, readable without the
+    key that signs it, or sit in the session."""
 
     list_display = ["name", "hint", "status", "created_by", "created_at", "last_used_at"]
     list_filter = ["status"]
@@ -244,10 +249,26 @@ class GatewayTokenAdmin(KeyAdmin):
             actor=Actor.from_request(request), name=form.cleaned_data["name"]
         )
         obj.pk = token.pk
-        messages.warning(
-            request,
-            f"Gateway token “{token.name}” created. Copy its secret now; it will not be shown again: {secret}",
-        )
+        # Kept on this request alone, for `response_add` to show.
+        request.new_gateway_token_secret = secret  # type: ignore[attr-defined]
+
+    def response_add(
+        self, request: HttpRequest, obj: GatewayToken, post_url_continue: str | None = None
+    ) -> HttpResponse:
+        secret = getattr(request, "new_gateway_token_secret", None)
+        if secret is None:
+            return super().response_add(request, obj, post_url_continue)
+        token = GatewayToken.objects.select_related("organization").get(pk=obj.pk)
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.opts,
+            "title": f"Gateway token “{token.name}” created",
+            "token": token,
+            "secret": secret,
+        }
+        response = TemplateResponse(request, "admin/billing/gatewaytoken/secret.html", context)
+        add_never_cache_headers(response)
+        return response
 
 
 class UpstreamForm(forms.ModelForm):
