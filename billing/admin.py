@@ -250,7 +250,7 @@ class GatewayTokenAdmin(KeyAdmin):
         )
         obj.pk = token.pk
         # Kept on this request alone, for `response_add` to show.
-        request.new_gateway_token_secret = secret  # type: ignore[attr-defined]
+        request.new_gateway_token_secret = secret
 
     def response_add(
         self, request: HttpRequest, obj: GatewayToken, post_url_continue: str | None = None

@@ -11,6 +11,7 @@ from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
 from django.utils.cache import patch_vary_headers
 from django_htmx.http import HttpResponseClientRefresh, trigger_client_event
+from django_htmx.middleware import HtmxDetails
 
 from console.http import HtmxRequest
 
@@ -45,8 +46,8 @@ def wants_partial(request: HttpRequest) -> bool:
     the whole page, and so does a history restore: after a miss in its history cache htmx
     fetches the page again with `HX-Request` set, and a partial would show without the top
     bar and sidebar."""
-    htmx = getattr(request, "htmx", None)
-    return bool(htmx) and not htmx.boosted and not htmx.history_restore_request
+    htmx: HtmxDetails | None = getattr(request, "htmx", None)
+    return htmx is not None and bool(htmx) and not htmx.boosted and not htmx.history_restore_request
 
 
 def vary_on_htmx(response: HttpResponse) -> HttpResponse:
