@@ -362,3 +362,42 @@ class AdminApiKey(SecretKey):
         if role != OrgRole.ADMIN:
             return "its creator is no longer an admin of the organization."
         return None
+
+
+class EmailStatus(models.TextChoices):
+    PENDING = "pending", "Pending"
+    SENT = "sent", "Sent"
+    NOT_NEEDED = "not_needed", "Not needed"  # what it was about no longer asks for it
+    FAILED = "failed", "Failed"  # tried MAX_ATTEMPTS times; given up
+
+
+class OutgoingEmail(models.Model):
+    """An e-mail a change asked for, kept until it is delivered (`accounts.outbox`).
+
+    It holds what composes the message and about what, not the message: the message is
+    composed when it is sent, so it never holds a secret (an invite's link is made anew)
+    and never says something that stopped being true.
+    """
+
+    composer = models.CharField(max_length=200)  # dotted path of the function
+    about = models.CharField(max_length=64)  # the primary key it is composed from
+    status = models.CharField(
+        max_length=12, choices=EmailStatus.choices, default=EmailStatus.PENDING
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+    next_attempt_at = models.DateTimeField()
+    attempts = models.PositiveIntegerField(default=0)
+    last_error = models.TextField(blank=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        indexes = [
+            models.Index(
+                fields=["next_attempt_at"],
+                condition=models.Q(status="pending"),
+                name="outgoing_email_due",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.composer.rsplit('.', 1)[-1]} about {self.about} ({self.status})"

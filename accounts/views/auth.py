@@ -13,7 +13,7 @@ from django.urls import reverse, reverse_lazy
 from django.views.decorators.http import require_http_methods
 
 from accounts import services
-from accounts.forms import NewAccountForm, SignInForm
+from accounts.forms import NewAccountForm, PasswordResetForm, SignInForm
 from accounts.middleware import SESSION_KEY
 from accounts.models import User
 from console.forms import add_service_errors
@@ -39,6 +39,7 @@ class SignOutView(NextOfThisSite, auth_views.LogoutView):
 
 
 class PasswordResetView(auth_views.PasswordResetView):
+    form_class = PasswordResetForm
     template_name = "accounts/password_reset.html"
     email_template_name = "accounts/email/password_reset.txt"
     subject_template_name = "accounts/email/password_reset_subject.txt"
