@@ -391,6 +391,7 @@ class OutgoingEmail(models.Model):
     sent_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
+        verbose_name = "outgoing e-mail"
         indexes = [
             models.Index(
                 fields=["next_attempt_at"],
