@@ -7,7 +7,8 @@ from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
-from accounts import outbox
+from accounts import outbox, services
+from accounts.audit import Actor
 from accounts.models import AuditEvent, EmailStatus, OrganizationMember, OutgoingEmail, User
 from console.admin import ReadOnlyAdmin
 
@@ -44,6 +45,18 @@ class UserAdmin(BaseUserAdmin):
         (None, {"classes": ["wide"], "fields": ["email", "name", "password1", "password2"]})
     ]
     inlines = [MembershipInline]
+
+    def save_model(self, request, obj, form, change) -> None:
+        """A change of `is_active` goes through its service, which stops (or restores) the
+        Admin keys the person created and records it."""
+        if not change or "is_active" not in form.changed_data:
+            super().save_model(request, obj, form, change)
+            return
+        active = obj.is_active
+        obj.is_active = not active  # as it was; the service changes it
+        super().save_model(request, obj, form, change)
+        services.user_set_active(actor=Actor.from_request(request), user=obj, active=active)
+        obj.is_active = active
 
 
 @admin.register(AuditEvent)

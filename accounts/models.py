@@ -95,6 +95,11 @@ class User(AbstractBaseUser, PermissionsMixin):
     def get_short_name(self) -> str:
         return self.display_name
 
+    @property
+    def audit_target(self) -> AuditTarget:
+        """An account is the operator's: its own events are in no organization's trail."""
+        return AuditTarget("user", self.public_id, None)
+
 
 class Organization(models.Model):
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
@@ -342,11 +347,11 @@ class AdminApiKey(SecretKey):
     def audit_target(self) -> AuditTarget:
         return AuditTarget("admin_key", self.public_id, self.organization_id)
 
-    def creator_problem(self) -> str | None:
+    def creator_problem(self) -> "CreatorProblem | None":
         """Why the key cannot act for its creator now, or None when it can. Reads the
         `creator_role` annotation (`with_creator_role`), else asks the database."""
         if self.created_by_id is None:
-            return "its creator is no longer a member of the organization."
+            return CREATOR_LEFT
         if hasattr(self, "creator_role"):
             role = self.creator_role
         else:
@@ -357,11 +362,44 @@ class AdminApiKey(SecretKey):
                 .values_list("role", flat=True)
                 .first()
             )
-        if role is None:
-            return "its creator is no longer a member of the organization."
+        creator = self.created_by
+        if role is None or creator is None:
+            return CREATOR_LEFT
+        if not creator.is_active:
+            return CREATOR_DEACTIVATED
         if role != OrgRole.ADMIN:
-            return "its creator is no longer an admin of the organization."
+            return CREATOR_NOT_ADMIN
         return None
+
+
+@dataclass(frozen=True)
+class CreatorProblem:
+    """Why an Admin key stopped working: `code` (the page's `data-status`), the `reason` its
+    401 and the page's tooltip give, and the page's `badge`."""
+
+    code: str
+    reason: str
+    badge: str
+
+    def __str__(self) -> str:
+        return self.reason
+
+
+CREATOR_LEFT = CreatorProblem(
+    "creator_left",
+    "its creator is no longer a member of the organization.",
+    "Stopped: creator left the organization",
+)
+CREATOR_DEACTIVATED = CreatorProblem(
+    "creator_deactivated",
+    "its creator's account was deactivated.",
+    "Stopped: creator deactivated",
+)
+CREATOR_NOT_ADMIN = CreatorProblem(
+    "creator_not_admin",
+    "its creator is no longer an admin of the organization.",
+    "Stopped: creator not an admin",
+)
 
 
 class EmailStatus(models.TextChoices):

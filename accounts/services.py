@@ -147,14 +147,46 @@ def working_admin_keys(member: OrganizationMember) -> list[AdminApiKey]:
     )
 
 
-def _admin_keys_follow_creator(actor: Actor, member: OrganizationMember, *, admin: bool) -> None:
+def _admin_keys_follow_creator(
+    actor: Actor, member: OrganizationMember, *, admin: bool, why: str = ""
+) -> None:
     """An Admin key acts with its creator's standing: record, key by key, that the keys of a
     member who stops (or again becomes) an admin stop (or start again) working."""
     action = "admin_key.creator_restored" if admin else "admin_key.creator_lost"
+    after: dict[str, object] = {"creator": member.user.email, "works": admin}
+    if why:
+        after["why"] = why
     for key in working_admin_keys(member):
-        audit.record(
-            actor, action, target=key, after={"creator": member.user.email, "works": admin}
+        audit.record(actor, action, target=key, after=after)
+
+
+audit.register_actions({"user.set_active": "Account activated or deactivated"})
+
+
+@transaction.atomic
+def user_set_active(*, actor: Actor, user: User, active: bool) -> User:
+    """Deactivate an account (it can no longer sign in) or activate it again. The Admin keys
+    it created act with its standing, so they stop or work again with it; each is recorded
+    in its organization's trail."""
+    user = User.objects.select_for_update().get(pk=user.pk)
+    if user.is_active == active:
+        return user
+    user.is_active = active
+    user.save(update_fields=["is_active"])
+    audit.record(
+        actor,
+        "user.set_active",
+        target=user,
+        before={"is_active": not active},
+        after={"is_active": active},
+    )
+    for member in OrganizationMember.objects.filter(user=user, role=OrgRole.ADMIN).select_related(
+        "user"
+    ):
+        _admin_keys_follow_creator(
+            actor, member, admin=active, why="" if active else "account deactivated"
         )
+    return user
 
 
 @transaction.atomic
