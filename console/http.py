@@ -1,6 +1,8 @@
 """Typed requests (what the middleware stack guarantees is on a request), and where a
 request may ask to be sent next."""
 
+from urllib.parse import urlsplit
+
 from django.http import HttpRequest
 from django.utils.http import url_has_allowed_host_and_scheme
 from django_htmx.middleware import HtmxDetails
@@ -24,7 +26,14 @@ def safe_next(request: HttpRequest, default: str, *, field: str = "next") -> str
 
 
 def is_safe_next(request: HttpRequest, url: str) -> bool:
-    """Whether `url` leads to a page of this site, over https when the request came so."""
-    return bool(url) and url_has_allowed_host_and_scheme(
-        url, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    """Whether `url` leads to a page of this site, over https when the request came so: a
+    path from the root ("/settings/...") or a URL of this host. A relative one would be
+    resolved against whatever page it ends up on (and `redirect` takes "name" for a URL
+    pattern's name)."""
+    return (
+        bool(url)
+        and urlsplit(url).path.startswith("/")
+        and url_has_allowed_host_and_scheme(
+            url, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+        )
     )

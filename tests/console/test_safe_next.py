@@ -25,6 +25,9 @@ UNSAFE = [
     " javascript:alert(1)",
     "\tjavascript:alert(1)",
     "data:text/html,<script>alert(1)</script>",
+    "-99999999999999999999",  # relative: and `redirect` would look it up as a URL's name
+    "settings",
+    "?next=/",
 ]
 # In a query string, a control character is refused before any view (400).
 PRINTABLE_UNSAFE = [url for url in UNSAFE if url.isprintable()]
