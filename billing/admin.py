@@ -25,7 +25,7 @@ from billing.models import (
     WorkspaceRateLimit,
     WorkspaceSpendLimit,
 )
-from console.admin import ReadOnlyAdmin
+from console.admin import ConsoleAdmin, ReadOnlyAdmin
 from workspaces.access import staff_access
 from workspaces.admin import KeyAdmin
 
@@ -44,7 +44,7 @@ class ModelInline(admin.TabularInline):
 
 
 @admin.register(ModelGroup)
-class ModelGroupAdmin(admin.ModelAdmin):
+class ModelGroupAdmin(ConsoleAdmin):
     list_display = ["name", "slug", "position", "cache_reads_count_as_input"]
     search_fields = ["name", "slug"]
     prepopulated_fields = {"slug": ["name"]}
@@ -52,7 +52,7 @@ class ModelGroupAdmin(admin.ModelAdmin):
 
 
 @admin.register(Model)
-class ModelAdmin(admin.ModelAdmin):
+class ModelAdmin(ConsoleAdmin):
     list_display = [
         "api_name",
         "group",
@@ -73,7 +73,7 @@ class TierLimitInline(admin.TabularInline):
 
 
 @admin.register(UsageTier)
-class UsageTierAdmin(admin.ModelAdmin):
+class UsageTierAdmin(ConsoleAdmin):
     list_display = ["name", "position", "monthly_spend_cap_cents"]
     inlines = [TierLimitInline]
 
@@ -91,7 +91,7 @@ class _ThroughService:
 
 
 @admin.register(OrganizationLimits)
-class OrganizationLimitsAdmin(_ThroughService, admin.ModelAdmin):
+class OrganizationLimitsAdmin(_ThroughService, ConsoleAdmin):
     list_display = ["organization", "tier", "custom_spend_cap_cents", "spend_limit_cents"]
     list_filter = ["tier"]
     search_fields = ["organization__name"]
@@ -117,7 +117,7 @@ class OrganizationLimitsAdmin(_ThroughService, admin.ModelAdmin):
 
 
 @admin.register(OrganizationRateLimit)
-class OrganizationRateLimitAdmin(_ThroughService, admin.ModelAdmin):
+class OrganizationRateLimitAdmin(_ThroughService, ConsoleAdmin):
     list_display = ["organization", "model_group", "limiter", "value"]
     list_filter = ["model_group", "limiter"]
     search_fields = ["organization__name"]
@@ -303,7 +303,7 @@ class UpstreamForm(forms.ModelForm):
 
 
 @admin.register(Upstream)
-class UpstreamAdmin(admin.ModelAdmin):
+class UpstreamAdmin(ConsoleAdmin):
     """Model servers behind the gateway. Saves go through `upstreams.upstream_configure`, which
     encrypts the credential; the page only says whether one is set."""
 
@@ -343,7 +343,7 @@ class UpstreamAdmin(admin.ModelAdmin):
 
 
 @admin.register(ModelRoute)
-class ModelRouteAdmin(admin.ModelAdmin):
+class ModelRouteAdmin(ConsoleAdmin):
     """Which upstream serves each catalog model; a model without a route is not served."""
 
     list_display = ["model", "upstream", "upstream_model", "display_name", "enabled", "created_at"]
