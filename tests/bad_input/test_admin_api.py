@@ -5,7 +5,7 @@ class of bad value; and raw bodies that are not JSON, not objects, or nested 100
 Sent with the organization's Admin key, with a key whose creator was demoted (a lower role),
 and with HX-Request. No answer is a 5xx or anything but the JSON error envelope, nothing is
 logged as an error, and a refused request changes no row. When a bad write is accepted, every
-page, API read and staff list still answers as it did before (`reads.read_everything`).
+page, API read and staff list still answers as it did before (`tests/bad_input/reads.py`).
 """
 
 import itertools
@@ -15,6 +15,7 @@ from typing import Any
 
 import pytest
 from django.db import transaction
+from django.http import HttpResponse
 from django.test import Client
 
 from accounts import services as account_services
@@ -97,11 +98,6 @@ def _fields(body: Any, schema: dict, prefix: tuple = ()) -> list[tuple[tuple, di
     return found
 
 
-def _dump(body: Any) -> str:
-    """JSON as a client that does not check would write it: lone surrogates as escapes."""
-    return json.dumps(body)
-
-
 class Caller:
     def __init__(self, judge: Judge, operation: str) -> None:
         self.judge, self.operation = judge, operation
@@ -117,9 +113,9 @@ class Caller:
         raw: str | bytes | None = None,
         htmx: bool = False,
         content_type: str = "application/json",
-    ) -> None:
+    ) -> HttpResponse:
         headers = {"HTTP_HX_REQUEST": "true"} if htmx else {}
-        data = raw if raw is not None else (_dump(body) if body is not None else "")
+        data = raw if raw is not None else (json.dumps(body) if body is not None else "")
         address = path
         if query:
             address = f"{path}?{form_encoded(query)}"
@@ -202,7 +198,7 @@ def _throw_everything_at(
         ("1e999", "application/json"),
         ("null", "application/json"),
         ("name=x", "application/x-www-form-urlencoded"),
-        (_dump(body or {}), "text/plain"),
+        (json.dumps(body or {}), "text/plain"),
     ]
     for raw, content_type in raws if method != "GET" else []:
         call(admin, method, own, query=query, raw=raw, content_type=content_type)
