@@ -60,6 +60,9 @@ audit.register_descriptions(
         "member.remove": lambda b, a: (
             f"Removed {b['email']} ({label(OrgRole, b['role'])}) from the organization"
         ),
+        "user.set_active": lambda b, a: (
+            "Account activated again" if a["is_active"] else "Account deactivated"
+        ),
         "member.sign_out": lambda b, a: (
             f"Signed {a['email']} out everywhere ({a['sessions_ended']} sessions ended)"
         ),

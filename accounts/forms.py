@@ -2,10 +2,11 @@ from datetime import date
 from typing import Any, cast
 
 from django import forms
+from django.contrib.auth import forms as auth_forms
 from django.contrib.auth import password_validation
 from django.contrib.auth.forms import AuthenticationForm
 
-from accounts import time_zones
+from accounts import outbox, services, time_zones
 from accounts.models import NAME_MAX_LENGTH, Theme
 from accounts.roles import OrgRole
 from console import validation
@@ -16,6 +17,15 @@ class SignInForm(AuthenticationForm):
     username = forms.EmailField(
         label="E-mail", widget=forms.EmailInput(attrs={"autofocus": True, "autocomplete": "email"})
     )
+
+
+class PasswordResetForm(auth_forms.PasswordResetForm):
+    """Django's, with the e-mail sent through the outbox: a failing mail server is retried
+    later, never an error page for the person asking."""
+
+    def send_mail(self, *args: Any, **kwargs: Any) -> None:
+        context = kwargs.get("context") or args[2]
+        outbox.send_after_commit(services.password_reset_email, context["user"].pk)
 
 
 class OrganizationForm(forms.Form):

@@ -98,6 +98,11 @@ class User(AbstractBaseUser, PermissionsMixin):
     def get_short_name(self) -> str:
         return self.display_name
 
+    @property
+    def audit_target(self) -> AuditTarget:
+        """An account is the operator's: its own events are in no organization's trail."""
+        return AuditTarget("user", self.public_id, None)
+
 
 class Organization(models.Model):
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
@@ -380,11 +385,11 @@ class AdminApiKey(SecretKey):
     def audit_target(self) -> AuditTarget:
         return AuditTarget("admin_key", self.public_id, self.organization_id)
 
-    def creator_problem(self) -> str | None:
+    def creator_problem(self) -> "CreatorProblem | None":
         """Why the key cannot act for its creator now, or None when it can. Reads the
         `creator_role` annotation (`with_creator_role`), else asks the database."""
         if self.created_by_id is None:
-            return "its creator is no longer a member of the organization."
+            return CREATOR_LEFT
         if hasattr(self, "creator_role"):
             role = self.creator_role
         else:
@@ -395,8 +400,81 @@ class AdminApiKey(SecretKey):
                 .values_list("role", flat=True)
                 .first()
             )
-        if role is None:
-            return "its creator is no longer a member of the organization."
+        creator = self.created_by
+        if role is None or creator is None:
+            return CREATOR_LEFT
+        if not creator.is_active:
+            return CREATOR_DEACTIVATED
         if role != OrgRole.ADMIN:
-            return "its creator is no longer an admin of the organization."
+            return CREATOR_NOT_ADMIN
         return None
+
+
+@dataclass(frozen=True)
+class CreatorProblem:
+    """Why an Admin key stopped working: `code` (the page's `data-status`), the `reason` its
+    401 and the page's tooltip give, and the page's `badge`."""
+
+    code: str
+    reason: str
+    badge: str
+
+    def __str__(self) -> str:
+        return self.reason
+
+
+CREATOR_LEFT = CreatorProblem(
+    "creator_left",
+    "its creator is no longer a member of the organization.",
+    "Stopped: creator left the organization",
+)
+CREATOR_DEACTIVATED = CreatorProblem(
+    "creator_deactivated",
+    "its creator's account was deactivated.",
+    "Stopped: creator deactivated",
+)
+CREATOR_NOT_ADMIN = CreatorProblem(
+    "creator_not_admin",
+    "its creator is no longer an admin of the organization.",
+    "Stopped: creator not an admin",
+)
+
+
+class EmailStatus(models.TextChoices):
+    PENDING = "pending", "Pending"
+    SENT = "sent", "Sent"
+    NOT_NEEDED = "not_needed", "Not needed"  # what it was about no longer asks for it
+    FAILED = "failed", "Failed"  # tried MAX_ATTEMPTS times; given up
+
+
+class OutgoingEmail(models.Model):
+    """An e-mail a change asked for, kept until it is delivered (`accounts.outbox`).
+
+    It holds what composes the message and about what, not the message: the message is
+    composed when it is sent, so it never holds a secret (an invite's link is made anew)
+    and never says something that stopped being true.
+    """
+
+    composer = models.CharField(max_length=200)  # dotted path of the function
+    about = models.CharField(max_length=64)  # the primary key it is composed from
+    status = models.CharField(
+        max_length=12, choices=EmailStatus.choices, default=EmailStatus.PENDING
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+    next_attempt_at = models.DateTimeField()
+    attempts = models.PositiveIntegerField(default=0)
+    last_error = models.TextField(blank=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = "outgoing e-mail"
+        indexes = [
+            models.Index(
+                fields=["next_attempt_at"],
+                condition=models.Q(status="pending"),
+                name="outgoing_email_due",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.composer.rsplit('.', 1)[-1]} about {self.about} ({self.status})"

@@ -8,18 +8,22 @@ from collections.abc import Sequence
 from datetime import timedelta
 from importlib import import_module
 from typing import cast
+from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.contrib.auth import SESSION_KEY
+from django.contrib.auth.tokens import default_token_generator
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.core.mail import send_mail
+from django.core.mail import EmailMessage
 from django.core.validators import validate_email
 from django.db import IntegrityError, models, transaction
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.encoding import force_bytes
+from django.utils.http import urlsafe_base64_encode
 
-from accounts import audit, keys, time_zones
+from accounts import audit, keys, outbox, time_zones
 from accounts.audit import Actor
 from accounts.models import (
     INVITE_LIFETIME_DAYS,
@@ -146,14 +150,46 @@ def working_admin_keys(member: OrganizationMember) -> list[AdminApiKey]:
     )
 
 
-def _admin_keys_follow_creator(actor: Actor, member: OrganizationMember, *, admin: bool) -> None:
+def _admin_keys_follow_creator(
+    actor: Actor, member: OrganizationMember, *, admin: bool, why: str = ""
+) -> None:
     """An Admin key acts with its creator's standing: record, key by key, that the keys of a
     member who stops (or again becomes) an admin stop (or start again) working."""
     action = "admin_key.creator_restored" if admin else "admin_key.creator_lost"
+    after: dict[str, object] = {"creator": member.user.email, "works": admin}
+    if why:
+        after["why"] = why
     for key in working_admin_keys(member):
-        audit.record(
-            actor, action, target=key, after={"creator": member.user.email, "works": admin}
+        audit.record(actor, action, target=key, after=after)
+
+
+audit.register_actions({"user.set_active": "Account activated or deactivated"})
+
+
+@transaction.atomic
+def user_set_active(*, actor: Actor, user: User, active: bool) -> User:
+    """Deactivate an account (it can no longer sign in) or activate it again. The Admin keys
+    it created act with its standing, so they stop or work again with it; each is recorded
+    in its organization's trail."""
+    user = User.objects.select_for_update().get(pk=user.pk)
+    if user.is_active == active:
+        return user
+    user.is_active = active
+    user.save(update_fields=["is_active"])
+    audit.record(
+        actor,
+        "user.set_active",
+        target=user,
+        before={"is_active": not active},
+        after={"is_active": active},
+    )
+    for member in OrganizationMember.objects.filter(user=user, role=OrgRole.ADMIN).select_related(
+        "user"
+    ):
+        _admin_keys_follow_creator(
+            actor, member, admin=active, why="" if active else "account deactivated"
         )
+    return user
 
 
 @transaction.atomic
@@ -223,13 +259,49 @@ def invite_url(token: str) -> str:
     return settings.SITE_URL + reverse("accounts:invite_accept", args=[token])
 
 
-def _send_invite_email(invite: Invite, token: str) -> None:
+def invite_email(invite_id: str, token: str | None) -> EmailMessage | None:
+    """The invite's e-mail (`accounts.outbox`), or None once it is no longer pending. Without
+    the `token` of the first try (a retry), the invite gets a new link token, in the
+    transaction that sends it: the old one was never delivered, and only its hash is kept."""
+    invite = (
+        Invite.objects.select_for_update(of=("self",))
+        .select_related("organization", "invited_by")
+        .filter(pk=invite_id)
+        .first()
+    )
+    if invite is None or invite.current_status() != InviteStatus.PENDING:
+        return None
+    if token is None:
+        token = new_token()
+        invite.token_hash = hash_secret(token)
+        invite.save(update_fields=["token_hash"])
     context = {"invite": invite, "url": invite_url(token), "organization": invite.organization}
-    send_mail(
-        subject=f"You are invited to join {invite.organization.name} on Console",
-        message=render_to_string("accounts/email/invite.txt", context),
-        from_email=None,
-        recipient_list=[invite.email],
+    return EmailMessage(
+        subject=outbox.one_line(f"You are invited to join {invite.organization.name} on Console"),
+        body=render_to_string("accounts/email/invite.txt", context),
+        to=[invite.email],
+    )
+
+
+def password_reset_email(user_id: str, _secret: str | None) -> EmailMessage | None:
+    """The password reset e-mail (`accounts.outbox`), its link made when it is sent; None
+    for an account that cannot sign in with a password."""
+    user = User.objects.filter(pk=user_id, is_active=True).first()
+    if user is None or not user.has_usable_password():
+        return None
+    path = reverse(
+        "accounts:password_reset_confirm",
+        kwargs={
+            "uidb64": urlsafe_base64_encode(force_bytes(user.pk)),
+            "token": default_token_generator.make_token(user),
+        },
+    )
+    site = urlsplit(settings.SITE_URL)
+    context = {"email": user.email, "protocol": site.scheme, "domain": site.netloc, "path": path}
+    return EmailMessage(
+        subject=outbox.one_line(render_to_string("accounts/email/password_reset_subject.txt")),
+        body=render_to_string("accounts/email/password_reset.txt", context),
+        to=[user.email],
     )
 
 
@@ -245,7 +317,8 @@ def invite_create(
     """Invite `email` with `role`. Returns the invite and the one-time link token.
     Console has no RBAC groups, so an invite can join none (`rbac_group_ids` stays empty).
 
-    The e-mail goes out once the transaction commits, so a rolled-back invite sends nothing.
+    The e-mail goes out once the transaction commits, so a rolled-back invite sends nothing;
+    if it fails, it is sent again later (`accounts.outbox`), never failing the invite.
     """
     email = clean_email(email)
     role = _clean_role(role)
@@ -293,7 +366,7 @@ def invite_create(
         target=invite,
         after={"email": email, "role": role},
     )
-    transaction.on_commit(lambda: _send_invite_email(invite, token))
+    outbox.send_after_commit(invite_email, invite.pk, secret=token)
     return invite, token
 
 
@@ -321,7 +394,8 @@ def invite_resend(*, actor: Actor, invite: Invite) -> tuple[Invite, str]:
     """E-mail a pending invite again, with a new link valid for the full lifetime from now;
     the link sent before stops working. Returns the invite and the new link's token.
 
-    The e-mail goes out once the transaction commits."""
+    The e-mail goes out once the transaction commits, and again until it is delivered
+    (`accounts.outbox`)."""
     invite = Invite.objects.select_for_update().select_related("organization").get(pk=invite.pk)
     status = invite.current_status()
     if status != InviteStatus.PENDING:
@@ -341,7 +415,7 @@ def invite_resend(*, actor: Actor, invite: Invite) -> tuple[Invite, str]:
         before={"expires_at": before.isoformat()},
         after={"email": invite.email, "expires_at": invite.expires_at.isoformat()},
     )
-    transaction.on_commit(lambda: _send_invite_email(invite, token))
+    outbox.send_after_commit(invite_email, invite.pk, secret=token)
     return invite, token
 
 

@@ -17,6 +17,7 @@ from django.shortcuts import render
 from django.utils import timezone
 
 from accounts.forms import SignInForm
+from console.http import safe_next
 
 
 def account_name(request: HttpRequest, credentials: dict | None) -> str | None:
@@ -57,6 +58,6 @@ def lockout_response(
         "form": form,
         "locked_until": until,
         "locked_minutes": minutes,
-        "next": request.POST.get("next", ""),
+        "next": safe_next(request, ""),
     }
     return render(request, "accounts/login.html", context, status=429)

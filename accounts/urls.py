@@ -8,7 +8,7 @@ app_name = "accounts"
 urlpatterns = [
     path("", session.home, name="home"),
     path("login/", auth.SignInView.as_view(), name="login"),
-    path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("logout/", auth.SignOutView.as_view(), name="logout"),
     path("password-reset/", auth.PasswordResetView.as_view(), name="password_reset"),
     path(
         "password-reset/sent/",

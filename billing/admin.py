@@ -1,6 +1,9 @@
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
+from django.http import HttpRequest, HttpResponse
+from django.template.response import TemplateResponse
+from django.utils.cache import add_never_cache_headers
 from django.utils.decorators import method_decorator
 from django.views.decorators.debug import sensitive_post_parameters
 
@@ -24,7 +27,7 @@ from billing.models import (
     WorkspaceRateLimit,
     WorkspaceSpendLimit,
 )
-from console.admin import ReadOnlyAdmin
+from console.admin import ConsoleAdmin, ReadOnlyAdmin
 from workspaces.access import staff_access
 from workspaces.admin import KeyAdmin
 
@@ -44,7 +47,7 @@ class ModelInline(admin.TabularInline):
 
 
 @admin.register(ModelGroup)
-class ModelGroupAdmin(admin.ModelAdmin):
+class ModelGroupAdmin(ConsoleAdmin):
     list_display = ["name", "slug", "position", "cache_reads_count_as_input"]
     search_fields = ["name", "slug"]
     prepopulated_fields = {"slug": ["name"]}
@@ -52,7 +55,7 @@ class ModelGroupAdmin(admin.ModelAdmin):
 
 
 @admin.register(Model)
-class ModelAdmin(admin.ModelAdmin):
+class ModelAdmin(ConsoleAdmin):
     list_display = [
         "api_name",
         "group",
@@ -74,7 +77,7 @@ class TierLimitInline(admin.TabularInline):
 
 
 @admin.register(UsageTier)
-class UsageTierAdmin(admin.ModelAdmin):
+class UsageTierAdmin(ConsoleAdmin):
     list_display = ["name", "position", "monthly_spend_cap_cents"]
     inlines = [TierLimitInline]
 
@@ -92,7 +95,7 @@ class _ThroughService:
 
 
 @admin.register(OrganizationLimits)
-class OrganizationLimitsAdmin(_ThroughService, admin.ModelAdmin):
+class OrganizationLimitsAdmin(_ThroughService, ConsoleAdmin):
     list_display = ["organization", "tier", "custom_spend_cap_cents", "spend_limit_cents"]
     list_filter = ["tier"]
     search_fields = ["organization__name"]
@@ -118,7 +121,7 @@ class OrganizationLimitsAdmin(_ThroughService, admin.ModelAdmin):
 
 
 @admin.register(OrganizationRateLimit)
-class OrganizationRateLimitAdmin(_ThroughService, admin.ModelAdmin):
+class OrganizationRateLimitAdmin(_ThroughService, ConsoleAdmin):
     list_display = ["organization", "model_group", "limiter", "value"]
     list_filter = ["model_group", "limiter"]
     search_fields = ["organization__name"]
@@ -227,7 +230,9 @@ class UsageDailyAdmin(ReadOnlyAdmin):
 
 @admin.register(GatewayToken)
 class GatewayTokenAdmin(KeyAdmin):
-    """Staff create tokens here; the secret is shown once, in the confirmation message."""
+    """Staff create tokens here; the secret is shown once, on the page that answers the form
+    (`response_add`). Never in a message: those travel in a cookie, readable without the
+    key that signs it, or sit in the session."""
 
     list_display = ["name", "hint", "status", "created_by", "created_at", "last_used_at"]
     list_filter = ["status"]
@@ -252,10 +257,26 @@ class GatewayTokenAdmin(KeyAdmin):
             actor=Actor.from_request(request), name=form.cleaned_data["name"]
         )
         obj.pk = token.pk
-        messages.warning(
-            request,
-            f"Gateway token “{token.name}” created. Copy its secret now; it will not be shown again: {secret}",
-        )
+        # Kept on this request alone, for `response_add` to show.
+        request.new_gateway_token_secret = secret
+
+    def response_add(
+        self, request: HttpRequest, obj: GatewayToken, post_url_continue: str | None = None
+    ) -> HttpResponse:
+        secret = getattr(request, "new_gateway_token_secret", None)
+        if secret is None:
+            return super().response_add(request, obj, post_url_continue)
+        token = GatewayToken.objects.select_related("organization").get(pk=obj.pk)
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.opts,
+            "title": f"Gateway token “{token.name}” created",
+            "token": token,
+            "secret": secret,
+        }
+        response = TemplateResponse(request, "admin/billing/gatewaytoken/secret.html", context)
+        add_never_cache_headers(response)
+        return response
 
 
 class UpstreamForm(forms.ModelForm):
@@ -290,7 +311,7 @@ class UpstreamForm(forms.ModelForm):
 
 
 @admin.register(Upstream)
-class UpstreamAdmin(admin.ModelAdmin):
+class UpstreamAdmin(ConsoleAdmin):
     """Model servers behind the gateway. Saves go through `upstreams.upstream_configure`, which
     encrypts the credential; the page only says whether one is set. An error while saving
     reports the request without the credential (`sensitive_post_parameters`)."""
@@ -335,7 +356,7 @@ class UpstreamAdmin(admin.ModelAdmin):
 
 
 @admin.register(ModelRoute)
-class ModelRouteAdmin(admin.ModelAdmin):
+class ModelRouteAdmin(ConsoleAdmin):
     """Which upstream serves each catalog model; a model without a route is not served."""
 
     list_display = ["model", "upstream", "upstream_model", "display_name", "enabled", "created_at"]

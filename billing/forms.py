@@ -1,4 +1,4 @@
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -7,7 +7,7 @@ from django import forms
 from billing import money
 from billing.reports import MAX_RANGE_DAYS
 from billing.services import MAX_RATE_LIMIT
-from console.forms import choice
+from console.forms import DateField, HourField, choice
 
 AMOUNT_ERRORS = {
     "invalid": "Enter an amount in US dollars, e.g. 250 or 99.50.",
@@ -121,27 +121,17 @@ class ReportFilterForm(forms.Form):
 
     workspace = forms.CharField(required=False)
     range = forms.ChoiceField(required=False)
-    start = forms.DateField(
-        required=False,
-        widget=forms.DateInput(attrs={"type": "date"}),
-        error_messages={"invalid": "Enter the start as YYYY-MM-DD."},
-    )
-    end = forms.DateField(
-        required=False,
-        widget=forms.DateInput(attrs={"type": "date"}),
-        error_messages={"invalid": "Enter the end as YYYY-MM-DD."},
-    )
+    # Dates and hours are checked as everywhere else (console.validation: years 2000 to
+    # 2999); errors are shown above the report, apart from their field, so they name it.
+    start = DateField(required=False, what="From")
+    end = DateField(required=False, what="To")
     model = forms.CharField(required=False)
     key = forms.CharField(required=False, label="API key")
     # Narrows the key filter's choices when there are more keys than it lists (no script;
     # with script the picker searches as one types).
     key_search = forms.CharField(required=False, max_length=100, strip=True)
-    day = forms.DateField(required=False, error_messages={"invalid": "That day is not a date."})
-    hour = forms.DateTimeField(
-        required=False,
-        input_formats=["%Y-%m-%dT%H", "%Y-%m-%dT%H:%M"],
-        error_messages={"invalid": "That hour is not valid."},
-    )
+    day = DateField(required=False, what="Day")
+    hour = HourField(required=False, what="Hour")
 
     def __init__(self, *args: Any, today: date, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -177,6 +167,5 @@ class ReportFilterForm(forms.Form):
         data["range"], data["start"], data["end"] = chosen, start, end
         hour = data.get("hour")
         if hour is not None:
-            data["hour"] = hour.replace(minute=0, second=0, microsecond=0, tzinfo=UTC)
-            data["day"] = data["hour"].date()
+            data["day"] = hour.date()
         return data

@@ -6,14 +6,14 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.core.mail import send_mail
+from django.core.mail import EmailMessage, send_mail
 from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
 
-from accounts import audit, keys
+from accounts import audit, keys, outbox
 from accounts.audit import Actor
 from accounts.models import Organization, OrganizationMember
 from accounts.roles import INHERITING_ORG_ROLES, OrgRole, WorkspaceRole
@@ -602,11 +602,19 @@ def spend_notifications_send_due(*, now: datetime | None = None) -> int:
     workspaces = Workspace.objects.in_bulk({ws for _org, ws in scopes if ws is not None})
     sent = 0
     for organization_id, workspace_id in scopes:
-        sent += spend_notifications_check(
-            organization=organizations[organization_id],
-            workspace=workspaces.get(workspace_id) if workspace_id is not None else None,
-            now=now,
-        )
+        try:
+            sent += spend_notifications_check(
+                organization=organizations[organization_id],
+                workspace=workspaces.get(workspace_id) if workspace_id is not None else None,
+                now=now,
+            )
+        except Exception:
+            # Checked again next time; the other scopes go on.
+            logger.exception(
+                "Spend notifications of %s (workspace %s) could not be checked.",
+                organization_id,
+                workspace_id,
+            )
     return sent
 
 
@@ -688,30 +696,47 @@ def increase_request_approvers(organization: Organization) -> list[str]:
     )
 
 
-def _send_increase_request_email(increase: SpendLimitIncreaseRequest) -> None:
+def increase_request_email(request_id: str, _secret: str | None) -> EmailMessage | None:
+    """The e-mail asking the organization's admins to answer an increase request
+    (`accounts.outbox`); None when it was answered meanwhile or there is no admin."""
+    increase = (
+        SpendLimitIncreaseRequest.objects.select_related("workspace", "organization")
+        .filter(pk=request_id)
+        .first()
+    )
+    if increase is None or increase.current_status() != IncreaseRequestStatus.PENDING:
+        return None
     recipients = increase_request_approvers(increase.organization)
     if not recipients:
-        return
-    send_mail(
-        subject=f"Spend limit increase requested for {increase.workspace.name}",
-        message=render_to_string(
+        return None
+    return EmailMessage(
+        subject=outbox.one_line(f"Spend limit increase requested for {increase.workspace.name}"),
+        body=render_to_string(
             "billing/email/increase_request_created.txt",
             {
                 "request": increase,
                 "url": settings.SITE_URL + reverse("billing:spend_limit_increase_request_list"),
             },
         ),
-        from_email=None,
-        recipient_list=recipients,
+        to=recipients,
     )
 
 
-def _send_increase_answer_email(increase: SpendLimitIncreaseRequest) -> None:
-    if increase.requested_by is None:
-        return
-    send_mail(
-        subject=f"Your spend limit increase for {increase.workspace.name} was {increase.status}",
-        message=render_to_string(
+def increase_answer_email(request_id: str, _secret: str | None) -> EmailMessage | None:
+    """The e-mail telling the requester how their increase request was answered
+    (`accounts.outbox`); None when they are gone."""
+    increase = (
+        SpendLimitIncreaseRequest.objects.select_related("workspace", "requested_by")
+        .filter(pk=request_id)
+        .first()
+    )
+    if increase is None or increase.requested_by is None:
+        return None
+    return EmailMessage(
+        subject=outbox.one_line(
+            f"Your spend limit increase for {increase.workspace.name} was {increase.status}"
+        ),
+        body=render_to_string(
             "billing/email/increase_request_answered.txt",
             {
                 "request": increase,
@@ -719,8 +744,7 @@ def _send_increase_answer_email(increase: SpendLimitIncreaseRequest) -> None:
                 + reverse("billing:workspace_limits", args=[increase.workspace.public_id]),
             },
         ),
-        from_email=None,
-        recipient_list=[increase.requested_by.email],
+        to=[increase.requested_by.email],
     )
 
 
@@ -783,7 +807,7 @@ def spend_limit_increase_request_create(
         target=increase,
         after={"request": increase.public_id, "amount_cents": amount_cents},
     )
-    transaction.on_commit(lambda: _send_increase_request_email(increase))
+    outbox.send_after_commit(increase_request_email, increase.pk)
     return increase
 
 
@@ -828,7 +852,7 @@ def spend_limit_increase_request_approve(
         after={"status": increase.status, "amount_cents": amount},
     )
     if notify:
-        transaction.on_commit(lambda: _send_increase_answer_email(increase))
+        outbox.send_after_commit(increase_answer_email, increase.pk)
     return increase
 
 
@@ -859,5 +883,5 @@ def spend_limit_increase_request_deny(
         after={"status": increase.status},
     )
     if notify:
-        transaction.on_commit(lambda: _send_increase_answer_email(increase))
+        outbox.send_after_commit(increase_answer_email, increase.pk)
     return increase

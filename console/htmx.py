@@ -7,9 +7,11 @@ from typing import Any
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.http import HttpResponse, HttpResponseRedirect
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
+from django.utils.cache import patch_vary_headers
 from django_htmx.http import HttpResponseClientRefresh, trigger_client_event
+from django_htmx.middleware import HtmxDetails
 
 from console.http import HtmxRequest
 
@@ -34,6 +36,25 @@ class Event(enum.StrEnum):
     INCREASE_REQUESTS_CHANGED = "increase-requests:changed"
 
 
+# What an answer's content depends on besides its URL, so no cache (the browser's included)
+# hands a partial to a request for the page or the other way round.
+VARY_HEADERS = ("HX-Request", "HX-Boosted", "HX-History-Restore-Request")
+
+
+def wants_partial(request: HttpRequest) -> bool:
+    """Whether the request is htmx asking for a part of a page. A boosted navigation wants
+    the whole page, and so does a history restore: after a miss in its history cache htmx
+    fetches the page again with `HX-Request` set, and a partial would show without the top
+    bar and sidebar."""
+    htmx: HtmxDetails | None = getattr(request, "htmx", None)
+    return htmx is not None and bool(htmx) and not htmx.boosted and not htmx.history_restore_request
+
+
+def vary_on_htmx(response: HttpResponse) -> HttpResponse:
+    patch_vary_headers(response, VARY_HEADERS)
+    return response
+
+
 def render_page(
     request: HtmxRequest,
     template_name: str,
@@ -42,11 +63,11 @@ def render_page(
     partial: str,
     status: int = 200,
 ) -> HttpResponse:
-    """The whole page, or only its `partial` for an htmx request that is not a boosted
-    navigation (those want the whole page)."""
-    if request.htmx and not request.htmx.boosted:
+    """The whole page, or only its `partial` when htmx asks for a part (`wants_partial`);
+    either way the answer says it varies with the htmx headers."""
+    if wants_partial(request):
         template_name = f"{template_name}#{partial}"
-    return render(request, template_name, context, status=status)
+    return vary_on_htmx(render(request, template_name, context, status=status))
 
 
 def render_dialog(
@@ -55,7 +76,7 @@ def render_dialog(
     """A dialog: a template extending `includes/modal.html`, which is the `<dialog>` alone
     for htmx and a page showing it open otherwise. `cancel_url` is where closing it leads when
     there is no script."""
-    return render(request, template_name, {**context, "cancel_url": cancel_url})
+    return vary_on_htmx(render(request, template_name, {**context, "cancel_url": cancel_url}))
 
 
 def dialog_done(

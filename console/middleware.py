@@ -13,14 +13,18 @@ from console.api import ApiError, error_response
 from console.validation import is_safe_text
 
 NOT_ALLOWED = "contains control characters (such as NUL), which are not allowed."
+POSTED_FORMS = ("application/x-www-form-urlencoded", "multipart/form-data")
 
 
-class RefuseUnsafeAddressMiddleware:
-    """Answer 400 to a path or query string holding control characters.
+class RefuseUnsafeInputMiddleware:
+    """Answer 400 to a path or query string holding control characters, and to a form that
+    posts a NUL character.
 
-    A NUL in a path segment or a query value would otherwise reach a database lookup
-    (PostgreSQL cannot compare text with NUL) or a header, deep inside some view. Refusing
-    them here covers every URL, the pages and the APIs alike.
+    A NUL in a path segment, a query value or a posted field would otherwise reach a
+    database lookup (PostgreSQL cannot compare text with NUL) or a header, deep inside some
+    view, one that reads `request.POST` itself as much as one with a form (whose fields refuse
+    NUL). Refusing them here covers every URL, the pages and the APIs alike; JSON bodies are
+    checked where they are parsed (`console.validation.loads_json`).
     """
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
@@ -34,11 +38,14 @@ class RefuseUnsafeAddressMiddleware:
         if request.path.startswith("/v1/"):
             error = ApiError(400, "invalid_request_error", problem, error_code="invalid_characters")
             return error_response(request, error)
+        if request.headers.get("HX-Request") == "true":
+            # Plain text: the page's script shows it where the person is looking (a toast).
+            return HttpResponse(problem, status=400, content_type="text/plain; charset=utf-8")
         return render(request, "400.html", {"problem": problem}, status=400)
 
     @staticmethod
     def _unsafe_part(request: HttpRequest) -> str | None:
-        """What part of the address is unsafe, said for the person who sent it."""
+        """What part of the request is unsafe, said for the person who sent it."""
         if not is_safe_text(request.path):
             return "The address"
         for name, values in request.GET.lists():
@@ -46,6 +53,10 @@ class RefuseUnsafeAddressMiddleware:
                 return "A query parameter's name"
             if not all(is_safe_text(value) for value in values):
                 return f"The query parameter {name[:100]}"
+        if request.method == "POST" and request.content_type in POSTED_FORMS:
+            for name, values in request.POST.lists():
+                if "\x00" in name or any("\x00" in value for value in values):
+                    return f"The field {name.replace(chr(0), '')[:100]}"
         return None
 
 

@@ -59,8 +59,8 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
-    # Before any view or middleware looks an address's parts up.
-    "console.middleware.RefuseUnsafeAddressMiddleware",
+    # Before any view or middleware looks an address's parts or a form's fields up.
+    "console.middleware.RefuseUnsafeInputMiddleware",
     "django.contrib.auth.middleware.LoginRequiredMiddleware",
     "accounts.middleware.TimeZoneMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
@@ -95,6 +95,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "console.context_processors.events",
+                "console.context_processors.htmx_partial",
                 "workspaces.context_processors.console",
             ],
         },

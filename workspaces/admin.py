@@ -21,7 +21,7 @@ from accounts.models import (
     OrganizationMember,
     SecretKey,
 )
-from console.admin import ReadOnlyAdmin, apply_each
+from console.admin import ConsoleAdmin, ReadOnlyAdmin, apply_each
 from workspaces import services
 from workspaces.access import BaseAccess, staff_access
 from workspaces.models import ApiKey, Workspace, WorkspaceMember
@@ -49,7 +49,7 @@ class MemberInline(admin.TabularInline):
 
 
 @admin.register(Organization)
-class OrganizationAdmin(admin.ModelAdmin):
+class OrganizationAdmin(ConsoleAdmin):
     list_display = ["name", "id", "created_at"]
     search_fields = ["name", "id"]
     readonly_fields = ["id", "created_at"]
@@ -68,7 +68,7 @@ class OrganizationAdmin(admin.ModelAdmin):
 
 
 @admin.register(OrganizationMember)
-class OrganizationMemberAdmin(admin.ModelAdmin):
+class OrganizationMemberAdmin(ConsoleAdmin):
     list_display = ["user", "organization", "role", "created_at"]
     list_filter = ["role"]
     search_fields = ["user__email", "user__name", "organization__name"]
@@ -103,7 +103,7 @@ class OrganizationMemberAdmin(admin.ModelAdmin):
 
 
 @admin.register(Invite)
-class InviteAdmin(admin.ModelAdmin):
+class InviteAdmin(ConsoleAdmin):
     list_display = ["email", "organization", "role", "status", "created_at", "expires_at"]
     list_filter = ["status", "role"]
     search_fields = ["email", "organization__name", "public_id"]
@@ -239,7 +239,7 @@ class WorkspaceMemberInline(admin.TabularInline):
 
 
 @admin.register(Workspace)
-class WorkspaceAdmin(admin.ModelAdmin):
+class WorkspaceAdmin(ConsoleAdmin):
     list_display = ["name", "organization", "public_id", "is_default", "created_at", "archived_at"]
     list_filter = ["is_default", ("archived_at", admin.EmptyFieldListFilter)]
     search_fields = ["name", "public_id", "organization__name"]

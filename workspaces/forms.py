@@ -9,7 +9,7 @@ from django.utils import timezone
 from accounts.keys import KEY_NAME_MAX_LENGTH
 from accounts.models import KeyStatus
 from accounts.roles import ASSIGNABLE_WORKSPACE_ROLES
-from console.forms import choice
+from console.forms import DateField, choice
 from workspaces.models import HEX_COLOR, NAME_MAX_LENGTH, Workspace, WorkspaceColor
 
 CUSTOM_COLOR = "custom"
@@ -125,12 +125,10 @@ class ApiKeyCreateForm(forms.Form):
         help_text="A name that says where the key is used, e.g. “support-bot production”.",
     )
     expiry = forms.ChoiceField(choices=EXPIRY_CHOICES, initial="never", label="Expires")
-    expiry_date = forms.DateField(
+    expiry_date = DateField(
         required=False,
         label="Expiry date",
         help_text="Used when Expires is “On a date…”; the key stops working at 00:00 UTC that day.",
-        widget=forms.DateInput(attrs={"type": "date"}),
-        error_messages={"invalid": "Enter a date as YYYY-MM-DD."},
     )
 
     def clean(self) -> dict[str, Any]:

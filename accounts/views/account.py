@@ -4,7 +4,6 @@ from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
-from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_http_methods, require_POST
 from django_htmx.http import trigger_client_event
 
@@ -14,6 +13,7 @@ from accounts.http import ConsoleRequest
 from accounts.models import User
 from console.forms import add_service_errors
 from console.htmx import Event
+from console.http import safe_next
 
 
 @require_http_methods(["GET", "POST"])
@@ -53,10 +53,7 @@ def account_theme(request: ConsoleRequest) -> HttpResponse:
     else:
         if request.htmx:
             return trigger_client_event(HttpResponse(status=204), Event.THEME, {"theme": theme})
-    next_url = request.POST.get("next", "")
-    if not url_has_allowed_host_and_scheme(next_url, allowed_hosts={request.get_host()}):
-        next_url = "/"
-    return redirect(next_url)
+    return redirect(safe_next(request, "/"))
 
 
 def keep_browser_time_zone(

@@ -1,5 +1,7 @@
 """Signing in and out, password reset, and accepting an invite: the public pages."""
 
+from urllib.parse import quote
+
 from django.contrib import messages
 from django.contrib.auth import login
 from django.contrib.auth import views as auth_views
@@ -11,19 +13,33 @@ from django.urls import reverse, reverse_lazy
 from django.views.decorators.http import require_http_methods
 
 from accounts import services
-from accounts.forms import NewAccountForm, SignInForm
+from accounts.forms import NewAccountForm, PasswordResetForm, SignInForm
 from accounts.middleware import SESSION_KEY
 from accounts.models import User
 from console.forms import add_service_errors
+from console.http import safe_next
 
 
-class SignInView(auth_views.LoginView):
+class NextOfThisSite(auth_views.RedirectURLMixin):
+    """Django's sign-in and sign-out views check `next` themselves; here they ask the
+    console's one check, so every `next` follows the same rule."""
+
+    def get_redirect_url(self, request: HttpRequest | None = None) -> str:
+        return safe_next(request or self.request, "")  # type: ignore[attr-defined]
+
+
+class SignInView(NextOfThisSite, auth_views.LoginView):
     template_name = "accounts/login.html"
     authentication_form = SignInForm
     redirect_authenticated_user = True
 
 
+class SignOutView(NextOfThisSite, auth_views.LogoutView):
+    pass
+
+
 class PasswordResetView(auth_views.PasswordResetView):
+    form_class = PasswordResetForm
     template_name = "accounts/password_reset.html"
     email_template_name = "accounts/email/password_reset.txt"
     subject_template_name = "accounts/email/password_reset_subject.txt"
@@ -85,7 +101,7 @@ def invite_accept(request: HttpRequest, token: str) -> HttpResponse:
         return render(request, "accounts/invite_accept.html", context, status=403)
     has_account = signed_in is None and User.objects.filter(email=invite.email).exists()
     if has_account:
-        context["login_url"] = f"{reverse('accounts:login')}?next={request.path}"
+        context["login_url"] = f"{reverse('accounts:login')}?next={quote(request.path)}"
         return render(request, "accounts/invite_accept.html", context)
     form = None if signed_in else NewAccountForm(request.POST or None, email=invite.email)
     if request.method == "POST" and (form is None or form.is_valid()):

@@ -3,12 +3,12 @@
 from django.contrib import messages
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
-from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_POST
 
 from accounts import selectors
 from accounts.http import ConsoleRequest
 from accounts.middleware import SESSION_KEY
+from console.http import safe_next
 
 
 @require_GET
@@ -28,7 +28,4 @@ def organization_switch(request: ConsoleRequest) -> HttpResponse:
         messages.error(request, "You are not a member of that organization.")
         return redirect("/")
     request.session[SESSION_KEY] = organization_id
-    next_url = request.POST.get("next", "")
-    if not url_has_allowed_host_and_scheme(next_url, allowed_hosts={request.get_host()}):
-        next_url = "/"
-    return redirect(next_url)
+    return redirect(safe_next(request, "/"))

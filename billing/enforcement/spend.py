@@ -106,6 +106,10 @@ def reconcile_all(*, now: float | None = None) -> int:
         except LimiterUnavailable:
             mark_diverged(organization_id)
             raise
+        except Exception:
+            # Tried again next time; the other organizations go on.
+            logger.exception("The spend counters of %s could not be reconciled.", organization_id)
+            mark_diverged(organization_id)
     return done
 
 

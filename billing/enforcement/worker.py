@@ -3,8 +3,6 @@ Redis, and reconciling spend counters with the database."""
 
 import logging
 
-from django.db import DatabaseError
-
 from accounts.models import Organization
 from billing import usage
 from billing.enforcement import policy, spend
@@ -29,7 +27,7 @@ def store_queued_usage(*, limit: int = 1_000, rounds: int = 50) -> int:
         for batch in batches:
             try:
                 stored_batches.append((batch, usage.store_queued(batch.records)))
-            except (DatabaseError, ValueError, KeyError, TypeError):
+            except Exception:
                 # Left claimed, so tried again next time; the other organizations go on.
                 logger.exception("Queued usage of organization %s could not be stored.", batch.org)
         counters.ack_usage(  # type: ignore[attr-defined]
@@ -43,7 +41,7 @@ def store_queued_usage(*, limit: int = 1_000, rounds: int = 50) -> int:
         }:
             try:
                 spend.notify_if_due(organization_id, workspace_id, {})
-            except DatabaseError:
+            except Exception:
                 logger.exception("Spend notifications of %s could not be checked.", organization_id)
         # Until a claim comes back empty: one handed out again may hide newer records.
         organizations = [batch.org for batch, _records in stored_batches]

@@ -19,7 +19,15 @@ from billing.forms import NotificationForm, RateLimitForm, SpendLimitForm
 from billing.models import Limiter, ModelGroup, SpendLimitIncreaseRequest, SpendNotification
 from billing.selectors import EffectiveLimits, RateLimitRow
 from console.forms import add_service_errors
-from console.htmx import Event, confirm_action, dialog_done, render_dialog, render_page
+from console.htmx import (
+    Event,
+    confirm_action,
+    dialog_done,
+    render_dialog,
+    render_page,
+    vary_on_htmx,
+    wants_partial,
+)
 from workspaces.access import Access, organization_access, tab_context, workspace_access
 from workspaces.models import Workspace
 
@@ -100,11 +108,11 @@ def workspace_rate_limit_set(request: ConsoleRequest, workspace_id: str) -> Http
     if request.method == "GET":
         editing = data.get("mode") != "view"
         form = RateLimitForm(initial={"value": row.workspace_value or row.organization_value})
-        if not request.htmx:  # the pencil followed as a link: the whole tab, this row editing
+        if not wants_partial(request):  # the pencil followed as a link: the whole tab
             context = _tab_context(
                 workspace, access, editing_limit=row.key if editing else "", form=form
             )
-            return render(request, "billing/workspace_limits.html", context)
+            return vary_on_htmx(render(request, "billing/workspace_limits.html", context))
         context = _row_context(
             workspace, access, row, editing=editing, form=form, focus_pencil=not editing
         )

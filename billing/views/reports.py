@@ -223,7 +223,9 @@ def usage(request: ConsoleRequest) -> HttpResponse:
                 ),
             )
         context.update(_usage_context(request, report))
-    return render_page(request, "billing/usage.html", context, partial="report")
+    return render_page(
+        request, "billing/usage.html", context, partial="report", status=_status(request, filters)
+    )
 
 
 def _usage_context(request: ConsoleRequest, report: reports.UsageReport) -> dict:
@@ -347,7 +349,15 @@ def cost(request: ConsoleRequest) -> HttpResponse:
         if request.GET.get("format") == "csv":
             return _cost_csv(request, report)
         context.update(_cost_context(request, report))
-    return render_page(request, "billing/cost.html", context, partial="report")
+    return render_page(
+        request, "billing/cost.html", context, partial="report", status=_status(request, filters)
+    )
+
+
+def _status(request: ConsoleRequest, filters: Filters) -> int:
+    """The page shows bad filters above the report (200, so htmx swaps it in); a CSV asked
+    for with bad filters is that page too, as a 400, not a download."""
+    return 400 if filters.scope is None and request.GET.get("format") == "csv" else 200
 
 
 def _cost_context(request: ConsoleRequest, report: reports.CostReport) -> dict:

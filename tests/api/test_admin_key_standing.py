@@ -1,6 +1,9 @@
 """An Admin key acts with its creator's current standing: it stops working when its creator
 is no longer an admin or no longer a member, says so, and works again once they are."""
 
+import html
+import re
+
 import pytest
 from django.test import Client
 from django.urls import reverse
@@ -106,3 +109,89 @@ def test_demoting_a_member_without_keys_asks_without_mentioning_keys(client, per
     assert response.status_code == 200 and response["HX-Retarget"] == "#modal"
     assert "admin-keys-stopping" not in response.content.decode()
     assert personas.member(other).role == OrgRole.ADMIN
+
+
+def _badges(admin_client) -> list[tuple[str, str, str]]:
+    """Each stopped key's (data-status, tooltip, badge text) on Settings > Admin Keys."""
+    page = admin_client.get(reverse("workspaces:admin_key_list")).content.decode()
+    found = re.findall(
+        r'<span class="badge badge--danger" data-status="([^"]+)" title="([^"]+)">([^<]+)</span>',
+        page,
+    )
+    return [(status, html.unescape(title), text) for status, title, text in found]
+
+
+def test_a_removed_creators_keys_say_the_creator_left(client, personas, grace):
+    user, _secrets = grace
+    services.member_remove(actor=Actor.for_user(personas.admin), member=personas.member(user))
+    badges = _badges(client(personas.admin))
+    assert badges == 2 * [
+        (
+            "creator_left",
+            "This Admin key no longer works: its creator is no longer a member of the organization.",
+            "Stopped: creator left the organization",
+        )
+    ]
+
+
+def _staff_sets_active(staff_client, user, active: bool):
+    """Staff tick or untick Active on the user's page of the Django admin."""
+    url = reverse("admin:accounts_user_change", args=[user.pk])
+    form = staff_client.get(url).context["adminform"].form
+    data = {
+        name: value
+        for name, value in form.initial.items()
+        if name in form.fields and value is not None and name not in ("password", "is_active")
+    }
+    data["groups"] = data["user_permissions"] = []
+    if active:
+        data["is_active"] = "on"
+    inlines = staff_client.get(url).context["inline_admin_formsets"]
+    for inline in inlines:
+        management = inline.formset.management_form
+        data.update({f"{management.prefix}-{k}": v for k, v in management.initial.items()})
+        for index, member_form in enumerate(inline.formset.forms):
+            data[f"{inline.formset.prefix}-{index}-id"] = member_form.instance.pk
+            data[f"{inline.formset.prefix}-{index}-user"] = user.pk
+    response = staff_client.post(url, data)
+    assert response.status_code == 302, response.context["adminform"].form.errors
+    return response
+
+
+def test_a_deactivated_creators_keys_stop_say_why_and_come_back(client, personas, grace, staff):
+    user, secrets = grace
+    staff_client = client(staff)
+    assert _me(secrets[0]).status_code == 200
+    _staff_sets_active(staff_client, user, active=False)
+    user.refresh_from_db()
+    assert not user.is_active
+    refused = error(_me(secrets[0]), 401, "authentication_error")
+    assert refused["message"] == (
+        "This Admin key no longer works: its creator's account was deactivated."
+    )
+    assert _badges(client(personas.admin)) == 2 * [
+        (
+            "creator_deactivated",
+            "This Admin key no longer works: its creator's account was deactivated.",
+            "Stopped: creator deactivated",
+        )
+    ]
+    lost = AuditEvent.objects.filter(action="admin_key.creator_lost")
+    assert lost.count() == 2
+    assert {e.organization_id for e in lost} == {personas.org.id}
+    assert all(e.after["why"] == "account deactivated" and e.actor == staff for e in lost)
+    deactivated = AuditEvent.objects.get(action="user.set_active")
+    assert (deactivated.organization_id, deactivated.target_id) == (None, user.public_id)
+    _staff_sets_active(staff_client, user, active=True)
+    assert _me(secrets[0]).status_code == 200
+    assert AuditEvent.objects.filter(action="admin_key.creator_restored").count() == 2
+
+
+def test_a_deactivated_member_who_is_not_an_admin_changes_no_key(personas, staff):
+    developer = personas.member(personas.developer)
+    services.user_set_active(actor=Actor.for_user(staff), user=developer.user, active=False)
+    assert (
+        not AuditEvent.objects.filter(action__startswith="admin_key.")
+        .exclude(action="admin_key.create")
+        .exists()
+    )

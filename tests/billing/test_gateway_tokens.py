@@ -1,21 +1,46 @@
 """Gateway tokens: created, disabled, enabled and deleted by staff in the Django admin, each
 through its service and recorded in the audit trail (in no organization's)."""
 
+import re
+
+from django.contrib.messages.storage.cookie import CookieStorage
+from django.test import RequestFactory
 from django.urls import reverse
 
 from accounts.audit import Actor
 from accounts.models import AuditEvent, KeyStatus
 from billing import services
+from billing.gateway import gateway_token_authenticate
 from billing.models import GatewayToken
 
 
-def test_staff_create_a_token_and_see_its_secret_once(client, staff):
-    response = client(staff).post(
-        reverse("admin:billing_gatewaytoken_add"), {"name": "edge"}, follow=True
-    )
-    token = GatewayToken.objects.get()
+def _readable(cookies) -> str:
+    """The cookies' values, with the messages cookie decoded as anyone could (it is signed,
+    not encrypted)."""
+    values = [morsel.value for morsel in cookies.values()]
+    if CookieStorage.cookie_name in cookies:
+        storage = CookieStorage(RequestFactory().get("/"))
+        decoded = storage._decode(cookies[CookieStorage.cookie_name].value) or []
+        values += [str(message) for message in decoded]
+    return "\n".join(values)
+
+
+def test_staff_create_a_token_and_see_its_secret_once_on_the_page(client, staff):
+    staff_client = client(staff)
+    response = staff_client.post(reverse("admin:billing_gatewaytoken_add"), {"name": "edge"})
+    # No secret in a cookie set by the answer, nor kept in the session for a later page.
+    kept = _readable(response.cookies) + str(dict(staff_client.session.items()))
+    assert GatewayToken.SECRET_PREFIX not in kept
+    # The page that answers the form shows it, once, and is not cached.
+    assert response.status_code == 200
     page = response.content.decode()
-    assert "Copy its secret now" in page and GatewayToken.SECRET_PREFIX in page
+    assert "Copy its secret now" in page
+    secret = re.search(r'value="(cgw-[^"]+)"', page).group(1)
+    token = GatewayToken.objects.get()
+    assert gateway_token_authenticate(secret) == token
+    assert "no-store" in response["Cache-Control"]
+    later = staff_client.get(reverse("admin:billing_gatewaytoken_changelist"))
+    assert secret not in later.content.decode() + _readable(later.cookies)
     event = AuditEvent.objects.get()
     assert (event.action, event.target_id, event.organization_id) == (
         "gateway_token.create",

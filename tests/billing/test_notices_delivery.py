@@ -8,11 +8,13 @@ from datetime import timedelta
 import pytest
 import time_machine
 from django.core import mail
+from django.core.mail import EmailMessage
 from django.core.mail.backends.locmem import EmailBackend
 from django.core.management import call_command
 from django.utils import timezone
 
 from accounts.audit import Actor
+from accounts.models import OutgoingEmail
 from billing import enforcement, limiter, services, usage
 from billing.models import Model, SpendNotificationDelivery
 from tests.factories import MemberFactory, UserFactory, WorkspaceFactory
@@ -138,3 +140,102 @@ def test_the_worker_goes_on_when_e_mail_fails(personas, settings):
     call_command("usage_worker", "--once", stdout=out, stderr=io.StringIO())
     assert "Sent 1 API key expiry notices." in out.getvalue()
     assert "Sent 1 spend notifications." in out.getvalue()
+
+
+def test_any_failing_step_is_logged_and_the_worker_goes_on(personas, monkeypatch, caplog):
+    def broken() -> int:
+        raise RuntimeError("a bug in one step")
+
+    monkeypatch.setattr(usage, "rollup_pending", broken)
+    OutgoingEmail.objects.create(
+        composer="tests.billing.test_notices_delivery.hello_email",
+        about="x",
+        next_attempt_at=timezone.now(),
+    )
+    out = io.StringIO()
+    call_command("usage_worker", "--once", stdout=out, stderr=io.StringIO())
+    assert "Rollups failed; tried again next round." in caplog.text
+    assert "Sent 1 e-mails that had failed before." in out.getvalue()  # the steps after it ran
+    assert [m.subject for m in mail.outbox] == ["hello x"]
+
+
+def hello_email(about: str, _secret: str | None) -> EmailMessage:
+    return EmailMessage(subject=f"hello {about}", body="hi", to=["someone@acme.test"])
+
+
+class QueueOfTwo:
+    """A limiter backend with usage queued for two organizations."""
+
+    queues_usage = True
+
+    def __init__(self, organizations: list[str]) -> None:
+        self.batches = [
+            limiter.QueuedBatch(org, f"t{org}", [f"record of {org}"]) for org in organizations
+        ]
+        self.acknowledged: list[str] = []
+
+    def claim_usage(self, organizations, limit):
+        batches, self.batches = [b for b in self.batches if b.org in organizations], []
+        return batches
+
+    def ack_usage(self, done):
+        self.acknowledged += [batch.org for batch, _records in done]
+
+
+def test_one_organization_that_fails_stops_no_other_in_the_worker(personas, monkeypatch, caplog):
+    failing, fine = str(personas.org.pk), str(personas.other_org.pk)
+    queue = QueueOfTwo([failing, fine])
+    enforcement.use_backend(queue)  # type: ignore[arg-type]
+
+    def store(texts):
+        if texts == [f"record of {failing}"]:
+            raise RuntimeError("a bug with this organization's records")
+        return []
+
+    monkeypatch.setattr(usage, "store_queued", store)
+    enforcement.store_queued_usage()
+    assert queue.acknowledged == [fine]  # the failing batch stays claimed, tried again later
+    assert f"Queued usage of organization {failing} could not be stored." in caplog.text
+
+
+def test_one_organization_that_fails_to_reconcile_stops_no_other(personas, monkeypatch, caplog):
+    from billing.enforcement import spend
+
+    failing, fine = str(personas.org.pk), str(personas.other_org.pk)
+    monkeypatch.setattr(usage, "organizations_with_usage_since", lambda start: [failing, fine])
+    reconciled = []
+
+    def reconcile(organization_id, now):
+        if organization_id == failing:
+            raise RuntimeError("a bug with this organization")
+        reconciled.append(organization_id)
+        return object()
+
+    monkeypatch.setattr(spend, "reconcile", reconcile)
+    assert spend.reconcile_all() == 1
+    assert reconciled == [fine]
+    assert f"The spend counters of {failing} could not be reconciled." in caplog.text
+
+
+def test_one_scope_whose_check_fails_stops_no_other_notification(personas, monkeypatch, caplog):
+    actor = Actor.for_user(personas.admin)
+    for organization, admin in ((personas.org, actor), (personas.other_org, None)):
+        services.spend_notification_add(
+            actor=admin or Actor.for_user(personas.outsider),
+            organization=organization,
+            workspace=None,
+            amount_cents=50,
+        )
+    checked = []
+    real_check = services.spend_notifications_check
+
+    def check(*, organization, workspace=None, now=None):
+        if organization == personas.org:
+            raise RuntimeError("a bug with this organization")
+        checked.append(organization)
+        return real_check(organization=organization, workspace=workspace, now=now)
+
+    monkeypatch.setattr(services, "spend_notifications_check", check)
+    services.spend_notifications_send_due()
+    assert checked == [personas.other_org]
+    assert "could not be checked" in caplog.text

@@ -315,12 +315,12 @@ def test_another_organizations_workspace_is_404(client, personas, data, page):
         ({"range": "custom", "start": "2025-01-01", "end": "2026-11-01"}, "at most 13 months"),
         (
             {"range": "custom", "start": "2026-13-45", "end": "2026-11-01"},
-            "Enter the start as YYYY-MM-DD",
+            "From: Expected a date such as 2026-11-01, within years 2000 to 2999.",
         ),
         ({"range": "custom", "start": "2026-11-01"}, "both the start and the end"),
         ({"model": "gpt-9"}, "is not a model in the catalog"),
         ({"range": "forever"}, "Choose one of the ranges listed"),
-        ({"day": "yesterday"}, "not a date"),
+        ({"day": "yesterday"}, "Day: Expected a date such as"),
         ({"key": "apikey_doesnotexist"}, "No API key has that ID"),
     ],
 )

@@ -62,3 +62,31 @@ def test_client_errors_are_logged_without_their_traceback():
     )
     server_error.status_code = 500
     assert ClientErrorsWithoutTraceback().filter(server_error) and server_error.exc_info is not None
+
+
+def test_a_posted_nul_is_400_before_any_view_reads_it(client, personas, htmx):
+    """A view reading `request.POST` itself (a limit row's save) never meets NUL: PostgreSQL
+    refuses to compare text holding one, which answered 500."""
+    workspace = personas.default_workspace.public_id
+    admin = client(personas.admin)
+    for url, data in (
+        (
+            f"/settings/workspaces/{workspace}/limits/rate/",
+            {"model_group": "name\x00", "limiter": "requests_per_minute", "value": "10"},
+        ),
+        (f"/settings/workspaces/{workspace}/limits/rate/reset/", {"model_group\x00": "x"}),
+        ("/settings/members/invite/", {"email": "a@b.test", "role": "user\x00"}),
+    ):
+        page = admin.post(url, data)
+        assert page.status_code == 400 and b"control characters" in page.content
+        toast = admin.post(url, data, **htmx)
+        assert toast.status_code == 400
+        assert toast["Content-Type"].startswith("text/plain")
+        assert "which are not allowed" in toast.content.decode()
+
+
+def test_newlines_and_tabs_in_posted_text_reach_the_form(client, personas, htmx):
+    workspace = personas.default_workspace.public_id
+    url = f"/settings/workspaces/{workspace}/limits/spend/request/"
+    response = client(personas.developer).post(url, {"amount": "1", "message": "a\r\n\tb"}, **htmx)
+    assert response.status_code != 400 or b"control characters" not in response.content

@@ -19,6 +19,9 @@ What it answers is told by the last user message, in a line such as
 - `stall`: after `after` words, silence for a minute (past any test's read timeout).
 - `drop`: after `after` words, the connection is cut.
 
+A body the API would refuse (no model, messages that are not a list of messages with a role
+and content) is answered 400 in the error envelope, as the API does.
+
 `GET /_log` answers what it received (headers and bodies) and how each answer ended
 (`complete`, or `closed` when the caller hung up first); `DELETE /_log` empties it.
 """
@@ -75,6 +78,32 @@ def _usage(params: dict[str, str], output: int) -> dict:
     return usage
 
 
+def _refusal(payload: object) -> web.Response | None:
+    """A 400 in the API's envelope for a body the API would refuse (the gateway passes on
+    what it need not read itself, as the API's own checks come after it)."""
+    problem = None
+    messages = payload.get("messages") if isinstance(payload, dict) else None
+    if not isinstance(payload, dict):
+        problem = "The request body must be an object."
+    elif not isinstance(payload.get("model"), str):
+        problem = "model: Input should be a valid string"
+    elif not isinstance(messages, list) or not all(
+        isinstance(m, dict)
+        and m.get("role") in ("user", "assistant")
+        and isinstance(m.get("content"), (str, list))
+        for m in messages
+    ):
+        problem = "messages: each message needs a role and content"
+    elif not isinstance(payload.get("stream", False), bool):
+        problem = "stream: Input should be a valid boolean"
+    if problem is None:
+        return None
+    return web.json_response(
+        {"type": "error", "error": {"type": "invalid_request_error", "message": problem}},
+        status=400,
+    )
+
+
 def _event(name: str, data: dict) -> bytes:
     return f"event: {name}\ndata: {json.dumps(data)}\n\n".encode()
 
@@ -89,6 +118,10 @@ async def messages(request: web.Request) -> web.StreamResponse:
     entry = {"headers": dict(request.headers), "body": payload, "ended": "started"}
     LOG.append(entry)
     del LOG[:-200]
+    refused = _refusal(payload)
+    if refused is not None:
+        entry["ended"] = "complete"
+        return refused
     scenario, params = _directive(payload)
     await asyncio.sleep(int(params.get("delay_ms", 0)) / 1000)
     if scenario == "status":
@@ -203,6 +236,9 @@ async def messages(request: web.Request) -> web.StreamResponse:
 async def count_tokens(request: web.Request) -> web.Response:
     payload = await request.json()
     LOG.append({"headers": dict(request.headers), "body": payload, "ended": "complete"})
+    refused = _refusal(payload)
+    if refused is not None:
+        return refused
     _scenario, params = _directive(payload)
     return web.json_response({"input_tokens": int(params.get("input", 25))})
 

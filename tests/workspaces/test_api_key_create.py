@@ -106,7 +106,9 @@ def test_create_shows_secret_once(client, personas, production, htmx, caplog):
         ({"name": "x" * 501, "expiry": "never"}, "at most 500 characters"),
         ({"name": "ok", "expiry": "custom", "expiry_date": "2001-01-01"}, "must be in the future"),
         ({"name": "ok", "expiry": "custom"}, "Choose the day the key expires."),
-        ({"name": "ok", "expiry": "custom", "expiry_date": "tomorrow"}, "Enter a date"),
+        ({"name": "ok", "expiry": "custom", "expiry_date": "tomorrow"}, "Expected a date such as"),
+        ({"name": "ok", "expiry": "custom", "expiry_date": "9999-12-31"}, "years 2000 to 2999"),
+        ({"name": "ok", "expiry": "custom", "expiry_date": "2026-02-30"}, "years 2000 to 2999"),
         ({"name": "ok", "expiry": "forever"}, "Select a valid choice"),
     ],
 )

@@ -25,11 +25,10 @@ def key_action(
     template_name: str,
     cancel_url: str,
     events: tuple[Event, ...],
-    redirect_to: str | None = None,
 ) -> HttpResponse:
     """The dialog (GET) and the change (POST) of `action` ("disable", "enable" or "delete")
     on `key`, through the kind's own services (`set_status` and `delete`), so each kind's
-    rules and counts hold."""
+    rules and counts hold. Done or cancelled, it leads to `cancel_url`."""
     actor = Actor.from_request(request)
     if action == "delete":
         perform = partial(delete, actor=actor, key=key)
@@ -42,7 +41,6 @@ def key_action(
         template_name=template_name,
         context={"key": key},
         cancel_url=cancel_url,
-        redirect_to=redirect_to,
         message=f"{noun} “{key.name}” {DONE[action]}.",
         events=events,
     )

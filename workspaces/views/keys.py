@@ -15,6 +15,7 @@ from accounts.http import ConsoleRequest
 from accounts.models import OrganizationMember
 from console.forms import add_service_errors
 from console.htmx import Event, dialog_done, render_dialog, render_page
+from console.http import safe_next
 from console.pagination import cursor_page
 from workspaces import selectors, services
 from workspaces.access import (
@@ -112,19 +113,18 @@ def api_key_create(request: ConsoleRequest, workspace_id: str) -> HttpResponse:
     )
 
 
+def _back_url(request: ConsoleRequest, key: ApiKey) -> str:
+    """Where a key's dialog leads when closed or done: the page it was opened from (`next`,
+    when it is one of this site's), else the key's workspace's API Keys tab."""
+    return safe_next(request, reverse("workspaces:workspace_keys", args=[key.workspace.public_id]))
+
+
 def _key_done(request: ConsoleRequest, key: ApiKey, message: str) -> HttpResponse:
     return dialog_done(
         request,
-        redirect_to=request.POST.get("next")
-        or reverse("workspaces:workspace_keys", args=[key.workspace.public_id]),
+        redirect_to=_back_url(request, key),
         message=message,
         events=(Event.KEYS_CHANGED,),
-    )
-
-
-def _cancel_url(request: ConsoleRequest, key: ApiKey) -> str:
-    return request.GET.get("next") or reverse(
-        "workspaces:workspace_keys", args=[key.workspace.public_id]
     )
 
 
@@ -145,7 +145,7 @@ def api_key_rename(request: ConsoleRequest, key_id: str) -> HttpResponse:
         request,
         "workspaces/api_key_rename_dialog.html",
         {"form": form, "key": key},
-        cancel_url=_cancel_url(request, key),
+        cancel_url=_back_url(request, key),
     )
 
 
@@ -161,8 +161,7 @@ def _key_action(
         set_status=services.api_key_set_status,
         delete=services.api_key_delete,
         template_name=template_name,
-        cancel_url=_cancel_url(request, key),
-        redirect_to=request.POST.get("next") or None,
+        cancel_url=_back_url(request, key),
         events=(Event.KEYS_CHANGED,),
     )
 

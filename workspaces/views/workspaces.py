@@ -11,6 +11,7 @@ from accounts.audit import Actor
 from accounts.http import ConsoleRequest
 from console.forms import add_service_errors
 from console.htmx import Event, confirm_action, dialog_done, render_dialog, render_page
+from console.http import safe_next
 from workspaces import selectors, services
 from workspaces.access import (
     organization_access,
@@ -135,6 +136,10 @@ def workspace_edit(request: ConsoleRequest, workspace_id: str) -> HttpResponse:
         request.POST or None,
         initial={"name": workspace.name, "display_color": workspace.display_color},
     )
+    # Opened from a page of the workspace (`next`), saving reloads that page, whose heading
+    # shows the name; from the list, the list refreshes itself.
+    list_url = reverse("workspaces:workspace_list")
+    back = safe_next(request, list_url)
     if request.method == "POST" and form.is_valid():
         try:
             workspace = services.workspace_edit(
@@ -146,15 +151,12 @@ def workspace_edit(request: ConsoleRequest, workspace_id: str) -> HttpResponse:
         except ValidationError as error:
             add_service_errors(form, error)
         else:
-            back_to_page = request.POST.get("next") == "detail"
             return dialog_done(
                 request,
-                redirect_to=reverse("workspaces:workspace_detail", args=[workspace.public_id])
-                if back_to_page
-                else reverse("workspaces:workspace_list"),
+                redirect_to=back,
                 message=f"Workspace “{workspace.name}” saved.",
                 events=(Event.WORKSPACES_CHANGED,),
-                refresh=back_to_page,
+                refresh=back != list_url,
             )
     return render_dialog(
         request,
@@ -163,9 +165,9 @@ def workspace_edit(request: ConsoleRequest, workspace_id: str) -> HttpResponse:
             **_form_context(form),
             "workspace": workspace,
             "access": access,
-            "next": request.POST.get("next") or request.GET.get("next", ""),
+            "next": "" if back == list_url else back,
         },
-        cancel_url=reverse("workspaces:workspace_list"),
+        cancel_url=back,
     )
 
 

@@ -6,6 +6,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandParser
 from django.db import DatabaseError
 
+from accounts import outbox
 from billing import enforcement, services, usage
 from billing.limiter import LimiterUnavailable
 from workspaces.services import api_key_expiry_notices_send
@@ -16,9 +17,10 @@ logger = logging.getLogger(__name__)
 class Command(BaseCommand):
     help = (
         "Keep reports and counters current: store the usage records queued in Redis "
-        "(USAGE_QUEUE), roll usage up every few seconds, reconcile the spend counters with the "
-        "database (RECONCILE_SECONDS), send spend notifications that are due and the API key "
-        "expiry notices. Run one beside the web processes when USAGE_ROLLUP_INLINE is off."
+        "(USAGE_QUEUE), roll usage up every few seconds, retry e-mails that failed, reconcile "
+        "the spend counters with the database (RECONCILE_SECONDS), send spend notifications "
+        "that are due and the API key expiry notices. Run one beside the web processes when "
+        "USAGE_ROLLUP_INLINE is off."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
@@ -40,6 +42,7 @@ class Command(BaseCommand):
             self._step("partitions", usage.ensure_partitions)
             self._step("queued usage", self._store_queued)
             self._step("rollups", self._roll_up)
+            self._step("e-mails", self._send_emails)
             if time.monotonic() >= next_reconcile:
                 self._step("reconciling spend counters", enforcement.reconcile_spend)
                 self._step("spend notifications", self._notify_spend)
@@ -52,12 +55,16 @@ class Command(BaseCommand):
             time.sleep(interval)
 
     def _step(self, name: str, work) -> None:
+        """Run one step; whatever it raises is logged and the worker goes on with the next
+        step and the next round (the step tries again then)."""
         try:
             work()
         except LimiterUnavailable as error:
             self.stderr.write(f"Redis cannot be reached; {name} waits: {error}")
         except DatabaseError:
             logger.exception("The database failed during %s; tried again next round.", name)
+        except Exception:
+            logger.exception("%s failed; tried again next round.", name.capitalize())
 
     def _store_queued(self) -> None:
         stored = enforcement.store_queued_usage()
@@ -68,6 +75,11 @@ class Command(BaseCommand):
         rolled = usage.rollup_pending()
         if rolled:
             self.stdout.write(f"Rolled up {rolled:,} usage records.")
+
+    def _send_emails(self) -> None:
+        sent = outbox.send_due()
+        if sent:
+            self.stdout.write(f"Sent {sent} e-mails that had failed before.")
 
     def _notify_expiry(self) -> None:
         sent = api_key_expiry_notices_send()
