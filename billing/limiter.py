@@ -16,9 +16,9 @@ counter involved, or changes nothing and names the first one that refused.
 
 A reservation is held until it settles or expires. Settling replaces the hold by the real
 cost and gives back unused input and output capacity, once: the settled reservation is
-remembered (its cost) until `keep_until`, so a second settle changes nothing. A settle of a
-reservation the store does not hold (expired, or lost with the store's data) counts its cost
-when asked to (`late`). Spend counters that do not exist are never created by a settle or an
+remembered (with what its settle answered) until `keep_until`, so a second settle changes
+nothing and answers the same. A settle of a reservation the store does not hold (expired, or
+lost with the store's data) counts its cost when asked to (`late`). Spend counters that do not exist are never created by a settle or an
 expiry: `reconcile` sets them from the database.
 
 Spend is counted in micro-cents (10^-6 cent) as integers, so Lua's doubles stay exact up to
@@ -31,14 +31,17 @@ import heapq
 import json
 import secrets
 import threading
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Protocol
 
 import redis
 import redis.asyncio
 import redis.asyncio.cluster
+import redis.asyncio.retry
+import redis.backoff
 import redis.cluster
+import redis.retry
 
 MICRO = 1_000_000  # micro-cents per cent
 LUA = Path(__file__).resolve().parent / "lua"
@@ -245,16 +248,19 @@ class SettleRequest:
 
 
 SETTLED = "settled"  # by this call
-ALREADY = "already"  # by an earlier call, whose cost is given
+ALREADY = "already"  # by an earlier call, whose answer is given again
 ABSENT = "absent"  # not held, not remembered, and not counted (`late` was false)
 
 
 @dataclass(slots=True)
 class SettleResult:
+    """What a settle did to the counters. With ALREADY, what the earlier settle did (`spend`
+    and `reserved` are empty for one remembered before settles kept them)."""
+
     status: str
     spend: dict[str, int] = field(default_factory=dict)  # counters after the settle
     reserved: int | None = None  # micro-cents the hold had reserved (None: no hold)
-    settled_cost: str | None = None  # with ALREADY: the cost in cents, as text
+    settled_cost: str | None = None  # the cost in cents, as text
 
 
 @dataclass(frozen=True, slots=True)
@@ -336,7 +342,7 @@ class LocalBackend:
             self._buckets: dict[tuple[str, str], tuple[float, float]] = {}  # -> (tokens, at)
             self._spend: dict[tuple[str, str], dict[str, int]] = {}  # (org, month) -> counters
             self._holds: dict[tuple[str, str], Hold] = {}  # (org, id) -> hold
-            self._settled: dict[tuple[str, str], str] = {}  # (org, id) -> cost text
+            self._settled: dict[tuple[str, str], SettleResult] = {}  # (org, id) -> answer
             self._expiry: dict[str, list[tuple[float, str]]] = {}  # org -> heap (time, id)
 
     def _level(self, org: str, name: str, capacity: int, now: float) -> float:
@@ -414,7 +420,7 @@ class LocalBackend:
         with self._lock:
             settled = self._settled.get((org, request.reservation_id))
             if settled is not None:
-                return SettleResult(ALREADY, settled_cost=settled)
+                return replace(settled, spend=dict(settled.spend))
             hold = self._holds.pop((org, request.reservation_id), None)
             totals: dict[str, int | None] = {}
             reserved = None
@@ -437,15 +443,14 @@ class LocalBackend:
                     totals[name] = self._spend_add(key, name, request.cost)
             else:
                 return SettleResult(ABSENT)
-            self._settled[(org, request.reservation_id)] = request.cost_text
+            spend = {name: value for name, value in totals.items() if value is not None}
+            self._settled[(org, request.reservation_id)] = SettleResult(
+                ALREADY, dict(spend), reserved, request.cost_text
+            )
             heapq.heappush(
                 self._expiry.setdefault(org, []), (request.keep_until, request.reservation_id)
             )
-            return SettleResult(
-                SETTLED,
-                spend={name: value for name, value in totals.items() if value is not None},
-                reserved=reserved,
-            )
+            return SettleResult(SETTLED, spend, reserved, request.cost_text)
 
     async def asettle(self, request: SettleRequest) -> SettleResult:
         return self.settle(request)
@@ -545,9 +550,14 @@ def _check_result(request: CheckRequest, answer: list) -> CheckResult:
 
 
 def _settle_result(data: dict) -> SettleResult:
+    status = data["status"]
+    if status == ALREADY:
+        outcome = data["outcome"]
+        # Remembered as the earlier settle's answer, or (before answers were kept) its cost.
+        data = json.loads(outcome) if outcome.startswith("{") else {"cost": outcome}
     spend = data.get("spend") or {}
     return SettleResult(
-        data["status"],
+        status,
         # cjson writes an empty table as an empty array
         spend={name: int(value) for name, value in spend.items()} if spend else {},
         reserved=data.get("reserved"),
@@ -577,24 +587,37 @@ class RedisBackend:
             redis.exceptions.ReadOnlyError,
             OSError,
         )
-        self._options: dict[str, Any] = {
-            "socket_timeout": timeout,
-            "socket_connect_timeout": timeout,
-        }
         # A cluster client connects when it is made (to learn the slots), so it is made on
         # first use, where a cluster that cannot be reached is LimiterUnavailable.
         self._client: redis.Redis | redis.cluster.RedisCluster | None = (
-            None if cluster else redis.Redis.from_url(url, **self._options)
+            None if cluster else redis.Redis.from_url(url, **self._options(asynchronous=False))
         )
         self._shas = {
             name: hashlib.sha1(text.encode()).hexdigest() for name, text in SCRIPTS.items()
         }
         self._async_clients: dict[asyncio.AbstractEventLoop, Any] = {}
 
+    def _options(self, *, asynchronous: bool) -> dict[str, Any]:
+        """Every client of the store, single or cluster, waits at most `timeout` for a
+        connection and for each answer, and never tries a call again: a store that is
+        stalled or gone is LimiterUnavailable after one timeout, so a request is answered 529
+        (or admitted unchecked, with LIMITER_FAIL_OPEN) at once rather than after redis-py's
+        default of ten attempts with backoff (seconds, on a cluster). A call made twice could
+        also count one check twice. Connections a restart left dead are found when they are
+        taken from the pool, and replaced, before anything is sent on them."""
+        retry_class = redis.asyncio.retry.Retry if asynchronous else redis.retry.Retry
+        return {
+            "socket_timeout": self._timeout,
+            "socket_connect_timeout": self._timeout,
+            "retry": retry_class(redis.backoff.NoBackoff(), 0),
+        }
+
     @property
     def client(self) -> redis.Redis | redis.cluster.RedisCluster:
         if self._client is None:
-            self._client = redis.cluster.RedisCluster.from_url(self.url, **self._options)
+            self._client = redis.cluster.RedisCluster.from_url(
+                self.url, **self._options(asynchronous=False)
+            )
         return self._client
 
     # -- running scripts
@@ -618,10 +641,7 @@ class RedisBackend:
         loop = asyncio.get_running_loop()
         client = self._async_clients.get(loop)
         if client is None:
-            options: dict[str, Any] = {
-                "socket_timeout": self._timeout,
-                "socket_connect_timeout": self._timeout,
-            }
+            options = self._options(asynchronous=True)
             client = (
                 redis.asyncio.cluster.RedisCluster.from_url(self.url, **options)
                 if self.cluster

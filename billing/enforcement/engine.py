@@ -14,9 +14,12 @@ How a settle records its usage exactly once:
 - Otherwise the record is inserted first (ON CONFLICT DO NOTHING, under the organization's
   write gate) and the counters are settled inside the same transaction: a duplicate finds the
   record and changes nothing; a failure before the commit changes nothing in the database,
-  so the reservation can be settled again.
+  so the reservation can be settled again, and the store, which remembers the first
+  attempt's answer, counts it once and gives that answer again.
 - When the store cannot be reached, the record goes to the database alone, and the
-  organization's counters are reconciled from it once the store answers.
+  organization's counters are reconciled from it once the store answers. With `USAGE_QUEUE`
+  an earlier settle's record may wait in the store's queue, so a settle the database did not
+  know raises `SettleUnconfirmed` (its record stored): its retry answers `already_settled`.
 """
 
 import logging
@@ -359,16 +362,17 @@ def authorize(
         return prepared
     counters = policy.backend()
     try:
+        # Before the check, so that holds this process knows are settled do not refuse it.
+        if _missed:
+            _send_missed()
+        if spend.diverged():
+            spend.reconcile_diverged(now=now)
         result = counters.check(prepared.request)
         if result.missing_spend:
             spend.reconcile(
                 prepared.context.organization_id, now=now, names=tuple(result.missing_spend)
             )
             result = counters.check(prepared.request)
-        if _missed:
-            _send_missed()
-        if spend.diverged():
-            spend.reconcile_diverged(now=now)
     except LimiterUnavailable:
         return _unavailable(prepared)
     decision = _decide(prepared, result, now)
@@ -400,16 +404,16 @@ async def aauthorize(
         return prepared
     counters = policy.backend()
     try:
+        if _missed:
+            await sync_to_async(_send_missed)()
+        if spend.diverged():
+            await sync_to_async(spend.reconcile_diverged)(now=now)
         result = await counters.acheck(prepared.request)
         if result.missing_spend:
             await sync_to_async(spend.reconcile)(
                 prepared.context.organization_id, now=now, names=tuple(result.missing_spend)
             )
             result = await counters.acheck(prepared.request)
-        if _missed:
-            await sync_to_async(_send_missed)()
-        if spend.diverged():
-            await sync_to_async(spend.reconcile_diverged)(now=now)
     except LimiterUnavailable:
         return _unavailable(prepared)
     decision = _decide(prepared, result, now)
@@ -479,28 +483,40 @@ def _prepare_settle(
 
 
 def _overage(prepared: _Settle, result: SettleResult) -> wire.Overage | None:
-    """When the real cost passed what the reservation held (all of it, for a reservation no
-    longer held): by how much, and which spend limits the counters now pass."""
-    reserved = result.reserved or 0
-    if prepared.micro_cents <= reserved:
+    """What the settle counted beyond its reservation and above the spend limits (see
+    `wire.Overage`): None when it counted no more than its hold, or, for a reservation no
+    longer held, when it passed no limit."""
+    reserved = result.reserved
+    added = prepared.micro_cents - (reserved or 0)  # what the counters took beyond the hold
+    if added <= 0:
         return None
     limits = policy.policy(prepared.info.workspace_id)
-    passed = []
-    workspace_spend = result.spend.get(f"ws:{prepared.info.workspace_id}")
-    if (
-        limits.workspace_spend_limit is not None
-        and workspace_spend is not None
-        and workspace_spend > limits.workspace_spend_limit
-    ):
-        passed.append(("workspace", "workspace", limits.workspace_spend_limit, workspace_spend))
-    organization_spend = result.spend.get("org")
-    if organization_spend is not None:
-        for limit in limits.organization_limits:
-            if organization_spend > limit.limit:
-                passed.append(("organization", limit.tag, limit.limit, organization_spend))
+    candidates: list[tuple[str, str, int, int | None]] = []
+    if limits.workspace_spend_limit is not None:
+        candidates.append(
+            (
+                "workspace",
+                "workspace",
+                limits.workspace_spend_limit,
+                result.spend.get(f"ws:{prepared.info.workspace_id}"),
+            )
+        )
+    candidates += [
+        ("organization", limit.tag, limit.limit, result.spend.get("org"))
+        for limit in limits.organization_limits
+    ]
+    passed = [
+        (scope, tag, limit, used)
+        for scope, tag, limit, used in candidates
+        if used is not None and used > limit
+    ]
+    if reserved is None and not passed:
+        return None
+    over_limit = max((min(added, used - limit) for _s, _t, limit, used in passed), default=0)
     return wire.Overage(
-        reserved_cents=Decimal(reserved) / MICRO,
-        over_cents=Decimal(prepared.micro_cents - reserved) / MICRO,
+        reserved_cents=None if reserved is None else Decimal(reserved) / MICRO,
+        over_cents=None if reserved is None else Decimal(added) / MICRO,
+        over_limit_cents=Decimal(over_limit) / MICRO,
         limits_passed=tuple(
             wire.LimitPassed(scope, wire.SPEND_LIMITERS[tag], limit // MICRO, Decimal(used) / MICRO)
             for scope, tag, limit, used in passed
@@ -552,6 +568,12 @@ def _record_and_settle(prepared: _Settle, *, with_counters: bool) -> Settlement:
                 )
                 _missed_settle(prepared.request)
                 spend.mark_diverged(prepared.info.organization_id)
+            else:
+                # Settled in the store by an earlier attempt whose transaction did not commit:
+                # this is the record's first settle, answered as that attempt would have been.
+                # Counted at another cost (a retry with other usage), the counters differ.
+                if result.status == ALREADY and result.settled_cost != prepared.request.cost_text:
+                    spend.mark_diverged(prepared.info.organization_id)
         else:
             _missed_settle(prepared.request)
             spend.mark_diverged(prepared.info.organization_id)
@@ -585,6 +607,17 @@ def _queued_outcome(prepared: _Settle, result: SettleResult) -> Settlement:
     return _after_settle(prepared, result)
 
 
+def _record_unconfirmed(prepared: _Settle) -> Settlement:
+    """With `USAGE_QUEUE`, when the store cannot be reached: an earlier settle's record may
+    wait in its queue, so only a record the database has tells a repeat. Otherwise the record
+    is stored here (the worker skips a queued copy) and the settle raises SettleUnconfirmed,
+    so that the retry answers `already_settled` whichever settle came first."""
+    settlement = _record_and_settle(prepared, with_counters=False)
+    if settlement.already_settled:
+        return settlement
+    raise wire.SettleUnconfirmed(settlement)
+
+
 def _recorded_before(prepared: _Settle) -> Settlement | None:
     cost = records.recorded_cost(prepared.record.request_id, prepared.record.created_at)
     return None if cost is None else _already(prepared, cost)
@@ -616,7 +649,7 @@ def settle(
             result = counters.settle(replace(request, late=True))
     except LimiterUnavailable:
         logger.warning("The counter store cannot be reached; recording usage in the database.")
-        return _record_and_settle(prepared, with_counters=False)
+        return _record_unconfirmed(prepared)
     return _queued_outcome(prepared, result)
 
 
@@ -649,7 +682,7 @@ async def asettle(
             result = await counters.asettle(replace(request, late=True))
     except LimiterUnavailable:
         logger.warning("The counter store cannot be reached; recording usage in the database.")
-        return await sync_to_async(_record_and_settle)(prepared, with_counters=False)
+        return await sync_to_async(_record_unconfirmed)(prepared)
     if result.status != ALREADY and prepared.micro_cents > (result.reserved or 0):
         return await sync_to_async(_queued_outcome)(prepared, result)  # reads the limits
     return _queued_outcome(prepared, result)

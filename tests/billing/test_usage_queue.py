@@ -127,11 +127,17 @@ def test_notifications_wait_for_the_stored_record(
 
 
 def test_redis_down_at_settle_writes_the_record_itself(queued, world, settings):
+    """Stored, and answered 529 (retry): an earlier settle could wait in the queue. The retry
+    answers already_settled with the recorded cost."""
     decision = auth(world)
     enforcement.use_backend(limiter.RedisBackend("redis://127.0.0.1:1/0", timeout=0.2))
     settings.LIMITER_FAIL_OPEN = True
-    enforcement.settle(decision.reservation_id, SETTLED, now=T0)
+    with pytest.raises(enforcement.SettleUnconfirmed) as unconfirmed:
+        enforcement.settle(decision.reservation_id, SETTLED, now=T0)
+    assert unconfirmed.value.settlement.cost_cents == Decimal("1.05")
     assert UsageRecord.objects.get().request_id == decision.reservation_id
+    retry = enforcement.settle(decision.reservation_id, SETTLED, now=T0)
+    assert retry.already_settled and retry.cost_cents == Decimal("1.05")
 
 
 def test_the_worker_says_when_redis_is_down(queued, personas):
