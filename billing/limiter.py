@@ -225,6 +225,9 @@ class SettleRequest:
     spend_names: tuple[str, ...]  # the counters a late settle adds its cost to
     record: str = ""  # the usage record to queue with the settle ("" for none)
     late: bool = True  # whether to count a reservation this store no longer holds
+    # Cancelling a check whose answer was lost: remembered as settled even when no hold is
+    # found, so that the check, should it reach the store later, changes nothing.
+    cancel: bool = False
 
     def arguments(self) -> str:
         return json.dumps(
@@ -242,6 +245,7 @@ class SettleRequest:
                 "spend_names": self.spend_names,
                 "record": self.record,
                 "late": self.late,
+                "cancel": self.cancel,
             },
             separators=(",", ":"),
         )
@@ -380,6 +384,8 @@ class LocalBackend:
         org, now = request.org, request.now
         with self._lock:
             self._release_expired(request)
+            if (org, request.reservation_id) in self._settled:
+                raise LimiterUnavailable("This check was cancelled.")
             counters = self._spend.get((org, request.month), {})
             spends = request.plan.spends
             missing = [s.name for s in spends if s.name not in counters]
@@ -441,7 +447,7 @@ class LocalBackend:
                 key = self._spend_key(org, request.record_month, request)
                 for name in request.spend_names:
                     totals[name] = self._spend_add(key, name, request.cost)
-            else:
+            elif not request.cancel:
                 return SettleResult(ABSENT)
             spend = {name: value for name, value in totals.items() if value is not None}
             self._settled[(org, request.reservation_id)] = SettleResult(
@@ -546,6 +552,9 @@ def _check_result(request: CheckRequest, answer: list) -> CheckResult:
             refused_spend=(request.plan.spends[int(answer[1]) - 1].name, _text(answer[2])),
             spend_used=int(answer[3]),
         )
+    if outcome == "cancelled":
+        # Only a check whose caller gave up on it (and answered 529) can be cancelled.
+        raise LimiterUnavailable("This check was cancelled.")
     return CheckResult(admitted=False, missing_spend=[_text(name) for name in answer[1:]])
 
 

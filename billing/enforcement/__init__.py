@@ -39,7 +39,14 @@ Modules, each importing only those below it: `engine` (authorize and settle) and
 keys, models, limits; the backend) and `reservations` (signed ids), `wire` (the answers).
 """
 
-from billing.enforcement.engine import aauthorize, asettle, authorize, send_missed_settles, settle
+from billing.enforcement.engine import (
+    aauthorize,
+    asettle,
+    authorize,
+    missed_settles_pending,
+    send_missed_settles,
+    settle,
+)
 from billing.enforcement.policy import TTLCache, backend, clear_caches, use_backend
 from billing.enforcement.reservations import ReservationInfo
 from billing.enforcement.reservations import verify as parse_reservation_id
@@ -67,6 +74,7 @@ __all__ = [
     "authorize",
     "backend",
     "clear_caches",
+    "missed_settles_pending",
     "parse_reservation_id",
     "reconcile",
     "reconcile_spend",

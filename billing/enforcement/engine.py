@@ -162,6 +162,7 @@ def _unavailable(authorization: _Authorization) -> Decision:
             keep_until=request.expires_at,
             record_month=request.month,
             spend_names=(),
+            cancel=True,
         )
     )
     return Decision(False, 529, error_body("overloaded_error", "Overloaded"))
@@ -181,6 +182,11 @@ def _send_missed() -> None:
             with _missed_lock:
                 _missed.extend(pending[index:])
             raise
+
+
+def missed_settles_pending() -> int:
+    """How many settles the counter store missed wait in this process to be sent to it."""
+    return len(_missed)
 
 
 def send_missed_settles() -> bool:

@@ -5,11 +5,16 @@
 -- ARGV[2]: the hold to keep until the reservation settles or expires, as JSON text.
 -- Answers an array: 'admitted' and each bucket's level after it; 'bucket', the index of
 -- the one that refused and every level; 'spend', the index of the counter that refused,
--- the limit's tag and the counter's value; or 'missing' and the counters to rebuild.
+-- the limit's tag and the counter's value; 'missing' and the counters to rebuild; or
+-- 'cancelled' (changing nothing).
 -- Levels are given in thousandths of a token, as integers (the cheapest answer to send).
 local args = cjson.decode(ARGV[1])
 local now = args.now
 release_expired(now, args.month, args.previous_month)
+-- Settled already: a check whose answer was lost, cancelled before it got here.
+if redis.call('HEXISTS', KEYS[5], args.id) == 1 then
+  return {'cancelled'}
+end
 
 local spends = args.spends
 local names = {}

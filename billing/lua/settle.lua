@@ -2,7 +2,8 @@
 -- Arguments: now, month, previous_month, id, output_tokens, input_tokens (those that count
 -- toward the input limit), cost (micro-cents), cost_text, keep_until, record (JSON text to
 -- queue, or ''), late (whether to count a reservation this store no longer holds), and for
--- that: record_month, spend_names.
+-- that: record_month, spend_names; cancel (remember it as settled even when nothing is held:
+-- the cancelled check, should it arrive later, then changes nothing).
 -- Answers status 'settled' (now), 'already' or 'absent'. A settled reservation is remembered
 -- with what its settle answered (its cost, what its hold reserved, the counters after it), and
 -- 'already' gives that back as `outcome`, the JSON text it was stored as.
@@ -37,7 +38,7 @@ elseif args.late then
   for _, name in ipairs(args.spend_names) do
     totals[name] = spend_add(key, name, args.cost)
   end
-else
+elseif not args.cancel then
   return cjson.encode({status = 'absent'})
 end
 

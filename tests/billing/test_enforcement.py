@@ -924,3 +924,39 @@ def test_a_stalled_store_is_answered_at_once_not_waited_for(
     finally:
         backend.reset()
         enforcement.use_backend(None)
+
+
+class _AnswerLostOnce:
+    """The counter store, with one check's answer lost on its way: the check is kept, to
+    reach the store later (as a command waiting in a stalled Redis's socket does)."""
+
+    def __init__(self, backend) -> None:
+        self._backend = backend
+        self.delayed: list = []
+
+    def __getattr__(self, name):
+        return getattr(self._backend, name)
+
+    def check(self, request):
+        if not self.delayed:
+            self.delayed.append(request)
+            raise limiter.LimiterUnavailable("the answer was lost (injected)")
+        return self._backend.check(request)
+
+
+def test_a_check_that_reaches_the_store_after_it_was_cancelled_changes_nothing(engine, world):
+    """A check answered 529 may still run in the store later, and hold a reservation nobody
+    will settle; the process cancels it once the store answers. Whichever arrives first,
+    no hold is left."""
+    org = str(world["org"].pk)
+    losing = _AnswerLostOnce(engine)
+    enforcement.use_backend(losing)  # type: ignore[arg-type]
+    assert auth(world).status == 529
+    assert auth(world).admitted  # sends the cancel first, then checks
+    assert enforcement.missed_settles_pending() == 0
+    held = engine.spend(org, "2026-11")
+    (late_check,) = losing.delayed
+    with pytest.raises(limiter.LimiterUnavailable):
+        engine.check(late_check)
+    assert engine.spend(org, "2026-11") == held  # one hold: the admitted request's
+    enforcement.use_backend(engine)
