@@ -278,11 +278,13 @@ class QueuedBatch:
 
 @dataclass(frozen=True, slots=True)
 class Snapshot:
-    """What an organization has in flight: the ids of its holds and of its claimed records
-    (the ones the database may already have)."""
+    """What an organization has in flight: the ids of its holds and of its queued records,
+    claimed or not (any of which the database may have already: a claim stored and not yet
+    acknowledged, or a settle whose answer was lost and that was also written to the
+    database)."""
 
     hold_ids: list[str]
-    claimed_ids: list[str]
+    queued_ids: list[str]
 
 
 class LimiterUnavailable(Exception):
@@ -698,17 +700,19 @@ class RedisBackend:
 
     def snapshot(self, org: str) -> Snapshot:
         holds_key = keys(org, "", "")[3]
-        claimed_key = queue_keys(org)[1]
+        queue_key, claimed_key, _token = queue_keys(org)
         try:
             pipe = self.client.pipeline(transaction=False)
             pipe.hkeys(holds_key)
             pipe.lrange(claimed_key, 0, -1)
-            hold_ids, claimed = pipe.execute()
+            # A longer queue is not reconciled (see `reconcile`): no need to read it all.
+            pipe.lrange(queue_key, 0, self.MAX_RECONCILE_QUEUED)
+            hold_ids, claimed, queued = pipe.execute()
         except self._errors as error:
             raise LimiterUnavailable(str(error)) from error
         return Snapshot(
             [hold_id.decode() for hold_id in hold_ids],
-            [json.loads(text)["id"] for text in claimed],
+            [json.loads(text)["id"] for text in (*claimed, *queued)],
         )
 
     def reconcile(

@@ -140,6 +140,24 @@ def test_redis_down_at_settle_writes_the_record_itself(queued, world, settings):
     assert retry.already_settled and retry.cost_cents == Decimal("1.05")
 
 
+def test_a_queued_record_the_database_also_has_is_counted_once(queued, world):
+    """A settle queued in Redis, repeated while Redis could not be reached (so written to
+    the database too): until the worker drops the queued copy, a reconcile counts it once."""
+    now = datetime.now(UTC).timestamp()
+    org = str(world["org"].pk)
+    decision = auth(world, now=now)
+    enforcement.settle(decision.reservation_id, SETTLED, now=now)
+    enforcement.use_backend(limiter.RedisBackend("redis://127.0.0.1:1/0", timeout=0.2))
+    with pytest.raises(enforcement.SettleUnconfirmed):
+        enforcement.settle(decision.reservation_id, SETTLED, now=now)
+    enforcement.use_backend(queued)
+    assert UsageRecord.objects.count() == 1 and queued.queued_usage([org]) == 1
+    assert enforcement.reconcile(org, now=now) == {
+        "org": 1_050_000,
+        f"ws:{world['workspace'].pk}": 1_050_000,
+    }
+
+
 def test_the_worker_says_when_redis_is_down(queued, personas):
     enforcement.use_backend(limiter.RedisBackend("redis://127.0.0.1:1/0", timeout=0.2))
     err = io.StringIO()
