@@ -552,6 +552,13 @@ def _already(prepared: _Settle, cost: Decimal) -> Settlement:
     return Settlement(prepared.record.request_id, cost, already_settled=True)
 
 
+def _reconcile_now(organization_id: str, now: float) -> None:
+    try:
+        spend.reconcile(organization_id, now=now)
+    except LimiterUnavailable:
+        spend.mark_diverged(organization_id)
+
+
 def _record_and_settle(prepared: _Settle, *, with_counters: bool) -> Settlement:
     """Store the record, then (in the same transaction) settle the counters: exactly once,
     whatever fails and wherever, since a failure before the commit leaves nothing stored."""
@@ -574,15 +581,16 @@ def _record_and_settle(prepared: _Settle, *, with_counters: bool) -> Settlement:
                 )
                 _missed_settle(prepared.request)
                 spend.mark_diverged(prepared.info.organization_id)
-            else:
-                # Settled in the store by an earlier attempt whose transaction did not commit:
-                # this is the record's first settle, answered as that attempt would have been.
-                # Counted at another cost (a retry with other usage), the counters differ.
-                if result.status == ALREADY and result.settled_cost != prepared.request.cost_text:
-                    spend.mark_diverged(prepared.info.organization_id)
         else:
             _missed_settle(prepared.request)
             spend.mark_diverged(prepared.info.organization_id)
+    if result is not None and result.status == ALREADY:
+        # Settled in the store by an earlier attempt whose transaction did not commit: this
+        # is the record's first settle, answered as that attempt would have been. What that
+        # attempt counted may have gone since (a reconcile in between found neither its hold
+        # nor its record; or the counters did not exist then), so they are set from the
+        # database, which has the record now.
+        _reconcile_now(prepared.info.organization_id, prepared.request.now)
     if settings.USAGE_ROLLUP_INLINE:
         records.rollup_pending()
     try:
