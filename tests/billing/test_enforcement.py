@@ -2,6 +2,7 @@
 
 import ast
 import contextlib
+import json
 import threading
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -14,9 +15,11 @@ from asgiref.sync import async_to_sync
 from django.core import mail
 from django.db import OperationalError, connection, connections
 from django.db.models import Sum
+from django.test import Client
 from django.urls import reverse
 from hypothesis import strategies as st
 
+from accounts.audit import Actor
 from accounts.models import AuditEvent, KeyStatus
 from billing import enforcement, limiter, services, usage
 from billing.models import (
@@ -960,3 +963,66 @@ def test_a_check_that_reaches_the_store_after_it_was_cancelled_changes_nothing(e
         engine.check(late_check)
     assert engine.spend(org, "2026-11") == held  # one hold: the admitted request's
     enforcement.use_backend(engine)
+
+
+def _gateway_post(secret: str, name: str, body: dict):
+    return Client(HTTP_AUTHORIZATION=f"Bearer {secret}").post(
+        reverse(f"billing:gateway_{name}"), json.dumps(body), content_type="application/json"
+    )
+
+
+def test_a_token_of_no_organization_serves_every_organization(engine, world, personas):
+    """The operator's own gateway, in front of every organization's traffic: staff give its
+    token no organization. Reservation ids are still checked to belong together."""
+    _token, secret = services.gateway_token_create(name="operator edge")
+    other_workspace = WorkspaceFactory(organization=personas.other_org)
+    _key, other_secret = workspace_services.api_key_create(
+        actor=Actor.system("t"), workspace=other_workspace, name="k"
+    )
+    usage_body = {"input_tokens": 10, "output_tokens": 5}
+    for api_key in (world["secret"], other_secret):
+        decision = _gateway_post(
+            secret,
+            "authorize",
+            {
+                "api_key": api_key,
+                "model": "claude-sonnet-4-5",
+                "input_tokens": 10,
+                "max_tokens": 10,
+            },
+        ).json()
+        assert decision["admitted"] is True
+        settled = _gateway_post(
+            secret, "settle", {"reservation_id": decision["reservation_id"], "usage": usage_body}
+        )
+        assert settled.status_code == 200
+    assert {r.organization_id for r in stored().all()} == {world["org"].pk, personas.other_org.pk}
+
+
+def test_the_settle_endpoint_answers_529_until_it_can_tell_a_repeat(world, settings):
+    """With USAGE_QUEUE and Redis unreachable: stored, 529 (retry); the retry is 200."""
+    _token, secret = services.gateway_token_create(name="edge", organization=world["org"])
+    settings.USAGE_QUEUE = True
+    settings.LIMITER_FAIL_OPEN = True  # admitted unchecked, so that there is a settle
+    enforcement.use_backend(limiter.RedisBackend("redis://127.0.0.1:1/0", timeout=0.1))
+    try:
+        decision = _gateway_post(
+            secret,
+            "authorize",
+            {
+                "api_key": world["secret"],
+                "model": "claude-sonnet-4-5",
+                "input_tokens": 10,
+                "max_tokens": 10,
+            },
+        ).json()
+        body = {"reservation_id": decision["reservation_id"], "usage": {"output_tokens": 5}}
+        first = _gateway_post(secret, "settle", body)
+        assert first.status_code == 529
+        assert first.json()["error"]["type"] == "overloaded_error"
+        retry = _gateway_post(secret, "settle", body)
+        assert retry.status_code == 200 and retry.json()["already_settled"] is True
+        assert retry.json()["cost"]["amount"] == "0.0075"
+        assert UsageRecord.objects.get().request_id == decision["reservation_id"]
+    finally:
+        enforcement.use_backend(None)
