@@ -72,12 +72,11 @@ from django.urls import path, resolve, reverse
 
 from accounts.audit import Actor
 from accounts.models import Organization, OrganizationMember
-from accounts.services import organization_create
 from billing import enforcement, limiter, services, usage
 from billing.models import Limiter, Model, UsageRecord, UsageTier
 from tests.billing import redis_servers
 from workspaces.models import Workspace, WorkspaceColor
-from workspaces.services import api_key_create, workspace_create
+from workspaces.services import api_key_create, organization_create, workspace_create
 
 MODEL = "claude-sonnet-4-5"
 INPUT_TOKENS = 1_000

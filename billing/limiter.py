@@ -42,6 +42,7 @@ import redis.asyncio.retry
 import redis.backoff
 import redis.cluster
 import redis.retry
+from redis.crc import key_slot
 
 MICRO = 1_000_000  # micro-cents per cent
 LUA = Path(__file__).resolve().parent / "lua"
@@ -112,42 +113,54 @@ class PlannedSpend:
     limits: tuple[SpendLimit, ...]
 
 
+def resp(parts: tuple[str, ...] | list[str]) -> bytes:
+    """Arguments as Redis reads them on the wire (RESP bulk strings)."""
+    text = "".join([f"${len(part)}\r\n{part}\r\n" for part in parts])
+    data = text.encode()
+    if len(data) == len(text):
+        return data
+    # Not all ASCII: the lengths are the bytes'.
+    return b"".join(b"$%d\r\n%s\r\n" % (len(b), b) for b in (part.encode() for part in parts))
+
+
 class CheckPlan:
     """What the checks of one workspace's requests for one model group touch: the buckets
     and the spend counters with their limits. It is built once (the engine caches it with the
-    limits), with the JSON the scripts take, so that a check only fills in its amounts."""
+    limits), with the check script's arguments that are the same for every request (see
+    billing/lua/check.lua), already in Redis's wire format, and the template of the hold, so
+    that a check only fills in its amounts."""
 
-    __slots__ = ("_arguments", "_hold", "buckets", "spends")
+    __slots__ = ("_hold", "bucket_names", "buckets", "packed", "spends", "static")
 
     def __init__(self, buckets: tuple[PlannedBucket, ...], spends: tuple[PlannedSpend, ...]):
         self.buckets = buckets
         self.spends = spends
-        static = json.dumps(
-            {
-                "buckets": [[b.name, b.capacity, b.kind] for b in buckets],
-                "spends": [[s.name, [[x.limit, x.tag] for x in s.limits]] for s in spends],
-            },
-            separators=(",", ":"),
-        )
-        self._arguments = (
-            '{"now":%r,"month":"%s","previous_month":"%s","id":"%s","expires_at":%r,'
-            '"input":%d,"output":%d,"cost":%d,' + static[1:].replace("%", "%%")
-        )
+        self.bucket_names = tuple(b.name for b in buckets)
+        static = [str(len(buckets)), str(len(spends))]
+        static += [name for b in buckets for name in (b.name, f"{b.name}:t")]
+        static += [str(b.capacity) for b in buckets]
+        static += [b.kind for b in buckets]
+        static += [s.name for s in spends]
+        for spend in spends:
+            static.append(str(len(spend.limits)))
+            static += [text for x in spend.limits for text in (str(x.limit), x.tag)]
+        self.static = tuple(static)
+        self.packed = resp(self.static)
 
         def named(kind: str) -> str:
             return json.dumps([[b.name, b.capacity] for b in buckets if b.kind == kind])
 
-        spend = ",".join(f"[{json.dumps(s.name)},%(cost)d]" for s in spends)
+        counted = ",".join(f"[{json.dumps(s.name)},%(cost)d]" for s in spends)
         self._hold = (
             '{"month":"%(month)s","output_buckets":'
             + named(OUTPUT).replace("%", "%%")
             + ',"output_reserved":%(output)d,"input_buckets":'
             + named(INPUT).replace("%", "%%")
-            + f',"input_reserved":%(input)d,"spend":[{spend}]}}'
+            + f',"input_reserved":%(input)d,"spend":[{counted}]}}'
         )
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class CheckRequest:
     org: str
     plan: CheckPlan
@@ -177,32 +190,37 @@ class CheckRequest:
             spend=tuple((s.name, self.cost) for s in self.plan.spends),
         )
 
-    def arguments(self) -> tuple[str, str]:
-        """The check script's arguments: the named arguments, and the hold, as JSON."""
-        arguments = self.plan._arguments % (
-            self.now,
-            self.month,
-            self.previous_month,
-            self.reservation_id,
-            self.expires_at,
-            self.input_tokens,
-            self.output_tokens,
-            self.cost,
-        )
+    def variables(self) -> tuple[str, ...]:
+        """The check script's arguments that are this request's own (the plan's follow)."""
         hold = self.plan._hold % {
             "month": self.month,
             "output": self.output_tokens,
             "input": self.input_tokens,
             "cost": self.cost,
         }
-        return arguments, hold
+        return (
+            repr(self.now),
+            self.month,
+            self.previous_month,
+            self.reservation_id,
+            repr(self.expires_at),
+            str(self.input_tokens),
+            str(self.output_tokens),
+            str(self.cost),
+            hold,
+        )
+
+    def arguments(self) -> tuple[str, ...]:
+        """The check script's arguments (see billing/lua/check.lua)."""
+        return (*self.variables(), *self.plan.static)
 
 
 @dataclass(slots=True)
 class CheckResult:
     admitted: bool
-    # After an admission: each bucket's level; after a refusal: the levels when it refused.
-    levels: dict[str, float] = field(default_factory=dict)
+    # After an admission: each bucket's level, in the plan's order; after a refusal by a
+    # bucket: the levels when it refused.
+    levels: list[float] = field(default_factory=list)
     refused_bucket: str | None = None
     refused_spend: tuple[str, str] | None = None  # (spend name, limit tag)
     spend_used: int = 0  # the refused spend counter's value, micro-cents
@@ -394,22 +412,21 @@ class LocalBackend:
             if missing:
                 return CheckResult(admitted=False, missing_spend=missing)
             buckets = request.bucket_checks()
-            levels = {b.name: self._level(org, b.name, b.capacity, now) for b in buckets}
-            for bucket in buckets:
-                if levels[bucket.name] < bucket.amount:
+            levels = [self._level(org, b.name, b.capacity, now) for b in buckets]
+            for bucket, level in zip(buckets, levels, strict=True):
+                if level < bucket.amount:
                     return CheckResult(admitted=False, levels=levels, refused_bucket=bucket.name)
             for spend in spends:
                 for limit in spend.limits:
                     if counters[spend.name] + request.cost > limit.limit:
                         return CheckResult(
                             admitted=False,
-                            levels=levels,
                             refused_spend=(spend.name, limit.tag),
                             spend_used=counters[spend.name],
                         )
-            for bucket in buckets:
-                levels[bucket.name] -= bucket.amount
-                self._buckets[(org, bucket.name)] = (levels[bucket.name], now)
+            for index, bucket in enumerate(buckets):
+                levels[index] -= bucket.amount
+                self._buckets[(org, bucket.name)] = (levels[index], now)
             for spend in spends:
                 counters[spend.name] += request.cost
             self._holds[(org, request.reservation_id)] = request.hold()
@@ -534,18 +551,18 @@ def _text(value: bytes | str) -> str:
     return value.decode() if isinstance(value, bytes) else value
 
 
+CHECK_KEYS = 6  # the check script uses the first six of `keys`
+
+
 def _check_result(request: CheckRequest, answer: list) -> CheckResult:
     outcome = _text(answer[0])
-    names = [b.name for b in request.plan.buckets]
+    names = request.plan.bucket_names
     if outcome == "admitted":
-        return CheckResult(
-            admitted=True,
-            levels={name: level / 1000 for name, level in zip(names, answer[1:], strict=True)},
-        )
+        return CheckResult(admitted=True, levels=[level / 1000 for level in answer[1:]])
     if outcome == "bucket":
         return CheckResult(
             admitted=False,
-            levels={name: level / 1000 for name, level in zip(names, answer[2:], strict=True)},
+            levels=[level / 1000 for level in answer[2:]],
             refused_bucket=names[int(answer[1]) - 1],
         )
     if outcome == "spend":
@@ -607,6 +624,12 @@ class RedisBackend:
             name: hashlib.sha1(text.encode()).hexdigest() for name, text in SCRIPTS.items()
         }
         self._async_clients: dict[asyncio.AbstractEventLoop, Any] = {}
+        # Checks are sent ready-made on a connection of redis-py's pool (see `_send`); on a
+        # cluster, after a failure, through redis-py's client until one succeeds, so that it
+        # learns where the slots went.
+        self._direct = True
+        self._check_prefixes: dict[tuple[str, str, str], bytes] = {}
+        self._slots: dict[str, int] = {}
 
     def _options(self, *, asynchronous: bool) -> dict[str, Any]:
         """Every client of the store, single or cluster, waits at most `timeout` for a
@@ -678,14 +701,87 @@ class RedisBackend:
         except self._errors as error:
             raise LimiterUnavailable(str(error)) from error
 
+    def _check_command(self, request: CheckRequest) -> bytes:
+        """EVALSHA of the check script with the request's keys and arguments, in Redis's wire
+        format: the keys packed once per organization and month, the plan's arguments once
+        per plan (`CheckPlan.packed`), only the request's own each time."""
+        months = (request.org, request.month, request.previous_month)
+        prefix = self._check_prefixes.get(months)
+        if prefix is None:
+            if len(self._check_prefixes) > 100_000:
+                self._check_prefixes.clear()
+            script_keys = keys(*months)[:CHECK_KEYS]
+            prefix = resp(("EVALSHA", self._shas["check"], str(CHECK_KEYS), *script_keys))
+            self._check_prefixes[months] = prefix
+        plan = request.plan
+        count = 3 + CHECK_KEYS + 9 + len(plan.static)
+        return b"*%d\r\n%s%s%s" % (count, prefix, resp(request.variables()), plan.packed)
+
+    def _node_client(self, org: str) -> redis.Redis:
+        """The client of the cluster node that holds the organization's slot."""
+        cluster = self.client
+        assert isinstance(cluster, redis.cluster.RedisCluster)
+        slot = self._slots.get(org)
+        if slot is None:
+            if len(self._slots) > 100_000:
+                self._slots.clear()
+            slot = self._slots[org] = key_slot(keys(org, "", "")[0].encode())
+        nodes = cluster.nodes_manager.slots_cache.get(slot)
+        if not nodes:
+            raise redis.exceptions.SlotNotCoveredError(f"Slot {slot} is not covered.")
+        return cluster.get_redis_connection(nodes[0])
+
+    def _send(self, command: bytes, org: str) -> Any:
+        """One command, already in Redis's wire format, sent on a connection of the client's
+        pool (the pool of the node of the organization's slot, on a cluster), its answer read
+        by the client's parser. redis-py's way to a command (encoding each argument, routing,
+        its hooks) took a third of a check's round trip; what it would do about a failure is
+        done by the caller: nothing is tried again, a redirection is left to redis-py."""
+        client = self._node_client(org) if self.cluster else self.client
+        assert isinstance(client, redis.Redis)
+        pool = client.connection_pool
+        connection = pool.get_connection()
+        try:
+            connection.send_packed_command([command])
+            return connection.read_response()
+        except redis.exceptions.ResponseError:
+            raise  # an answer, read whole: the connection is fine
+        except BaseException:
+            connection.disconnect()  # what is left of the answer must not be read as the next
+            raise
+        finally:
+            pool.release(connection)
+
+    def _check_directly(self, request: CheckRequest) -> Any:
+        command = self._check_command(request)
+        try:
+            try:
+                return self._send(command, request.org)
+            except redis.exceptions.NoScriptError:
+                self.client.script_load(SCRIPTS["check"])
+                return self._send(command, request.org)
+        except redis.exceptions.AskError:  # MOVED or ASK: not run; redis-py follows it
+            return self._check_through_client(request)
+        except self._errors as error:
+            if self.cluster:
+                self._direct = False
+            raise LimiterUnavailable(str(error)) from error
+
+    def _check_through_client(self, request: CheckRequest) -> Any:
+        script_keys = keys(request.org, request.month, request.previous_month)[:CHECK_KEYS]
+        answer = self._run("check", script_keys, *request.arguments())
+        self._direct = True
+        return answer
+
     # -- the operations
 
     def check(self, request: CheckRequest) -> CheckResult:
-        script_keys = keys(request.org, request.month, request.previous_month)
-        return _check_result(request, self._run("check", script_keys, *request.arguments()))
+        if self._direct:
+            return _check_result(request, self._check_directly(request))
+        return _check_result(request, self._check_through_client(request))
 
     async def acheck(self, request: CheckRequest) -> CheckResult:
-        script_keys = keys(request.org, request.month, request.previous_month)
+        script_keys = keys(request.org, request.month, request.previous_month)[:CHECK_KEYS]
         answer = await self._arun("check", script_keys, *request.arguments())
         return _check_result(request, answer)
 

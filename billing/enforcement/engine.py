@@ -71,6 +71,7 @@ class _Authorization:
     context: KeyContext
     model: ModelInfo
     specs: tuple[BucketSpec, ...]  # the plan's buckets, described for answers
+    kinds: tuple[tuple[str, tuple[int, ...]], ...]  # each limiter's buckets, by index
     request: CheckRequest
 
 
@@ -97,7 +98,7 @@ def _prepare_authorize(
     if model is None:
         raise EnforcementError(f"model: unknown model {name[:100]!r}.")
     limits = policy.policy(context.workspace_id, cached_only=cached_only)
-    plan, specs = limits.check_plan(model.group_id, model.group_slug)
+    plan, specs, kinds = limits.check_plan(model.group_id, model.group_slug)
     months = policy.months(now)
     request = CheckRequest(
         org=context.organization_id,
@@ -112,12 +113,12 @@ def _prepare_authorize(
             model_id=model.model.pk,
             at=now,
         ),
-        expires_at=now + settings.RESERVATION_SECONDS,
+        expires_at=now + policy.setting("RESERVATION_SECONDS"),
         input_tokens=input_tokens,
         output_tokens=max_tokens,
         cost=model.worst_case_micro(input_tokens, max_tokens),
     )
-    return _Authorization(context, model, specs, request)
+    return _Authorization(context, model, specs, kinds, request)
 
 
 def _admitted(authorization: _Authorization) -> Decision:
@@ -201,15 +202,12 @@ def send_missed_settles() -> bool:
 
 def _header_values(spec: BucketSpec, level: float, now: float) -> tuple[str, str, str]:
     """An `anthropic-ratelimit-*` triple: the limit, what remains, when it is full again."""
+    capacity = spec.capacity
     return (
-        str(spec.capacity),
+        spec.capacity_text,
         str(max(0, math.floor(level))),
-        wire.rfc3339(now + math.ceil((spec.capacity - level) * 60 / spec.capacity)),
+        wire.rfc3339(now + math.ceil((capacity - level) * 60 / capacity)),
     )
-
-
-def _spec(authorization: _Authorization, name: str) -> BucketSpec:
-    return next(spec for spec in authorization.specs if spec.name == name)
 
 
 HEADER_PREFIXES = {
@@ -222,48 +220,51 @@ TOKENS_HEADERS = tuple(
 
 
 def _rate_headers(
-    authorization: _Authorization, levels: dict[str, float], now: float, refused: str | None
+    authorization: _Authorization, levels: list[float], now: float, refused: int | None
 ) -> dict[str, str]:
     """anthropic-ratelimit-* headers from the most restrictive bucket of each kind (the one
-    that refused, for its kind), and `tokens-*` from the most restrictive token bucket."""
-    tightest: dict[str, tuple[float, BucketSpec]] = {}
-    for spec in authorization.specs:
-        name = spec.name
-        level = levels.get(name)
-        if level is None:
-            continue
-        held = tightest.get(spec.limiter)
-        if held is not None and held[1].name == refused:
-            continue  # the bucket that refused speaks for its kind
-        if held is None or level < held[0] or name == refused:
-            tightest[spec.limiter] = (level, spec)
+    that refused, for its kind), and `tokens-*` from the most restrictive token bucket (the
+    one that refused, if a token bucket refused). `levels` are in the plan's order; a
+    refusal by spend has none, and no headers."""
     headers: dict[str, str] = {}
-    values: dict[str, tuple[str, str, str]] = {}
-    for kind, (level, spec) in tightest.items():
-        values[kind] = triple = _header_values(spec, level, now)
-        for header, value in zip(HEADER_PREFIXES[kind], triple, strict=True):
-            headers[header] = value
-    token_kinds = [kind for kind in (ITPM, OTPM) if kind in tightest]
-    if token_kinds:
-        refused_kind = _spec(authorization, refused).limiter if refused else None
-        kind = (
-            refused_kind
-            if refused_kind in token_kinds
-            else min(token_kinds, key=lambda k: tightest[k][0])
-        )
-        for header, value in zip(TOKENS_HEADERS, values[kind], strict=True):
-            headers[header] = value
+    if not levels:
+        return headers
+    specs = authorization.specs
+    tokens: tuple[str, str, str] | None = None
+    tokens_level = math.inf
+    tokens_refused = False
+    for kind, indices in authorization.kinds:
+        if refused in indices:
+            index = refused
+        else:
+            index = indices[0]
+            for other in indices[1:]:
+                if levels[other] < levels[index]:
+                    index = other
+        level = levels[index]
+        triple = _header_values(specs[index], level, now)
+        limit, remaining, reset = HEADER_PREFIXES[kind]
+        headers[limit], headers[remaining], headers[reset] = triple
+        if kind == RPM:
+            continue
+        if index == refused:
+            tokens, tokens_refused = triple, True
+        elif not tokens_refused and level < tokens_level:
+            tokens, tokens_level = triple, level
+    if tokens is not None:
+        limit, remaining, reset = TOKENS_HEADERS
+        headers[limit], headers[remaining], headers[reset] = tokens
     return headers
 
 
 def _refusal(authorization: _Authorization, result: CheckResult, now: float) -> Decision:
     model = authorization.model
     if result.refused_bucket:
-        name = result.refused_bucket
-        spec = _spec(authorization, name)
-        headers = _rate_headers(authorization, result.levels, now, name)
-        level = result.levels[name]
-        bucket = next(b for b in authorization.request.bucket_checks() if b.name == name)
+        index = authorization.request.plan.bucket_names.index(result.refused_bucket)
+        spec = authorization.specs[index]
+        headers = _rate_headers(authorization, result.levels, now, index)
+        level = result.levels[index]
+        bucket = authorization.request.bucket_checks()[index]
         retry = max(1, math.ceil(retry_after(bucket, level)))
         headers["retry-after"] = str(retry)
         _limit, remaining, reset = _header_values(spec, level, now)
@@ -481,7 +482,7 @@ def _prepare_settle(
         input_tokens=parsed.counted_input(model.cache_reads_count_as_input),
         cost=micro,
         cost_text=str(cost),
-        keep_until=now + settings.RESERVATION_SECONDS,
+        keep_until=now + policy.setting("RESERVATION_SECONDS"),
         record_month=record_month,
         spend_names=(f"ws:{info.workspace_id}", "org"),
     )

@@ -9,6 +9,7 @@
 -- 'already' gives that back as `outcome`, the JSON text it was stored as.
 local args = cjson.decode(ARGV[1])
 local id = args.id
+release_expired(args.now, args.month, args.previous_month)
 local settled = redis.call('HGET', KEYS[5], id)
 if settled then
   return cjson.encode({status = 'already', outcome = settled})
