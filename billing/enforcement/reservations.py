@@ -11,6 +11,7 @@ every id unique.
 """
 
 import base64
+import binascii
 import hashlib
 import hmac
 import itertools
@@ -61,8 +62,12 @@ def _forget_keys(**kwargs: Any) -> None:
     _keys.clear()
 
 
+_URL_SAFE = bytes.maketrans(b"+/", b"-_")
+
+
 def _b64(data: bytes) -> str:
-    return base64.urlsafe_b64encode(data).decode().rstrip("=")
+    """URL-safe base64 without padding."""
+    return binascii.b2a_base64(data, newline=False).translate(_URL_SAFE).rstrip(b"=").decode()
 
 
 def _signature(key: bytes, payload: bytes) -> bytes:
