@@ -26,9 +26,11 @@ replaces the reservation by the real cost. Settling again changes nothing and an
 `already_settled` with the recorded cost; a reservation that expired
 (`RESERVATION_SECONDS`) or that the counter store lost is still recorded. A settle that
 reports more than was reserved is recorded and counted in full, and the answer's `overage`
-says by how much and which spend limits it pushed past; those refuse every request until
-the month ends. Bad input raises `EnforcementError`; a database that cannot store the record
-raises `DatabaseError`, after which the same settle can be made again.
+says by how much, how far above the spend limits it took spend, and which limits it pushed
+past; those refuse every request until the month ends. Bad input raises `EnforcementError`; a
+database that cannot store the record raises `DatabaseError`, after which the same settle can
+be made again; `SettleUnconfirmed` (with `USAGE_QUEUE`, the store unreachable) says the record
+is stored and the settle is to be made again to learn whether it was a repeat.
 
 Answers are shaped as the Anthropic API answers its clients, so a gateway passes them on.
 
@@ -37,7 +39,14 @@ Modules, each importing only those below it: `engine` (authorize and settle) and
 keys, models, limits; the backend) and `reservations` (signed ids), `wire` (the answers).
 """
 
-from billing.enforcement.engine import aauthorize, asettle, authorize, send_missed_settles, settle
+from billing.enforcement.engine import (
+    aauthorize,
+    asettle,
+    authorize,
+    missed_settles_pending,
+    send_missed_settles,
+    settle,
+)
 from billing.enforcement.policy import TTLCache, backend, clear_caches, use_backend
 from billing.enforcement.reservations import ReservationInfo
 from billing.enforcement.reservations import verify as parse_reservation_id
@@ -47,6 +56,7 @@ from billing.enforcement.wire import (
     EnforcementError,
     Overage,
     Settlement,
+    SettleUnconfirmed,
     usage_from_messages_api,
 )
 from billing.enforcement.worker import reconcile_spend, store_queued_usage
@@ -56,6 +66,7 @@ __all__ = [
     "EnforcementError",
     "Overage",
     "ReservationInfo",
+    "SettleUnconfirmed",
     "Settlement",
     "TTLCache",
     "aauthorize",
@@ -63,6 +74,7 @@ __all__ = [
     "authorize",
     "backend",
     "clear_caches",
+    "missed_settles_pending",
     "parse_reservation_id",
     "reconcile",
     "reconcile_spend",

@@ -14,9 +14,12 @@ How a settle records its usage exactly once:
 - Otherwise the record is inserted first (ON CONFLICT DO NOTHING, under the organization's
   write gate) and the counters are settled inside the same transaction: a duplicate finds the
   record and changes nothing; a failure before the commit changes nothing in the database,
-  so the reservation can be settled again.
+  so the reservation can be settled again, and the store, which remembers the first
+  attempt's answer, counts it once and gives that answer again.
 - When the store cannot be reached, the record goes to the database alone, and the
-  organization's counters are reconciled from it once the store answers.
+  organization's counters are reconciled from it once the store answers. With `USAGE_QUEUE`
+  an earlier settle's record may wait in the store's queue, so a settle the database did not
+  know raises `SettleUnconfirmed` (its record stored): its retry answers `already_settled`.
 """
 
 import logging
@@ -69,6 +72,7 @@ class _Authorization:
     context: KeyContext
     model: ModelInfo
     specs: tuple[BucketSpec, ...]  # the plan's buckets, described for answers
+    kinds: tuple[tuple[str, tuple[int, ...]], ...]  # each limiter's buckets, by index
     request: CheckRequest
 
 
@@ -95,7 +99,7 @@ def _prepare_authorize(
     if model is None:
         raise EnforcementError(f"model: unknown model {name[:100]!r}.")
     limits = policy.policy(context.workspace_id, cached_only=cached_only)
-    plan, specs = limits.check_plan(model.group_id, model.group_slug)
+    plan, specs, kinds = limits.check_plan(model.group_id, model.group_slug)
     months = policy.months(now)
     request = CheckRequest(
         org=context.organization_id,
@@ -110,12 +114,12 @@ def _prepare_authorize(
             model_id=model.model.pk,
             at=now,
         ),
-        expires_at=now + settings.RESERVATION_SECONDS,
+        expires_at=now + policy.setting("RESERVATION_SECONDS"),
         input_tokens=input_tokens,
         output_tokens=max_tokens,
         cost=model.worst_case_micro(input_tokens, max_tokens),
     )
-    return _Authorization(context, model, specs, request)
+    return _Authorization(context, model, specs, kinds, request)
 
 
 def _admitted(authorization: _Authorization) -> Decision:
@@ -160,6 +164,7 @@ def _unavailable(authorization: _Authorization) -> Decision:
             keep_until=request.expires_at,
             record_month=request.month,
             spend_names=(),
+            cancel=True,
         )
     )
     return Decision(False, 529, error_body("overloaded_error", "Overloaded"))
@@ -181,6 +186,11 @@ def _send_missed() -> None:
             raise
 
 
+def missed_settles_pending() -> int:
+    """How many settles the counter store missed wait in this process to be sent to it."""
+    return len(_missed)
+
+
 def send_missed_settles() -> bool:
     """Send the counter store what it missed (see above); whether nothing is left."""
     if _missed:
@@ -193,15 +203,12 @@ def send_missed_settles() -> bool:
 
 def _header_values(spec: BucketSpec, level: float, now: float) -> tuple[str, str, str]:
     """An `anthropic-ratelimit-*` triple: the limit, what remains, when it is full again."""
+    capacity = spec.capacity
     return (
-        str(spec.capacity),
+        spec.capacity_text,
         str(max(0, math.floor(level))),
-        wire.rfc3339(now + math.ceil((spec.capacity - level) * 60 / spec.capacity)),
+        wire.rfc3339(now + math.ceil((capacity - level) * 60 / capacity)),
     )
-
-
-def _spec(authorization: _Authorization, name: str) -> BucketSpec:
-    return next(spec for spec in authorization.specs if spec.name == name)
 
 
 HEADER_PREFIXES = {
@@ -214,48 +221,51 @@ TOKENS_HEADERS = tuple(
 
 
 def _rate_headers(
-    authorization: _Authorization, levels: dict[str, float], now: float, refused: str | None
+    authorization: _Authorization, levels: list[float], now: float, refused: int | None
 ) -> dict[str, str]:
     """anthropic-ratelimit-* headers from the most restrictive bucket of each kind (the one
-    that refused, for its kind), and `tokens-*` from the most restrictive token bucket."""
-    tightest: dict[str, tuple[float, BucketSpec]] = {}
-    for spec in authorization.specs:
-        name = spec.name
-        level = levels.get(name)
-        if level is None:
-            continue
-        held = tightest.get(spec.limiter)
-        if held is not None and held[1].name == refused:
-            continue  # the bucket that refused speaks for its kind
-        if held is None or level < held[0] or name == refused:
-            tightest[spec.limiter] = (level, spec)
+    that refused, for its kind), and `tokens-*` from the most restrictive token bucket (the
+    one that refused, if a token bucket refused). `levels` are in the plan's order; a
+    refusal by spend has none, and no headers."""
     headers: dict[str, str] = {}
-    values: dict[str, tuple[str, str, str]] = {}
-    for kind, (level, spec) in tightest.items():
-        values[kind] = triple = _header_values(spec, level, now)
-        for header, value in zip(HEADER_PREFIXES[kind], triple, strict=True):
-            headers[header] = value
-    token_kinds = [kind for kind in (ITPM, OTPM) if kind in tightest]
-    if token_kinds:
-        refused_kind = _spec(authorization, refused).limiter if refused else None
-        kind = (
-            refused_kind
-            if refused_kind in token_kinds
-            else min(token_kinds, key=lambda k: tightest[k][0])
-        )
-        for header, value in zip(TOKENS_HEADERS, values[kind], strict=True):
-            headers[header] = value
+    if not levels:
+        return headers
+    specs = authorization.specs
+    tokens: tuple[str, str, str] | None = None
+    tokens_level = math.inf
+    tokens_refused = False
+    for kind, indices in authorization.kinds:
+        if refused in indices:
+            index = refused
+        else:
+            index = indices[0]
+            for other in indices[1:]:
+                if levels[other] < levels[index]:
+                    index = other
+        level = levels[index]
+        triple = _header_values(specs[index], level, now)
+        limit, remaining, reset = HEADER_PREFIXES[kind]
+        headers[limit], headers[remaining], headers[reset] = triple
+        if kind == RPM:
+            continue
+        if index == refused:
+            tokens, tokens_refused = triple, True
+        elif not tokens_refused and level < tokens_level:
+            tokens, tokens_level = triple, level
+    if tokens is not None:
+        limit, remaining, reset = TOKENS_HEADERS
+        headers[limit], headers[remaining], headers[reset] = tokens
     return headers
 
 
 def _refusal(authorization: _Authorization, result: CheckResult, now: float) -> Decision:
     model = authorization.model
     if result.refused_bucket:
-        name = result.refused_bucket
-        spec = _spec(authorization, name)
-        headers = _rate_headers(authorization, result.levels, now, name)
-        level = result.levels[name]
-        bucket = next(b for b in authorization.request.bucket_checks() if b.name == name)
+        index = authorization.request.plan.bucket_names.index(result.refused_bucket)
+        spec = authorization.specs[index]
+        headers = _rate_headers(authorization, result.levels, now, index)
+        level = result.levels[index]
+        bucket = authorization.request.bucket_checks()[index]
         retry = max(1, math.ceil(retry_after(bucket, level)))
         headers["retry-after"] = str(retry)
         _limit, remaining, reset = _header_values(spec, level, now)
@@ -367,16 +377,17 @@ def authorize(
         return prepared
     counters = policy.backend()
     try:
+        # Before the check, so that holds this process knows are settled do not refuse it.
+        if _missed:
+            _send_missed()
+        if spend.diverged():
+            spend.reconcile_diverged(now=now)
         result = counters.check(prepared.request)
         if result.missing_spend:
             spend.reconcile(
                 prepared.context.organization_id, now=now, names=tuple(result.missing_spend)
             )
             result = counters.check(prepared.request)
-        if _missed:
-            _send_missed()
-        if spend.diverged():
-            spend.reconcile_diverged(now=now)
     except LimiterUnavailable:
         return _unavailable(prepared)
     decision = _decide(prepared, result, now)
@@ -411,16 +422,16 @@ async def aauthorize(
         return prepared
     counters = policy.backend()
     try:
+        if _missed:
+            await sync_to_async(_send_missed)()
+        if spend.diverged():
+            await sync_to_async(spend.reconcile_diverged)(now=now)
         result = await counters.acheck(prepared.request)
         if result.missing_spend:
             await sync_to_async(spend.reconcile)(
                 prepared.context.organization_id, now=now, names=tuple(result.missing_spend)
             )
             result = await counters.acheck(prepared.request)
-        if _missed:
-            await sync_to_async(_send_missed)()
-        if spend.diverged():
-            await sync_to_async(spend.reconcile_diverged)(now=now)
     except LimiterUnavailable:
         return _unavailable(prepared)
     decision = _decide(prepared, result, now)
@@ -489,7 +500,7 @@ def _prepare_settle(
         input_tokens=parsed.counted_input(model.cache_reads_count_as_input),
         cost=micro,
         cost_text=str(cost),
-        keep_until=now + settings.RESERVATION_SECONDS,
+        keep_until=now + policy.setting("RESERVATION_SECONDS"),
         record_month=record_month,
         spend_names=(f"ws:{info.workspace_id}", "org"),
     )
@@ -497,28 +508,40 @@ def _prepare_settle(
 
 
 def _overage(prepared: _Settle, result: SettleResult) -> wire.Overage | None:
-    """When the real cost passed what the reservation held (all of it, for a reservation no
-    longer held): by how much, and which spend limits the counters now pass."""
-    reserved = result.reserved or 0
-    if prepared.micro_cents <= reserved:
+    """What the settle counted beyond its reservation and above the spend limits (see
+    `wire.Overage`): None when it counted no more than its hold, or, for a reservation no
+    longer held, when it passed no limit."""
+    reserved = result.reserved
+    added = prepared.micro_cents - (reserved or 0)  # what the counters took beyond the hold
+    if added <= 0:
         return None
     limits = policy.policy(prepared.info.workspace_id)
-    passed = []
-    workspace_spend = result.spend.get(f"ws:{prepared.info.workspace_id}")
-    if (
-        limits.workspace_spend_limit is not None
-        and workspace_spend is not None
-        and workspace_spend > limits.workspace_spend_limit
-    ):
-        passed.append(("workspace", "workspace", limits.workspace_spend_limit, workspace_spend))
-    organization_spend = result.spend.get("org")
-    if organization_spend is not None:
-        for limit in limits.organization_limits:
-            if organization_spend > limit.limit:
-                passed.append(("organization", limit.tag, limit.limit, organization_spend))
+    candidates: list[tuple[str, str, int, int | None]] = []
+    if limits.workspace_spend_limit is not None:
+        candidates.append(
+            (
+                "workspace",
+                "workspace",
+                limits.workspace_spend_limit,
+                result.spend.get(f"ws:{prepared.info.workspace_id}"),
+            )
+        )
+    candidates += [
+        ("organization", limit.tag, limit.limit, result.spend.get("org"))
+        for limit in limits.organization_limits
+    ]
+    passed = [
+        (scope, tag, limit, used)
+        for scope, tag, limit, used in candidates
+        if used is not None and used > limit
+    ]
+    if reserved is None and not passed:
+        return None
+    over_limit = max((min(added, used - limit) for _s, _t, limit, used in passed), default=0)
     return wire.Overage(
-        reserved_cents=Decimal(reserved) / MICRO,
-        over_cents=Decimal(prepared.micro_cents - reserved) / MICRO,
+        reserved_cents=None if reserved is None else Decimal(reserved) / MICRO,
+        over_cents=None if reserved is None else Decimal(added) / MICRO,
+        over_limit_cents=Decimal(over_limit) / MICRO,
         limits_passed=tuple(
             wire.LimitPassed(scope, wire.SPEND_LIMITERS[tag], limit // MICRO, Decimal(used) / MICRO)
             for scope, tag, limit, used in passed
@@ -548,6 +571,13 @@ def _already(prepared: _Settle, cost: Decimal) -> Settlement:
     return Settlement(prepared.record.request_id, cost, already_settled=True)
 
 
+def _reconcile_now(organization_id: str, now: float) -> None:
+    try:
+        spend.reconcile(organization_id, now=now)
+    except LimiterUnavailable:
+        spend.mark_diverged(organization_id)
+
+
 def _record_and_settle(prepared: _Settle, *, with_counters: bool) -> Settlement:
     """Store the record, then (in the same transaction) settle the counters: exactly once,
     whatever fails and wherever, since a failure before the commit leaves nothing stored."""
@@ -573,6 +603,13 @@ def _record_and_settle(prepared: _Settle, *, with_counters: bool) -> Settlement:
         else:
             _missed_settle(prepared.request)
             spend.mark_diverged(prepared.info.organization_id)
+    if result is not None and result.status == ALREADY:
+        # Settled in the store by an earlier attempt whose transaction did not commit: this
+        # is the record's first settle, answered as that attempt would have been. What that
+        # attempt counted may have gone since (a reconcile in between found neither its hold
+        # nor its record; or the counters did not exist then), so they are set from the
+        # database, which has the record now.
+        _reconcile_now(prepared.info.organization_id, prepared.request.now)
     if settings.USAGE_ROLLUP_INLINE:
         records.rollup_pending()
     try:
@@ -601,6 +638,17 @@ def _queued_outcome(prepared: _Settle, result: SettleResult) -> Settlement:
     if result.status == ALREADY:
         return _already(prepared, Decimal(result.settled_cost or "0"))
     return _after_settle(prepared, result)
+
+
+def _record_unconfirmed(prepared: _Settle) -> Settlement:
+    """With `USAGE_QUEUE`, when the store cannot be reached: an earlier settle's record may
+    wait in its queue, so only a record the database has tells a repeat. Otherwise the record
+    is stored here (the worker skips a queued copy) and the settle raises SettleUnconfirmed,
+    so that the retry answers `already_settled` whichever settle came first."""
+    settlement = _record_and_settle(prepared, with_counters=False)
+    if settlement.already_settled:
+        return settlement
+    raise wire.SettleUnconfirmed(settlement)
 
 
 def _recorded_before(prepared: _Settle) -> Settlement | None:
@@ -634,7 +682,7 @@ def settle(
             result = counters.settle(replace(request, late=True))
     except LimiterUnavailable:
         logger.warning("The counter store cannot be reached; recording usage in the database.")
-        return _record_and_settle(prepared, with_counters=False)
+        return _record_unconfirmed(prepared)
     return _queued_outcome(prepared, result)
 
 
@@ -667,7 +715,7 @@ async def asettle(
             result = await counters.asettle(replace(request, late=True))
     except LimiterUnavailable:
         logger.warning("The counter store cannot be reached; recording usage in the database.")
-        return await sync_to_async(_record_and_settle)(prepared, with_counters=False)
+        return await sync_to_async(_record_unconfirmed)(prepared)
     if result.status != ALREADY and prepared.micro_cents > (result.reserved or 0):
         return await sync_to_async(_queued_outcome)(prepared, result)  # reads the limits
     return _queued_outcome(prepared, result)

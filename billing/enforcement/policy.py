@@ -7,6 +7,7 @@ console is enforced within that time. A lookup can be asked to answer only from 
 runs the database part in a thread and everything else in the event loop.
 """
 
+import hashlib
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -14,7 +15,9 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from django.conf import settings
+from django.core.signals import setting_changed
 from django.db.models import Q
+from django.dispatch import receiver
 
 from billing import limiter, pricing
 from billing.limiter import MICRO, CheckPlan, PlannedBucket, PlannedSpend, SpendLimit
@@ -29,13 +32,32 @@ from billing.models import (
     WorkspaceRateLimit,
     WorkspaceSpendLimit,
 )
-from console.secrets import hash_secret
 from workspaces import services as workspace_services
 from workspaces.models import ApiKey, Workspace
 
 
 class NeedsDatabase(Exception):
     """A cached-only lookup missed: the answer has to be loaded from the database."""
+
+
+# Settings read on every request, each read once: Django's settings object costs about a
+# microsecond an attribute. Only settings nothing changes while serving; `override_settings`
+# (and pytest-django's `settings`) send setting_changed, which forgets them.
+_settings: dict[str, Any] = {}
+
+
+def setting(name: str) -> Any:
+    try:
+        return _settings[name]
+    except KeyError:
+        value = _settings[name] = getattr(settings, name)
+        return value
+
+
+@receiver(setting_changed)
+def _forget_settings(**kwargs: Any) -> None:
+    _settings.clear()
+    _lookup_key.clear()
 
 
 _MISSING = object()
@@ -54,7 +76,7 @@ class TTLCache:
         TTLCache.every.append(self)
 
     def get(self, key: Any, load: Callable[[], Any], *, cached_only: bool = False) -> Any:
-        ttl = settings.LIMITER_CACHE_SECONDS
+        ttl = setting("LIMITER_CACHE_SECONDS")
         now = time.monotonic()
         if ttl > 0:
             hit = self._items.get(key, _MISSING)
@@ -94,7 +116,7 @@ class KeyContext:
     workspace_id: int
     workspace_public_id: str | None  # None for the Default workspace, as the API shows it
     organization_id: str
-    expires_at: datetime | None
+    expires_at: float | None  # epoch seconds
 
 
 def _context(key: ApiKey) -> KeyContext:
@@ -104,8 +126,20 @@ def _context(key: ApiKey) -> KeyContext:
         workspace_id=key.workspace_id,
         workspace_public_id=None if key.workspace.is_default else key.workspace.public_id,
         organization_id=str(key.organization_id),
-        expires_at=key.expires_at,
+        expires_at=None if key.expires_at is None else key.expires_at.timestamp(),
     )
+
+
+_lookup_key: list[bytes] = []
+
+
+def _cache_key(secret: str) -> bytes:
+    """What the key cache knows a secret by: a keyed BLAKE2b digest, a third of the cost of
+    the HMAC the database stores (computed only when the cache misses); never the secret."""
+    if not _lookup_key:
+        base = setting("SECRET_HASH_KEY") or setting("SECRET_KEY")
+        _lookup_key.append(hashlib.blake2b(f"key cache {base}".encode(), digest_size=32).digest())
+    return hashlib.blake2b(secret.encode(), digest_size=20, key=_lookup_key[0]).digest()
 
 
 def key_context(secret: Any, *, cached_only: bool = False) -> KeyContext | None:
@@ -117,12 +151,8 @@ def key_context(secret: Any, *, cached_only: bool = False) -> KeyContext | None:
         key = workspace_services.api_key_authenticate(secret)
         return None if key is None else _context(key)
 
-    context = _keys.get(hash_secret(secret), load, cached_only=cached_only)
-    if (
-        context is not None
-        and context.expires_at is not None
-        and context.expires_at.timestamp() <= time.time()
-    ):
+    context = _keys.get(_cache_key(secret), load, cached_only=cached_only)
+    if context is not None and context.expires_at is not None and context.expires_at <= time.time():
         return None
     return context
 
@@ -206,6 +236,15 @@ class BucketSpec:
     limiter: str
     capacity: int
 
+    @property
+    def capacity_text(self) -> str:
+        return str(self.capacity)
+
+
+# What a check of one model group touches (see `Policy.check_plan`): the plan the counters
+# take, its buckets described for answers, and each limiter's buckets (indices in the plan).
+Checked = tuple[CheckPlan, tuple[BucketSpec, ...], tuple[tuple[str, tuple[int, ...]], ...]]
+
 
 @dataclass(frozen=True)
 class Policy:
@@ -219,16 +258,13 @@ class Policy:
     spend_cap: int | None  # the tier's (or staff's) monthly cap, micro-cents
     workspace_thresholds: tuple[int, ...]  # notification amounts, micro-cents
     organization_thresholds: tuple[int, ...]
-    _plans: dict[int, tuple[CheckPlan, tuple[BucketSpec, ...]]] = field(
-        default_factory=dict, compare=False, repr=False
-    )
+    _plans: dict[int, Checked] = field(default_factory=dict, compare=False, repr=False)
 
-    def check_plan(
-        self, group_id: int, group_slug: str
-    ) -> tuple[CheckPlan, tuple[BucketSpec, ...]]:
+    def check_plan(self, group_id: int, group_slug: str) -> Checked:
         """What a check of a request for a model group touches (built once): for each kind
         of limit the workspace's own bucket (when set) and the organization's, and the
-        workspace's and the organization's spend; with the buckets described for answers."""
+        workspace's and the organization's spend; with the buckets described for answers,
+        and grouped by limiter."""
         cached = self._plans.get(group_id)
         if cached is not None:
             return cached
@@ -266,7 +302,12 @@ class Policy:
                 PlannedSpend("org", self.organization_limits),
             ),
         )
-        self._plans[group_id] = result = (plan, tuple(specs))
+        kinds = tuple(
+            (name, indices)
+            for name in BUCKET_NAMES
+            if (indices := tuple(i for i, spec in enumerate(specs) if spec.limiter == name))
+        )
+        self._plans[group_id] = result = (plan, tuple(specs), kinds)
         return result
 
     @property

@@ -6,18 +6,24 @@ authorized, so a settle can record its usage from the id alone: when the counter
 the reservation, or let it expire, the usage is still recorded. The payload is signed with
 HMAC-SHA256 under a key derived from `SECRET_KEY` (ids signed under a key of
 `SECRET_KEY_FALLBACKS` still verify, so a key rotation loses no settle), and verified in
-constant time before anything in it is read. A random part makes every id unique.
+constant time before anything in it is read. A random part of the process's and a count make
+every id unique.
 """
 
 import base64
+import binascii
 import hashlib
 import hmac
+import itertools
+import os
 import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
 from django.conf import settings
+from django.core.signals import setting_changed
+from django.dispatch import receiver
 
 from console.validation import MAX_YEAR, MIN_YEAR
 
@@ -39,26 +45,47 @@ class ReservationInfo:
     at: float  # when it was authorized, epoch seconds (what the usage record is dated)
 
 
-_keys: dict[tuple[str, ...], list[bytes]] = {}
+_keys: list[bytes] = []
 
 
 def _signing_keys() -> list[bytes]:
-    """The current key first, then those of the fallback secrets."""
-    secrets_ = (settings.SECRET_KEY, *getattr(settings, "SECRET_KEY_FALLBACKS", ()))
-    derived = _keys.get(secrets_)
-    if derived is None:
-        derived = [hashlib.sha256(_SALT + secret.encode()).digest() for secret in secrets_]
-        _keys.clear()
-        _keys[secrets_] = derived
-    return derived
+    """The current key first, then those of the fallback secrets. Derived once, and again
+    when the settings change (`override_settings` sends setting_changed)."""
+    if not _keys:
+        secrets_ = (settings.SECRET_KEY, *getattr(settings, "SECRET_KEY_FALLBACKS", ()))
+        _keys[:] = [hashlib.sha256(_SALT + secret.encode()).digest() for secret in secrets_]
+    return _keys
+
+
+@receiver(setting_changed)
+def _forget_keys(**kwargs: Any) -> None:
+    _keys.clear()
+
+
+_URL_SAFE = bytes.maketrans(b"+/", b"-_")
 
 
 def _b64(data: bytes) -> str:
-    return base64.urlsafe_b64encode(data).decode().rstrip("=")
+    """URL-safe base64 without padding."""
+    return binascii.b2a_base64(data, newline=False).translate(_URL_SAFE).rstrip(b"=").decode()
 
 
 def _signature(key: bytes, payload: bytes) -> bytes:
     return hmac.digest(key, payload, "sha256")[:_SIGNATURE_BYTES]
+
+
+# What makes each id unique: this process's random part and a count (a forked process
+# draws its own). No secret: the signature is what no one can make up.
+_process_nonce = secrets.token_urlsafe(6)
+_count = itertools.count()
+
+
+def _draw_process_nonce() -> None:
+    global _process_nonce
+    _process_nonce = secrets.token_urlsafe(6)
+
+
+os.register_at_fork(after_in_child=_draw_process_nonce)
 
 
 def issue(
@@ -66,9 +93,10 @@ def issue(
 ) -> str:
     payload = (
         f"{organization_id}.{workspace_id}.{api_key_id}.{model_id}.{int(at * 1000)}."
-        f"{secrets.token_urlsafe(9)}"
+        f"{_process_nonce}{next(_count):x}"
     ).encode()
-    return f"{PREFIX}{_b64(payload)}.{_b64(_signature(_signing_keys()[0], payload))}"
+    signature = hmac.digest(_signing_keys()[0], payload, "sha256")[:_SIGNATURE_BYTES]
+    return f"{PREFIX}{_b64(payload)}.{_b64(signature)}"
 
 
 def verify(reservation_id: Any) -> ReservationInfo | None:

@@ -60,7 +60,7 @@ def reconcile(
         usage.close_write_gate(organization_id)
         snapshot = counters.snapshot(organization_id)
         spend = usage.month_spend_by_workspace(organization_id, start)
-        stored = usage.stored_request_ids(snapshot.hold_ids + snapshot.claimed_ids)
+        stored = usage.stored_request_ids(snapshot.hold_ids + snapshot.queued_ids)
         recorded = {f"ws:{workspace}": usage.to_micro(cents) for workspace, cents in spend.items()}
         recorded["org"] = usage.to_micro(sum(spend.values(), start=usage.ZERO))
         for name in names:

@@ -36,7 +36,8 @@ SPEND_LIMITERS = {
 
 
 class EnforcementError(Exception):
-    """Bad input from the caller itself (not a refusal to pass on)."""
+    """An error to answer the caller with (not a refusal to pass on to a client): bad input
+    (400), or `SettleUnconfirmed`."""
 
     def __init__(
         self, message: str, *, status: int = 400, error_type: str = "invalid_request_error"
@@ -45,6 +46,23 @@ class EnforcementError(Exception):
         self.status = status
         self.error_type = error_type
         self.message = message
+
+
+class SettleUnconfirmed(EnforcementError):
+    """A settle whose usage is stored (`settlement` says at what cost) but that cannot be told
+    from a repeat of an earlier settle: with `USAGE_QUEUE`, that one's record may wait in the
+    queue of a counter store that cannot be reached. Answered 529, to be retried: the retry
+    answers `already_settled` with the recorded cost. A caller that settles only once (a
+    gateway in this process) may take it as done."""
+
+    def __init__(self, settlement: "Settlement") -> None:
+        super().__init__(
+            "The usage is recorded, but the counter store cannot be reached to tell whether "
+            "an earlier settle of this reservation recorded it. Retry the settle.",
+            status=529,
+            error_type="overloaded_error",
+        )
+        self.settlement = settlement
 
 
 def error_body(error_type: str, message: str, **details: Any) -> dict:
@@ -121,18 +139,28 @@ class LimitPassed:
 
 @dataclass(frozen=True, slots=True)
 class Overage:
-    """A settle that reported more than its reservation held: the whole cost is recorded and
-    counted, and the spend limits it pushed past refuse every request until they reset."""
+    """A settle that counted more than its reservation held, or that took spend past a spend
+    limit: the whole cost is recorded and counted, and the spend limits passed refuse every
+    request until they reset.
 
-    reserved_cents: Decimal
-    over_cents: Decimal
+    `over_limit` is what this settle itself added above a limit (the most, of the limits it
+    passed): a settle that was already over when it was made adds its whole excess, one that
+    crossed a limit only the part beyond it, one that stayed within every limit nothing. A
+    reservation no longer held (expired, or lost by the counter store) has no reservation to
+    compare with: `reserved` and `over_reservation` are None, and its settle is an overage
+    only when it passed a limit."""
+
+    reserved_cents: Decimal | None
+    over_cents: Decimal | None  # the cost beyond what was reserved
+    over_limit_cents: Decimal
     limits_passed: tuple[LimitPassed, ...]
     resets_at: str  # RFC 3339: when the month's spend starts again from zero
 
     def to_json(self) -> dict:
         return {
-            "reserved": cents_text(self.reserved_cents),
-            "over_reservation": cents_text(self.over_cents),
+            "reserved": None if self.reserved_cents is None else cents_text(self.reserved_cents),
+            "over_reservation": None if self.over_cents is None else cents_text(self.over_cents),
+            "over_limit": cents_text(self.over_limit_cents),
             "unit": "cents",
             "limits_passed": [limit.to_json() for limit in self.limits_passed],
             "resets_at": self.resets_at,

@@ -2,13 +2,17 @@
 -- Arguments: now, month, previous_month, id, output_tokens, input_tokens (those that count
 -- toward the input limit), cost (micro-cents), cost_text, keep_until, record (JSON text to
 -- queue, or ''), late (whether to count a reservation this store no longer holds), and for
--- that: record_month, spend_names.
--- Answers status 'settled' (now), 'already' (with the cost settled before) or 'absent'.
+-- that: record_month, spend_names; cancel (remember it as settled even when nothing is held:
+-- the cancelled check, should it arrive later, then changes nothing).
+-- Answers status 'settled' (now), 'already' or 'absent'. A settled reservation is remembered
+-- with what its settle answered (its cost, what its hold reserved, the counters after it), and
+-- 'already' gives that back as `outcome`, the JSON text it was stored as.
 local args = cjson.decode(ARGV[1])
 local id = args.id
+release_expired(args.now, args.month, args.previous_month)
 local settled = redis.call('HGET', KEYS[5], id)
 if settled then
-  return cjson.encode({status = 'already', cost = settled})
+  return cjson.encode({status = 'already', outcome = settled})
 end
 
 local raw = redis.call('HGET', KEYS[4], id)
@@ -35,13 +39,16 @@ elseif args.late then
   for _, name in ipairs(args.spend_names) do
     totals[name] = spend_add(key, name, args.cost)
   end
-else
+elseif not args.cancel then
   return cjson.encode({status = 'absent'})
 end
 
-redis.call('HSET', KEYS[5], id, args.cost_text)
+local answer = {cost = args.cost_text, spend = integers(totals), reserved = reserved}
+local outcome = cjson.encode(answer)
+redis.call('HSET', KEYS[5], id, outcome)
 redis.call('ZADD', KEYS[6], args.keep_until, id)
 if args.record ~= '' then
   redis.call('RPUSH', KEYS[7], args.record)
 end
-return cjson.encode({status = 'settled', spend = integers(totals), reserved = reserved})
+answer.status = 'settled'
+return cjson.encode(answer)

@@ -28,6 +28,7 @@ from billing import enforcement
 Decision = enforcement.Decision
 Settlement = enforcement.Settlement
 EnforcementError = enforcement.EnforcementError
+SettleUnconfirmed = enforcement.SettleUnconfirmed
 
 
 def in_pool[**P, R](function: Callable[P, R]) -> Callable[P, Any]:

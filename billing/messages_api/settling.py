@@ -82,10 +82,19 @@ def sanitized(usage: Any) -> dict[str, Any]:
     return clean
 
 
+async def _stored(reservation_id: str, usage: dict[str, Any]) -> engine.Settlement:
+    try:
+        return await engine.settle(reservation_id, usage)
+    except engine.SettleUnconfirmed as unconfirmed:
+        # Stored; only a repeat of it could not be told apart, and this process settles
+        # each request once.
+        return unconfirmed.settlement
+
+
 async def _settle_once(reservation_id: str, usage: dict[str, Any]) -> engine.Settlement:
     """One try; `Rejected` when no usage report can make the engine take it."""
     try:
-        return await engine.settle(reservation_id, usage)
+        return await _stored(reservation_id, usage)
     except engine.EnforcementError as error:
         clean = sanitized(usage)
         if clean == usage:
@@ -97,7 +106,7 @@ async def _settle_once(reservation_id: str, usage: dict[str, Any]) -> engine.Set
             json.dumps(clean, sort_keys=True),
         )
         try:
-            return await engine.settle(reservation_id, clean)
+            return await _stored(reservation_id, clean)
         except engine.EnforcementError as again:
             raise Rejected(again.message) from None
 

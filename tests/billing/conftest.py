@@ -55,7 +55,7 @@ def redis_backend():
     return backend
 
 
-def _skip_or_fail(reason: str):
+def skip_or_fail(reason: str):
     if os.environ.get("CI"):
         pytest.fail(reason)
     pytest.skip(reason)
@@ -66,7 +66,7 @@ def redis_cluster():
     """Three redis-server processes with cluster mode on, joined by `redis-cli --cluster
     create`; stopped when the tests end."""
     if not redis_servers.available():
-        _skip_or_fail("redis-server and redis-cli are needed for the cluster tests")
+        skip_or_fail("redis-server and redis-cli are needed for the cluster tests")
     servers = redis_servers.RedisClusterServers()
     yield servers
     servers.close()
@@ -77,7 +77,7 @@ def redis_servers_started():
     """Start single redis-server processes of a test's own (`start(persist=..., options=...)`);
     each is stopped when the test ends."""
     if not redis_servers.available():
-        _skip_or_fail("redis-server is needed for this test")
+        skip_or_fail("redis-server is needed for this test")
     started: list[redis_servers.RedisServer] = []
 
     def start(**options) -> redis_servers.RedisServer:

@@ -1,6 +1,8 @@
 """The enforcement engine, on every backend: buckets, spend, reservations, answers."""
 
 import ast
+import contextlib
+import json
 import threading
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -11,11 +13,13 @@ import pytest
 import time_machine
 from asgiref.sync import async_to_sync
 from django.core import mail
-from django.db import connection, connections
+from django.db import OperationalError, connection, connections
 from django.db.models import Sum
+from django.test import Client
 from django.urls import reverse
 from hypothesis import strategies as st
 
+from accounts.audit import Actor
 from accounts.models import AuditEvent, KeyStatus
 from billing import enforcement, limiter, services, usage
 from billing.models import (
@@ -539,6 +543,7 @@ def test_a_settle_above_its_reservation_is_counted_and_said(engine, world):
     assert overage == {
         "reserved": "0.615",
         "over_reservation": "20.385",
+        "over_limit": "11",  # it took spend from 0.615 (its hold) to 21, 11 above the limit
         "unit": "cents",
         "limits_passed": [
             {
@@ -560,6 +565,139 @@ def test_a_settle_above_its_reservation_is_counted_and_said(engine, world):
     assert event.after["over_reservation"] == "20.385"
     within = auth(world, model="claude-haiku-4-5", input_tokens=1, max_tokens=1, now=T0 + 2)
     assert not within.admitted  # every model: spend is the organization's
+
+
+def _ten_cent_limit(world):
+    services.organization_limits_change(
+        actor=world["actor"], organization=world["org"], tier=UsageTier.objects.get(name="Tier 2")
+    )
+    services.organization_spend_limit_set(
+        actor=world["actor"], organization=world["org"], amount_cents=10
+    )
+
+
+def test_a_late_settle_is_an_overage_only_by_what_it_takes_above_a_limit(engine, world, settings):
+    """An expired reservation holds nothing, so its settle counts its whole cost; that is no
+    overage while spend stays within the limits, and above them only the part beyond."""
+    _ten_cent_limit(world)
+    first = auth(world, input_tokens=1_000, max_tokens=100)
+    second = auth(world, input_tokens=1_000, max_tokens=100)
+    late = T0 + settings.RESERVATION_SECONDS + 60
+    assert auth(world, now=late).admitted  # releases the expired holds; holds 0.021 cents
+    within = enforcement.settle(
+        first.reservation_id, {"input_tokens": 1_000, "output_tokens": 100}, now=late
+    )
+    assert within.cost_cents == Decimal("0.45") and within.overage is None
+    beyond = enforcement.settle(
+        second.reservation_id, {"input_tokens": 1_000, "output_tokens": 10_000}, now=late
+    )
+    assert beyond.cost_cents == Decimal("15.3")
+    # Spend went from 0.471 (0.021 held, 0.45 recorded) to 15.771: 5.771 above the limit.
+    assert beyond.to_json()["overage"] == {
+        "reserved": None,
+        "over_reservation": None,
+        "over_limit": "5.771",
+        "unit": "cents",
+        "limits_passed": [
+            {
+                "scope": "organization",
+                "limiter": "organization_spend_limit",
+                "limit": "10",
+                "used": "15.771",
+                "unit": "cents",
+            }
+        ],
+        "resets_at": "2026-12-01T00:00:00Z",
+    }
+    assert AuditEvent.objects.get(action="spend_limit.passed").after["over_limit"] == "5.771"
+
+
+def test_a_settle_of_a_reservation_the_store_lost_is_no_overage(engine, world):
+    _ten_cent_limit(world)
+    decision = auth(world, input_tokens=1_000, max_tokens=100)
+    engine.reset()  # the store lost its data, the reservation with it
+    settlement = enforcement.settle(
+        decision.reservation_id, {"input_tokens": 1_000, "output_tokens": 100}, now=T0
+    )
+    assert settlement.cost_cents == Decimal("0.45") and settlement.overage is None
+    assert stored().get().request_id == decision.reservation_id
+
+
+class _FailingAfterTheStoreSettles:
+    """The counter store, with the database failing right after the store settled (as when
+    the COMMIT fails): the settle's transaction rolls back; the store's settle stays."""
+
+    def __init__(self, backend, failures: int = 1) -> None:
+        self._backend = backend
+        self.failures = failures
+
+    def __getattr__(self, name):
+        return getattr(self._backend, name)
+
+    def settle(self, request):
+        result = self._backend.settle(request)
+        if self.failures:
+            self.failures -= 1
+            raise OperationalError("the commit failed (injected)")
+        return result
+
+
+def test_a_retry_after_the_commit_failed_answers_as_the_first_settle(engine, world, settings):
+    """The store settled, then the database failed: nothing is stored, and the retry is the
+    record's first settle, answered with the overage that settle caused, counted once."""
+    if settings.USAGE_QUEUE:
+        pytest.skip("a queued settle writes to the database only in the worker")
+    _ten_cent_limit(world)
+    decision = auth(world, input_tokens=1_000, max_tokens=10)  # holds 0.615 cents
+    failing = _FailingAfterTheStoreSettles(engine)
+    enforcement.use_backend(failing)  # type: ignore[arg-type]
+    big = {"input_tokens": 20_000, "output_tokens": 10_000}  # 21 cents
+    with pytest.raises(OperationalError):
+        enforcement.settle(decision.reservation_id, big, now=T0)
+    assert not UsageRecord.objects.exists()
+    retry = enforcement.settle(decision.reservation_id, big, now=T0 + 1)
+    assert not retry.already_settled and retry.cost_cents == Decimal("21")
+    overage = retry.to_json()["overage"]
+    assert (overage["reserved"], overage["over_reservation"], overage["over_limit"]) == (
+        "0.615",
+        "20.385",
+        "11",
+    )
+    assert AuditEvent.objects.filter(action="spend_limit.passed").count() == 1
+    assert UsageRecord.objects.get().cost_cents == Decimal("21")
+    assert engine.spend(str(world["org"].pk), "2026-11")["org"] == 21 * limiter.MICRO
+    again = enforcement.settle(decision.reservation_id, big, now=T0 + 2)
+    assert again.already_settled and again.overage is None
+
+
+def test_a_duplicate_while_the_store_cannot_be_reached_answers_already_settled(
+    engine, world, settings
+):
+    """With USAGE_QUEUE the first settle's record may wait in the unreachable store's queue,
+    so a settle the database does not know is stored and answered 529 (retry); its retry,
+    and every later duplicate, answers already_settled with the recorded cost."""
+    usage_body = {"input_tokens": 10, "output_tokens": 5}
+    first = auth(world)
+    other = auth(world)
+    settled = enforcement.settle(first.reservation_id, usage_body, now=T0)
+    working = engine
+    enforcement.use_backend(limiter.RedisBackend("redis://127.0.0.1:1/0", timeout=0.2))
+    try:
+        for decision in (first, other):  # a duplicate, then a first settle
+            if settings.USAGE_QUEUE:
+                with pytest.raises(enforcement.SettleUnconfirmed) as unconfirmed:
+                    enforcement.settle(decision.reservation_id, usage_body, now=T0)
+                assert unconfirmed.value.status == 529
+                assert unconfirmed.value.settlement.cost_cents == settled.cost_cents
+            else:
+                enforcement.settle(decision.reservation_id, usage_body, now=T0)
+            retry = enforcement.settle(decision.reservation_id, usage_body, now=T0)
+            assert retry.already_settled and retry.cost_cents == settled.cost_cents
+    finally:
+        enforcement.use_backend(working)
+    assert sorted(stored().values_list("request_id", flat=True)) == sorted(
+        [first.reservation_id, other.reservation_id]
+    )
 
 
 def test_cache_reads_count_toward_input_tokens_only_where_the_group_says(engine, world):
@@ -676,7 +814,9 @@ def test_counters_equal_the_database_after_an_outage(engine, world, settings):
     working = engine
     enforcement.use_backend(limiter.RedisBackend("redis://127.0.0.1:1/0", timeout=0.2))
     for decision in decisions[1:]:
-        enforcement.settle(decision.reservation_id, {"input_tokens": 500}, now=T0)
+        # With USAGE_QUEUE answered SettleUnconfirmed: stored, to be retried.
+        with contextlib.suppress(enforcement.SettleUnconfirmed):
+            enforcement.settle(decision.reservation_id, {"input_tokens": 500}, now=T0)
     enforcement.use_backend(working)
     assert auth(world, now=T0 + 1).admitted  # reconciles first
     stored()
@@ -731,5 +871,158 @@ def test_a_cluster_that_cannot_be_reached_is_overloaded(world, settings):
     try:
         decision = auth(world)
         assert decision.status == 529 and decision.body["error"]["type"] == "overloaded_error"
+    finally:
+        enforcement.use_backend(None)
+
+
+@pytest.mark.parametrize("fail_open", [False, True], ids=["529", "fail-open"])
+@pytest.mark.parametrize("twin", ["sync", "async"])
+@pytest.mark.parametrize("where", ["single", "cluster"])
+def test_a_stalled_store_is_answered_at_once_not_waited_for(
+    request, world, settings, redis_servers_started, where, twin, fail_open
+):
+    """A store that stops answering (SIGSTOP) is LimiterUnavailable after one timeout: 529,
+    or admitted unchecked with LIMITER_FAIL_OPEN. Retried the way redis-py retries by
+    default, a call to a stalled cluster node waits seconds, and answers once it resumes."""
+    settings.LIMITER_CACHE_SECONDS = 60
+    settings.LIMITER_FAIL_OPEN = fail_open
+    org = str(world["org"].pk)
+    if where == "cluster":
+        servers = request.getfixturevalue("redis_cluster")
+        backend = limiter.RedisBackend(servers.url, cluster=True, timeout=0.2)
+        port = int(backend.client.get_node_from_key(limiter.keys(org, "", "")[0]).port)
+        node = next(n for n in servers.nodes if n.port == port)
+    else:
+        node = redis_servers_started()
+        backend = limiter.RedisBackend(node.url, timeout=0.2)
+    backend.reset()
+    enforcement.use_backend(backend)
+    answers = []
+
+    def call():
+        if twin == "async":
+            answers.append(
+                async_to_sync(enforcement.aauthorize)(world["secret"], "claude-sonnet-4-5", 1, 1)
+            )
+        else:
+            answers.append(enforcement.authorize(world["secret"], "claude-sonnet-4-5", 1, 1))
+
+    try:
+        call()  # connections made, keys and limits cached
+        assert answers.pop().admitted
+        node.stall()
+        try:
+            caller = threading.Thread(target=call)
+            caller.start()
+            caller.join(3)  # fifteen timeouts; the call must not still be waiting
+        finally:
+            node.resume()
+        caller.join()
+        (answer,) = answers
+        if fail_open:
+            assert answer.admitted
+        else:
+            assert answer.status == 529 and answer.body["error"]["type"] == "overloaded_error"
+        enforcement.send_missed_settles()
+    finally:
+        backend.reset()
+        enforcement.use_backend(None)
+
+
+class _AnswerLostOnce:
+    """The counter store, with one check's answer lost on its way: the check is kept, to
+    reach the store later (as a command waiting in a stalled Redis's socket does)."""
+
+    def __init__(self, backend) -> None:
+        self._backend = backend
+        self.delayed: list = []
+
+    def __getattr__(self, name):
+        return getattr(self._backend, name)
+
+    def check(self, request):
+        if not self.delayed:
+            self.delayed.append(request)
+            raise limiter.LimiterUnavailable("the answer was lost (injected)")
+        return self._backend.check(request)
+
+
+def test_a_check_that_reaches_the_store_after_it_was_cancelled_changes_nothing(engine, world):
+    """A check answered 529 may still run in the store later, and hold a reservation nobody
+    will settle; the process cancels it once the store answers. Whichever arrives first,
+    no hold is left."""
+    org = str(world["org"].pk)
+    losing = _AnswerLostOnce(engine)
+    enforcement.use_backend(losing)  # type: ignore[arg-type]
+    assert auth(world).status == 529
+    assert auth(world).admitted  # sends the cancel first, then checks
+    assert enforcement.missed_settles_pending() == 0
+    held = engine.spend(org, "2026-11")
+    (late_check,) = losing.delayed
+    with pytest.raises(limiter.LimiterUnavailable):
+        engine.check(late_check)
+    assert engine.spend(org, "2026-11") == held  # one hold: the admitted request's
+    enforcement.use_backend(engine)
+
+
+def _gateway_post(secret: str, name: str, body: dict):
+    return Client(HTTP_AUTHORIZATION=f"Bearer {secret}").post(
+        reverse(f"billing:gateway_{name}"), json.dumps(body), content_type="application/json"
+    )
+
+
+def test_a_token_of_no_organization_serves_every_organization(engine, world, personas):
+    """The operator's own gateway, in front of every organization's traffic: staff give its
+    token no organization. Reservation ids are still checked to belong together."""
+    _token, secret = services.gateway_token_create(name="operator edge")
+    other_workspace = WorkspaceFactory(organization=personas.other_org)
+    _key, other_secret = workspace_services.api_key_create(
+        actor=Actor.system("t"), workspace=other_workspace, name="k"
+    )
+    usage_body = {"input_tokens": 10, "output_tokens": 5}
+    for api_key in (world["secret"], other_secret):
+        decision = _gateway_post(
+            secret,
+            "authorize",
+            {
+                "api_key": api_key,
+                "model": "claude-sonnet-4-5",
+                "input_tokens": 10,
+                "max_tokens": 10,
+            },
+        ).json()
+        assert decision["admitted"] is True
+        settled = _gateway_post(
+            secret, "settle", {"reservation_id": decision["reservation_id"], "usage": usage_body}
+        )
+        assert settled.status_code == 200
+    assert {r.organization_id for r in stored().all()} == {world["org"].pk, personas.other_org.pk}
+
+
+def test_the_settle_endpoint_answers_529_until_it_can_tell_a_repeat(world, settings):
+    """With USAGE_QUEUE and Redis unreachable: stored, 529 (retry); the retry is 200."""
+    _token, secret = services.gateway_token_create(name="edge", organization=world["org"])
+    settings.USAGE_QUEUE = True
+    settings.LIMITER_FAIL_OPEN = True  # admitted unchecked, so that there is a settle
+    enforcement.use_backend(limiter.RedisBackend("redis://127.0.0.1:1/0", timeout=0.1))
+    try:
+        decision = _gateway_post(
+            secret,
+            "authorize",
+            {
+                "api_key": world["secret"],
+                "model": "claude-sonnet-4-5",
+                "input_tokens": 10,
+                "max_tokens": 10,
+            },
+        ).json()
+        body = {"reservation_id": decision["reservation_id"], "usage": {"output_tokens": 5}}
+        first = _gateway_post(secret, "settle", body)
+        assert first.status_code == 529
+        assert first.json()["error"]["type"] == "overloaded_error"
+        retry = _gateway_post(secret, "settle", body)
+        assert retry.status_code == 200 and retry.json()["already_settled"] is True
+        assert retry.json()["cost"]["amount"] == "0.0075"
+        assert UsageRecord.objects.get().request_id == decision["reservation_id"]
     finally:
         enforcement.use_backend(None)

@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 import pytest
+import redis
 from django.core import checks
 from django.core.management import call_command
 from django.db import connection, connections, transaction
@@ -14,17 +15,19 @@ from redis.crc import key_slot
 
 from billing import enforcement, limiter, usage
 from billing.models import Model, UsageDaily, UsageRecord
-from tests.billing.conftest import T0, auth, redis_backend
+from tests.billing import redis_servers
+from tests.billing.conftest import T0, auth, make_backend, skip_or_fail
 
 SETTLED = {"input_tokens": 1_000, "output_tokens": 500}  # 1.05 cents on Sonnet 4.5
 
 
-@pytest.fixture
-def queued(settings):
+@pytest.fixture(params=["redis", "cluster"])
+def queued(request, settings):
+    """The queue on a single Redis and on the Redis Cluster."""
     settings.LIMITER_CACHE_SECONDS = 60
     settings.USAGE_QUEUE = True
     settings.USAGE_ROLLUP_INLINE = False
-    backend = redis_backend()
+    backend = make_backend(request, request.param)
     backend.reset()
     enforcement.use_backend(backend)
     yield backend
@@ -127,11 +130,35 @@ def test_notifications_wait_for_the_stored_record(
 
 
 def test_redis_down_at_settle_writes_the_record_itself(queued, world, settings):
+    """Stored, and answered 529 (retry): an earlier settle could wait in the queue. The retry
+    answers already_settled with the recorded cost."""
     decision = auth(world)
     enforcement.use_backend(limiter.RedisBackend("redis://127.0.0.1:1/0", timeout=0.2))
     settings.LIMITER_FAIL_OPEN = True
-    enforcement.settle(decision.reservation_id, SETTLED, now=T0)
+    with pytest.raises(enforcement.SettleUnconfirmed) as unconfirmed:
+        enforcement.settle(decision.reservation_id, SETTLED, now=T0)
+    assert unconfirmed.value.settlement.cost_cents == Decimal("1.05")
     assert UsageRecord.objects.get().request_id == decision.reservation_id
+    retry = enforcement.settle(decision.reservation_id, SETTLED, now=T0)
+    assert retry.already_settled and retry.cost_cents == Decimal("1.05")
+
+
+def test_a_queued_record_the_database_also_has_is_counted_once(queued, world):
+    """A settle queued in Redis, repeated while Redis could not be reached (so written to
+    the database too): until the worker drops the queued copy, a reconcile counts it once."""
+    now = datetime.now(UTC).timestamp()
+    org = str(world["org"].pk)
+    decision = auth(world, now=now)
+    enforcement.settle(decision.reservation_id, SETTLED, now=now)
+    enforcement.use_backend(limiter.RedisBackend("redis://127.0.0.1:1/0", timeout=0.2))
+    with pytest.raises(enforcement.SettleUnconfirmed):
+        enforcement.settle(decision.reservation_id, SETTLED, now=now)
+    enforcement.use_backend(queued)
+    assert UsageRecord.objects.count() == 1 and queued.queued_usage([org]) == 1
+    assert enforcement.reconcile(org, now=now) == {
+        "org": 1_050_000,
+        f"ws:{world['workspace'].pk}": 1_050_000,
+    }
 
 
 def test_the_worker_says_when_redis_is_down(queued, personas):
@@ -169,6 +196,31 @@ def test_a_usage_queue_in_a_redis_that_persists_nothing_is_refused(settings, red
     silent = redis_servers_started(options=("--rename-command", "CONFIG", ""))
     assert messages(silent) == [("billing.W003", checks.WARNING)]
     assert messages(redis_servers_started(persist=True)) == []
+
+
+def test_every_master_of_a_cluster_must_persist_a_usage_queue(settings):
+    """Queued records live on the master of their organization's slot, any of them: each is
+    read, and one that persists nothing is named."""
+    if not redis_servers.available():
+        skip_or_fail("redis-server and redis-cli are needed for the cluster tests")
+    settings.USAGE_QUEUE, settings.USAGE_ROLLUP_INLINE = True, False
+    settings.REDIS_CLUSTER = True
+    servers = redis_servers.RedisClusterServers(persist=True)
+    try:
+        settings.REDIS_URL = servers.url
+        assert checks.run_checks(tags=[checks.Tags.compatibility]) == []
+        for node in servers.nodes:
+            client = redis.Redis(host="127.0.0.1", port=node.port)
+            client.config_set("appendonly", "no")
+            try:
+                (message,) = checks.run_checks(tags=[checks.Tags.compatibility])
+                assert message.id == "billing.E001"
+                assert f"127.0.0.1:{node.port} persists nothing" in message.msg
+            finally:
+                client.config_set("appendonly", "yes")
+                client.close()
+    finally:
+        servers.close()
 
 
 @pytest.mark.skipif(connection.vendor != "postgresql", reason="concurrent writers need PostgreSQL")

@@ -208,6 +208,25 @@ def test_a_settle_the_engine_cannot_take_at_all_is_kept_for_staff(gateway, caplo
     assert "cannot be recorded" in caplog.text
 
 
+def test_a_settle_stored_but_unconfirmed_is_done(gateway, caplog, monkeypatch):
+    """With `USAGE_QUEUE` and the counter store unreachable the engine stores the record and
+    says so with `SettleUnconfirmed`: the gateway settles each request once, so that is done,
+    neither retried, spooled nor kept as refused."""
+    real = engine.settle
+
+    async def stored_but_unconfirmed(reservation_id, usage):
+        settlement = await real(reservation_id, usage)
+        raise enforcement.SettleUnconfirmed(settlement)
+
+    monkeypatch.setattr(engine, "settle", stored_but_unconfirmed)
+    create(gateway)
+    gateway.idle()
+    assert not settling.spooled() and not settling.rejected()
+    assert "failed" not in caplog.text and "cannot be recorded" not in caplog.text
+    monkeypatch.setattr(engine, "settle", real)
+    gateway.settled()
+
+
 @pytest.mark.parametrize("data_only", [False, True])
 @pytest.mark.parametrize("stream", [False, True])
 def test_the_settle_gets_everything_the_upstream_reported(gateway, monkeypatch, stream, data_only):
