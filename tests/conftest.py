@@ -9,11 +9,13 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import pytest
-from django.test import Client
+from django.conf import settings as django_settings
+from django.test import Client, override_settings
 
 from accounts.audit import Actor
 from accounts.models import Organization, OrganizationMember, User
 from accounts.roles import OrgRole, WorkspaceRole
+from billing import enforcement
 from tests.factories import (
     MemberFactory,
     OrganizationFactory,
@@ -21,8 +23,24 @@ from tests.factories import (
     WorkspaceFactory,
     WorkspaceMemberFactory,
 )
+from tests.helpers import redis_url_of_this_worker
 from workspaces import services as workspace_services
 from workspaces.models import ApiKey, Workspace
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _redis_of_this_worker():
+    """With `REDIS_URL` set, a Redis database of this test process's own for the cache and the
+    limiter's counters (see `redis_url_of_this_worker`)."""
+    if not django_settings.REDIS_URL:
+        yield
+        return
+    url = redis_url_of_this_worker(django_settings.REDIS_URL)
+    caches = {"default": {**django_settings.CACHES["default"], "LOCATION": url}}
+    with override_settings(REDIS_URL=url, CACHES=caches):
+        enforcement.use_backend(None)
+        yield
+    enforcement.use_backend(None)
 
 
 @pytest.fixture(autouse=True)

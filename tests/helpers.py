@@ -1,6 +1,8 @@
 """What tests of several features share."""
 
 import json
+import os
+from urllib.parse import urlsplit, urlunsplit
 
 from django.db.models import QuerySet
 from django.urls import reverse
@@ -78,3 +80,18 @@ def toast_of(response) -> str | None:
     """The toast an htmx response shows, if any."""
     toast = client_events(response).get("console:toast")
     return toast["value"] if toast else None
+
+
+def redis_url_of_this_worker(url: str) -> str:
+    """`url` with a Redis database of this test process's own: with pytest-xdist every worker
+    (`gw0`, `gw1`, ...) counts down from `url`'s database, so workers that flush or drain
+    their database (queued usage, counters) never touch another's. Unchanged without xdist."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "")
+    if not worker.startswith("gw"):
+        return url
+    parts = urlsplit(url)
+    database = int(parts.path.strip("/") or 0)
+    own = (database - int(worker[2:])) % 16
+    if own == 0:  # database 0 is the one a Redis shares by default: never the tests'
+        own = 15
+    return urlunsplit(parts._replace(path=f"/{own}"))

@@ -26,6 +26,7 @@ import json
 import logging
 import os
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -289,5 +290,11 @@ async def _drain_until_empty() -> None:
 
 
 def drain_now() -> tuple[int, int]:
-    """`drain` for a management command (a loop of its own)."""
-    return asyncio.run(drain())
+    """`drain` for a management command, in a loop of its own: in a thread of its own when
+    this thread already runs one (a command called from asynchronous code)."""
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return asyncio.run(drain())
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(asyncio.run, drain()).result()

@@ -349,7 +349,11 @@
     if (!input) return;
     if (menu.open) {
       // Straight to the search, except on touch screens, where it would raise the keyboard.
-      if (window.matchMedia("(pointer: fine)").matches) input.focus();
+      // The toggle event comes a task after the menu opens: by then the arrow keys may
+      // already have moved into the panel, and that focus is the user's, so it stays.
+      var panel = menu.querySelector(".menu__panel");
+      var alreadyInside = panel && panel.contains(document.activeElement);
+      if (!alreadyInside && window.matchMedia("(pointer: fine)").matches) input.focus();
     } else if (input.value) {
       input.value = "";
       filterSwitcher(input);

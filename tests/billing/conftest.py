@@ -13,9 +13,10 @@ from billing import enforcement, limiter, services
 from billing.models import Limiter, ModelGroup, UsageTier
 from tests.billing import redis_servers
 from tests.factories import WorkspaceFactory
+from tests.helpers import redis_url_of_this_worker
 from workspaces import services as workspace_services
 
-REDIS_URL = (
+REDIS_URL = redis_url_of_this_worker(
     os.environ.get("TEST_REDIS_URL") or os.environ.get("REDIS_URL") or "redis://127.0.0.1:6379/15"
 )
 T0 = datetime(2026, 11, 10, 12, 0, tzinfo=UTC).timestamp()

@@ -96,6 +96,11 @@ def create(gateway, text: str = "fake: reply input=120 cache_read=30 output=6"):
     )
 
 
+# Settles that write at once as well as queued ones: a failing store matters to both.
+EVERY_STORE = pytest.mark.parametrize("gateway", ["local", "redis", "redis-queued"], indirect=True)
+
+
+@EVERY_STORE
 @pytest.mark.parametrize("failures", [1, 3])
 @pytest.mark.parametrize("kind", FAULTS)
 def test_a_settle_that_fails_is_retried_and_recorded_once(
@@ -114,6 +119,7 @@ def test_a_settle_that_fails_is_retried_and_recorded_once(
     assert not settling.spooled()
 
 
+@EVERY_STORE
 @pytest.mark.parametrize("kind", FAULTS)
 def test_a_settle_that_keeps_failing_waits_in_the_spool_then_is_recorded_once(
     gateway, monkeypatch, quick_retries, kind
@@ -171,6 +177,16 @@ def test_the_next_process_records_what_a_dead_one_left_in_the_spool(gateway, qui
     assert record.request_id == reservation_id
     assert (record.uncached_input_tokens, record.output_tokens) == (410, 33)
     assert not settling.spooled()
+
+
+def test_the_spool_is_drained_from_code_that_runs_a_loop(gateway):
+    _admitted_and_spooled(gateway)
+
+    async def from_asynchronous_code():
+        return settling.drain_now()
+
+    assert asyncio.run(from_asynchronous_code()) == (1, 0)
+    gateway.settled()
 
 
 def test_the_spool_is_drained_by_hand(gateway, capsys):
