@@ -16,7 +16,7 @@ from django.utils import timezone
 from accounts import audit, keys, outbox
 from accounts.audit import Actor
 from accounts.models import Organization, OrganizationMember
-from accounts.roles import INHERITING_ORG_ROLES, OrgRole, WorkspaceRole
+from accounts.roles import INHERITING_ORG_ROLES, WorkspaceRole
 from billing import money, selectors
 from billing.models import (
     INCREASE_REQUEST_LIFETIME_DAYS,
@@ -38,8 +38,9 @@ from billing.models import (
 )
 from console.secrets import new_api_secret
 from console.validation import check_text
+from workspaces.access import ensure_state_allows, organization_roles_with
 from workspaces.models import Workspace, WorkspaceMember
-from workspaces.services import ensure_changeable
+from workspaces.services import lock_workspace_for
 
 audit.register_actions(
     {
@@ -126,24 +127,12 @@ def _clean_positive(value: object, *, field: str, maximum: int, what: str) -> in
     return value
 
 
-def _lock_workspace(workspace: Workspace) -> Workspace:
-    locked = (
-        Workspace.objects.select_for_update().select_related("organization").get(pk=workspace.pk)
-    )
-    if locked.is_default:
-        raise ValidationError(
-            "The Default workspace has no limits of its own; the organization's apply."
-        )
-    ensure_changeable(locked)
-    return locked
-
-
 @transaction.atomic
 def workspace_rate_limit_set(
     *, actor: Actor, workspace: Workspace, model_group: ModelGroup, limiter: str, value: int
 ) -> WorkspaceRateLimit:
     """Set a workspace's own limit: a positive whole number, at most the organization's."""
-    workspace = _lock_workspace(workspace)
+    workspace = lock_workspace_for("limits.edit", workspace)
     limiter = _clean_limiter(limiter)
     value = _clean_positive(value, field="value", maximum=MAX_RATE_LIMIT, what="limit")
     row = selectors.effective_limits(workspace).rate_limit(model_group.pk, limiter)
@@ -202,7 +191,7 @@ def workspace_rate_limit_reset(
     *, actor: Actor, workspace: Workspace, model_group: ModelGroup, limiter: str
 ) -> None:
     """Remove a workspace's own limit, so the organization's applies again."""
-    workspace = _lock_workspace(workspace)
+    workspace = lock_workspace_for("limits.edit", workspace)
     limiter = _clean_limiter(limiter)
     existing = WorkspaceRateLimit.objects.filter(
         workspace=workspace, model_group=model_group, limiter=limiter
@@ -225,7 +214,7 @@ def workspace_spend_limit_set(
 ) -> None:
     """Set (or with None remove) a workspace's monthly spend limit, which must be lower than
     the organization's."""
-    workspace = _lock_workspace(workspace)
+    workspace = lock_workspace_for("limits.edit", workspace)
     organization_limit = selectors.organization_settings(
         workspace.organization
     ).effective_spend_limit_cents
@@ -265,7 +254,7 @@ def workspace_spend_limit_set(
 def workspace_spend_limit_reset(*, actor: Actor, workspace: Workspace) -> None:
     """Remove a workspace's own monthly spend limit (the refresh icon), so the
     organization's applies again."""
-    workspace = _lock_workspace(workspace)
+    workspace = lock_workspace_for("limits.edit", workspace)
     existing = WorkspaceSpendLimit.objects.filter(workspace=workspace).first()
     if existing is None:
         return
@@ -473,7 +462,7 @@ def spend_notification_add(
     *, actor: Actor, organization: Organization, workspace: Workspace | None, amount_cents: int
 ) -> SpendNotification:
     if workspace is not None:
-        workspace = _lock_workspace(workspace)
+        workspace = lock_workspace_for("limits.edit", workspace)
     amount_cents = _clean_positive(
         amount_cents, field="amount", maximum=MAX_AMOUNT_CENTS, what="amount"
     )
@@ -501,7 +490,7 @@ def spend_notification_add(
 @transaction.atomic
 def spend_notification_remove(*, actor: Actor, notification: SpendNotification) -> None:
     if notification.workspace is not None:
-        ensure_changeable(notification.workspace)
+        ensure_state_allows("limits.edit", notification.workspace)
     audit.record(
         actor,
         "spend_notification.remove",
@@ -688,10 +677,11 @@ INCREASE_MESSAGE_MAX_LENGTH = 1000
 
 
 def increase_request_approvers(organization: Organization) -> list[str]:
-    """Who is asked to answer increase requests: the organization's admins."""
+    """Who is asked to answer increase requests: the members whose role may answer them."""
     return sorted(
         OrganizationMember.objects.filter(
-            organization=organization, role=OrgRole.ADMIN
+            organization=organization,
+            role__in=organization_roles_with("limits.increase_requests.manage"),
         ).values_list("user__email", flat=True)
     )
 
@@ -754,7 +744,7 @@ def spend_limit_increase_request_create(
 ) -> SpendLimitIncreaseRequest:
     """A member asks for a higher monthly spend limit of `workspace`; the organization's
     admins are e-mailed once this commits. One open request per member and workspace."""
-    workspace = _lock_workspace(workspace)
+    workspace = lock_workspace_for("limits.request_increase", workspace)
     if actor.user is None:
         raise ValidationError("Only a member of the organization can ask for an increase.")
     amount_cents = _clean_positive(

@@ -26,7 +26,7 @@ from functools import cache
 from typing import Any
 
 from django.contrib.auth.models import AnonymousUser
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import OuterRef, Q
 from django.http import Http404
 from django.urls import reverse
@@ -183,6 +183,21 @@ def _state_refusal(capability: str, workspace: Workspace | None) -> str | None:
     if workspace.is_default:
         return DEFAULT_WORKSPACE_REFUSALS.get(capability)
     return None
+
+
+def organization_roles_with(capability: str) -> list[str]:
+    """The organization roles that grant `capability` by themselves: who is asked or told
+    about what it covers."""
+    granted = CAPABILITIES.get(capability, frozenset())
+    return [role.value for role in OrgRole if f"org:{role.value}" in granted]
+
+
+def ensure_state_allows(capability: str, workspace: Workspace) -> None:
+    """Refuse (a ValidationError saying why) what `workspace`'s state forbids now. Services
+    ask it of the row they hold locked, so archiving cannot slip in between."""
+    reason = _state_refusal(capability, workspace)
+    if reason is not None:
+        raise ValidationError(reason)
 
 
 class BaseAccess(ABC):

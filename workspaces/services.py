@@ -22,7 +22,7 @@ from accounts.roles import ASSIGNABLE_WORKSPACE_ROLES, INHERITING_ORG_ROLES, Org
 from console import validation
 from console.secrets import new_api_secret
 from console.validation import check_text
-from workspaces.access import inherited_workspace_role
+from workspaces.access import ensure_state_allows, inherited_workspace_role
 from workspaces.models import (
     DEFAULT_WORKSPACE_NAME,
     HEX_COLOR,
@@ -157,19 +157,14 @@ def _clean_role(role: str) -> str:
     return role
 
 
-def ensure_changeable(workspace: Workspace, *, what: str = "changed") -> None:
-    """Refuse any change to an archived workspace: it is kept for its history, read-only."""
-    if workspace.is_archived:
-        raise ValidationError(f"This workspace is archived and can no longer be {what}.")
-
-
-def _lock_changeable(workspace: Workspace, *, what: str = "changed") -> Workspace:
-    """The workspace re-read under a row lock, refused if archived. Holding the lock until
-    commit means archiving (which takes it too) cannot interleave with the change."""
+def lock_workspace_for(capability: str, workspace: Workspace) -> Workspace:
+    """The workspace re-read under a row lock, refused when its state forbids `capability`
+    now (archived, or the Default workspace). Holding the lock until commit means archiving
+    (which takes it too) cannot interleave with the change."""
     locked = (
         Workspace.objects.select_for_update().select_related("organization").get(pk=workspace.pk)
     )
-    ensure_changeable(locked, what=what)
+    ensure_state_allows(capability, locked)
     return locked
 
 
@@ -215,23 +210,6 @@ def _save_named(workspace: Workspace, *, update_fields: list[str] | None = None)
         ):
             raise _name_taken(workspace.name) from None
         raise
-
-
-def _ensure_not_default(workspace: Workspace, what: str) -> None:
-    if workspace.is_default:
-        raise ValidationError(f"The Default workspace cannot be {what}.")
-
-
-def _lock_members_changeable(workspace: Workspace) -> Workspace:
-    """`_lock_changeable`, refusing the Default workspace too: every member of the organization
-    takes part in it through their organization role."""
-    locked = _lock_changeable(workspace)
-    if locked.is_default:
-        raise ValidationError(
-            "Every member of the organization takes part in the Default workspace through "
-            "their organization role; it has no members of its own."
-        )
-    return locked
 
 
 @transaction.atomic
@@ -353,9 +331,7 @@ def workspace_edit(
 ) -> Workspace:
     """Change what is given (None: unchanged), all or nothing. In `tags` a None value
     removes that tag. An external key or user profile, once set, stays."""
-    workspace = Workspace.objects.select_for_update().get(pk=workspace.pk)
-    _ensure_not_default(workspace, "edited")
-    ensure_changeable(workspace, what="edited")
+    workspace = lock_workspace_for("workspace.edit", workspace)
     before = audit.snapshot(workspace, EDITABLE_FIELDS)
     if name is not None:
         workspace.name = _clean_name(name)
@@ -403,10 +379,7 @@ def workspace_edit(
 @transaction.atomic
 def workspace_archive(*, actor: Actor, workspace: Workspace) -> Workspace:
     """Archive a workspace and all its API keys, in one transaction. Irreversible."""
-    workspace = Workspace.objects.select_for_update().get(pk=workspace.pk)
-    _ensure_not_default(workspace, "archived")
-    if workspace.is_archived:
-        raise ValidationError("This workspace is already archived.")
+    workspace = lock_workspace_for("workspace.archive", workspace)
     workspace.archived_at = timezone.now()
     workspace.active_key_count = 0
     workspace.save(update_fields=["archived_at", "active_key_count"])
@@ -455,7 +428,7 @@ def _ensure_role_allowed(org_role: str, role: str) -> None:
 def workspace_member_add(
     *, actor: Actor, workspace: Workspace, user: User, role: str
 ) -> WorkspaceMember:
-    workspace = _lock_members_changeable(workspace)
+    workspace = lock_workspace_for("members.manage", workspace)
     role = _clean_role(role)
     org_member = _org_member(workspace, user)
     _ensure_role_allowed(org_member.role, role)
@@ -499,7 +472,7 @@ def _explicit_membership(workspace: Workspace, user: User) -> WorkspaceMember:
 def workspace_member_change_role(
     *, actor: Actor, workspace: Workspace, user: User, role: str
 ) -> WorkspaceMember:
-    workspace = _lock_members_changeable(workspace)
+    workspace = lock_workspace_for("members.manage", workspace)
     role = _clean_role(role)
     membership = _explicit_membership(workspace, user)
     _ensure_role_allowed(_org_member(workspace, user).role, role)
@@ -520,7 +493,7 @@ def workspace_member_change_role(
 
 @transaction.atomic
 def workspace_member_remove(*, actor: Actor, workspace: Workspace, user: User) -> None:
-    workspace = _lock_members_changeable(workspace)
+    workspace = lock_workspace_for("members.manage", workspace)
     membership = _explicit_membership(workspace, user)
     org_member = _org_member(workspace, user)
     if inherited_workspace_role(org_member.role) == WorkspaceRole.ADMIN:
@@ -547,7 +520,7 @@ def api_key_create(
 ) -> tuple[ApiKey, str]:
     """A new API key in `workspace` (for good). Returns the key and its secret, which is
     never stored or available again."""
-    workspace = _lock_changeable(workspace, what="given new API keys")
+    workspace = lock_workspace_for("keys.create", workspace)
     name = keys.clean_name(name)
     expires_at = keys.clean_expiry(expires_at)
     secret, hint, digest = new_api_secret(API_KEY_PREFIX)
@@ -585,7 +558,7 @@ def _locked(key: ApiKey) -> ApiKey:
     locked = (
         ApiKey.objects.select_for_update().select_related("workspace__organization").get(pk=key.pk)
     )
-    ensure_changeable(locked.workspace)
+    ensure_state_allows("keys.manage", locked.workspace)
     return locked
 
 
