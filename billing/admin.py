@@ -334,6 +334,7 @@ class UpstreamAdmin(ConsoleAdmin):
         return [*self.readonly_fields, "name"] if obj else self.readonly_fields
 
     def save_model(self, request, obj, form, change) -> None:
+        staff_access(request.user).require("gateway.routes.manage")
         data = form.cleaned_data
         credential = "" if data.get("remove_credential") else data.get("credential") or None
         saved = upstreams.upstream_configure(
@@ -366,6 +367,7 @@ class ModelRouteAdmin(ConsoleAdmin):
     fields = ["model", "upstream", "upstream_model", "display_name", "enabled"]
 
     def save_model(self, request, obj, form, change) -> None:
+        staff_access(request.user).require("gateway.routes.manage")
         data = form.cleaned_data
         saved = upstreams.model_route_set(
             model=data["model"],

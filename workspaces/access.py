@@ -74,6 +74,8 @@ CAPABILITIES: dict[str, frozenset[str]] = {
         "adminkeys.manage": ORG_ADMIN | {STAFF},
         "audit.view": ORG_ADMIN,
         "gateway_tokens.manage": {STAFF},
+        # The model servers behind the gateway and the routes to them.
+        "gateway.routes.manage": {STAFF},
         "workspace.create": ORG_ADMIN,
         "workspace.archive": ORG_ADMIN | {STAFF},
         "limits.increase_requests.manage": ORG_ADMIN,

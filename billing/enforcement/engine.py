@@ -170,16 +170,17 @@ def _unavailable(authorization: _Authorization) -> Decision:
     return Decision(False, 529, error_body("overloaded_error", "Overloaded"))
 
 
-def _send_missed() -> None:
-    """Raises LimiterUnavailable (keeping what is left) when the store still cannot be
-    reached."""
+def _send_missed(now: float) -> None:
+    """Send them as of `now` (the caller's time, not the time each was missed: holds that
+    expired meanwhile are given back first). Raises LimiterUnavailable (keeping what is
+    left) when the store still cannot be reached."""
     with _missed_lock:
         pending = list(_missed)
         _missed.clear()
     counters = policy.backend()
     for index, request in enumerate(pending):
         try:
-            counters.settle(replace(request, now=time.time()))
+            counters.settle(replace(request, now=now))
         except LimiterUnavailable:
             with _missed_lock:
                 _missed.extend(pending[index:])
@@ -191,11 +192,11 @@ def missed_settles_pending() -> int:
     return len(_missed)
 
 
-def send_missed_settles() -> bool:
+def send_missed_settles(*, now: float | None = None) -> bool:
     """Send the counter store what it missed (see above); whether nothing is left."""
     if _missed:
         try:
-            _send_missed()
+            _send_missed(time.time() if now is None else now)
         except LimiterUnavailable:
             return False
     return True
@@ -379,7 +380,7 @@ def authorize(
     try:
         # Before the check, so that holds this process knows are settled do not refuse it.
         if _missed:
-            _send_missed()
+            _send_missed(now)
         if spend.diverged():
             spend.reconcile_diverged(now=now)
         result = counters.check(prepared.request)
@@ -423,7 +424,7 @@ async def aauthorize(
     counters = policy.backend()
     try:
         if _missed:
-            await sync_to_async(_send_missed)()
+            await sync_to_async(_send_missed)(now)
         if spend.diverged():
             await sync_to_async(spend.reconcile_diverged)(now=now)
         result = await counters.acheck(prepared.request)
@@ -591,7 +592,7 @@ def _record_and_settle(prepared: _Settle, *, with_counters: bool) -> Settlement:
         if with_counters:
             try:
                 if _missed:
-                    _send_missed()
+                    _send_missed(prepared.request.now)
                 result = policy.backend().settle(prepared.request)
             except LimiterUnavailable:
                 logger.warning(
@@ -673,7 +674,7 @@ def settle(
     request = _queued_request(prepared)
     try:
         if _missed:
-            _send_missed()
+            _send_missed(now)
         result = counters.settle(request)
         if result.status == ABSENT:
             earlier = _recorded_before(prepared)
@@ -706,7 +707,7 @@ async def asettle(
     request = _queued_request(prepared)
     try:
         if _missed:
-            await sync_to_async(_send_missed)()
+            await sync_to_async(_send_missed)(now)
         result = await counters.asettle(request)
         if result.status == ABSENT:
             earlier = await sync_to_async(_recorded_before)(prepared)

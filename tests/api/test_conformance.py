@@ -55,7 +55,6 @@ from tests.factories import MemberFactory, UserFactory, WorkspaceMemberFactory
 from workspaces import services as workspace_services
 
 # The last test checks what the others fetched: the module runs in one test process.
-pytestmark = pytest.mark.xdist_group("test_conformance")
 
 # -- Anthropic's reports the SDK has no type for, as the contract has them ---------------------
 

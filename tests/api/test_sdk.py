@@ -18,7 +18,6 @@ from tests.factories import WorkspaceFactory
 from workspaces import services as workspace_services
 
 # The last test checks what the others fetched: the module runs in one test process.
-pytestmark = pytest.mark.xdist_group("test_sdk")
 
 # What the SDK asked of the server in this module's tests: (method, path template) pairs.
 CALLED: set[tuple[str, str]] = set()

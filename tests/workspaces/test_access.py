@@ -2,11 +2,15 @@
 a workspace's state takes away."""
 
 import pytest
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.utils import timezone
 
+from accounts.audit import Actor
 from accounts.models import OrganizationMember
 from accounts.roles import OrgRole, WorkspaceRole
+from billing import services as billing_services
+from tests.factories import WorkspaceFactory
+from workspaces import services
 from workspaces.access import CAPABILITIES, Access, StaffAccess, effective_workspace_role
 from workspaces.models import Workspace
 
@@ -26,6 +30,7 @@ ORG_LEVEL = {
     "adminkeys.manage": {A},
     "audit.view": {A},
     "gateway_tokens.manage": set(),
+    "gateway.routes.manage": set(),
     "workspace.create": {A},
     "workspace.archive": {A},
     "limits.increase_requests.manage": {A},
@@ -180,6 +185,7 @@ STAFF_LEVEL = {
     "org.limits.override",
     "adminkeys.manage",
     "gateway_tokens.manage",
+    "gateway.routes.manage",
     "workspace.archive",
 }
 
@@ -196,3 +202,39 @@ def test_staff_are_bound_by_workspace_state():
     assert not StaffAccess(Workspace(is_default=True)).can("workspace.edit")
     assert not StaffAccess(Workspace(archived_at=timezone.now())).can("keys.manage")
     assert not StaffAccess(Workspace()).can("keys.create")
+
+
+# -- The services ask it too ----------------------------------------------------------------
+
+
+@pytest.mark.parametrize("state", ["archived", "default"])
+def test_services_refuse_what_the_workspace_state_refuses_in_its_words(personas, state):
+    """Each write refuses with the reason `Access.refusal` gives for its capability, so the
+    pages that grey a control out and the service that refuses it say the same thing."""
+    actor = Actor.for_user(personas.admin)
+    if state == "default":
+        workspace = Workspace.objects.get(organization=personas.org, is_default=True)
+    else:
+        workspace = WorkspaceFactory(organization=personas.org, archived_at=timezone.now())
+    writes = {
+        "workspace.edit": lambda: services.workspace_edit(
+            actor=actor, workspace=workspace, name="Renamed"
+        ),
+        "workspace.archive": lambda: services.workspace_archive(actor=actor, workspace=workspace),
+        "members.manage": lambda: services.workspace_member_add(
+            actor=actor, workspace=workspace, user=personas.developer, role=WorkspaceRole.USER
+        ),
+        "limits.edit": lambda: billing_services.workspace_spend_limit_set(
+            actor=actor, workspace=workspace, amount_cents=1_000
+        ),
+        "keys.create": lambda: services.api_key_create(actor=actor, workspace=workspace, name="k"),
+    }
+    for capability, write in writes.items():
+        expected = StaffAccess(workspace).refusal(capability)
+        if expected is None:
+            write_allowed = capability == "keys.create" and state == "default"
+            assert write_allowed, capability
+            continue
+        with pytest.raises(ValidationError) as refused:
+            write()
+        assert refused.value.messages == [expected], capability
