@@ -43,6 +43,31 @@ def _redis_of_this_worker():
     enforcement.use_backend(None)
 
 
+def _in_real_transactions(item: pytest.Item) -> bool:
+    marker = item.get_closest_marker("django_db")
+    if marker is not None and marker.kwargs.get("transaction"):
+        return True
+    return bool({"transactional_db", "live_server"} & set(getattr(item, "fixturenames", ())))
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_teardown(item: pytest.Item, nextitem: pytest.Item | None):
+    """A test in real transactions empties every table when it ends, the catalog and tiers a
+    data migration loaded included: load them again then, so that the tests that run after
+    it in this process, whatever their order, find the database as migrated."""
+    result = yield
+    if _in_real_transactions(item):
+        from pytest_django.plugin import blocking_manager_key
+
+        from billing.catalog import load_catalog
+        from billing.models import ModelGroup
+
+        with item.config.stash[blocking_manager_key].unblock():
+            if not ModelGroup.objects.exists():
+                load_catalog()
+    return result
+
+
 @pytest.fixture(autouse=True)
 def _fast_password_hashing(settings):
     """Real hashers are slow on purpose; tests create many users."""
