@@ -2,7 +2,7 @@
 working), one e-mail once it commits, one audit event; offered where the invite is refused
 as a duplicate and in the list of pending invites."""
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from django.core import mail
@@ -115,3 +115,16 @@ def test_resend_of_a_used_invite_says_why_in_the_dialog(client, personas, invite
     )
     assert response.status_code == 200
     assert b"accepted and cannot be sent again" in response.content
+
+
+def test_pending_invites_show_when_exactly_they_expire(client, personas, invite):
+    """An invite stops working at a moment, not on a day: the list shows the time of day and
+    the zone, in the viewer's time zone."""
+    invite, _token = invite
+    expires = datetime(2027, 1, 5, 17, 30, tzinfo=UTC)
+    Invite.objects.filter(pk=invite.pk).update(expires_at=expires)
+    personas.admin.time_zone = "America/Los_Angeles"
+    personas.admin.save(update_fields=["time_zone"])
+    listing = client(personas.admin).get(reverse("workspaces:organization_members"))
+    row = listing.content.decode().split('data-email="ada@acme.test"', 1)[1].split("</tr>", 1)[0]
+    assert ">5 Jan 2027, 09:30 PST</time>" in row
