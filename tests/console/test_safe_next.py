@@ -10,7 +10,6 @@ from django.test import Client
 from django.urls import reverse
 
 from accounts.audit import Actor
-from accounts.models import KeyStatus
 from tests.factories import PASSWORD
 from tests.helpers import workspace_url
 from workspaces import services
@@ -78,9 +77,7 @@ def test_key_actions_never_redirect_to_an_unsafe_next(
     client, personas, key, action, unsafe, caplog
 ):
     if action == "enable":
-        services.api_key_set_status(
-            actor=Actor.for_user(personas.admin), key=key, status=KeyStatus.INACTIVE
-        )
+        services.api_key_disable(actor=Actor.for_user(personas.admin), key=key)
     with caplog.at_level(logging.WARNING, logger="django"):
         response = client(personas.admin).post(
             _dialog_url(action, key), {"name": "renamed", "next": unsafe}
