@@ -56,7 +56,7 @@ class OrganizationAdmin(ConsoleAdmin):
 
     def save_model(self, request, obj, form, change) -> None:
         if not change:
-            raise ValidationError("Create organizations with `manage.py create_organization`.")
+            raise ValidationError("Create organizations with `manage.py organization_create`.")
         staff_access(request.user).require("org.edit")
         account_services.organization_rename(
             actor=Actor.from_request(request), organization=obj, name=form.cleaned_data["name"]

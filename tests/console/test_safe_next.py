@@ -120,7 +120,7 @@ def test_workspace_edit_from_its_page_goes_back_there(client, personas, producti
 @pytest.mark.parametrize("unsafe", UNSAFE)
 def test_theme_and_organization_switch_ignore_an_unsafe_next(client, personas, unsafe):
     admin = client(personas.admin)
-    theme = admin.post(reverse("accounts:account_theme"), {"theme": "dark", "next": unsafe})
+    theme = admin.post(reverse("accounts:account_theme_set"), {"theme": "dark", "next": unsafe})
     assert theme["Location"] == "/"
     switch = admin.post(
         reverse("accounts:organization_switch"),
