@@ -11,13 +11,6 @@ from accounts.models import AdminApiKey, AuditEvent, KeyStatus
 from workspaces import services as workspace_services
 
 
-@pytest.fixture
-def admin_key(personas):
-    return services.admin_key_create(
-        actor=Actor.for_user(personas.admin), organization=personas.org, name="ops"
-    )
-
-
 def test_admin_key_secret_and_authentication(personas, admin_key):
     key, secret = admin_key
     assert secret.startswith("sk-ant-admin01-") and key.hint.startswith("sk-ant-admin01-")
