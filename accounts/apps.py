@@ -12,5 +12,5 @@ class AccountsConfig(AppConfig):
         from accounts.views import account
 
         user_logged_in.connect(
-            account.keep_browser_time_zone, dispatch_uid="keep_browser_time_zone"
+            account.account_time_zone_detect, dispatch_uid="account_time_zone_detect"
         )

@@ -37,9 +37,12 @@ def renamed(before: dict[str, Any], after: dict[str, Any]) -> str:
     return f"Renamed from {quoted(before['name'])} to {quoted(after['name'])}"
 
 
-def status_changed(before: dict[str, Any], after: dict[str, Any]) -> str:
-    """A key's enable or disable."""
-    return "Enabled" if after["status"] == KeyStatus.ACTIVE else "Disabled"
+def disabled(before: dict[str, Any], after: dict[str, Any]) -> str:
+    return "Disabled"
+
+
+def enabled(before: dict[str, Any], after: dict[str, Any]) -> str:
+    return "Enabled"
 
 
 def deleted(before: dict[str, Any], after: dict[str, Any]) -> str:
@@ -73,8 +76,8 @@ audit.register_descriptions(
         ),
         "invite.accept": lambda b, a: f"{a['email']} joined as {label(OrgRole, a['role'])}",
         "admin_key.create": lambda b, a: f"Created Admin key {quoted(a['name'])} ({a['hint']})",
-        "admin_key.rename": renamed,
-        "admin_key.set_status": status_changed,
+        "admin_key.disable": disabled,
+        "admin_key.enable": enabled,
         "admin_key.delete": deleted,
         "admin_key.creator_lost": lambda b, a: (
             f"Stopped working: its creator {a['creator']} is no longer an admin"

@@ -479,8 +479,8 @@ def invite_accept(
 audit.register_actions(
     {
         "admin_key.create": "Admin key created",
-        "admin_key.rename": "Admin key renamed",
-        "admin_key.set_status": "Admin key enabled or disabled",
+        "admin_key.disable": "Admin key disabled",
+        "admin_key.enable": "Admin key enabled",
         "admin_key.delete": "Admin key deleted",
         "admin_key.creator_lost": "Admin key stopped working: its creator is no longer an admin",
         "admin_key.creator_restored": "Admin key works again: its creator is an admin again",
@@ -510,8 +510,14 @@ def admin_key_create(
 
 
 @transaction.atomic
-def admin_key_set_status(*, actor: Actor, key: AdminApiKey, status: str) -> AdminApiKey:
-    keys.set_status(actor, key, status, action="admin_key.set_status")
+def admin_key_disable(*, actor: Actor, key: AdminApiKey) -> AdminApiKey:
+    keys.set_status(actor, key, KeyStatus.INACTIVE, action="admin_key.disable")
+    return key
+
+
+@transaction.atomic
+def admin_key_enable(*, actor: Actor, key: AdminApiKey) -> AdminApiKey:
+    keys.set_status(actor, key, KeyStatus.ACTIVE, action="admin_key.enable")
     return key
 
 

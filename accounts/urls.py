@@ -29,6 +29,6 @@ urlpatterns = [
     ),
     path("invites/<str:token>/", auth.invite_accept, name="invite_accept"),
     path("account/", account.account_settings, name="account_settings"),
-    path("account/theme/", account.account_theme, name="account_theme"),
+    path("account/theme/", account.account_theme_set, name="account_theme_set"),
     path("organizations/switch/", session.organization_switch, name="organization_switch"),
 ]

@@ -29,7 +29,7 @@ from billing.models import (
 )
 from console.admin import ConsoleAdmin, ReadOnlyAdmin
 from workspaces.access import staff_access
-from workspaces.admin import KeyAdmin
+from workspaces.admin import KeyAdmin, KeyServices
 
 
 class ModelInline(admin.TabularInline):
@@ -238,7 +238,11 @@ class GatewayTokenAdmin(KeyAdmin):
     list_filter = ["status"]
     search_fields = ["name", "hint", "public_id"]
     capability = "gateway_tokens.manage"
-    key_services = (services.gateway_token_set_status, services.gateway_token_delete)
+    key_services = KeyServices(
+        disable=services.gateway_token_disable,
+        enable=services.gateway_token_enable,
+        delete=services.gateway_token_delete,
+    )
 
     def has_add_permission(self, request, obj=None) -> bool:
         return True

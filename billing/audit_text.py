@@ -9,7 +9,7 @@ from django.db.models import Q
 from django.urls import reverse
 
 from accounts import audit
-from accounts.audit_text import deleted, quoted, status_changed
+from accounts.audit_text import deleted, disabled, enabled, quoted
 from billing import money
 from billing.models import Limiter, SpendLimitIncreaseRequest
 
@@ -95,7 +95,8 @@ audit.register_descriptions(
         "gateway_token.create": lambda b, a: (
             f"Created gateway token {quoted(a['name'])} ({a['hint']})"
         ),
-        "gateway_token.set_status": status_changed,
+        "gateway_token.disable": disabled,
+        "gateway_token.enable": enabled,
         "gateway_token.delete": deleted,
         "spend_limit.passed": _passed,
         "spend_limit_increase_request.create": lambda b, a: (

@@ -153,7 +153,7 @@ def _seed_keys(organization: Organization, production, staging, research) -> Non
             actor=actor, workspace=workspace, name=name, expires_at=expires_at
         )
         if status == KeyStatus.INACTIVE:
-            workspace_services.api_key_set_status(actor=actor, key=key, status=status)
+            workspace_services.api_key_disable(actor=actor, key=key)
         elif status == KeyStatus.ARCHIVED:
             workspace_services.api_key_delete(actor=actor, key=key)
     account_services.admin_key_create(

@@ -18,13 +18,10 @@ from django.views.decorators.csrf import csrf_exempt
 from accounts import keys
 from billing import enforcement
 from billing.models import GatewayToken
-from console.api import ApiError, bearer_token, error_response, json_response
+from console.api import ApiError, bearer_token, error_response, json_response, read_json
 from console.secrets import hash_secret
-from console.validation import JSONRefused, loads_json
 
 logger = logging.getLogger(__name__)
-
-MAX_BODY_BYTES = 1024 * 1024
 
 # Valid tokens by their secret's hash: every gateway request presents one. A token disabled
 # in the admin is refused within LIMITER_CACHE_SECONDS, as API keys are.
@@ -49,16 +46,7 @@ def gateway_token_authenticate(secret: str | None) -> GatewayToken | None:
 def _body(request: HttpRequest) -> dict:
     """The request's JSON object: 413 above 1 MB; 400 when it is not JSON, nests too deep,
     or holds NUL characters or unpaired surrogates."""
-    length = request.META.get("CONTENT_LENGTH") or "0"
-    if not length.isdigit() or int(length) > MAX_BODY_BYTES:
-        raise ApiError(413, "request_too_large", "Request bodies can be at most 1 MB.")
-    raw = request.read(MAX_BODY_BYTES + 1)
-    if len(raw) > MAX_BODY_BYTES:
-        raise ApiError(413, "request_too_large", "Request bodies can be at most 1 MB.")
-    try:
-        body = loads_json(raw or b"null")
-    except JSONRefused as error:
-        raise ApiError(400, "invalid_request_error", error.message, error_code=error.code) from None
+    body = read_json(request)
     if not isinstance(body, dict):
         raise ApiError(400, "invalid_request_error", "The request body must be a JSON object.")
     return body

@@ -15,7 +15,7 @@ from django.utils import timezone
 
 from accounts import audit, keys, outbox
 from accounts.audit import Actor
-from accounts.models import Organization, OrganizationMember
+from accounts.models import KeyStatus, Organization, OrganizationMember
 from accounts.roles import INHERITING_ORG_ROLES, WorkspaceRole
 from billing import money, selectors
 from billing.models import (
@@ -53,7 +53,8 @@ audit.register_actions(
         "spend_notification.remove": "Spend notification removed",
         "organization_limits.change": "Organization tier or limits changed by staff",
         "gateway_token.create": "Gateway token created",
-        "gateway_token.set_status": "Gateway token enabled or disabled",
+        "gateway_token.disable": "Gateway token disabled",
+        "gateway_token.enable": "Gateway token enabled",
         "gateway_token.delete": "Gateway token deleted",
         "spend_limit.passed": "Spend limit passed by a request that used more than it reserved",
     }
@@ -647,18 +648,31 @@ def gateway_token_create(
     return token, secret
 
 
+def _locked_token(key: GatewayToken) -> GatewayToken:
+    return GatewayToken.objects.select_for_update().get(pk=key.pk)
+
+
 @transaction.atomic
-def gateway_token_set_status(*, actor: Actor, key: GatewayToken, status: str) -> GatewayToken:
-    """Disable (inactive) or enable (active) a gateway token; deleted ones refuse."""
-    key = GatewayToken.objects.select_for_update().get(pk=key.pk)
-    keys.set_status(actor, key, status, action="gateway_token.set_status")
+def gateway_token_disable(*, actor: Actor, key: GatewayToken) -> GatewayToken:
+    """Disable a gateway token: the gateway using it is refused until it is enabled again.
+    Deleted tokens refuse."""
+    key = _locked_token(key)
+    keys.set_status(actor, key, KeyStatus.INACTIVE, action="gateway_token.disable")
+    return key
+
+
+@transaction.atomic
+def gateway_token_enable(*, actor: Actor, key: GatewayToken) -> GatewayToken:
+    """Enable a disabled gateway token again. Deleted tokens refuse."""
+    key = _locked_token(key)
+    keys.set_status(actor, key, KeyStatus.ACTIVE, action="gateway_token.enable")
     return key
 
 
 @transaction.atomic
 def gateway_token_delete(*, actor: Actor, key: GatewayToken) -> GatewayToken:
     """Delete a gateway token for good: the gateway using it is refused from then on."""
-    key = GatewayToken.objects.select_for_update().get(pk=key.pk)
+    key = _locked_token(key)
     keys.delete(actor, key, action="gateway_token.delete")
     return key
 

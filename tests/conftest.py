@@ -12,8 +12,9 @@ import pytest
 from django.conf import settings as django_settings
 from django.test import Client, override_settings
 
+from accounts import services as account_services
 from accounts.audit import Actor
-from accounts.models import Organization, OrganizationMember, User
+from accounts.models import AdminApiKey, Organization, OrganizationMember, User
 from accounts.roles import OrgRole, WorkspaceRole
 from billing import enforcement
 from tests.factories import (
@@ -184,6 +185,14 @@ def production_key(personas: Personas, production: Workspace) -> tuple[ApiKey, s
     """An API key of `production` that the developer persona made, and its secret."""
     return workspace_services.api_key_create(
         actor=Actor.for_user(personas.developer), workspace=production, name="bot"
+    )
+
+
+@pytest.fixture
+def admin_key(personas: Personas) -> tuple[AdminApiKey, str]:
+    """An Admin key of the organization that the admin persona made, and its secret."""
+    return account_services.admin_key_create(
+        actor=Actor.for_user(personas.admin), organization=personas.org, name="ops"
     )
 
 

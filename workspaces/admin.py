@@ -4,7 +4,7 @@ first, then goes through the services, so workspace state and every rule and aud
 hold here too."""
 
 from collections.abc import Callable
-from typing import Any
+from typing import Any, NamedTuple
 
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -16,7 +16,6 @@ from accounts.audit import Actor
 from accounts.models import (
     AdminApiKey,
     Invite,
-    KeyStatus,
     Organization,
     OrganizationMember,
     SecretKey,
@@ -57,7 +56,7 @@ class OrganizationAdmin(ConsoleAdmin):
 
     def save_model(self, request, obj, form, change) -> None:
         if not change:
-            raise ValidationError("Create organizations with `manage.py create_organization`.")
+            raise ValidationError("Create organizations with `manage.py organization_create`.")
         staff_access(request.user).require("org.edit")
         account_services.organization_rename(
             actor=Actor.from_request(request), organization=obj, name=form.cleaned_data["name"]
@@ -142,15 +141,23 @@ class InviteAdmin(ConsoleAdmin):
         )
 
 
+class KeyServices(NamedTuple):
+    """A kind of key's own services, each taking `actor` and `key`."""
+
+    disable: Callable[..., Any]
+    enable: Callable[..., Any]
+    delete: Callable[..., Any]
+
+
 class KeyAdmin(ReadOnlyAdmin):
     """API keys, Admin API keys and gateway tokens: never edited here (the secret's hash is
     never shown); disabled, enabled and deleted through their kind's services
-    (`key_services`: set_status, delete) once staff access grants `capability`, so counts and
-    the audit trail stay right."""
+    (`key_services`) once staff access grants `capability`, so counts and the audit trail
+    stay right."""
 
     actions = ["disable", "enable", "delete_keys"]
     capability: str
-    key_services: tuple[Callable[..., Any], Callable[..., Any]]
+    key_services: KeyServices
     key_related: tuple[str, ...] = ()
 
     def key_access(self, request: HttpRequest, key: Any) -> BaseAccess:
@@ -175,26 +182,19 @@ class KeyAdmin(ReadOnlyAdmin):
             noun="key",
         )
 
-    def _set_status(self, request, queryset, status: str, done: str) -> None:
-        set_status = self.key_services[0]
-        self._each(
-            request,
-            queryset,
-            lambda actor, key: set_status(actor=actor, key=key, status=status),
-            done,
-        )
-
     @admin.action(description="Disable selected keys")
     def disable(self, request, queryset) -> None:
-        self._set_status(request, queryset, KeyStatus.INACTIVE, "Disabled")
+        disable = self.key_services.disable
+        self._each(request, queryset, lambda actor, key: disable(actor=actor, key=key), "Disabled")
 
     @admin.action(description="Enable selected keys")
     def enable(self, request, queryset) -> None:
-        self._set_status(request, queryset, KeyStatus.ACTIVE, "Enabled")
+        enable = self.key_services.enable
+        self._each(request, queryset, lambda actor, key: enable(actor=actor, key=key), "Enabled")
 
     @admin.action(description="Delete selected keys (permanent)")
     def delete_keys(self, request, queryset) -> None:
-        delete = self.key_services[1]
+        delete = self.key_services.delete
         self._each(request, queryset, lambda actor, key: delete(actor=actor, key=key), "Deleted")
 
 
@@ -223,7 +223,11 @@ class AdminApiKeyAdmin(KeyAdmin):
         "last_used_at",
     )
     capability = "adminkeys.manage"
-    key_services = (account_services.admin_key_set_status, account_services.admin_key_delete)
+    key_services = KeyServices(
+        disable=account_services.admin_key_disable,
+        enable=account_services.admin_key_enable,
+        delete=account_services.admin_key_delete,
+    )
     key_related = ("organization",)
 
 
@@ -344,7 +348,11 @@ class ApiKeyAdmin(KeyAdmin):
         "last_used_at",
     )
     capability = "keys.manage"
-    key_services = (services.api_key_set_status, services.api_key_delete)
+    key_services = KeyServices(
+        disable=services.api_key_disable,
+        enable=services.api_key_enable,
+        delete=services.api_key_delete,
+    )
     key_related = ("workspace__organization",)
 
     def key_access(self, request: HttpRequest, key: ApiKey) -> BaseAccess:

@@ -10,7 +10,7 @@ from django.urls import reverse
 from django.utils.http import urlencode
 
 from accounts import audit
-from accounts.audit_text import deleted, label, quoted, renamed, status_changed
+from accounts.audit_text import deleted, disabled, enabled, label, quoted, renamed
 from accounts.models import KeyStatus, User
 from accounts.roles import WorkspaceRole
 from accounts.templatetags.times import full_time
@@ -92,7 +92,8 @@ audit.register_descriptions(
         "workspace_member.remove": lambda b, a: f"Removed {b['email']} ({_role(b['role'])})",
         "api_key.create": _key_created,
         "api_key.rename": renamed,
-        "api_key.set_status": status_changed,
+        "api_key.disable": disabled,
+        "api_key.enable": enabled,
         "api_key.delete": deleted,
     }
 )

@@ -49,7 +49,8 @@ audit.register_actions(
         "workspace_member.remove": "Workspace member removed",
         "api_key.create": "API key created",
         "api_key.rename": "API key renamed",
-        "api_key.set_status": "API key enabled or disabled",
+        "api_key.disable": "API key disabled",
+        "api_key.enable": "API key enabled",
         "api_key.delete": "API key deleted",
     }
 )
@@ -569,13 +570,23 @@ def api_key_rename(*, actor: Actor, key: ApiKey, name: str) -> ApiKey:
     return key
 
 
-@transaction.atomic
-def api_key_set_status(*, actor: Actor, key: ApiKey, status: str) -> ApiKey:
-    """Disable (inactive) or enable (active) a key. Deleted and expired keys refuse."""
+def _api_key_set_status(actor: Actor, key: ApiKey, status: str, *, action: str) -> ApiKey:
     key = _locked(key)
-    if keys.set_status(actor, key, status, action="api_key.set_status"):
+    if keys.set_status(actor, key, status, action=action):
         _count_active(key.workspace, +1 if status == KeyStatus.ACTIVE else -1)
     return key
+
+
+@transaction.atomic
+def api_key_disable(*, actor: Actor, key: ApiKey) -> ApiKey:
+    """Disable a key: it is refused until enabled again. Deleted and expired keys refuse."""
+    return _api_key_set_status(actor, key, KeyStatus.INACTIVE, action="api_key.disable")
+
+
+@transaction.atomic
+def api_key_enable(*, actor: Actor, key: ApiKey) -> ApiKey:
+    """Enable a disabled key again. Deleted and expired keys refuse."""
+    return _api_key_set_status(actor, key, KeyStatus.ACTIVE, action="api_key.enable")
 
 
 @transaction.atomic
@@ -594,8 +605,10 @@ def api_key_update(
         key = api_key_rename(actor=actor, key=key, name=name)
     if status == KeyStatus.ARCHIVED:
         key = api_key_delete(actor=actor, key=key)
-    elif status is not None:
-        key = api_key_set_status(actor=actor, key=key, status=status)
+    elif status == KeyStatus.INACTIVE:
+        key = api_key_disable(actor=actor, key=key)
+    elif status == KeyStatus.ACTIVE:
+        key = api_key_enable(actor=actor, key=key)
     return key
 
 

@@ -39,7 +39,7 @@ def account_settings(request: ConsoleRequest) -> HttpResponse:
 
 
 @require_POST
-def account_theme(request: ConsoleRequest) -> HttpResponse:
+def account_theme_set(request: ConsoleRequest) -> HttpResponse:
     """The account menu's theme buttons: htmx applies the answer in place (the script sets
     the page's theme on the event); without script, back to the page it was chosen on."""
     theme = request.POST.get("theme", "")
@@ -56,7 +56,7 @@ def account_theme(request: ConsoleRequest) -> HttpResponse:
     return redirect(safe_next(request, "/"))
 
 
-def keep_browser_time_zone(
+def account_time_zone_detect(
     sender: type, request: HttpRequest, user: User, **kwargs: object
 ) -> None:
     """On sign-in (`user_logged_in`), keep the zone the browser reports if the user has

@@ -17,7 +17,7 @@ from accounts.time_zones import BROWSER_COOKIE
 from tests.factories import PASSWORD, UserFactory
 
 SETTINGS_URL = reverse("accounts:account_settings")
-THEME_URL = reverse("accounts:account_theme")
+THEME_URL = reverse("accounts:account_theme_set")
 
 
 def signed_in(user: User, **cookies: str) -> Client:

@@ -118,8 +118,8 @@ def test_key_actions_go_through_the_services(client, staff, personas, kind):
     )
     assert actions == [
         (f"{kind}.create", "admin@acme.test"),
-        (f"{kind}.set_status", "staff@console.test"),
-        (f"{kind}.set_status", "staff@console.test"),
+        (f"{kind}.disable", "staff@console.test"),
+        (f"{kind}.enable", "staff@console.test"),
         (f"{kind}.delete", "staff@console.test"),
     ]
     if kind == "api_key":

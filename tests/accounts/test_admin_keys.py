@@ -11,13 +11,6 @@ from accounts.models import AdminApiKey, AuditEvent, KeyStatus
 from workspaces import services as workspace_services
 
 
-@pytest.fixture
-def admin_key(personas):
-    return services.admin_key_create(
-        actor=Actor.for_user(personas.admin), organization=personas.org, name="ops"
-    )
-
-
 def test_admin_key_secret_and_authentication(personas, admin_key):
     key, secret = admin_key
     assert secret.startswith("sk-ant-admin01-") and key.hint.startswith("sk-ant-admin01-")
@@ -25,17 +18,17 @@ def test_admin_key_secret_and_authentication(personas, admin_key):
     assert services.admin_key_authenticate(secret[:-2]) is None
     assert workspace_services.api_key_authenticate(secret) is None
     actor = Actor.for_user(personas.admin)
-    services.admin_key_set_status(actor=actor, key=key, status=KeyStatus.INACTIVE)
+    services.admin_key_disable(actor=actor, key=key)
     assert services.admin_key_authenticate(secret) is None
-    services.admin_key_set_status(actor=actor, key=key, status=KeyStatus.ACTIVE)
+    services.admin_key_enable(actor=actor, key=key)
     services.admin_key_delete(actor=actor, key=key)
     assert services.admin_key_authenticate(secret) is None
     with pytest.raises(ValidationError, match="permanent"):
-        services.admin_key_set_status(actor=actor, key=key, status=KeyStatus.ACTIVE)
+        services.admin_key_enable(actor=actor, key=key)
     assert list(AuditEvent.objects.order_by("id").values_list("action", flat=True)) == [
         "admin_key.create",
-        "admin_key.set_status",
-        "admin_key.set_status",
+        "admin_key.disable",
+        "admin_key.enable",
         "admin_key.delete",
     ]
 

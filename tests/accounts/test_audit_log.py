@@ -104,7 +104,7 @@ def _recorded_actions() -> set[str]:
                 continue
             text = path.read_text()
             found |= set(re.findall(r'audit\.record\(\s*[^,]+,\s*"([a-z_.]+)"', text))
-            found |= set(re.findall(r'keys\.\w+\([^)]*action="([a-z_.]+)"', text))
+            found |= set(re.findall(r'\baction="([a-z_]+\.[a-z_]+)"', text))
             found |= set(re.findall(r'action = "([a-z_]+\.[a-z_]+)"', text))
     return found
 
@@ -161,10 +161,10 @@ def _scenario(personas):
     )
     key, _ = workspace_services.api_key_create(actor=admin, workspace=production, name="bot")
     workspace_services.api_key_rename(actor=admin, key=key, name="support bot")
-    workspace_services.api_key_set_status(actor=admin, key=key, status="inactive")
+    workspace_services.api_key_disable(actor=admin, key=key)
     workspace_services.api_key_delete(actor=admin, key=key)
     admin_key, _ = services.admin_key_create(actor=admin, organization=org, name="script")
-    services.admin_key_set_status(actor=admin, key=admin_key, status="inactive")
+    services.admin_key_disable(actor=admin, key=admin_key)
     services.admin_key_delete(actor=admin, key=admin_key)
     group = ModelGroup.objects.order_by("position").first()
     billing_services.organization_spend_limit_set(actor=admin, organization=org, amount_cents=90_00)
@@ -420,3 +420,50 @@ def test_older_and_newer_links_keep_the_filters(client, personas):
     assert [r.event.pk for r in back.context["rows"]] == [
         r.event.pk for r in c.get(url, {"action": "organization.rename"}).context["rows"]
     ]
+
+
+def test_key_status_changes_recorded_as_set_status_read_as_disable_and_enable(personas):
+    """Events recorded before a key's status change was named by its service
+    (`<kind>.set_status`) take the name of what they did, and read as before."""
+    import importlib
+
+    from django.db import connection
+    from django.db.migrations.executor import MigrationExecutor
+
+    from accounts import audit
+
+    migration = importlib.import_module("accounts.migrations.0008_audit_actions_key_disable_enable")
+    apps = (
+        MigrationExecutor(connection)
+        .loader.project_state(("accounts", "0008_audit_actions_key_disable_enable"))
+        .apps
+    )
+    recorded = [
+        AuditEvent.objects.create(
+            organization=personas.org,
+            actor_label="admin@acme.test",
+            action=f"{kind}.set_status",
+            target_type=kind,
+            target_id="k",
+            before={"status": "active" if status == "inactive" else "inactive"},
+            after={"status": status},
+        )
+        for kind in ("api_key", "admin_key", "gateway_token")
+        for status in ("inactive", "active")
+    ]
+    migration.split_set_status(apps, None)
+    events = AuditEvent.objects.filter(pk__in=[event.pk for event in recorded]).order_by("id")
+    assert [(event.action, audit.describe(event)) for event in events] == [
+        ("api_key.disable", "Disabled"),
+        ("api_key.enable", "Enabled"),
+        ("admin_key.disable", "Disabled"),
+        ("admin_key.enable", "Enabled"),
+        ("gateway_token.disable", "Disabled"),
+        ("gateway_token.enable", "Enabled"),
+    ]
+    migration.join_set_status(apps, None)
+    assert set(events.values_list("action", flat=True)) == {
+        "api_key.set_status",
+        "admin_key.set_status",
+        "gateway_token.set_status",
+    }

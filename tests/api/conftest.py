@@ -26,13 +26,6 @@ class Api:
 
 
 @pytest.fixture
-def admin_key(personas):
-    return services.admin_key_create(
-        actor=Actor.for_user(personas.admin), organization=personas.org, name="ops"
-    )
-
-
-@pytest.fixture
 def api(admin_key) -> Api:
     return Api(admin_key[1])
 

@@ -262,7 +262,7 @@ def api(api):
 
 
 @pytest.fixture
-def world(api, personas):
+def everything(api, personas):
     """A bit of everything: workspaces, members, keys, invites, limits, requests, usage."""
     admin = Actor.for_user(personas.admin)
     prod = workspace_services.workspace_create(
@@ -320,7 +320,7 @@ def world(api, personas):
     return {"prod": prod, "key": key, "increase": increase, "day": now.date()}
 
 
-def test_organization_users_and_invites(api, personas, world):
+def test_organization_users_and_invites(api, personas, everything):
     conforms(OrganizationInfo, api.get("organizations/me").json())
     users = api.get("organizations/users").json()
     page_of(OrganizationUser, users, at_least=5)
@@ -341,8 +341,8 @@ def test_organization_users_and_invites(api, personas, world):
     )
 
 
-def test_workspaces_members_and_keys(api, personas, world):
-    prod = world["prod"].public_id
+def test_workspaces_members_and_keys(api, personas, everything):
+    prod = everything["prod"].public_id
     page_of(
         Workspace,
         api.get("organizations/workspaces", {"include_default": "true"}).json(),
@@ -372,15 +372,15 @@ def test_workspaces_members_and_keys(api, personas, world):
         parsed = APIKey.model_validate(key)
         assert parsed.scope.type == "workspace" and parsed.scope.workspace_id.startswith("wrkspc_")
         assert parsed.created_by is not None and parsed.created_by.id.startswith("user_")
-    key = world["key"].public_id
+    key = everything["key"].public_id
     conforms(APIKey, api.get(f"organizations/api_keys/{key}").json())
     conforms(APIKey, api.post(f"organizations/api_keys/{key}", {"name": "renamed"}).json())
     conforms(APIKey, api.post(f"organizations/workspaces/{prod}/api_keys", {"name": "new"}).json())
     conforms(Workspace, api.post(f"organizations/workspaces/{created['id']}/archive").json())
 
 
-def test_rate_limits(api, world):
-    prod = world["prod"].public_id
+def test_rate_limits(api, everything):
+    prod = everything["prod"].public_id
     page_of(OrganizationRateLimit, api.get("organizations/rate_limits").json(), at_least=5)
     listed = api.get(f"organizations/workspaces/{prod}/rate_limits").json()
     page_of(WorkspaceRateLimit, listed)
@@ -399,7 +399,7 @@ def test_rate_limits(api, world):
     assert {limit.source.type for limit in parsed.limits} == {"workspace", "organization"}
 
 
-def test_spend_limits_and_increase_requests(api, personas, world):
+def test_spend_limits_and_increase_requests(api, personas, everything):
     limits = api.get("organizations/spend_limits").json()
     page_of(SpendLimit, limits, at_least=3)
     page_of(BetaSpendLimit, limits, at_least=3)
@@ -420,7 +420,7 @@ def test_spend_limits_and_increase_requests(api, personas, world):
     )
     effective = api.get("organizations/spend_limits/effective").json()
     page_of(SpendSummary, effective, at_least=4)
-    increase = world["increase"].public_id
+    increase = everything["increase"].public_id
     page_of(
         SpendLimitIncreaseRequest, api.get("organizations/spend_limit_increase_requests").json()
     )
@@ -434,25 +434,25 @@ def test_spend_limits_and_increase_requests(api, personas, world):
     ).json()
     assert conforms(IncreaseRequestApproveResponse, approved).spend_limit.amount == "3000"
     again = billing_services.spend_limit_increase_request_create(
-        actor=Actor.for_user(personas.developer), workspace=world["prod"], amount_cents=4_000
+        actor=Actor.for_user(personas.developer), workspace=everything["prod"], amount_cents=4_000
     )
     denied = api.post(
         f"organizations/spend_limit_increase_requests/{again.public_id}/deny", {}
     ).json()
     assert conforms(SpendLimitIncreaseRequest, denied).status == "denied"
-    workspace_limit = f"spendlimit_{world['prod'].public_id}"
+    workspace_limit = f"spendlimit_{everything['prod'].public_id}"
     conforms(
         SpendLimitDeleteResponse, api.delete(f"organizations/spend_limits/{workspace_limit}").json()
     )
 
 
-def _day_range(world) -> dict:
-    start = datetime.combine(world["day"], datetime.min.time(), tzinfo=UTC)
+def _day_range(everything) -> dict:
+    start = datetime.combine(everything["day"], datetime.min.time(), tzinfo=UTC)
     return {"starting_at": start.isoformat(), "ending_at": (start + timedelta(days=1)).isoformat()}
 
 
-def test_reports(api, world):
-    start = _day_range(world)["starting_at"]
+def test_reports(api, everything):
+    start = _day_range(everything)["starting_at"]
     every_group = [
         "api_key_id",
         "workspace_id",
@@ -475,13 +475,13 @@ def test_reports(api, world):
     described = [r for bucket in body["data"] for r in bucket["results"]]
     assert {r["cost_type"] for r in described} == {"tokens", "web_search"}
     code = api.get(
-        "organizations/usage_report/claude_code", {"starting_at": world["day"].isoformat()}
+        "organizations/usage_report/claude_code", {"starting_at": everything["day"].isoformat()}
     ).json()
     report_page_of(ClaudeCodeRecord, code, at_least=2)
 
 
-def test_analytics_reports(api, world):
-    window = _day_range(world)
+def test_analytics_reports(api, everything):
+    window = _day_range(everything)
     for params in ({}, {"group_by[]": ["model", "context_window", "inference_geo", "speed"]}):
         for width in ("1d", "1h"):
             body = api.get(
@@ -512,7 +512,7 @@ def test_analytics_reports(api, world):
         report_page_of(BetaAnalyticsUsageUsersItem, body)
 
 
-def test_sign_out(api, personas, world):
+def test_sign_out(api, personas, everything):
     signed_out = api.post(f"organizations/users/{personas.developer.public_id}/sign_out").json()
     conforms(BetaOrganizationUser, signed_out)
     conforms(OrganizationUser, signed_out)

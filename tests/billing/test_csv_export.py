@@ -5,7 +5,6 @@ import io
 from datetime import UTC, datetime
 
 import pytest
-from django.test import Client
 from django.urls import reverse
 
 from accounts.audit import Actor
@@ -29,7 +28,7 @@ def test_other_cells_are_unchanged(value):
     assert safe_cell(value) == value
 
 
-def test_cost_downloads_escape_a_workspace_named_like_a_formula(personas):
+def test_cost_downloads_escape_a_workspace_named_like_a_formula(client, personas):
     workspace = WorkspaceFactory(organization=personas.org, name=EVIL)
     key, _secret = workspace_services.api_key_create(
         actor=Actor.for_user(personas.admin), workspace=workspace, name="@key"
@@ -40,10 +39,9 @@ def test_cost_downloads_escape_a_workspace_named_like_a_formula(personas):
         tokens={"uncached_input_tokens": 1_000, "output_tokens": 100},
         at=datetime(2026, 11, 1, 12, tzinfo=UTC),
     )
-    client = Client()
-    client.force_login(personas.admin)
+    admin = client(personas.admin)
     for table in ({}, {"table": "breakdown"}):
-        response = client.get(reverse("billing:cost"), {**RANGE, "format": "csv", **table})
+        response = admin.get(reverse("billing:cost"), {**RANGE, "format": "csv", **table})
         cells = [cell for row in csv.reader(io.StringIO(response.content.decode())) for cell in row]
         assert EVIL not in cells
         assert "'" + EVIL in cells

@@ -20,7 +20,7 @@ from django.urls import reverse
 from hypothesis import strategies as st
 
 from accounts.audit import Actor
-from accounts.models import AuditEvent, KeyStatus
+from accounts.models import AuditEvent
 from billing import enforcement, limiter, services, usage
 from billing.models import (
     Model,
@@ -252,9 +252,7 @@ def test_refusals_are_counted(engine, world):
 def test_unusable_keys_are_refused_with_401(engine, world, change):
     key = world["key"]
     if change == "disable":
-        workspace_services.api_key_set_status(
-            actor=world["actor"], key=key, status=KeyStatus.INACTIVE
-        )
+        workspace_services.api_key_disable(actor=world["actor"], key=key)
     elif change == "delete":
         workspace_services.api_key_delete(actor=world["actor"], key=key)
     elif change == "archive_workspace":

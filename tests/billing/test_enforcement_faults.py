@@ -128,7 +128,9 @@ def plain_cluster():
 
 
 @pytest.fixture
-def world(personas, catalog):
+def spend_limited(personas, catalog):
+    """The organization on Tier 4 with a spend limit of `LIMIT_CENTS`, and a key of one of its
+    workspaces."""
     actor = Actor.for_user(personas.admin)
     services.organization_limits_change(
         actor=actor, organization=personas.org, tier=UsageTier.objects.get(name="Tier 4")
@@ -270,14 +272,16 @@ class Worker:
 
 
 @contextmanager
-def traffic(gateways, world, redis_url: str, *, cluster: bool, queued: bool, seconds: float):
+def traffic(
+    gateways, spend_limited, redis_url: str, *, cluster: bool, queued: bool, seconds: float
+):
     """Send traffic from every gateway process while the body injects faults; collect what
     they saw when it ends."""
     command = {
         "redis_url": redis_url,
         "cluster": cluster,
         "queued": queued,
-        "secret": world["secret"],
+        "secret": spend_limited["secret"],
         "seconds": seconds,
         "request": REQUEST,
         "usage": USAGE,
@@ -334,7 +338,7 @@ def assert_refusals_were_due(results, requests: list[dict]) -> None:
 
 
 def assert_invariants(
-    world,
+    spend_limited,
     results,
     backend,
     *,
@@ -345,7 +349,7 @@ def assert_invariants(
 ):
     enforcement.use_backend(backend)
     settings.USAGE_QUEUE = queued
-    org = str(world["org"].pk)
+    org = str(spend_limited["org"].pk)
     if queued:
         if worker is not None:
             _wait_for(
@@ -363,7 +367,7 @@ def assert_invariants(
     assert admitted, "no request was admitted: the traffic tested nothing"
     assert [r["settle_refused"] for r in results] == [[]] * len(results)
     assert [e for r in results for e in r["errors"] if e.startswith("settle")] == []
-    records = UsageRecord.objects.filter(organization=world["org"])
+    records = UsageRecord.objects.filter(organization=spend_limited["org"])
     stored = list(records.values_list("request_id", flat=True))
     assert len(stored) == len(set(stored))  # each exactly once
     assert sorted(stored) == sorted(admitted)  # every admitted request, nothing else
@@ -375,7 +379,10 @@ def assert_invariants(
     assert set().union(*(r["refused"] for r in results)) <= {"organization_spend_limit", "529"}
     # The counters as the processes left them: no reconcile run here.
     month = policy.months(time.time()).this
-    assert backend.spend(org, month) == {"org": recorded, f"ws:{world['workspace'].pk}": recorded}
+    assert backend.spend(org, month) == {
+        "org": recorded,
+        f"ws:{spend_limited['workspace'].pk}": recorded,
+    }
     assert backend.snapshot(org).hold_ids == []
     assert_refusals_were_due(results, requests)
 
@@ -406,15 +413,15 @@ def _store(request, where: str, *, persistent: bool = True):
     servers = request.getfixturevalue("persistent_cluster" if persistent else "plain_cluster")
     backend = limiter.RedisBackend(servers.url, cluster=True)
     backend.reset()
-    org = str(request.getfixturevalue("world")["org"].pk)
+    org = str(request.getfixturevalue("spend_limited")["org"].pk)
     return backend, _node_of(servers, org)
 
 
-def test_redis_killed_and_restarted_mid_traffic(gateways, world, single_redis):
+def test_redis_killed_and_restarted_mid_traffic(gateways, spend_limited, single_redis):
     """SIGKILL, then a restart with the data its append-only file kept."""
     windows: dict[str, tuple[float, float]] = {}
     with traffic(
-        gateways, world, single_redis.url, cluster=False, queued=True, seconds=3
+        gateways, spend_limited, single_redis.url, cluster=False, queued=True, seconds=3
     ) as results:
         time.sleep(1.0)
         with window(windows, "down"):
@@ -422,17 +429,17 @@ def test_redis_killed_and_restarted_mid_traffic(gateways, world, single_redis):
             time.sleep(0.5)
             single_redis.start()
     assert unavailable_during(results, windows["down"]) > 0  # the outage was seen
-    assert_invariants(world, results, limiter.RedisBackend(single_redis.url), queued=True)
+    assert_invariants(spend_limited, results, limiter.RedisBackend(single_redis.url), queued=True)
 
 
-def test_redis_stalled_mid_traffic(gateways, world, single_redis):
+def test_redis_stalled_mid_traffic(gateways, spend_limited, single_redis):
     worker = Worker(single_redis.url)
     worker.start()
     worker.wait_until_working(single_redis.port)
     windows: dict[str, tuple[float, float]] = {}
     try:
         with traffic(
-            gateways, world, single_redis.url, cluster=False, queued=True, seconds=3
+            gateways, spend_limited, single_redis.url, cluster=False, queued=True, seconds=3
         ) as results:
             time.sleep(1.0)
             with window(windows, "stalled"):
@@ -441,15 +448,15 @@ def test_redis_stalled_mid_traffic(gateways, world, single_redis):
                 single_redis.resume()
         assert unavailable_during(results, windows["stalled"]) > 0
         backend = limiter.RedisBackend(single_redis.url)
-        assert_invariants(world, results, backend, queued=True, worker=worker)
+        assert_invariants(spend_limited, results, backend, queued=True, worker=worker)
     finally:
         worker.stop()
 
 
-def test_the_worker_killed_while_it_holds_a_claimed_batch(gateways, world, single_redis):
+def test_the_worker_killed_while_it_holds_a_claimed_batch(gateways, spend_limited, single_redis):
     """The worker claims a batch, then waits for the table (locked here); killed there, its
     claim stays in Redis, and the next worker stores the batch once."""
-    org = str(world["org"].pk)
+    org = str(spend_limited["org"].pk)
     backend = limiter.RedisBackend(single_redis.url)
     claimed_key = limiter.queue_keys(org)[1]
     worker = Worker(single_redis.url)
@@ -469,7 +476,7 @@ def test_the_worker_killed_while_it_holds_a_claimed_batch(gateways, world, singl
 
     try:
         with traffic(
-            gateways, world, single_redis.url, cluster=False, queued=True, seconds=3
+            gateways, spend_limited, single_redis.url, cluster=False, queued=True, seconds=3
         ) as results:
             time.sleep(0.8)
             with transaction.atomic():
@@ -483,7 +490,7 @@ def test_the_worker_killed_while_it_holds_a_claimed_batch(gateways, world, singl
                 worker.kill()
             assert held and backend.client.lrange(claimed_key, 0, -1) == held  # still claimed
             worker.start()  # the next worker
-        assert_invariants(world, results, backend, queued=True, worker=worker)
+        assert_invariants(spend_limited, results, backend, queued=True, worker=worker)
         assert {json.loads(text)["id"] for text in held} <= set(
             UsageRecord.objects.values_list("request_id", flat=True)
         )
@@ -510,7 +517,7 @@ def _settle_as_a_gateway(reservation_id: str) -> tuple[float, float]:
 
 
 @pytest.mark.parametrize("where", ["single", "cluster"])
-def test_redis_restarted_without_its_data(gateways, world, request, where):
+def test_redis_restarted_without_its_data(gateways, spend_limited, request, where):
     """Reservations in flight are lost with the data (one is held here across the restart):
     their settles are still recorded, from the ids. Spend can pass the limit by at most
     those in-flight requests (one per gateway process, and this one): the reason production
@@ -519,17 +526,17 @@ def test_redis_restarted_without_its_data(gateways, world, request, where):
     settings.USAGE_QUEUE = False
     enforcement.use_backend(backend)
     with traffic(
-        gateways, world, backend.url, cluster=where == "cluster", queued=False, seconds=3.5
+        gateways, spend_limited, backend.url, cluster=where == "cluster", queued=False, seconds=3.5
     ) as results:
         time.sleep(1.0)
         asked = time.monotonic()
-        held = enforcement.authorize(world["secret"], **REQUEST)
+        held = enforcement.authorize(spend_limited["secret"], **REQUEST)
         authorized = [asked, time.monotonic()]
         assert held.admitted
         node.restart(keep_data=False)
         settled = _settle_as_a_gateway(held.reservation_id)
     assert_invariants(
-        world,
+        spend_limited,
         results,
         backend,
         queued=False,
@@ -547,14 +554,16 @@ def test_redis_restarted_without_its_data(gateways, world, request, where):
 
 
 @pytest.mark.parametrize("queued", [False, True], ids=["settles-write", "worker-writes"])
-def test_the_database_refusing_records(gateways, world, single_redis, database_faults, queued):
+def test_the_database_refusing_records(
+    gateways, spend_limited, single_redis, database_faults, queued
+):
     worker = Worker(single_redis.url) if queued else None
     if worker:
         worker.start()
         worker.wait_until_working(single_redis.port)
     try:
         with traffic(
-            gateways, world, single_redis.url, cluster=False, queued=queued, seconds=3
+            gateways, spend_limited, single_redis.url, cluster=False, queued=queued, seconds=3
         ) as results:
             time.sleep(0.8)
             database_faults.switch(inserts=True)
@@ -564,7 +573,11 @@ def test_the_database_refusing_records(gateways, world, single_redis, database_f
         if not queued:
             assert sum(r["settle_retries"] for r in results) > 0  # the settles saw it fail
         assert_invariants(
-            world, results, limiter.RedisBackend(single_redis.url), queued=queued, worker=worker
+            spend_limited,
+            results,
+            limiter.RedisBackend(single_redis.url),
+            queued=queued,
+            worker=worker,
         )
     finally:
         if worker:
@@ -576,7 +589,9 @@ def test_the_database_refusing_records(gateways, world, single_redis, database_f
     [("single", False), ("cluster", False), ("single", True)],
     ids=["settles-write", "settles-write-cluster", "worker-writes"],
 )
-def test_the_database_failing_at_commit(gateways, world, request, database_faults, where, queued):
+def test_the_database_failing_at_commit(
+    gateways, spend_limited, request, database_faults, where, queued
+):
     """The insert passes and the COMMIT fails, after the counter store settled: the retry
     is the record's first settle (the store gives back the first answer), counted once."""
     backend, node = _store(request, where)
@@ -586,7 +601,12 @@ def test_the_database_failing_at_commit(gateways, world, request, database_fault
         worker.wait_until_working(node.port)
     try:
         with traffic(
-            gateways, world, backend.url, cluster=where == "cluster", queued=queued, seconds=3
+            gateways,
+            spend_limited,
+            backend.url,
+            cluster=where == "cluster",
+            queued=queued,
+            seconds=3,
         ) as results:
             time.sleep(0.8)
             database_faults.switch(commits=True)
@@ -597,13 +617,13 @@ def test_the_database_failing_at_commit(gateways, world, request, database_fault
             assert sum(r["settle_retries"] for r in results) > 0
             # Retries of settles the store had settled: answered as first settles.
             assert not any(already for r in results for already, _cost in r["settled"].values())
-        assert_invariants(world, results, backend, queued=queued, worker=worker)
+        assert_invariants(spend_limited, results, backend, queued=queued, worker=worker)
     finally:
         if worker:
             worker.stop()
 
 
-def test_a_gateway_killed_between_the_two_steps_of_a_settle(gateways, world, single_redis):
+def test_a_gateway_killed_between_the_two_steps_of_a_settle(gateways, spend_limited, single_redis):
     """SIGKILL after the counter store settled and before the database committed: nothing is
     stored; the gateway's retry (from any process) stores it once, counted once."""
     context = multiprocessing.get_context("spawn")
@@ -614,7 +634,7 @@ def test_a_gateway_killed_between_the_two_steps_of_a_settle(gateways, world, sin
         kwargs={
             "redis_url": single_redis.url,
             "cluster": False,
-            "secret": world["secret"],
+            "secret": spend_limited["secret"],
             "request": REQUEST,
             "usage": USAGE,
         },
@@ -624,7 +644,7 @@ def test_a_gateway_killed_between_the_two_steps_of_a_settle(gateways, world, sin
     try:
         assert channel.poll(60) and channel.recv() == "ready"
         with traffic(
-            gateways, world, single_redis.url, cluster=False, queued=False, seconds=3
+            gateways, spend_limited, single_redis.url, cluster=False, queued=False, seconds=3
         ) as results:
             time.sleep(0.5)
             channel.send("go")
@@ -647,7 +667,7 @@ def test_a_gateway_killed_between_the_two_steps_of_a_settle(gateways, world, sin
             doomed.kill()
     assert not retry.already_settled and retry.cost_cents == Decimal("0.471")
     assert_invariants(
-        world,
+        spend_limited,
         results,
         limiter.RedisBackend(single_redis.url),
         queued=False,
@@ -663,14 +683,16 @@ def test_a_gateway_killed_between_the_two_steps_of_a_settle(gateways, world, sin
     )
 
 
-def test_a_cluster_node_stalled_then_killed_and_restarted(gateways, world, persistent_cluster):
+def test_a_cluster_node_stalled_then_killed_and_restarted(
+    gateways, spend_limited, persistent_cluster
+):
     """Each answered 529 at once (not waited for), then served again."""
     backend = limiter.RedisBackend(persistent_cluster.url, cluster=True)
     backend.reset()
-    node = _node_of(persistent_cluster, str(world["org"].pk))
+    node = _node_of(persistent_cluster, str(spend_limited["org"].pk))
     windows: dict[str, tuple[float, float]] = {}
     with traffic(
-        gateways, world, persistent_cluster.url, cluster=True, queued=True, seconds=4
+        gateways, spend_limited, persistent_cluster.url, cluster=True, queued=True, seconds=4
     ) as results:
         time.sleep(0.8)
         with window(windows, "stalled"):
@@ -684,11 +706,13 @@ def test_a_cluster_node_stalled_then_killed_and_restarted(gateways, world, persi
             node.start()
     assert unavailable_during(results, windows["stalled"]) > 0
     assert unavailable_during(results, windows["killed"]) > 0
-    assert_invariants(world, results, backend, queued=True)
+    assert_invariants(spend_limited, results, backend, queued=True)
     backend.reset()
 
 
-def test_the_database_refusing_records_on_the_local_backend(world, database_faults, settings):
+def test_the_database_refusing_records_on_the_local_backend(
+    spend_limited, database_faults, settings
+):
     """The single-process default: the same guarantees without Redis."""
     settings.USAGE_QUEUE = False
     local = limiter.LocalBackend()
@@ -698,7 +722,7 @@ def test_the_database_refusing_records_on_the_local_backend(world, database_faul
         if n == 10:
             database_faults.switch(inserts=True)
         asked = time.monotonic()
-        decision = enforcement.authorize(world["secret"], **REQUEST)
+        decision = enforcement.authorize(spend_limited["secret"], **REQUEST)
         if not decision.admitted:
             continue
         entry = {"id": decision.reservation_id, "authorize": [asked, time.monotonic()]}
@@ -727,6 +751,6 @@ def test_the_database_refusing_records_on_the_local_backend(world, database_faul
             "errors": [],
         }
     ]
-    assert_invariants(world, results, local, queued=False)
+    assert_invariants(spend_limited, results, local, queued=False)
     assert Model.objects.exists()
     assert all(s.cost_cents == Decimal("0.471") for s in settled.values())

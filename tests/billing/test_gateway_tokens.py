@@ -73,8 +73,8 @@ def test_admin_actions_go_through_the_services(client, staff):
         .values_list("action", "actor_label")
     ) == [
         ("gateway_token.create", "operator"),
-        ("gateway_token.set_status", "staff@console.test"),
-        ("gateway_token.set_status", "staff@console.test"),
+        ("gateway_token.disable", "staff@console.test"),
+        ("gateway_token.enable", "staff@console.test"),
         ("gateway_token.delete", "staff@console.test"),
     ]
 

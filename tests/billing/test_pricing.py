@@ -19,15 +19,15 @@ TOKENS = {
 
 
 @pytest.fixture
-def sonnet(db) -> Model:
+def sonnet_model(db) -> Model:
     return Model.objects.get(api_name="claude-sonnet-4-5")
 
 
-def test_list_prices_of_every_token_kind(sonnet):
+def test_list_prices_of_every_token_kind(sonnet_model):
     million = dict.fromkeys(pricing.TOKEN_KINDS, 1_000_000)
     # $3 input, $3.75 5-minute writes, $6 1-hour writes, $0.30 reads, $15 output.
-    assert pricing.cost_cents(sonnet, million) == Decimal("2805")
-    assert [pricing.price(sonnet, kind) for kind in pricing.TOKEN_KINDS] == [
+    assert pricing.cost_cents(sonnet_model, million) == Decimal("2805")
+    assert [pricing.price(sonnet_model, kind) for kind in pricing.TOKEN_KINDS] == [
         Decimal("3"),
         Decimal("3.75"),
         Decimal("6"),
@@ -36,33 +36,35 @@ def test_list_prices_of_every_token_kind(sonnet):
     ]
 
 
-def test_batch_pays_half_of_every_kind_and_priority_the_list_price(sonnet):
-    standard = pricing.cost_cents(sonnet, TOKENS)
-    assert pricing.cost_cents(sonnet, TOKENS, service_tier="batch") == standard / 2
-    assert pricing.cost_cents(sonnet, TOKENS, service_tier="priority") == standard
+def test_batch_pays_half_of_every_kind_and_priority_the_list_price(sonnet_model):
+    standard = pricing.cost_cents(sonnet_model, TOKENS)
+    assert pricing.cost_cents(sonnet_model, TOKENS, service_tier="batch") == standard / 2
+    assert pricing.cost_cents(sonnet_model, TOKENS, service_tier="priority") == standard
     for kind in pricing.TOKEN_KINDS:
-        assert pricing.price(sonnet, kind, "batch") * 2 == pricing.price(sonnet, kind)
+        assert pricing.price(sonnet_model, kind, "batch") * 2 == pricing.price(sonnet_model, kind)
 
 
-def test_web_search_is_ten_dollars_a_thousand_in_every_tier(sonnet):
-    assert sonnet.web_search_price == Decimal("10")
-    assert pricing.web_search_cost_cents(sonnet, 1_000) == Decimal("1000")
+def test_web_search_is_ten_dollars_a_thousand_in_every_tier(sonnet_model):
+    assert sonnet_model.web_search_price == Decimal("10")
+    assert pricing.web_search_cost_cents(sonnet_model, 1_000) == Decimal("1000")
     for tier in ("standard", "batch", "priority"):
-        with_searches = pricing.cost_cents(sonnet, TOKENS, service_tier=tier, web_search_requests=7)
-        assert with_searches - pricing.cost_cents(sonnet, TOKENS, service_tier=tier) == 7
+        with_searches = pricing.cost_cents(
+            sonnet_model, TOKENS, service_tier=tier, web_search_requests=7
+        )
+        assert with_searches - pricing.cost_cents(sonnet_model, TOKENS, service_tier=tier) == 7
 
 
 def test_every_catalog_model_prices_web_search(db):
     assert set(Model.objects.values_list("web_search_price", flat=True)) == {Decimal("10")}
 
 
-def test_a_cost_finer_than_a_record_holds_is_rounded_up(sonnet):
-    sonnet.input_price = Decimal("0.0001")
+def test_a_cost_finer_than_a_record_holds_is_rounded_up(sonnet_model):
+    sonnet_model.input_price = Decimal("0.0001")
     # One token at $0.0001 per million, batch: 0.000000005 cents, beyond the 8 places stored.
     assert pricing.cost_cents(
-        sonnet, {"uncached_input_tokens": 1}, service_tier="batch"
+        sonnet_model, {"uncached_input_tokens": 1}, service_tier="batch"
     ) == Decimal("0.00000001")
-    assert pricing.cost_cents(sonnet, {"uncached_input_tokens": 3}) == Decimal("0.00000003")
+    assert pricing.cost_cents(sonnet_model, {"uncached_input_tokens": 3}) == Decimal("0.00000003")
 
 
 @pytest.mark.parametrize(
@@ -79,7 +81,7 @@ def test_context_window_of_the_whole_input(tokens, window):
     assert pricing.context_window(tokens) == window
 
 
-def test_the_reservation_holds_the_worst_case_at_list_prices(sonnet, settings):
+def test_the_reservation_holds_the_worst_case_at_list_prices(sonnet_model, settings):
     settings.LIMITER_CACHE_SECONDS = 0
     info = policy.model_by_name("claude-sonnet-4-5")
     # Every input token at the 1-hour cache write ($6), the output at $15: micro-cents.
@@ -91,7 +93,7 @@ def test_the_reservation_holds_the_worst_case_at_list_prices(sonnet, settings):
     assert pricing.reservation_prices(cheap).worst_case_micro_cents(1, 0) == 1  # rounded up
 
 
-def test_record_settle_and_reports_price_alike(world, settings, sonnet):
+def test_record_settle_and_reports_price_alike(world, settings, sonnet_model):
     """The settle and a direct record price a request the same, through the one module."""
     from billing import limiter
     from tests.billing.conftest import T0, auth
@@ -116,12 +118,12 @@ def test_record_settle_and_reports_price_alike(world, settings, sonnet):
         enforcement.use_backend(None)
     direct = usage.record(
         api_key=world["key"],
-        model=sonnet,
+        model=sonnet_model,
         tokens=TOKENS,
         service_tier="batch",
         web_search_requests=2,
     )
-    expected = pricing.cost_cents(sonnet, TOKENS, service_tier="batch", web_search_requests=2)
+    expected = pricing.cost_cents(sonnet_model, TOKENS, service_tier="batch", web_search_requests=2)
     assert settled.cost_cents == direct.cost_cents == expected
     assert set(UsageRecord.objects.values_list("cost_cents", flat=True)) == {expected}
 

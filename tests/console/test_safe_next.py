@@ -10,7 +10,6 @@ from django.test import Client
 from django.urls import reverse
 
 from accounts.audit import Actor
-from accounts.models import KeyStatus
 from tests.factories import PASSWORD
 from tests.helpers import workspace_url
 from workspaces import services
@@ -78,9 +77,7 @@ def test_key_actions_never_redirect_to_an_unsafe_next(
     client, personas, key, action, unsafe, caplog
 ):
     if action == "enable":
-        services.api_key_set_status(
-            actor=Actor.for_user(personas.admin), key=key, status=KeyStatus.INACTIVE
-        )
+        services.api_key_disable(actor=Actor.for_user(personas.admin), key=key)
     with caplog.at_level(logging.WARNING, logger="django"):
         response = client(personas.admin).post(
             _dialog_url(action, key), {"name": "renamed", "next": unsafe}
@@ -123,7 +120,7 @@ def test_workspace_edit_from_its_page_goes_back_there(client, personas, producti
 @pytest.mark.parametrize("unsafe", UNSAFE)
 def test_theme_and_organization_switch_ignore_an_unsafe_next(client, personas, unsafe):
     admin = client(personas.admin)
-    theme = admin.post(reverse("accounts:account_theme"), {"theme": "dark", "next": unsafe})
+    theme = admin.post(reverse("accounts:account_theme_set"), {"theme": "dark", "next": unsafe})
     assert theme["Location"] == "/"
     switch = admin.post(
         reverse("accounts:organization_switch"),

@@ -191,7 +191,7 @@ PUBLIC_PAGES = {
 EXCLUDED = {
     "favicon": "a redirect to the icon",
     "accounts:logout": "POST only: the account menu's Sign out",
-    "accounts:account_theme": "POST only: the account menu's theme buttons",
+    "accounts:account_theme_set": "POST only: the account menu's theme buttons",
     "accounts:organization_switch": "POST only: the organization switcher",
     "billing:usage_key_choices": "the API key picker's search answers, a list inside the "
     "Usage page's filter bar (tests/e2e/test_reports_flow.py)",

@@ -13,7 +13,6 @@ from django.test import Client
 from django.urls import reverse
 
 from accounts import services as account_services
-from accounts.models import KeyStatus
 from billing import enforcement, services
 from billing.messages_api import lookups
 from billing.models import Limiter, ModelGroup, RefusalMinute
@@ -82,9 +81,7 @@ def test_organization_spend_limit(gateway):
 
 
 def _disable(gateway):
-    workspace_services.api_key_set_status(
-        actor=gateway.actor, key=gateway.key, status=KeyStatus.INACTIVE
-    )
+    workspace_services.api_key_disable(actor=gateway.actor, key=gateway.key)
 
 
 def _delete(gateway):

@@ -8,22 +8,12 @@ import pytest
 from cryptography.fernet import Fernet
 from django.core.exceptions import ImproperlyConfigured, ValidationError
 from django.core.management import CommandError, call_command
-from django.test import Client
 from django.urls import reverse
 from django.views.debug import ExceptionReporter, SafeExceptionReporterFilter
 
-from accounts.models import User
 from billing import upstreams
 from billing.messages_api import lookups
 from billing.models import Model, ModelRoute, Upstream, UpstreamProtocol
-
-
-@pytest.fixture
-def staff(db):
-    user = User.objects.create_superuser("staff@console.test", "pw")
-    client = Client()
-    client.force_login(user)
-    return client
 
 
 def test_the_credential_is_stored_encrypted_and_decrypts(db, catalog):
@@ -62,9 +52,10 @@ def test_bad_configuration_is_refused(db):
         upstreams.upstream_configure(name="u", base_url="http://u", read_timeout_seconds=0)
 
 
-def test_admin_add_shows_no_credential_back(staff, catalog, caplog):
+def test_admin_add_shows_no_credential_back(client, staff, catalog, caplog):
+    admin = client(staff)
     caplog.set_level(logging.DEBUG)
-    response = staff.post(
+    response = admin.post(
         reverse("admin:billing_upstream_add"),
         {
             "name": "vllm",
@@ -82,13 +73,13 @@ def test_admin_add_shows_no_credential_back(staff, catalog, caplog):
     assert response.status_code == 302
     upstream = Upstream.objects.get(name="vllm")
     assert upstreams.decrypt_credential(upstream.credential_encrypted) == "vllm-token-123"
-    page = staff.get(reverse("admin:billing_upstream_change", args=[upstream.pk]))
+    page = admin.get(reverse("admin:billing_upstream_change", args=[upstream.pk]))
     assert (
         b"vllm-token-123" not in page.content
         and upstream.credential_encrypted.encode() not in page.content
     )
     assert "vllm-token-123" not in caplog.text
-    missing_url = staff.post(
+    missing_url = admin.post(
         reverse("admin:billing_upstream_add"),
         {
             "name": "x",
@@ -102,7 +93,7 @@ def test_admin_add_shows_no_credential_back(staff, catalog, caplog):
         },
     )
     assert missing_url.status_code == 200 and b"needs its URL" in missing_url.content
-    route = staff.post(
+    route = admin.post(
         reverse("admin:billing_modelroute_add"),
         {
             "model": Model.objects.get(api_name="claude-haiku-4-5").pk,
@@ -167,16 +158,17 @@ def test_an_undecryptable_credential_takes_its_upstream_out_not_the_others(db, c
     assert set(table.routes) == {haiku.api_name}
 
 
-def test_an_error_while_saving_reports_no_credential(staff, catalog, monkeypatch):
+def test_an_error_while_saving_reports_no_credential(client, staff, catalog, monkeypatch):
     """Django's error reports (the log, the e-mail to the admins) show the POST data of a
     failed request: the credential is masked there."""
+    admin = client(staff)
 
     def fails(**fields):
         raise RuntimeError("the database went away")
 
     monkeypatch.setattr(upstreams, "upstream_configure", fails)
-    staff.raise_request_exception = False
-    response = staff.post(
+    admin.raise_request_exception = False
+    response = admin.post(
         reverse("admin:billing_upstream_add"),
         {
             "name": "vllm",

@@ -21,9 +21,9 @@ def test_authentication(production_key, personas, production):
     assert services.api_key_authenticate("") is None
     assert services.api_key_authenticate("sk-ant-admin01-" + secret[13:]) is None
     actor = Actor.for_user(personas.admin)
-    services.api_key_set_status(actor=actor, key=key, status=KeyStatus.INACTIVE)
+    services.api_key_disable(actor=actor, key=key)
     assert services.api_key_authenticate(secret) is None
-    services.api_key_set_status(actor=actor, key=key, status=KeyStatus.ACTIVE)
+    services.api_key_enable(actor=actor, key=key)
     assert services.api_key_authenticate(secret) == key
     services.api_key_delete(actor=actor, key=key)
     assert services.api_key_authenticate(secret) is None
@@ -42,7 +42,7 @@ def test_expired_keys_fail_and_cannot_be_enabled(personas, production):
         assert key.current_status() == KeyStatus.EXPIRED
         assert services.api_key_authenticate(secret) is None
         with pytest.raises(ValidationError, match="expired"):
-            services.api_key_set_status(actor=actor, key=key, status=KeyStatus.ACTIVE)
+            services.api_key_enable(actor=actor, key=key)
 
 
 def test_keys_of_archived_workspaces_fail(personas, production_key, production):

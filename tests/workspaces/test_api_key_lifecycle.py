@@ -6,7 +6,7 @@ from django.core.exceptions import ValidationError
 from django.urls import reverse
 
 from accounts.audit import Actor
-from accounts.models import AuditEvent, KeyStatus
+from accounts.models import AuditEvent
 from tests.helpers import workspace_url
 from workspaces import services
 from workspaces.models import ApiKey
@@ -19,7 +19,7 @@ def test_deleted_keys_refuse_every_action(personas, production_key):
     for action in (
         lambda: services.api_key_delete(actor=actor, key=key),
         lambda: services.api_key_rename(actor=actor, key=key, name="again"),
-        lambda: services.api_key_set_status(actor=actor, key=key, status=KeyStatus.ACTIVE),
+        lambda: services.api_key_enable(actor=actor, key=key),
     ):
         with pytest.raises(ValidationError, match="permanent"):
             action()
@@ -29,12 +29,12 @@ def test_each_key_service_writes_one_event(personas, production_key):
     key, _ = production_key
     actor = Actor.for_user(personas.admin)
     services.api_key_rename(actor=actor, key=key, name="renamed")
-    services.api_key_set_status(actor=actor, key=key, status=KeyStatus.INACTIVE)
+    services.api_key_disable(actor=actor, key=key)
     services.api_key_delete(actor=actor, key=key)
     assert list(AuditEvent.objects.order_by("id").values_list("action", "target_id")) == [
         ("api_key.create", key.public_id),
         ("api_key.rename", key.public_id),
-        ("api_key.set_status", key.public_id),
+        ("api_key.disable", key.public_id),
         ("api_key.delete", key.public_id),
     ]
 
@@ -47,9 +47,7 @@ def test_each_key_service_writes_one_event(personas, production_key):
 def test_key_actions_by_role(client, personas, production_key, htmx, action, who, status):
     key, _ = production_key
     if action == "enable":
-        services.api_key_set_status(
-            actor=Actor.for_user(personas.admin), key=key, status=KeyStatus.INACTIVE
-        )
+        services.api_key_disable(actor=Actor.for_user(personas.admin), key=key)
     before = ApiKey.objects.get(pk=key.pk)
     response = client(getattr(personas, who)).post(
         reverse(f"workspaces:api_key_{action}", args=[key.public_id]), {"name": "renamed"}, **htmx
@@ -124,7 +122,7 @@ def test_active_key_count_follows_every_change(personas, production):
     a, _ = services.api_key_create(actor=actor, workspace=production, name="a")
     b, _ = services.api_key_create(actor=actor, workspace=production, name="b")
     assert count() == 2
-    services.api_key_set_status(actor=actor, key=a, status=KeyStatus.INACTIVE)
+    services.api_key_disable(actor=actor, key=a)
     assert count() == 1
     services.api_key_delete(actor=actor, key=a)  # a disabled key: no change
     assert count() == 1

@@ -30,7 +30,7 @@ def test_settings_api_keys_filters(client, personas, production):
     a, _ = services.api_key_create(actor=admin, workspace=production, name="by admin")
     services.api_key_create(actor=dev, workspace=production, name="by dev")
     services.api_key_create(actor=admin, workspace=personas.default_workspace, name="in default")
-    services.api_key_set_status(actor=admin, key=a, status=KeyStatus.INACTIVE)
+    services.api_key_disable(actor=admin, key=a)
     c = client(personas.admin)
 
     def names(**params):

@@ -1,5 +1,5 @@
 """Creating an organization: its first admin, its Default workspace and one audit event,
-through the service and the `create_organization` command."""
+through the service and the `organization_create` command."""
 
 import io
 
@@ -45,10 +45,10 @@ def test_organization_create_refuses_duplicate_name_and_bad_email(db):
     assert Organization.objects.count() == 1
 
 
-def test_create_organization(db):
+def test_organization_create_command(db):
     out = io.StringIO()
     call_command(
-        "create_organization",
+        "organization_create",
         "--name",
         "Initech",
         "--admin-email",
@@ -61,12 +61,12 @@ def test_create_organization(db):
     assert "Created organization" in out.getvalue()
     assert OrganizationMember.objects.get(organization=org).role == "admin"
     assert Workspace.objects.get(organization=org).is_default
-    assert AuditEvent.objects.get(organization=org).actor_label == "create_organization command"
+    assert AuditEvent.objects.get(organization=org).actor_label == "organization_create command"
 
 
-def test_create_organization_errors(db):
+def test_organization_create_command_errors(db):
     call_command(
-        "create_organization",
+        "organization_create",
         "--name",
         "Initech",
         "--admin-email",
@@ -76,7 +76,7 @@ def test_create_organization_errors(db):
     )
     with pytest.raises(CommandError, match="already exists"):
         call_command(
-            "create_organization",
+            "organization_create",
             "--name",
             "initech",
             "--admin-email",
@@ -86,12 +86,12 @@ def test_create_organization_errors(db):
         )
     with pytest.raises(CommandError, match="not a valid e-mail"):
         call_command(
-            "create_organization", "--name", "New", "--admin-email", "bad", "--password", "p"
+            "organization_create", "--name", "New", "--admin-email", "bad", "--password", "p"
         )
     assert Organization.objects.count() == 1
 
 
-def test_create_organization_without_password_and_terminal(db, monkeypatch):
+def test_organization_create_command_without_password_and_terminal(db, monkeypatch):
     monkeypatch.setattr("sys.stdin", io.StringIO())
     with pytest.raises(CommandError, match="--password"):
-        call_command("create_organization", "--name", "X", "--admin-email", "new@x.test")
+        call_command("organization_create", "--name", "X", "--admin-email", "new@x.test")

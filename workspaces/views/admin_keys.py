@@ -1,5 +1,7 @@
 """Settings > Admin Keys: keys for the Admin API, managed by organization admins only."""
 
+from collections.abc import Callable
+
 from django.core.exceptions import ValidationError
 from django.http import Http404, HttpResponse
 from django.urls import reverse
@@ -84,7 +86,12 @@ def _admin_key(access: Access, key_id: str) -> AdminApiKey:
 
 
 def _admin_key_action(
-    request: ConsoleRequest, key_id: str, *, action: str, template_name: str
+    request: ConsoleRequest,
+    key_id: str,
+    *,
+    action: str,
+    service: Callable[..., object],
+    template_name: str,
 ) -> HttpResponse:
     access = organization_access(request.member, "adminkeys.manage")
     return key_action(
@@ -92,8 +99,7 @@ def _admin_key_action(
         _admin_key(access, key_id),
         action=action,
         noun="Admin key",
-        set_status=services.admin_key_set_status,
-        delete=services.admin_key_delete,
+        service=service,
         template_name=template_name,
         cancel_url=reverse("workspaces:admin_key_list"),
         events=(Event.ADMIN_KEYS_CHANGED,),
@@ -103,19 +109,31 @@ def _admin_key_action(
 @require_http_methods(["GET", "POST"])
 def admin_key_disable(request: ConsoleRequest, key_id: str) -> HttpResponse:
     return _admin_key_action(
-        request, key_id, action="disable", template_name="workspaces/admin_key_disable_dialog.html"
+        request,
+        key_id,
+        action="disable",
+        service=services.admin_key_disable,
+        template_name="workspaces/admin_key_disable_dialog.html",
     )
 
 
 @require_http_methods(["GET", "POST"])
 def admin_key_enable(request: ConsoleRequest, key_id: str) -> HttpResponse:
     return _admin_key_action(
-        request, key_id, action="enable", template_name="workspaces/admin_key_enable_dialog.html"
+        request,
+        key_id,
+        action="enable",
+        service=services.admin_key_enable,
+        template_name="workspaces/admin_key_enable_dialog.html",
     )
 
 
 @require_http_methods(["GET", "POST"])
 def admin_key_delete(request: ConsoleRequest, key_id: str) -> HttpResponse:
     return _admin_key_action(
-        request, key_id, action="delete", template_name="workspaces/admin_key_delete_dialog.html"
+        request,
+        key_id,
+        action="delete",
+        service=services.admin_key_delete,
+        template_name="workspaces/admin_key_delete_dialog.html",
     )

@@ -8,7 +8,7 @@ from django.http import HttpResponse
 
 from accounts.audit import Actor
 from accounts.http import ConsoleRequest
-from accounts.models import KeyStatus, SecretKey
+from accounts.models import SecretKey
 from console.htmx import Event, confirm_action
 
 DONE = {"disable": "disabled", "enable": "enabled", "delete": "deleted"}
@@ -19,25 +19,18 @@ def key_action(
     key: SecretKey,
     *,
     action: str,
+    service: Callable[..., object],
     noun: str,
-    set_status: Callable[..., object],
-    delete: Callable[..., object],
     template_name: str,
     cancel_url: str,
     events: tuple[Event, ...],
 ) -> HttpResponse:
     """The dialog (GET) and the change (POST) of `action` ("disable", "enable" or "delete")
-    on `key`, through the kind's own services (`set_status` and `delete`), so each kind's
-    rules and counts hold. Done or cancelled, it leads to `cancel_url`."""
-    actor = Actor.from_request(request)
-    if action == "delete":
-        perform = partial(delete, actor=actor, key=key)
-    else:
-        status = KeyStatus.ACTIVE if action == "enable" else KeyStatus.INACTIVE
-        perform = partial(set_status, actor=actor, key=key, status=status)
+    on `key`, through the kind's own service of that name (`api_key_disable`, ...), so each
+    kind's rules and counts hold. Done or cancelled, it leads to `cancel_url`."""
     return confirm_action(
         request,
-        perform=perform,
+        perform=partial(service, actor=Actor.from_request(request), key=key),
         template_name=template_name,
         context={"key": key},
         cancel_url=cancel_url,

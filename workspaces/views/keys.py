@@ -1,5 +1,6 @@
 """API keys: the workspace page's API Keys tab, its modals, and Settings > API Keys."""
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from django.core.exceptions import ValidationError
@@ -150,7 +151,12 @@ def api_key_rename(request: ConsoleRequest, key_id: str) -> HttpResponse:
 
 
 def _key_action(
-    request: ConsoleRequest, key_id: str, *, action: str, template_name: str
+    request: ConsoleRequest,
+    key_id: str,
+    *,
+    action: str,
+    service: Callable[..., object],
+    template_name: str,
 ) -> HttpResponse:
     key, _access = api_key_access(request.member, key_id, "keys.manage")
     return key_action(
@@ -158,8 +164,7 @@ def _key_action(
         key,
         action=action,
         noun="API key",
-        set_status=services.api_key_set_status,
-        delete=services.api_key_delete,
+        service=service,
         template_name=template_name,
         cancel_url=_back_url(request, key),
         events=(Event.KEYS_CHANGED,),
@@ -169,21 +174,33 @@ def _key_action(
 @require_http_methods(["GET", "POST"])
 def api_key_disable(request: ConsoleRequest, key_id: str) -> HttpResponse:
     return _key_action(
-        request, key_id, action="disable", template_name="workspaces/api_key_disable_dialog.html"
+        request,
+        key_id,
+        action="disable",
+        service=services.api_key_disable,
+        template_name="workspaces/api_key_disable_dialog.html",
     )
 
 
 @require_http_methods(["GET", "POST"])
 def api_key_enable(request: ConsoleRequest, key_id: str) -> HttpResponse:
     return _key_action(
-        request, key_id, action="enable", template_name="workspaces/api_key_enable_dialog.html"
+        request,
+        key_id,
+        action="enable",
+        service=services.api_key_enable,
+        template_name="workspaces/api_key_enable_dialog.html",
     )
 
 
 @require_http_methods(["GET", "POST"])
 def api_key_delete(request: ConsoleRequest, key_id: str) -> HttpResponse:
     return _key_action(
-        request, key_id, action="delete", template_name="workspaces/api_key_delete_dialog.html"
+        request,
+        key_id,
+        action="delete",
+        service=services.api_key_delete,
+        template_name="workspaces/api_key_delete_dialog.html",
     )
 
 

@@ -33,7 +33,7 @@ class Command(BaseCommand):
                 raise CommandError("The passwords do not match.")
         try:
             organization = services.organization_create(
-                actor=Actor.system("create_organization command"),
+                actor=Actor.system("organization_create command"),
                 name=name,
                 admin_email=email,
                 admin_password=password,
