@@ -65,10 +65,10 @@ browser:
 	fi
 
 # Tests run in TEST_WORKERS processes (pytest-xdist), each test file whole in one of them:
-# some tests check what the others of their file did. Many wait on servers, browsers and
-# sockets, so a process more than the cores still helps. The browser tests run on their
+# some tests check what the others of their file did. Many wait on servers, browsers,
+# sockets and injected faults, so more processes than cores help. The browser tests run on their
 # own, after the rest: Playwright keeps an event loop running in its process while they last.
-TEST_WORKERS ?= 3
+TEST_WORKERS ?= 5
 E2E_WORKERS ?= 2
 test: lint types browser
 	$(BIN)/python manage.py check

@@ -7,6 +7,7 @@ which role in them.
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 
 import pytest
 from django.conf import settings as django_settings
@@ -44,6 +45,35 @@ def _redis_of_this_worker():
     enforcement.use_backend(None)
 
 
+# The slowest test files, slowest first. Processes take files in the order collected, so
+# these start at once rather than last, when the other processes would have nothing left
+# to do while one of them runs.
+SLOWEST_FIRST = [
+    "e2e/test_pages_accessible.py",
+    "bad_input/test_pages.py",
+    "bad_input/test_admin_api.py",
+    "billing/test_enforcement_properties.py",
+    "bad_input/test_staff_admin.py",
+    "api/test_fuzz.py",
+    "gateway/test_faults.py",
+    "api/test_writes.py",
+    "gateway/test_bad_input_corpus.py",
+    "billing/test_enforcement_faults.py",
+]
+
+
+@pytest.hookimpl(trylast=True)  # after pytest-django's, which puts tests in transactions last
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    tests = Path(__file__).parent
+
+    def rank(item: pytest.Item) -> int:
+        path = Path(str(item.path))
+        relative = path.relative_to(tests).as_posix() if path.is_relative_to(tests) else ""
+        return SLOWEST_FIRST.index(relative) if relative in SLOWEST_FIRST else len(SLOWEST_FIRST)
+
+    items.sort(key=rank)  # stable: each file's tests keep their order
+
+
 def _in_real_transactions(item: pytest.Item) -> bool:
     marker = item.get_closest_marker("django_db")
     if marker is not None and marker.kwargs.get("transaction"):
@@ -57,7 +87,8 @@ def pytest_runtest_teardown(item: pytest.Item, nextitem: pytest.Item | None):
     data migration loaded included: load them again then, so that the tests that run after
     it in this process, whatever their order, find the database as migrated."""
     result = yield
-    if _in_real_transactions(item):
+    # After the last test the test database is gone already (nothing comes next).
+    if nextitem is not None and _in_real_transactions(item):
         from pytest_django.plugin import blocking_manager_key
 
         from billing.catalog import load_catalog
