@@ -64,16 +64,18 @@ browser:
 		fi; \
 	fi
 
-# Tests run in TEST_WORKERS processes (pytest-xdist), each test file whole in one of them:
-# some tests check what the others of their file did. Many wait on servers, browsers,
-# sockets and injected faults, so more processes than cores help. The browser tests run on their
-# own, after the rest: Playwright keeps an event loop running in its process while they last.
-TEST_WORKERS ?= 5
+# Tests run in TEST_WORKERS processes (pytest-xdist), each test file whole in one of them
+# (some tests check what the others of their file did), the slowest files first, in the
+# order tests/conftest.py gives them rather than xdist's by number of tests. Many wait on
+# servers, browsers, sockets and injected faults, so more processes than cores help. The
+# browser tests run on their own, after the rest: Playwright keeps an event loop running
+# in its process while they last.
+TEST_WORKERS ?= 4
 E2E_WORKERS ?= 2
 test: lint types browser
 	$(BIN)/python manage.py check
 	$(BIN)/python manage.py makemigrations --check --dry-run
-	DJANGO_ALLOW_ASYNC_UNSAFE=true $(BIN)/pytest -m "not e2e" -n $(TEST_WORKERS) --dist loadfile $(PYTEST_ARGS)
+	DJANGO_ALLOW_ASYNC_UNSAFE=true $(BIN)/pytest -m "not e2e" -n $(TEST_WORKERS) --dist loadfile --no-loadscope-reorder $(PYTEST_ARGS)
 	DJANGO_ALLOW_ASYNC_UNSAFE=true $(BIN)/pytest -m e2e -n $(E2E_WORKERS) $(PYTEST_ARGS)
 
 clean:
