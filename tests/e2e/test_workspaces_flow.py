@@ -344,6 +344,7 @@ def test_search_sort_and_show_archived_in_place(
     assert path_of(page) == "/settings/workspaces/?q=sea&archived=1"
 
     page.get_by_label("Search workspaces by name").fill("")
+    expect(_table(page).locator("tbody tr")).to_have_count(5)  # the search has answered
     page.get_by_role("link", name="Name").click()
     expect(_table(page).locator("th[aria-sort=ascending]")).to_contain_text("Name")
     names = (
