@@ -74,6 +74,14 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     items.sort(key=rank)  # stable: each file's tests keep their order
 
 
+def _load_catalog_if_emptied() -> None:
+    from billing.catalog import load_catalog
+    from billing.models import ModelGroup
+
+    if not ModelGroup.objects.exists():
+        load_catalog()
+
+
 def _in_real_transactions(item: pytest.Item) -> bool:
     marker = item.get_closest_marker("django_db")
     if marker is not None and marker.kwargs.get("transaction"):
@@ -91,12 +99,8 @@ def pytest_runtest_teardown(item: pytest.Item, nextitem: pytest.Item | None):
     if nextitem is not None and _in_real_transactions(item):
         from pytest_django.plugin import blocking_manager_key
 
-        from billing.catalog import load_catalog
-        from billing.models import ModelGroup
-
         with item.config.stash[blocking_manager_key].unblock():
-            if not ModelGroup.objects.exists():
-                load_catalog()
+            _load_catalog_if_emptied()
     return result
 
 
@@ -237,8 +241,4 @@ def htmx() -> dict:
 def catalog(db) -> None:
     """The model catalog and tiers, which a data migration loads. Tests in real transactions
     empty the database when they end, data migrations' rows included; load them again."""
-    from billing.catalog import load_catalog
-    from billing.models import ModelGroup
-
-    if not ModelGroup.objects.exists():
-        load_catalog()
+    _load_catalog_if_emptied()
